@@ -1,0 +1,3 @@
+"""psymodal: reproducible multimodal psychiatric classification (fMRI + speech)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Embedded demo study: a deterministic synthetic BIDS dataset with planted effects."""

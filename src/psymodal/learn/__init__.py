@@ -1,0 +1,1 @@
+"""Learning stage: feature assembly, leakage-free cross-validation, metrics."""

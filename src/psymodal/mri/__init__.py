@@ -1,0 +1,1 @@
+"""MRI stage: atlases, confounds, parcellated time series, connectomes, QC."""

@@ -1,0 +1,1 @@
+"""Speech stage: audio loading, voice activity, prosody and spectral features."""
