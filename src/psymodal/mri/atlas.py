@@ -139,7 +139,12 @@ def load_atlas_from_path(path: str, labels_tsv: str | None = None, name: str | N
         table["name"] = table["name"].astype(str).str.replace("__", "_")
     else:
         table = pd.DataFrame({"index": values, "name": [f"region{v:03d}" for v in values]})
-    return Atlas(name=name or Path(path).name.split(".")[0], labels_img=img, labels=table)
+    if not name:
+        stem = Path(path).name.split(".")[0]
+        # BIDS-style atlas files carry their name in the atlas- entity
+        entities = dict(part.split("-", 1) for part in stem.split("_") if "-" in part)
+        name = entities.get("atlas", stem)
+    return Atlas(name=name, labels_img=img, labels=table)
 
 
 def load_atlas(spec: dict | None = None) -> Atlas:
@@ -153,3 +158,21 @@ def load_atlas(spec: dict | None = None) -> Atlas:
     raise ValueError(
         f"Unknown atlas {kind!r}. Use 'dosenbach160' (offline) or give 'path' (and 'labels')."
     )
+
+
+def write_atlas(atlas: Atlas, outdir) -> tuple:
+    """Write ``atlas-<name>_dseg.nii.gz`` and ``atlas-<name>_dseg.tsv`` (BIDS-style) to ``outdir``.
+
+    nibabel gzips with a zero timestamp and no file name, so reruns are byte-identical.
+    """
+    from pathlib import Path
+
+    from psymodal.tables import atomic_path, write_tsv
+
+    outdir = Path(outdir)
+    nii = outdir / f"atlas-{atlas.name}_dseg.nii.gz"
+    tsv = outdir / f"atlas-{atlas.name}_dseg.tsv"
+    with atomic_path(nii) as tmp:
+        atlas.labels_img.to_filename(tmp)
+    write_tsv(atlas.labels, tsv)
+    return nii, tsv

@@ -1,0 +1,202 @@
+"""The ``psymodal`` command line: every workflow step, callable without Snakemake.
+
+Heavy imports happen inside the sub-commands so that ``psymodal --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from psymodal import __version__
+
+DESCRIPTION = """\
+psymodal: reproducible multimodal (fMRI + speech) classification for psychiatric research.
+
+The whole pipeline runs as a Snakemake workflow (`snakemake -c2` in the repository);
+each step is also a sub-command here, so the library can be used without Snakemake.
+
+typical use:
+  psymodal demo resources/demo              # write the embedded demo study (BIDS + fMRIPrep-style)
+  psymodal atlas results/atlas              # write the default offline atlas
+  psymodal mri --subjects sub-01 ...        # parcellated time series, connectomes, QC
+  psymodal speech --subjects sub-01 ...     # speech features and QC
+  psymodal collect OUT.tsv IN1.tsv IN2.tsv  # stack one-row-per-subject tables
+  psymodal learn --participants ... --features mri=... speech=... --out-dir results/learn
+"""
+
+
+def _settings(text: str | None) -> dict:
+    if not text:
+        return {}
+    path = Path(text)
+    if path.suffix in {".json", ".yaml", ".yml"} and path.exists():
+        import yaml
+
+        return yaml.safe_load(path.read_text()) or {}
+    return json.loads(text)
+
+
+def _pairs(items: list[str] | None, flag: str) -> dict[str, Path]:
+    out = {}
+    for item in items or []:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise SystemExit(f"psymodal: {flag} expects MODALITY=PATH, got {item!r}")
+        out[name] = Path(path)
+    return out
+
+
+def _cmd_demo(args) -> int:
+    from psymodal.demo import DemoSpec, generate
+
+    base = DemoSpec.small() if args.small else DemoSpec()
+    overrides = {
+        "n_subjects": args.n_subjects,
+        "n_sites": args.n_sites,
+        "seed": args.seed,
+    }
+    fields = {k: v for k, v in overrides.items() if v is not None}
+    fields["shuffle_labels"] = args.shuffle_labels
+    spec = base.__class__(**{**base.__dict__, **fields})
+    out = generate(args.outdir, spec)
+    print(f"demo study written to {out}")
+    return 0
+
+
+def _cmd_atlas(args) -> int:
+    from psymodal.mri.atlas import load_atlas, write_atlas
+
+    atlas = load_atlas(_settings(args.settings))
+    nii, tsv = write_atlas(atlas, args.outdir)
+    print(f"atlas written to {nii} and {tsv}")
+    return 0
+
+
+def _cmd_mri(args) -> int:
+    from psymodal.determinism import limit_threads
+    from psymodal.mri.atlas import load_atlas_from_path
+    from psymodal.mri.pipeline import process_subject
+
+    limit_threads(1)
+    atlas = load_atlas_from_path(args.atlas, args.atlas_labels, name=args.atlas_name)
+    settings = _settings(args.settings)
+    for subject in args.subjects:
+        process_subject(
+            subject, args.bids_dir, args.fmriprep_dir, atlas, args.out_dir, settings
+        )
+    return 0
+
+
+def _cmd_speech(args) -> int:
+    from psymodal.determinism import limit_threads
+    from psymodal.speech.pipeline import find_recordings, process_subject
+
+    limit_threads(1)
+    settings = _settings(args.settings)
+    for subject in args.subjects:
+        label = subject.removeprefix("sub-")
+        folder = Path(args.out_dir) / f"sub-{label}" / "audio"
+        stem = f"sub-{label}_task-{settings.get('task') or 'all'}"
+        process_subject(
+            subject,
+            find_recordings(args.bids_dir, subject, settings.get("task")),
+            folder / f"{stem}_features.tsv",
+            folder / f"{stem}_desc-qc.tsv",
+            settings,
+        )
+    return 0
+
+
+def _cmd_collect(args) -> int:
+    from psymodal.tables import concat_rows
+
+    table = concat_rows(args.inputs, args.output)
+    print(f"{len(table)} rows written to {args.output}")
+    return 0
+
+
+def _cmd_learn(args) -> int:
+    from psymodal.learn.pipeline import run
+
+    written = run(
+        args.participants,
+        _pairs(args.features, "--features"),
+        _pairs(args.qc, "--qc"),
+        args.out_dir,
+        _settings(args.settings),
+    )
+    for path in written.values():
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="psymodal", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"psymodal {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("demo", help="write the embedded synthetic demo study")
+    p.add_argument("outdir", type=Path, help="folder for the BIDS dataset (created)")
+    p.add_argument("--n-subjects", type=int, help="number of participants (default 40)")
+    p.add_argument("--n-sites", type=int, help="number of acquisition sites (default 2)")
+    p.add_argument("--seed", type=int, help="random seed (default 42)")
+    p.add_argument("--small", action="store_true", help="small, fast variant used by the tests")
+    p.add_argument(
+        "--shuffle-labels", action="store_true", help="permute diagnoses: a null study"
+    )
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("atlas", help="write the configured atlas (labels image + names)")
+    p.add_argument("outdir", type=Path)
+    p.add_argument("--settings", help="atlas settings as JSON or a YAML/JSON file")
+    p.set_defaults(func=_cmd_atlas)
+
+    p = sub.add_parser("mri", help="fMRI: parcellated time series, connectivity features, QC")
+    p.add_argument("--subjects", nargs="+", required=True, help="participant ids (sub-XX)")
+    p.add_argument("--bids-dir", type=Path, required=True)
+    p.add_argument("--fmriprep-dir", type=Path, help="fMRIPrep derivatives folder")
+    p.add_argument("--atlas", type=Path, required=True, help="labels image (.nii.gz)")
+    p.add_argument("--atlas-labels", type=Path, help="TSV with index and name columns")
+    p.add_argument("--atlas-name", help="atlas name used in file names")
+    p.add_argument("--out-dir", type=Path, required=True)
+    p.add_argument("--settings", help="the config's mri section as JSON or a YAML/JSON file")
+    p.set_defaults(func=_cmd_mri)
+
+    p = sub.add_parser("speech", help="speech features and QC per subject")
+    p.add_argument("--subjects", nargs="+", required=True, help="participant ids (sub-XX)")
+    p.add_argument("--bids-dir", type=Path, required=True)
+    p.add_argument("--out-dir", type=Path, required=True)
+    p.add_argument("--settings", help="the config's speech section as JSON or a YAML/JSON file")
+    p.set_defaults(func=_cmd_speech)
+
+    p = sub.add_parser("collect", help="stack one-row-per-subject TSVs into one table")
+    p.add_argument("output", type=Path)
+    p.add_argument("inputs", nargs="+", type=Path)
+    p.set_defaults(func=_cmd_collect)
+
+    p = sub.add_parser("learn", help="cross-validated classification per modality and fused")
+    p.add_argument("--participants", type=Path, required=True, help="participants.tsv")
+    p.add_argument("--features", nargs="+", required=True, help="MODALITY=features.tsv ...")
+    p.add_argument("--qc", nargs="*", help="MODALITY=qc.tsv ...")
+    p.add_argument("--out-dir", type=Path, required=True)
+    p.add_argument("--settings", help="the config's learn section as JSON or a YAML/JSON file")
+    p.set_defaults(func=_cmd_learn)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"psymodal {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
