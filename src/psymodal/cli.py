@@ -50,19 +50,48 @@ def _pairs(items: list[str] | None, flag: str) -> dict[str, Path]:
 
 
 def _cmd_demo(args) -> int:
-    from psymodal.demo import DemoSpec, generate
+    from psymodal.demo import generate
+    from psymodal.tables import write_json
+    from psymodal.workflow_plan import demo_flag_for, demo_spec_from_config
 
-    base = DemoSpec.small() if args.small else DemoSpec()
+    settings = _settings(args.settings)
     overrides = {
         "n_subjects": args.n_subjects,
         "n_sites": args.n_sites,
         "seed": args.seed,
+        "small": args.small or None,
+        "shuffle_labels": args.shuffle_labels or None,
     }
-    fields = {k: v for k, v in overrides.items() if v is not None}
-    fields["shuffle_labels"] = args.shuffle_labels
-    spec = base.__class__(**{**base.__dict__, **fields})
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    spec = demo_spec_from_config(settings)
     out = generate(args.outdir, spec)
+    # written last: the workflow treats its presence as "the demo study is complete"
+    flag = demo_flag_for(args.outdir)
+    write_json({"generator": "psymodal.demo", "spec": spec.__dict__}, flag)
     print(f"demo study written to {out}")
+    return 0
+
+
+def _plan_outputs(args, modality: str, subject: str, atlas_name: str | None = None) -> dict:
+    from psymodal.workflow_plan import subject_outputs
+
+    settings = _settings(args.settings)
+    return subject_outputs(modality, subject, args.out_dir, settings, atlas_name)
+
+
+def _write_batch_tables(args, outputs: list[dict]) -> None:
+    from psymodal.tables import concat_rows
+
+    if args.batch_features:
+        concat_rows([o["features"] for o in outputs], args.batch_features)
+    if args.batch_qc:
+        concat_rows([o["qc"] for o in outputs], args.batch_qc)
+
+
+def _cmd_describe(args) -> int:
+    from psymodal.provenance import write_dataset_description
+
+    print(write_dataset_description(args.results_dir))
     return 0
 
 
@@ -83,10 +112,11 @@ def _cmd_mri(args) -> int:
     limit_threads(1)
     atlas = load_atlas_from_path(args.atlas, args.atlas_labels, name=args.atlas_name)
     settings = _settings(args.settings)
+    outputs = []
     for subject in args.subjects:
-        process_subject(
-            subject, args.bids_dir, args.fmriprep_dir, atlas, args.out_dir, settings
-        )
+        process_subject(subject, args.bids_dir, args.fmriprep_dir, atlas, args.out_dir, settings)
+        outputs.append(_plan_outputs(args, "mri", subject, atlas.name))
+    _write_batch_tables(args, outputs)
     return 0
 
 
@@ -96,17 +126,18 @@ def _cmd_speech(args) -> int:
 
     limit_threads(1)
     settings = _settings(args.settings)
+    outputs = []
     for subject in args.subjects:
-        label = subject.removeprefix("sub-")
-        folder = Path(args.out_dir) / f"sub-{label}" / "audio"
-        stem = f"sub-{label}_task-{settings.get('task') or 'all'}"
+        paths = _plan_outputs(args, "speech", subject)
         process_subject(
             subject,
             find_recordings(args.bids_dir, subject, settings.get("task")),
-            folder / f"{stem}_features.tsv",
-            folder / f"{stem}_desc-qc.tsv",
+            paths["features"],
+            paths["qc"],
             settings,
         )
+        outputs.append(paths)
+    _write_batch_tables(args, outputs)
     return 0
 
 
@@ -133,6 +164,11 @@ def _cmd_learn(args) -> int:
     return 0
 
 
+def _batch_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--batch-features", type=Path, help="also stack the subjects' features here")
+    p.add_argument("--batch-qc", type=Path, help="also stack the subjects' QC rows here")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="psymodal", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
@@ -146,9 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-sites", type=int, help="number of acquisition sites (default 2)")
     p.add_argument("--seed", type=int, help="random seed (default 42)")
     p.add_argument("--small", action="store_true", help="small, fast variant used by the tests")
-    p.add_argument(
-        "--shuffle-labels", action="store_true", help="permute diagnoses: a null study"
-    )
+    p.add_argument("--settings", help="the config's dataset.demo section as JSON or a file")
+    p.add_argument("--shuffle-labels", action="store_true", help="permute diagnoses: a null study")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("atlas", help="write the configured atlas (labels image + names)")
@@ -165,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--atlas-name", help="atlas name used in file names")
     p.add_argument("--out-dir", type=Path, required=True)
     p.add_argument("--settings", help="the config's mri section as JSON or a YAML/JSON file")
+    _batch_arguments(p)
     p.set_defaults(func=_cmd_mri)
 
     p = sub.add_parser("speech", help="speech features and QC per subject")
@@ -172,7 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bids-dir", type=Path, required=True)
     p.add_argument("--out-dir", type=Path, required=True)
     p.add_argument("--settings", help="the config's speech section as JSON or a YAML/JSON file")
+    _batch_arguments(p)
     p.set_defaults(func=_cmd_speech)
+
+    p = sub.add_parser("describe", help="write dataset_description.json for a results folder")
+    p.add_argument("results_dir", type=Path)
+    p.set_defaults(func=_cmd_describe)
 
     p = sub.add_parser("collect", help="stack one-row-per-subject TSVs into one table")
     p.add_argument("output", type=Path)

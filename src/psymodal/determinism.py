@@ -29,7 +29,8 @@ def limit_threads(n_threads: int = 1):
 def seed_everything(seed: int) -> np.random.Generator:
     """Seed Python, NumPy and torch, and return a NumPy generator for explicit use."""
     random.seed(seed)
-    np.random.seed(seed % (2**32))
+    # legacy global state still seeds third-party code that calls np.random directly
+    np.random.seed(seed % (2**32))  # noqa: NPY002
     try:
         import torch
 

@@ -54,7 +54,8 @@ def dosenbach_coordinates() -> pd.DataFrame:
         table = pd.read_csv(csv)
     hemi = np.where(table["x"] < 0, "L", np.where(table["x"] > 0, "R", "M"))
     names = [
-        f"{_clean(n)}_{h}{int(k):03d}" for n, h, k in zip(table["name"], hemi, table["number"])
+        f"{_clean(n)}_{h}{int(k):03d}"
+        for n, h, k in zip(table["name"], hemi, table["number"], strict=True)
     ]
     return pd.DataFrame(
         {
@@ -83,7 +84,7 @@ def spheres_to_labels(
         c_vox = np.round(nib.affines.apply_affine(inv, centre)).astype(int)
         lo = np.clip(c_vox - reach, 0, shape)
         hi = np.clip(c_vox + reach + 1, 0, shape)
-        box = tuple(slice(a, b) for a, b in zip(lo, hi))
+        box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
         ijk = np.indices(hi - lo).reshape(3, -1).T + lo
         dist = np.linalg.norm(nib.affines.apply_affine(reference.affine, ijk) - centre, axis=1)
         dist = dist.reshape(hi - lo)

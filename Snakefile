@@ -1,0 +1,24 @@
+# psymodal: fMRI + speech features and leakage-free classification, from BIDS to metrics.
+# Rules are thin glue around the psymodal library (src/psymodal); see README.md.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/mri.smk"
+include: "workflow/rules/speech.smk"
+include: "workflow/rules/learn.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

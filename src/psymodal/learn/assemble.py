@@ -1,0 +1,280 @@
+"""Assembly of labels, covariates and per-modality feature tables into one study matrix.
+
+A subject missing a modality (no row, an all-missing row, or QC ``included`` false) is kept, with
+missing values for that block and ``available`` false, so that fusion can still predict it from
+the modalities it has. Subjects without a usable label, or without any modality, are dropped and
+recorded in ``exclusions`` with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from psymodal.learn.settings import resolve
+from psymodal.tables import read_tsv
+
+ID = "participant_id"
+#: Prefix of the covariate columns in :attr:`StudyData.X`.
+COVARIATE_PREFIX = "confound__"
+#: Separator between the modality name and the feature name in :attr:`StudyData.X`.
+SEP = "__"
+
+
+@dataclass
+class StudyData:
+    """Everything the evaluation needs, aligned on one subject order (sorted ``participant_id``).
+
+    Attributes
+    ----------
+    X : pandas.DataFrame
+        Index ``participant_id``. Feature columns are ``<modality>__<feature>``; covariate
+        columns are ``confound__<name>`` (categorical covariates as integer codes, in sorted
+        order of their values). Missing values are NaN.
+    y : numpy.ndarray
+        1 for the positive label, 0 otherwise.
+    blocks : dict of str to list of str
+        Modality name -> its columns in ``X``, in input order.
+    covariates : list of str
+        Covariate columns of ``X`` (``confound__age``...).
+    categorical : list of str
+        The covariate columns that are categorical codes.
+    available : pandas.DataFrame
+        Boolean, index ``participant_id``, one column per modality.
+    participants : pandas.DataFrame
+        The kept rows of participants.tsv, same order as ``X``.
+    site : numpy.ndarray or None
+        Site label per subject (strings), when the site column exists.
+    groups : numpy.ndarray or None
+        Grouping for StratifiedGroupKFold (``cv.group_column``), else None.
+    exclusions : pandas.DataFrame
+        ``participant_id``, ``reason`` of every dropped subject.
+    notes : list of str
+        Decisions taken while assembling (dropped all-missing features...).
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    blocks: dict[str, list[str]]
+    covariates: list[str]
+    categorical: list[str]
+    available: pd.DataFrame
+    participants: pd.DataFrame
+    site: np.ndarray | None
+    groups: np.ndarray | None
+    exclusions: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Participant identifiers in row order."""
+        return self.X.index.to_numpy()
+
+    @property
+    def modalities(self) -> list[str]:
+        """Modality names in input order."""
+        return list(self.blocks)
+
+
+def _read(path_or_frame) -> pd.DataFrame:
+    if isinstance(path_or_frame, pd.DataFrame):
+        return path_or_frame.copy()
+    return read_tsv(path_or_frame, dtype={ID: str})
+
+
+def _require_id(table: pd.DataFrame, what: str) -> pd.DataFrame:
+    if ID not in table.columns:
+        raise ValueError(f"{what} has no '{ID}' column (columns: {list(table.columns)[:10]})")
+    table = table.copy()
+    table[ID] = table[ID].astype(str)
+    duplicated = table[ID][table[ID].duplicated()].unique()
+    if len(duplicated):
+        raise ValueError(f"{what} lists participants more than once: {sorted(duplicated)[:5]}")
+    return table
+
+
+def _as_bool(values: pd.Series) -> pd.Series:
+    """Read a QC ``included`` column written as bool, 0/1 or the strings True/False."""
+    if values.dtype == bool:
+        return values
+    text = values.astype(str).str.strip().str.lower()
+    truthy = text.isin(["true", "1", "1.0", "yes"])
+    falsy = text.isin(["false", "0", "0.0", "no", "nan", "n/a", "none", ""])
+    unknown = ~(truthy | falsy)
+    if unknown.any():
+        raise ValueError(f"QC 'included' has values that are not booleans: {set(text[unknown])}")
+    return truthy
+
+
+def _encode_categorical(values: pd.Series) -> pd.Series:
+    """Integer codes in sorted order of the (string) values; missing stays NaN."""
+    present = values.dropna().astype(str)
+    levels = sorted(present.unique())
+    mapping = {level: float(i) for i, level in enumerate(levels)}
+    return values.map(lambda v: np.nan if pd.isna(v) else mapping[str(v)]).astype(float)
+
+
+def assemble(
+    participants_tsv: str | os.PathLike | pd.DataFrame,
+    feature_tables: Mapping[str, str | os.PathLike | pd.DataFrame],
+    qc_tables: Mapping[str, str | os.PathLike | pd.DataFrame] | None,
+    settings: Mapping | None,
+) -> StudyData:
+    """Join participants.tsv with per-modality feature tables (and their QC) into a StudyData.
+
+    Parameters
+    ----------
+    participants_tsv : path or DataFrame
+        ``participant_id``, the label column (``diagnosis``) and covariates (age, sex, site...).
+    feature_tables : mapping of str to path or DataFrame
+        Modality name -> table with ``participant_id`` and numeric feature columns (one row per
+        subject). Rows of subjects absent from participants.tsv are ignored and recorded.
+    qc_tables : mapping of str to path or DataFrame, optional
+        Modality name -> QC table (``participant_id``, ``included``...). A subject with
+        ``included`` false has that modality set missing. A subject absent from a QC table
+        that is given counts as included.
+    settings : mapping or None
+        The ``learn`` settings (see :mod:`psymodal.learn.settings`).
+
+    Returns
+    -------
+    StudyData
+
+    Raises
+    ------
+    ValueError
+        Missing ``participant_id`` or label column, duplicated subjects, non-numeric features,
+        no feature table, or fewer than two classes after exclusions.
+    """
+    s = resolve(settings)
+    if not feature_tables:
+        raise ValueError("no feature table given: at least one modality is needed")
+    participants = _require_id(_read(participants_tsv), "participants.tsv")
+    participants = participants.sort_values(ID, kind="stable").reset_index(drop=True)
+    label_col = s["label_column"]
+    if label_col not in participants.columns:
+        raise ValueError(f"participants.tsv has no label column '{label_col}'")
+
+    exclusions: list[tuple[str, str]] = []
+    notes: list[str] = []
+    label = participants[label_col]
+    missing_label = label.isna() | (label.astype(str).str.strip() == "")
+    for pid in participants.loc[missing_label, ID]:
+        exclusions.append((pid, f"missing label ({label_col})"))
+    keep = ~missing_label
+    if s["negative_label"] is not None:
+        known = label.astype(str).isin([str(s["positive_label"]), str(s["negative_label"])])
+        for pid, value in participants.loc[keep & ~known, [ID, label_col]].itertuples(index=False):
+            exclusions.append((pid, f"label '{value}' is neither positive nor negative label"))
+        keep &= known
+    participants = participants[keep].reset_index(drop=True)
+    ids = participants[ID]
+
+    blocks: dict[str, list[str]] = {}
+    frames: list[pd.DataFrame] = []
+    available = pd.DataFrame(index=pd.Index(ids, name=ID))
+    for modality, source in feature_tables.items():
+        if SEP in modality or modality == COVARIATE_PREFIX.rstrip("_"):
+            raise ValueError(f"modality name '{modality}' may not contain '{SEP}' or be 'confound'")
+        table = _require_id(_read(source), f"feature table '{modality}'")
+        extra = sorted(set(table[ID]) - set(participants[ID]) - {p for p, _ in exclusions})
+        for pid in extra:
+            exclusions.append((pid, f"in {modality} features but not in participants.tsv"))
+        features = table.drop(columns=[ID])
+        non_numeric = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+        # A column that only holds missing values is read as object/str; it is numeric in intent.
+        non_numeric = [c for c in non_numeric if not features[c].isna().all()]
+        if non_numeric:
+            raise ValueError(f"feature table '{modality}' has non-numeric columns: {non_numeric[:5]}")
+        features = features.astype(float)
+        features.index = table[ID]
+        features = features.reindex(ids)
+        present = features.notna().any(axis=1)
+        if qc_tables and modality in qc_tables:
+            qc = _require_id(_read(qc_tables[modality]), f"QC table '{modality}'")
+            if "included" not in qc.columns:
+                raise ValueError(f"QC table '{modality}' has no 'included' column")
+            included = _as_bool(qc["included"])
+            excluded_ids = set(qc.loc[~included.to_numpy(), ID])
+            qc_fail = ids.isin(excluded_ids).to_numpy()
+            present &= ~qc_fail
+            features.loc[qc_fail, :] = np.nan
+        # A feature missing for every labelled subject carries no information; dropping it here
+        # uses no label, so it cannot leak, and keeps every fold's design the same width.
+        empty = [c for c in features.columns if features[c].isna().all()]
+        if empty:
+            notes.append(f"{modality}: dropped {len(empty)} feature(s) missing for all subjects")
+            features = features.drop(columns=empty)
+        if features.shape[1] == 0:
+            raise ValueError(f"feature table '{modality}' has no usable feature column")
+        columns = [f"{modality}{SEP}{c}" for c in features.columns]
+        features.columns = columns
+        blocks[modality] = columns
+        frames.append(features.reset_index(drop=True))
+        available[modality] = present.to_numpy()
+
+    none_available = ~available.any(axis=1).to_numpy()
+    for pid in ids[none_available]:
+        exclusions.append((pid, "no modality available"))
+
+    covariates, categorical = [], []
+    cov_frame = pd.DataFrame(index=range(len(ids)))
+    for name in s["confounds"]:
+        if name not in participants.columns:
+            notes.append(f"confound '{name}' not in participants.tsv: skipped")
+            continue
+        column = f"{COVARIATE_PREFIX}{name}"
+        values = participants[name]
+        if name in s["categorical_confounds"] or not pd.api.types.is_numeric_dtype(values):
+            cov_frame[column] = _encode_categorical(values)
+            categorical.append(column)
+        else:
+            cov_frame[column] = values.astype(float)
+        covariates.append(column)
+
+    X = pd.concat([cov_frame, *frames], axis=1)
+    X.index = pd.Index(ids.to_numpy(), name=ID)
+    keep = ~none_available
+    X = X[keep]
+    available = available[keep]
+    participants = participants[keep].reset_index(drop=True)
+    y = (participants[label_col].astype(str) == str(s["positive_label"])).to_numpy().astype(int)
+    if len(np.unique(y)) < 2:
+        raise ValueError(
+            f"only one class after assembly ({len(y)} subjects, positive label "
+            f"'{s['positive_label']}' found {int(y.sum())} times): classification needs both"
+        )
+    site_col = s["site_column"]
+    site = participants[site_col].astype(str).to_numpy() if site_col in participants else None
+    group_col = s["cv"].get("group_column")
+    groups = None
+    if group_col is not None:
+        if group_col not in participants.columns:
+            raise ValueError(f"cv.group_column '{group_col}' not in participants.tsv")
+        groups = participants[group_col].astype(str).to_numpy()
+
+    exclusion_table = pd.DataFrame(exclusions, columns=[ID, "reason"])
+    exclusion_table = exclusion_table.sort_values([ID, "reason"], kind="stable")
+    return StudyData(
+        X=X,
+        y=y,
+        blocks=blocks,
+        covariates=covariates,
+        categorical=categorical,
+        available=available,
+        participants=participants,
+        site=site,
+        groups=groups,
+        exclusions=exclusion_table.reset_index(drop=True),
+        notes=notes,
+    )
+
+
+def feature_paths(paths: Mapping[str, str | os.PathLike]) -> dict[str, Path]:
+    """Normalise a modality -> path mapping (helper for the CLI and workflow)."""
+    return {str(k): Path(v) for k, v in paths.items()}

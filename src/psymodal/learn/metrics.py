@@ -1,0 +1,126 @@
+"""Classification metrics on out-of-fold predictions, bootstrap intervals and calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+#: Metric names in output order.
+METRICS = ("roc_auc", "balanced_accuracy", "sensitivity", "specificity", "f1", "brier")
+
+
+def binary_metrics(y_true, probability, threshold: float = 0.5) -> dict[str, float]:
+    """ROC AUC, balanced accuracy, sensitivity, specificity, F1 and Brier score.
+
+    Parameters
+    ----------
+    y_true : array of {0, 1}
+    probability : array of float
+        Predicted probability of class 1.
+    threshold : float
+        A subject is predicted positive when ``probability >= threshold``.
+
+    Returns
+    -------
+    dict
+        NaN for a metric that is undefined (ROC AUC and balanced accuracy with one class).
+    """
+    y = np.asarray(y_true, dtype=int)
+    p = np.asarray(probability, dtype=float)
+    pred = p >= threshold
+    pos, neg = y == 1, y == 0
+    tp = float(np.sum(pred & pos))
+    tn = float(np.sum(~pred & neg))
+    fp = float(np.sum(pred & neg))
+    fn = float(np.sum(~pred & pos))
+    sens = tp / (tp + fn) if pos.any() else np.nan
+    spec = tn / (tn + fp) if neg.any() else np.nan
+    both = pos.any() and neg.any()
+    return {
+        "roc_auc": float(roc_auc_score(y, p)) if both else np.nan,
+        "balanced_accuracy": (sens + spec) / 2 if both else np.nan,
+        "sensitivity": sens,
+        "specificity": spec,
+        "f1": 2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) > 0 else 0.0,
+        "brier": float(np.mean((p - y) ** 2)) if len(y) else np.nan,
+    }
+
+
+def bootstrap_ci(
+    y_true, probability, n_boot: int, seed: int, threshold: float = 0.5, level: float = 0.95
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap confidence intervals of :func:`binary_metrics`.
+
+    Subjects are resampled within each class (stratified bootstrap), so every resample keeps
+    both classes and the class balance of the evaluated sample; a plain bootstrap on small
+    samples would sometimes draw one class and leave ROC AUC undefined.
+
+    Returns
+    -------
+    dict
+        Metric -> (low, high); (NaN, NaN) when ``n_boot`` is 0 or the metric is undefined.
+    """
+    y = np.asarray(y_true, dtype=int)
+    p = np.asarray(probability, dtype=float)
+    nan = {m: (np.nan, np.nan) for m in METRICS}
+    if n_boot <= 0 or len(np.unique(y)) < 2:
+        return nan
+    rng = np.random.default_rng(seed)
+    idx_pos, idx_neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    samples = {m: [] for m in METRICS}
+    for _ in range(n_boot):
+        idx = np.concatenate(
+            [rng.choice(idx_pos, len(idx_pos)), rng.choice(idx_neg, len(idx_neg))]
+        )
+        for name, value in binary_metrics(y[idx], p[idx], threshold).items():
+            samples[name].append(value)
+    alpha = (1 - level) / 2
+    out = {}
+    for name, values in samples.items():
+        values = np.asarray(values, dtype=float)
+        values = values[~np.isnan(values)]
+        out[name] = (
+            (float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha)))
+            if len(values)
+            else (np.nan, np.nan)
+        )
+    return out
+
+
+def calibration_table(y_true, probability, n_bins: int = 5) -> pd.DataFrame:
+    """Reliability-curve table: equal-width probability bins with their observed frequency.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``bin``, ``bin_low``, ``bin_high``, ``n``, ``mean_probability``, ``fraction_positive``
+        (empty bins are kept with n = 0 so that tables from different models align).
+    """
+    y = np.asarray(y_true, dtype=float)
+    p = np.asarray(probability, dtype=float)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1], right=False), 0, n_bins - 1)
+    rows = []
+    for b in range(n_bins):
+        sel = which == b
+        rows.append(
+            {
+                "bin": b,
+                "bin_low": edges[b],
+                "bin_high": edges[b + 1],
+                "n": int(sel.sum()),
+                "mean_probability": float(p[sel].mean()) if sel.any() else np.nan,
+                "fraction_positive": float(y[sel].mean()) if sel.any() else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def permutation_p_value(observed: float, null: np.ndarray) -> float:
+    """One-sided p-value ``(1 + #{null >= observed}) / (1 + n)`` (Phipson & Smyth 2010)."""
+    null = np.asarray(null, dtype=float)
+    null = null[~np.isnan(null)]
+    if np.isnan(observed) or len(null) == 0:
+        return np.nan
+    return float((1 + np.sum(null >= observed)) / (1 + len(null)))

@@ -1,0 +1,179 @@
+"""Loading audio files into a fixed-rate mono signal, and framing it on a fixed time grid.
+
+Every analysis in :mod:`psymodal.speech` uses the same frame grid: frame ``i`` is centred on
+``i * hop_length`` samples (the signal is zero-padded by half a frame on both sides, as
+``librosa`` does with ``center=True``), so there are ``1 + len(y) // hop_length`` frames whatever
+the frame length. Sharing the grid lets pitch, energy and spectral frames be combined by index.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+__all__ = ["AudioError", "Audio", "read_audio", "load_audio", "frame_signal", "n_frames"]
+
+#: Resampler used whenever the file's rate differs from the requested one. soxr's "HQ" preset
+#: is deterministic (no dithering, no threading effects on the result) and phase-linear.
+RESAMPLER = "soxr_hq"
+
+
+class AudioError(ValueError):
+    """An audio file that cannot be used: empty, corrupt, unsupported or with invalid samples."""
+
+
+@dataclass(frozen=True)
+class Audio:
+    """A decoded recording.
+
+    Attributes
+    ----------
+    y : numpy.ndarray
+        Mono float64 signal at ``sr``, DC removed.
+    sr : int
+        Sampling rate of ``y`` in Hz.
+    native_sr : int
+        Sampling rate of the file; content above ``native_sr / 2`` is absent from ``y``.
+    n_channels : int
+        Number of channels in the file (averaged into ``y``).
+    clipping_fraction : float
+        Fraction of the file's samples at or above 99.9 % of full scale, in any channel.
+    """
+
+    y: np.ndarray
+    sr: int
+    native_sr: int
+    n_channels: int
+    clipping_fraction: float
+
+
+def _supported_extensions() -> set[str]:
+    # libsndfile's own list of container formats, as lower-case file extensions.
+    exts = {f".{name.lower()}" for name in sf.available_formats()}
+    return exts | {".wav", ".flac", ".ogg", ".aiff", ".aif", ".oga"}
+
+
+def read_audio(path: str | os.PathLike, sample_rate: int | None = 16000) -> Audio:
+    """Decode ``path`` into an :class:`Audio` record (see :func:`load_audio`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file readable by libsndfile (WAV, FLAC, Ogg Vorbis/Opus, AIFF...).
+    sample_rate : int or None
+        Target rate in Hz; ``None`` keeps the file's rate.
+
+    Returns
+    -------
+    Audio
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    AudioError
+        The file is empty, cannot be decoded, has an unsupported format, has no samples or
+        contains NaN/inf samples.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: audio file not found; check the path and the BIDS layout")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: file is empty (0 bytes); re-export or re-copy the recording")
+    try:
+        with sf.SoundFile(path) as handle:
+            native_sr = int(handle.samplerate)
+            data = handle.read(dtype="float64", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        suffix = path.suffix.lower()
+        if suffix not in _supported_extensions():
+            raise AudioError(
+                f"{path}: unsupported audio format '{suffix}' ({err}); convert it to WAV, FLAC "
+                "or Ogg (e.g. `ffmpeg -i in.mp3 out.wav`)"
+            ) from err
+        raise AudioError(
+            f"{path}: cannot be decoded, the header or data is corrupt or truncated ({err}); "
+            "re-export the recording or check the copy"
+        ) from err
+    if data.size == 0:
+        raise AudioError(f"{path}: file holds no audio samples; re-export the recording")
+    if not np.all(np.isfinite(data)):
+        raise AudioError(
+            f"{path}: contains NaN or infinite samples; the recording is damaged, re-export it"
+        )
+    clipping = float(np.mean(np.any(np.abs(data) >= 0.999, axis=1)))
+    y = data.mean(axis=1)
+    sr = native_sr
+    if sample_rate is not None and int(sample_rate) != native_sr:
+        import librosa  # deferred: importing librosa costs ~1 s and is unneeded at native rate
+
+        y = librosa.resample(y, orig_sr=native_sr, target_sr=int(sample_rate), res_type=RESAMPLER)
+        sr = int(sample_rate)
+    # DC offsets from cheap sound cards would bias energy, pause and low-frequency spectra.
+    y = np.ascontiguousarray(y - y.mean(), dtype=np.float64)
+    return Audio(y=y, sr=sr, native_sr=native_sr, n_channels=data.shape[1], clipping_fraction=clipping)
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int | None = 16000) -> tuple[np.ndarray, int]:
+    """Load an audio file as a mono float64 signal at a fixed sampling rate.
+
+    The file is decoded with ``soundfile`` (libsndfile); several channels are averaged into one;
+    a file at another rate is resampled with soxr's "HQ" preset through
+    ``librosa.resample(res_type="soxr_hq")``, which is deterministic; the mean (DC offset) is
+    then removed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file (WAV, FLAC, Ogg...).
+    sample_rate : int or None, default 16000
+        Target rate in Hz; ``None`` keeps the file's rate.
+
+    Returns
+    -------
+    y : numpy.ndarray
+        Mono signal, float64, zero mean.
+    sr : int
+        Its sampling rate in Hz.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    AudioError
+        Empty, corrupt, unsupported, sample-less or NaN-containing file; the message names the
+        file, the problem and what to do.
+    """
+    audio = read_audio(path, sample_rate)
+    return audio.y, audio.sr
+
+
+def n_frames(n_samples: int, hop_length: int) -> int:
+    """Number of frames on the shared centred grid for a signal of ``n_samples`` samples."""
+    return 1 + n_samples // hop_length
+
+
+def frame_signal(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
+    """Centred frames of ``y`` on the shared grid, as a read-only ``(n_frames, frame_length)`` view.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Mono signal.
+    frame_length, hop_length : int
+        Frame and hop sizes in samples.
+
+    Returns
+    -------
+    numpy.ndarray
+        Frame ``i`` holds samples ``i * hop_length - frame_length // 2`` onwards (zero outside
+        the signal).
+    """
+    half = frame_length // 2
+    padded = np.pad(np.asarray(y, dtype=np.float64), (half, frame_length - half))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, frame_length)[::hop_length]
+    return frames[: n_frames(len(y), hop_length)]

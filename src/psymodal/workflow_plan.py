@@ -1,0 +1,184 @@
+"""What the workflow will do for a config: subjects, batches and output paths.
+
+Kept in the library (not in the Snakefile) so that it is tested without Snakemake and the
+CLI, the workflow and the audit agree on every file name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from psymodal.tables import read_tsv
+
+CONNECTIVITY_DESC = {
+    "correlation": "correlation",
+    "partial correlation": "partialcorrelation",
+    "covariance": "covariance",
+    "tangent": "tangent",
+}
+
+
+def demo_spec_from_config(demo: dict):
+    """Build the :class:`psymodal.demo.DemoSpec` described by ``dataset.demo``."""
+    from psymodal.demo import DemoSpec
+
+    demo = dict(demo or {})
+    base = DemoSpec.small() if demo.pop("small", False) else DemoSpec()
+    fields = {k: v for k, v in demo.items() if v is not None}
+    return base.__class__(**{**base.__dict__, **fields})
+
+
+def demo_flag_for(bids_dir) -> Path:
+    """Written last by ``psymodal demo``: its presence means the demo study is complete."""
+    return Path(bids_dir) / "code" / "psymodal-demo.json"
+
+
+def atlas_name(spec: dict) -> str:
+    """The atlas entity used in file names, from the config's ``mri.atlas`` section."""
+    if spec.get("path") and not spec.get("name"):
+        stem = Path(spec["path"]).name.split(".")[0]
+        entities = dict(part.split("-", 1) for part in stem.split("_") if "-" in part)
+        return entities.get("atlas", stem)
+    return spec.get("name", "dosenbach160")
+
+
+def subject_outputs(
+    modality: str, subject: str, out_dir, settings: dict, atlas: str | None = None
+) -> dict[str, Path]:
+    """The per-subject features and QC tables a stage writes (BIDS-Derivatives style names)."""
+    if modality == "mri":
+        task = settings.get("task", "rest")
+        atlas = atlas or atlas_name(settings.get("atlas", {}))
+        kind = CONNECTIVITY_DESC[settings.get("connectivity", "correlation")]
+        folder = Path(out_dir) / subject / "func"
+        return {
+            "features": folder / f"{subject}_task-{task}_atlas-{atlas}_desc-{kind}_features.tsv",
+            "qc": folder / f"{subject}_task-{task}_desc-qc.tsv",
+        }
+    if modality == "speech":
+        task = settings.get("task") or "all"
+        folder = Path(out_dir) / subject / "audio"
+        return {
+            "features": folder / f"{subject}_task-{task}_features.tsv",
+            "qc": folder / f"{subject}_task-{task}_desc-qc.tsv",
+        }
+    raise ValueError(f"Unknown modality {modality!r}; expected 'mri' or 'speech'.")
+
+
+@dataclass
+class StudyPlan:
+    """Subjects, batches and file names for one configured run.
+
+    Parameters
+    ----------
+    config : dict
+        The validated workflow configuration (``config/config.yaml``).
+    """
+
+    config: dict
+    participants: pd.DataFrame = field(init=False)
+
+    def __post_init__(self):
+        dataset = self.config["dataset"]
+        self.is_demo = dataset["source"] == "demo"
+        self.bids_dir = Path(dataset["bids_dir"])
+        self.fmriprep_dir = Path(
+            dataset.get("fmriprep_dir") or self.bids_dir / "derivatives" / "fmriprep"
+        )
+        self.results_dir = Path(self.config["results_dir"])
+        self.batch_size = int(self.config.get("batch_size", 10))
+        if self.is_demo:
+            from psymodal.demo import plan
+
+            self.participants = plan(demo_spec_from_config(dataset.get("demo")))
+        else:
+            self.participants = self._read_participants()
+
+    @classmethod
+    def from_config(cls, config: dict) -> StudyPlan:
+        return cls(config)
+
+    def _read_participants(self) -> pd.DataFrame:
+        path = self.bids_dir / "participants.tsv"
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} not found: dataset.bids_dir must point at a BIDS dataset with a "
+                "participants.tsv (participant_id, diagnosis, age, sex, site)."
+            )
+        table = read_tsv(path, dtype={"participant_id": str})
+        if "participant_id" not in table:
+            raise ValueError(f"{path} has no participant_id column; BIDS requires one.")
+        ids = table["participant_id"]
+        bad = ids[~ids.str.startswith("sub-")]
+        if len(bad):
+            raise ValueError(
+                f"{path}: participant_id values must look like 'sub-<label>', "
+                f"found {list(bad[:3])}."
+            )
+        duplicated = ids[ids.duplicated()]
+        if len(duplicated):
+            raise ValueError(f"{path}: duplicated participant_id {list(duplicated[:3])}.")
+        return table
+
+    @property
+    def demo_flag(self) -> Path:
+        return demo_flag_for(self.bids_dir)
+
+    @property
+    def subjects(self) -> list[str]:
+        return list(self.participants["participant_id"])
+
+    def batches(self) -> list[list[str]]:
+        """Subjects in fixed-size batches: one job per batch keeps process start-up small."""
+        ids = self.subjects
+        return [ids[i : i + self.batch_size] for i in range(0, len(ids), self.batch_size)]
+
+    def batch(self, index: int | str) -> list[str]:
+        return self.batches()[int(index)]
+
+    # ---- output names -------------------------------------------------------------------
+    @property
+    def mri_settings(self) -> dict:
+        return self.config.get("mri", {})
+
+    @property
+    def atlas_name(self) -> str:
+        return atlas_name(self.mri_settings.get("atlas", {}))
+
+    def mri_outputs(self, subject: str) -> dict[str, Path]:
+        return self.outputs("mri", subject)
+
+    def speech_outputs(self, subject: str) -> dict[str, Path]:
+        return self.outputs("speech", subject)
+
+    def outputs(self, modality: str, subject: str) -> dict[str, Path]:
+        settings = self.config.get(modality, {})
+        return subject_outputs(modality, subject, self.results_dir, settings, self.atlas_name)
+
+    @property
+    def modalities(self) -> list[str]:
+        return [m for m in ("mri", "speech") if self.config.get(m, {}).get("enabled", True)]
+
+    # ---- inputs for real datasets -----------------------------------------------------------
+    def subject_inputs(self, subjects: list[str], modality: str) -> list[Path]:
+        """The files a batch reads, so that Snakemake reruns a batch when one changes."""
+        files: list[Path] = [self.bids_dir / "participants.tsv"]
+        for subject in subjects:
+            if modality == "mri":
+                task = self.mri_settings.get("task", "rest")
+                root = self.fmriprep_dir / subject
+                patterns = [
+                    f"**/{subject}*_task-{task}*_desc-preproc_bold.nii*",
+                    f"**/{subject}*_task-{task}*_desc-confounds_timeseries.tsv",
+                ]
+            else:
+                task = self.config.get("speech", {}).get("task")
+                root = self.bids_dir / subject
+                tag = f"_task-{task}" if task else ""
+                patterns = [f"**/audio/{subject}*{tag}*_audio.*"]
+            for pattern in patterns:
+                files.extend(sorted(root.glob(pattern)))
+        return files

@@ -1,0 +1,48 @@
+import json
+import shlex
+from pathlib import Path
+
+from psymodal.workflow_plan import StudyPlan
+
+PLAN = StudyPlan.from_config(config)
+RESULTS = PLAN.results_dir
+BIDS = PLAN.bids_dir
+# PYTHONPATH lets a per-rule conda env (envs/*.yaml) use this checkout's library.
+PSYMODAL = f"PYTHONPATH={shlex.quote(str(Path(workflow.basedir) / 'src'))}${{PYTHONPATH:+:$PYTHONPATH}} python -m psymodal.cli"
+
+
+wildcard_constraints:
+    batch=r"\d+",
+    modality="mri|speech",
+
+
+def settings_json(section):
+    """A stage's config section as one shell-quoted JSON argument (params change -> rerun)."""
+    return shlex.quote(json.dumps(config[section], sort_keys=True))
+
+
+def dataset_inputs(subjects, modality):
+    """Raw inputs of a batch: the demo flag, or the subjects' real files so edits trigger reruns."""
+    if PLAN.is_demo:
+        return [PLAN.demo_flag]
+    return PLAN.subject_inputs(subjects, modality)
+
+
+def final_outputs():
+    return [RESULTS / "learn" / "metrics.tsv", RESULTS / "dataset_description.json"]
+
+
+def batch_tables(modality, kind):
+    n_batches = len(PLAN.batches())
+    return [
+        RESULTS / "group" / "batches" / f"{modality}_batch-{i}_{kind}.tsv"
+        for i in range(n_batches)
+    ]
+
+
+def mri_batch_mem_mb(files):
+    """Memory for a batch: nilearn holds about three float32 copies of the largest run."""
+    bold = [Path(f) for f in files if "_bold.nii" in str(f)]
+    largest = max((f.stat().st_size for f in bold if f.exists()), default=0)
+    factor = 3 * (4 if str(bold[0]).endswith(".gz") else 1) if bold else 0
+    return int(1500 + factor * largest / 2**20)

@@ -1,0 +1,19 @@
+if PLAN.is_demo:
+
+    rule demo_dataset:
+        output:
+            flag=PLAN.demo_flag,
+            participants=BIDS / "participants.tsv",
+        params:
+            cli=PSYMODAL,
+            settings=shlex.quote(json.dumps(config["dataset"].get("demo", {}), sort_keys=True)),
+        log:
+            RESULTS / "logs" / "demo_dataset.log",
+        conda:
+            "../../envs/demo.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        shell:
+            "{params.cli} demo {BIDS} --settings {params.settings} > {log} 2>&1"

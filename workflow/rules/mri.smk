@@ -1,0 +1,47 @@
+rule atlas:
+    output:
+        nii=RESULTS / "atlas" / f"atlas-{PLAN.atlas_name}_dseg.nii.gz",
+        tsv=RESULTS / "atlas" / f"atlas-{PLAN.atlas_name}_dseg.tsv",
+    params:
+        cli=PSYMODAL,
+        settings=shlex.quote(json.dumps(config["mri"].get("atlas", {}), sort_keys=True)),
+    log:
+        RESULTS / "logs" / "atlas.log",
+    conda:
+        "../../envs/mri.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    shell:
+        "{params.cli} atlas {RESULTS}/atlas --settings {params.settings} > {log} 2>&1"
+
+
+# One job per batch of subjects: per-subject BIDS-style files are written inside the job,
+# the batch tables are what Snakemake tracks (process start-up dominates tiny jobs).
+rule mri_batch:
+    input:
+        data=lambda wc: dataset_inputs(PLAN.batch(wc.batch), "mri"),
+        atlas=rules.atlas.output.nii,
+        labels=rules.atlas.output.tsv,
+    output:
+        features=RESULTS / "group" / "batches" / "mri_batch-{batch}_features.tsv",
+        qc=RESULTS / "group" / "batches" / "mri_batch-{batch}_qc.tsv",
+    params:
+        cli=PSYMODAL,
+        subjects=lambda wc: " ".join(PLAN.batch(wc.batch)),
+        settings=settings_json("mri"),
+    log:
+        RESULTS / "logs" / "mri_batch-{batch}.log",
+    conda:
+        "../../envs/mri.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input: mri_batch_mem_mb(input.data),
+        runtime=30,
+    shell:
+        "{params.cli} mri --subjects {params.subjects} --bids-dir {BIDS}"
+        " --fmriprep-dir {PLAN.fmriprep_dir} --atlas {input.atlas}"
+        " --atlas-labels {input.labels} --atlas-name {PLAN.atlas_name}"
+        " --out-dir {RESULTS} --batch-features {output.features} --batch-qc {output.qc}"
+        " --settings {params.settings} > {log} 2>&1"

@@ -1,0 +1,22 @@
+rule speech_batch:
+    input:
+        data=lambda wc: dataset_inputs(PLAN.batch(wc.batch), "speech"),
+    output:
+        features=RESULTS / "group" / "batches" / "speech_batch-{batch}_features.tsv",
+        qc=RESULTS / "group" / "batches" / "speech_batch-{batch}_qc.tsv",
+    params:
+        cli=PSYMODAL,
+        subjects=lambda wc: " ".join(PLAN.batch(wc.batch)),
+        settings=settings_json("speech"),
+    log:
+        RESULTS / "logs" / "speech_batch-{batch}.log",
+    conda:
+        "../../envs/speech.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    shell:
+        "{params.cli} speech --subjects {params.subjects} --bids-dir {BIDS}"
+        " --out-dir {RESULTS} --batch-features {output.features} --batch-qc {output.qc}"
+        " --settings {params.settings} > {log} 2>&1"
