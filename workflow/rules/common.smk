@@ -1,14 +1,21 @@
 import json
 import shlex
+import sys
 from pathlib import Path
+
+from snakemake.settings.types import DeploymentMethod
 
 from psymodal.workflow_plan import StudyPlan
 
 PLAN = StudyPlan.from_config(config)
 RESULTS = PLAN.results_dir
 BIDS = PLAN.bids_dir
-# PYTHONPATH lets a per-rule conda env (envs/*.yaml) use this checkout's library.
-PSYMODAL = f"PYTHONPATH={shlex.quote(str(Path(workflow.basedir) / 'src'))}${{PYTHONPATH:+:$PYTHONPATH}} python -m psymodal.cli"
+# With per-rule conda envs (envs/*.yaml) the env's python runs this checkout's library through
+# PYTHONPATH; otherwise the python that runs Snakemake does, whether or not its venv is active.
+USES_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+PYTHON = "python" if USES_CONDA else shlex.quote(sys.executable)
+SRC = shlex.quote(str(Path(workflow.basedir) / "src"))
+PSYMODAL = f"PYTHONPATH={SRC}${{PYTHONPATH:+:$PYTHONPATH}} {PYTHON} -m psymodal.cli"
 
 
 wildcard_constraints:
