@@ -4,9 +4,6 @@ if PLAN.is_demo:
         output:
             flag=PLAN.demo_flag,
             participants=BIDS / "participants.tsv",
-        params:
-            cli=PSYMODAL,
-            settings=shlex.quote(json.dumps(config["dataset"].get("demo", {}), sort_keys=True)),
         log:
             RESULTS / "logs" / "demo_dataset.log",
         conda:
@@ -15,5 +12,10 @@ if PLAN.is_demo:
         resources:
             mem_mb=2000,
             runtime=10,
+        params:
+            cli=PSYMODAL,
+            settings=shlex.quote(
+                json.dumps(config["dataset"].get("demo", {}), sort_keys=True)
+            ),
         shell:
             "{params.cli} demo {BIDS} --settings {params.settings} > {log} 2>&1"

@@ -13,8 +13,6 @@ rule collect_modality:
             caption="../report/qc.rst",
             category="Quality control",
         ),
-    params:
-        cli=PSYMODAL,
     log:
         RESULTS / "logs" / "collect_{modality}.log",
     conda:
@@ -23,6 +21,8 @@ rule collect_modality:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        cli=PSYMODAL,
     shell:
         "({params.cli} collect {output.features} {input.features} &&"
         " {params.cli} collect {output.qc} {input.qc}) > {log} 2>&1"
@@ -31,7 +31,9 @@ rule collect_modality:
 rule learn:
     input:
         participants=BIDS / "participants.tsv",
-        features=expand(RESULTS / "group" / "{modality}_features.tsv", modality=PLAN.modalities),
+        features=expand(
+            RESULTS / "group" / "{modality}_features.tsv", modality=PLAN.modalities
+        ),
         qc=expand(RESULTS / "group" / "{modality}_qc.tsv", modality=PLAN.modalities),
     output:
         metrics=report(
@@ -41,13 +43,6 @@ rule learn:
         ),
         predictions=RESULTS / "learn" / "predictions.tsv",
         exclusions=RESULTS / "learn" / "exclusions.tsv",
-    params:
-        cli=PSYMODAL,
-        features=" ".join(
-            f"{m}={RESULTS / 'group' / f'{m}_features.tsv'}" for m in PLAN.modalities
-        ),
-        qc=" ".join(f"{m}={RESULTS / 'group' / f'{m}_qc.tsv'}" for m in PLAN.modalities),
-        settings=settings_json("learn"),
     log:
         RESULTS / "logs" / "learn.log",
     conda:
@@ -56,6 +51,13 @@ rule learn:
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        cli=PSYMODAL,
+        features=" ".join(
+            f"{m}={RESULTS / 'group' / f'{m}_features.tsv'}" for m in PLAN.modalities
+        ),
+        qc=" ".join(f"{m}={RESULTS / 'group' / f'{m}_qc.tsv'}" for m in PLAN.modalities),
+        settings=settings_json("learn"),
     shell:
         "{params.cli} learn --participants {input.participants} --features {params.features}"
         " --qc {params.qc} --out-dir {RESULTS}/learn --settings {params.settings} > {log} 2>&1"
@@ -64,8 +66,6 @@ rule learn:
 rule derivatives_description:
     output:
         RESULTS / "dataset_description.json",
-    params:
-        cli=PSYMODAL,
     log:
         RESULTS / "logs" / "derivatives_description.log",
     conda:
@@ -74,5 +74,7 @@ rule derivatives_description:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        cli=PSYMODAL,
     shell:
         "{params.cli} describe {RESULTS} > {log} 2>&1"

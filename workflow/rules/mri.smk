@@ -2,9 +2,6 @@ rule atlas:
     output:
         nii=RESULTS / "atlas" / f"atlas-{PLAN.atlas_name}_dseg.nii.gz",
         tsv=RESULTS / "atlas" / f"atlas-{PLAN.atlas_name}_dseg.tsv",
-    params:
-        cli=PSYMODAL,
-        settings=shlex.quote(json.dumps(config["mri"].get("atlas", {}), sort_keys=True)),
     log:
         RESULTS / "logs" / "atlas.log",
     conda:
@@ -13,6 +10,9 @@ rule atlas:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        cli=PSYMODAL,
+        settings=shlex.quote(json.dumps(config["mri"].get("atlas", {}), sort_keys=True)),
     shell:
         "{params.cli} atlas {RESULTS}/atlas --settings {params.settings} > {log} 2>&1"
 
@@ -27,10 +27,6 @@ rule mri_batch:
     output:
         features=RESULTS / "group" / "batches" / "mri_batch-{batch}_features.tsv",
         qc=RESULTS / "group" / "batches" / "mri_batch-{batch}_qc.tsv",
-    params:
-        cli=PSYMODAL,
-        subjects=lambda wc: " ".join(PLAN.batch(wc.batch)),
-        settings=settings_json("mri"),
     log:
         RESULTS / "logs" / "mri_batch-{batch}.log",
     conda:
@@ -39,6 +35,10 @@ rule mri_batch:
     resources:
         mem_mb=lambda wc, input: mri_batch_mem_mb(input.data),
         runtime=30,
+    params:
+        cli=PSYMODAL,
+        subjects=lambda wc: " ".join(PLAN.batch(wc.batch)),
+        settings=settings_json("mri"),
     shell:
         "{params.cli} mri --subjects {params.subjects} --bids-dir {BIDS}"
         " --fmriprep-dir {PLAN.fmriprep_dir} --atlas {input.atlas}"

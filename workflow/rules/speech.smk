@@ -4,10 +4,6 @@ rule speech_batch:
     output:
         features=RESULTS / "group" / "batches" / "speech_batch-{batch}_features.tsv",
         qc=RESULTS / "group" / "batches" / "speech_batch-{batch}_qc.tsv",
-    params:
-        cli=PSYMODAL,
-        subjects=lambda wc: " ".join(PLAN.batch(wc.batch)),
-        settings=settings_json("speech"),
     log:
         RESULTS / "logs" / "speech_batch-{batch}.log",
     conda:
@@ -16,6 +12,10 @@ rule speech_batch:
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        cli=PSYMODAL,
+        subjects=lambda wc: " ".join(PLAN.batch(wc.batch)),
+        settings=settings_json("speech"),
     shell:
         "{params.cli} speech --subjects {params.subjects} --bids-dir {BIDS}"
         " --out-dir {RESULTS} --batch-features {output.features} --batch-qc {output.qc}"
