@@ -1,0 +1,102 @@
+"""End to end: the Snakemake workflow on the small demo study, in a temporary folder."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from psymodal.tables import read_tsv
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+
+pytestmark = pytest.mark.slow
+
+
+def small_demo_config(**demo):
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["dataset"]["demo"].update({"small": True, **demo})
+    config["batch_size"] = 4
+    return config
+
+
+def run_snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("e2e")
+    (workdir / "config").mkdir()
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(small_demo_config()))
+    result = run_snakemake(workdir)
+    if result.returncode != 0:
+        logs = "\n".join(
+            f"--- {p.name}\n{p.read_text()[-3000:]}"
+            for p in (workdir / "results" / "logs").glob("*")
+        )
+        pytest.fail(f"snakemake failed:\n{result.stderr[-5000:]}\n{logs}")
+    return workdir
+
+
+def test_workflow_writes_metrics_per_modality_and_fused(demo_run):
+    metrics = read_tsv(demo_run / "results" / "learn" / "metrics.tsv")
+    assert {"mri", "speech", "fused"} <= set(metrics["modality"])
+    assert metrics["roc_auc"].between(0, 1).all()
+    predictions = read_tsv(demo_run / "results" / "learn" / "predictions.tsv")
+    participants = read_tsv(demo_run / "resources" / "demo" / "participants.tsv")
+    fused = predictions[predictions["modality"] == "fused"]
+    # every labelled participant gets a fused prediction, even without one modality
+    assert set(fused["participant_id"]) == set(participants["participant_id"])
+
+
+def test_every_participant_has_a_qc_row_with_reason(demo_run):
+    participants = read_tsv(demo_run / "resources" / "demo" / "participants.tsv")
+    for modality in ("mri", "speech"):
+        qc = read_tsv(demo_run / "results" / "group" / f"{modality}_qc.tsv")
+        assert list(qc["participant_id"]) == sorted(participants["participant_id"])
+        excluded = qc[~qc["included"].astype(bool)]
+        assert len(excluded) >= 1, f"the demo has a participant without {modality}"
+        assert excluded["reason"].notna().all()
+
+
+def test_feature_tables_have_the_same_columns_for_everyone(demo_run):
+    features = read_tsv(demo_run / "results" / "group" / "mri_features.tsv")
+    assert features.shape[1] == 1 + 160 * 159 // 2
+    assert all("__" in c for c in features.columns[1:])
+
+
+def test_outputs_are_a_bids_derivatives_dataset(demo_run):
+    description = yaml.safe_load((demo_run / "results" / "dataset_description.json").read_text())
+    assert description["DatasetType"] == "derivative"
+    assert description["GeneratedBy"][0]["Name"] == "psymodal"
+
+
+def test_second_run_does_no_work(demo_run):
+    result = run_snakemake(demo_run, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_rerun_from_scratch_is_byte_identical(demo_run, tmp_path):
+    shutil.copytree(demo_run / "config", tmp_path / "config")
+    shutil.copytree(demo_run / "resources", tmp_path / "resources")
+    result = run_snakemake(tmp_path, "--cores", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in (
+        "group/mri_features.tsv",
+        "group/speech_features.tsv",
+        "learn/metrics.tsv",
+        "learn/predictions.tsv",
+    ):
+        assert (tmp_path / "results" / name).read_bytes() == (
+            demo_run / "results" / name
+        ).read_bytes(), name
