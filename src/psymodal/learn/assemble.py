@@ -186,11 +186,15 @@ def assemble(
         for pid in extra:
             exclusions.append((pid, f"in {modality} features but not in participants.tsv"))
         features = table.drop(columns=[ID])
-        non_numeric = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+        non_numeric = [
+            c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])
+        ]
         # A column that only holds missing values is read as object/str; it is numeric in intent.
         non_numeric = [c for c in non_numeric if not features[c].isna().all()]
         if non_numeric:
-            raise ValueError(f"feature table '{modality}' has non-numeric columns: {non_numeric[:5]}")
+            raise ValueError(
+                f"feature table '{modality}' has non-numeric columns: {non_numeric[:5]}"
+            )
         features = features.astype(float)
         features.index = table[ID]
         features = features.reindex(ids)

@@ -70,9 +70,7 @@ def bootstrap_ci(
     idx_pos, idx_neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     samples = {m: [] for m in METRICS}
     for _ in range(n_boot):
-        idx = np.concatenate(
-            [rng.choice(idx_pos, len(idx_pos)), rng.choice(idx_neg, len(idx_neg))]
-        )
+        idx = np.concatenate([rng.choice(idx_pos, len(idx_pos)), rng.choice(idx_neg, len(idx_neg))])
         for name, value in binary_metrics(y[idx], p[idx], threshold).items():
             samples[name].append(value)
     alpha = (1 - level) / 2

@@ -8,8 +8,6 @@ transformers that consume them drop them from their output.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -52,7 +50,9 @@ class ModalityBlockSelector(TransformerMixin, BaseEstimator):
             return np.arange(n_features)
         if hasattr(self, "feature_names_in_"):
             names = list(self.feature_names_in_)
-            return np.array([names.index(c) if isinstance(c, str) else int(c) for c in self.columns])
+            return np.array(
+                [names.index(c) if isinstance(c, str) else int(c) for c in self.columns]
+            )
         return np.asarray(self.columns, dtype=int)
 
     def transform(self, X):

@@ -1,0 +1,455 @@
+"""Cross-validation loops: outer splits, per-fold fitting of every analysis, out-of-fold output.
+
+One set of outer splits is shared by all analyses (each modality alone, the fusions and the
+confound baseline), so that their scores are paired and comparable. Everything fitted
+(harmonisation, imputation, scaling, hyper-parameters in nested CV) is fitted on the outer
+training fold only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.model_selection import (
+    GridSearchCV,
+    LeaveOneGroupOut,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+)
+
+from psymodal.learn import models as M
+from psymodal.learn.assemble import ID, StudyData
+from psymodal.learn.metrics import (
+    METRICS,
+    binary_metrics,
+    bootstrap_ci,
+    calibration_table,
+    permutation_p_value,
+)
+from psymodal.learn.settings import resolve
+
+#: Column order of the predictions table.
+PREDICTION_COLUMNS = [ID, "fold", "repeat", "modality", "model", "y_true", "probability"]
+STRATEGIES = ("stratified", "site_stratified", "leave_site_out", "group")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One row of the metrics table: a model applied to an input.
+
+    ``kind`` is ``block`` (one modality, its subjects only), ``late`` (average of the ``block``
+    probabilities of the same model over the modalities a subject has), ``early`` (one model on
+    all blocks concatenated), ``intermediate`` (torch fusion network) or ``confounds``.
+    """
+
+    model: str
+    modality: str
+    kind: str
+    block: str | None = None
+
+
+@dataclass
+class EvaluationResult:
+    """Output of :func:`evaluate`.
+
+    Attributes
+    ----------
+    metrics : pandas.DataFrame
+        One row per (model, modality); see :func:`summarize`.
+    predictions : pandas.DataFrame
+        Out-of-fold predictions, columns :data:`PREDICTION_COLUMNS`.
+    calibration : pandas.DataFrame
+        Reliability table per (model, modality).
+    notes : list of str
+        Warnings and decisions (reduced folds, skipped folds...), also written to run_info.
+    settings : dict
+        The resolved settings used.
+    fitted : list
+        (repeat, fold, analysis, fitted estimator, test indices) when kept for explanation.
+    """
+
+    metrics: pd.DataFrame
+    predictions: pd.DataFrame
+    calibration: pd.DataFrame
+    notes: list[str]
+    settings: dict
+    fitted: list = field(default_factory=list, repr=False)
+    n_folds: int = 0
+
+
+def plan_analyses(data: StudyData, s: dict) -> list[Analysis]:
+    """List the analyses requested by the settings, in output order."""
+    plan = []
+    for model in s["models"]:
+        if model not in M.FEATURE_MODELS:
+            raise ValueError(f"unknown model '{model}' (choose from {M.FEATURE_MODELS})")
+        plan += [Analysis(model, m, "block", m) for m in data.modalities]
+        if "late" in s["fusion"] and len(data.modalities) > 1:
+            plan.append(Analysis(model, "late_fusion", "late"))
+        if "early" in s["fusion"] and len(data.modalities) > 1:
+            plan.append(Analysis(model, "early_fusion", "early"))
+    if "intermediate" in s["fusion"]:
+        plan.append(Analysis("fusion_net", "intermediate_fusion", "intermediate"))
+    unknown = set(s["fusion"]) - {"late", "early", "intermediate"}
+    if unknown:
+        raise ValueError(f"unknown fusion strategies {sorted(unknown)}")
+    if s["confound_baseline"] and data.covariates:
+        plan.append(Analysis("logistic", "confounds", "confounds"))
+    return plan
+
+
+def _n_folds(y: np.ndarray, requested: int, policy: str, notes: list[str]) -> int:
+    counts = np.bincount(y, minlength=2)
+    smallest = int(counts.min())
+    if smallest >= requested:
+        return requested
+    message = f"smallest class has {smallest} subjects, fewer than the {requested} folds requested"
+    if policy == "error" or smallest < 2:
+        raise ValueError(message + ("" if smallest >= 2 else ": cannot cross-validate"))
+    notes.append(message + f": using {smallest} folds")
+    return smallest
+
+
+def make_splits(data: StudyData, s: dict, y: np.ndarray | None = None, repeats: int | None = None):
+    """Outer splits for all repeats.
+
+    Returns
+    -------
+    splits : list of (repeat, fold, train_idx, test_idx)
+    n_folds : int
+        Folds actually used (after reduction); sites for leave_site_out.
+    notes : list of str
+    """
+    cv = s["cv"]
+    y = data.y if y is None else y
+    strategy = cv["strategy"]
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown cv.strategy '{strategy}' (choose from {STRATEGIES})")
+    notes: list[str] = []
+    repeats = cv["repeats"] if repeats is None else repeats
+    splits = []
+    if strategy == "leave_site_out":
+        if data.site is None:
+            raise ValueError("cv.strategy leave_site_out needs a site column in participants.tsv")
+        n_sites = len(np.unique(data.site))
+        if n_sites < 2:
+            raise ValueError("leave_site_out needs at least two sites")
+        if repeats > 1:
+            notes.append("leave_site_out is deterministic: repeats set to 1")
+        for fold, (train, test) in enumerate(LeaveOneGroupOut().split(data.X, y, data.site)):
+            splits.append((0, fold, train, test))
+        return splits, n_sites, notes
+    folds = _n_folds(y, cv["folds"], cv["small_class"], notes)
+    for repeat in range(repeats):
+        seed = cv["seed"] + repeat
+        if strategy == "group":
+            if data.groups is None:
+                raise ValueError("cv.strategy group needs cv.group_column")
+            splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+            iterator = splitter.split(data.X, y, data.groups)
+        elif strategy == "site_stratified":
+            if data.site is None:
+                raise ValueError("cv.strategy site_stratified needs a site column")
+            strata = np.char.add(np.char.add(data.site.astype(str), "|"), y.astype(str))
+            splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+            with warnings.catch_warnings():
+                # Small site x label strata only make the balance approximate.
+                warnings.simplefilter("ignore", UserWarning)
+                iterator = list(splitter.split(data.X, strata))
+        else:
+            iterator = StratifiedKFold(folds, shuffle=True, random_state=seed).split(data.X, y)
+        for fold, (train, test) in enumerate(iterator):
+            splits.append((repeat, fold, train, test))
+    return splits, folds, notes
+
+
+def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
+    """Unfitted estimator for ``analysis`` (before any nested-CV wrapping)."""
+    if analysis.kind == "confounds":
+        return M.confound_pipeline(data.covariates, data.categorical, s)
+    if analysis.kind == "intermediate":
+        from psymodal.learn.fusion_torch import FusionNetClassifier
+
+        return FusionNetClassifier(blocks=data.blocks, random_state=seed, **s["torch"])
+    columns = (
+        data.blocks[analysis.block]
+        if analysis.kind == "block"
+        else [c for cols in data.blocks.values() for c in cols]
+    )
+    harmonizer, designated = _harmonizer(data, s)
+    return M.feature_pipeline(analysis.model, columns, s, harmonizer, designated, seed)
+
+
+def _harmonizer(data: StudyData, s: dict):
+    method = s["harmonize"]
+    if method in (None, "none"):
+        return None, []
+    from psymodal.learn.transformers import ComBat, ConfoundRegressor
+
+    site_col = f"confound__{s['site_column']}"
+    others = [c for c in data.covariates if c != site_col]
+    if method == "combat":
+        if site_col not in data.covariates:
+            raise ValueError("harmonize: combat needs a site column")
+        return ComBat(site_column=site_col, covariate_columns=others), [site_col, *others]
+    if method == "regress":
+        categorical = [c for c in data.categorical if c in data.covariates]
+        return (
+            ConfoundRegressor(covariate_columns=data.covariates, categorical_columns=categorical),
+            list(data.covariates),
+        )
+    raise ValueError(f"unknown harmonize method '{method}' (none, combat, regress)")
+
+
+def _fit(estimator, analysis: Analysis, X, y, s: dict, seed: int):
+    grid = M.param_grid(analysis.model, s) if analysis.kind not in ("intermediate",) else {}
+    if analysis.kind == "confounds":
+        grid = {}
+    inner = min(s["cv"]["inner_folds"], int(np.bincount(y, minlength=2).min()))
+    if s["cv"]["nested"] and grid and inner >= 2:
+        estimator = GridSearchCV(
+            estimator,
+            grid,
+            scoring="roc_auc",
+            cv=StratifiedKFold(inner, shuffle=True, random_state=seed),
+            refit=True,
+            n_jobs=1,
+            error_score="raise",
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        return estimator.fit(X, y)
+
+
+def _fold(data, y, s, analyses, repeat, fold, train, test, keep):
+    seed = s["cv"]["seed"] + repeat
+    rows, notes, fitted = [], [], []
+    block_probs: dict[str, dict[str, pd.Series]] = {}
+    avail = data.available.to_numpy()
+    modality_pos = {m: i for i, m in enumerate(data.modalities)}
+
+    def record(analysis, idx, prob):
+        rows.append(
+            pd.DataFrame(
+                {
+                    ID: data.ids[idx],
+                    "fold": fold,
+                    "repeat": repeat,
+                    "modality": analysis.modality,
+                    "model": analysis.model,
+                    "y_true": y[idx],
+                    "probability": prob,
+                }
+            )
+        )
+
+    for analysis in analyses:
+        if analysis.kind == "late":
+            probs = block_probs.get(analysis.model, {})
+            if not probs:
+                continue
+            stacked = pd.concat(probs.values(), axis=1)
+            mean = stacked.mean(axis=1, skipna=True).dropna()
+            idx = np.sort(mean.index.to_numpy())
+            record(analysis, idx, mean.loc[idx].to_numpy())
+            continue
+        tr, te = train, test
+        if analysis.kind == "block":
+            column = avail[:, modality_pos[analysis.block]]
+            tr, te = train[column[train]], test[column[test]]
+        if len(te) == 0:
+            continue
+        if len(np.unique(y[tr])) < 2:
+            notes.append(
+                f"repeat {repeat} fold {fold}: {analysis.model}/{analysis.modality} skipped, "
+                "one class in training subjects"
+            )
+            continue
+        estimator = _fit(
+            build_estimator(analysis, data, s, seed),
+            analysis,
+            data.X.iloc[tr],
+            y[tr],
+            s,
+            seed,
+        )
+        prob = estimator.predict_proba(data.X.iloc[te])[:, 1]
+        record(analysis, te, prob)
+        if analysis.kind == "block":
+            block_probs.setdefault(analysis.model, {})[analysis.block] = pd.Series(prob, index=te)
+        if keep:
+            fitted.append((repeat, fold, analysis, estimator, te))
+    return rows, notes, fitted
+
+
+def cross_validated_predictions(
+    data: StudyData,
+    s: dict,
+    y: np.ndarray | None = None,
+    repeats: int | None = None,
+    keep_fitted: bool = False,
+):
+    """Run every analysis on every outer split.
+
+    Returns
+    -------
+    predictions : pandas.DataFrame
+    n_folds : int
+    notes : list of str
+    fitted : list
+    """
+    y = data.y if y is None else np.asarray(y)
+    analyses = plan_analyses(data, s)
+    splits, n_folds, notes = make_splits(data, s, y, repeats)
+    jobs = (
+        delayed(_fold)(data, y, s, analyses, r, f, tr, te, keep_fitted) for r, f, tr, te in splits
+    )
+    outputs = Parallel(n_jobs=s["cv"]["n_jobs"])(jobs)
+    rows, fitted = [], []
+    for fold_rows, fold_notes, fold_fitted in outputs:
+        rows += fold_rows
+        notes += fold_notes
+        fitted += fold_fitted
+    predictions = pd.concat(rows, ignore_index=True)[PREDICTION_COLUMNS]
+    order = {(a.model, a.modality): i for i, a in enumerate(analyses)}
+    predictions["_order"] = [
+        order[k] for k in zip(predictions.model, predictions.modality, strict=True)
+    ]
+    predictions = predictions.sort_values(["_order", "repeat", "fold", ID], kind="stable")
+    predictions = predictions.drop(columns="_order").reset_index(drop=True)
+    return predictions, n_folds, notes, fitted
+
+
+def _pooled_auc_per_key(predictions: pd.DataFrame) -> dict[tuple[str, str], float]:
+    out = {}
+    for key, group in predictions.groupby(["model", "modality"], sort=False):
+        aucs = [
+            binary_metrics(g.y_true, g.probability)["roc_auc"]
+            for _, g in group.groupby("repeat", sort=True)
+        ]
+        out[key] = float(np.nanmean(aucs)) if not np.all(np.isnan(aucs)) else np.nan
+    return out
+
+
+def summarize(
+    predictions: pd.DataFrame,
+    s: dict,
+    n_folds: int,
+    null_auc: dict[tuple[str, str], list[float]] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Metrics and calibration tables from out-of-fold predictions.
+
+    Point estimates are metrics of the pooled out-of-fold predictions of each repeat, averaged
+    over repeats. Confidence intervals are stratified-bootstrap percentiles over subjects of the
+    probabilities averaged over repeats (each still out-of-fold). ``roc_auc_fold_mean`` is the
+    mean of per-fold AUCs over folds holding both classes (the usual figure for leave-site-out).
+
+    Returns
+    -------
+    metrics, calibration : pandas.DataFrame
+    """
+    threshold = s["metrics"]["threshold"]
+    n_boot = s["metrics"]["bootstrap"]
+    rows, calibration = [], []
+    for (model, modality), group in predictions.groupby(["model", "modality"], sort=False):
+        per_repeat = [
+            binary_metrics(g.y_true, g.probability, threshold)
+            for _, g in group.groupby("repeat", sort=True)
+        ]
+        fold_aucs = [
+            binary_metrics(g.y_true, g.probability)["roc_auc"]
+            for _, g in group.groupby(["repeat", "fold"], sort=True)
+        ]
+        fold_aucs = np.asarray(fold_aucs, dtype=float)
+        averaged = group.groupby(ID, sort=True).agg(
+            y_true=("y_true", "first"), probability=("probability", "mean")
+        )
+        row = {
+            "model": model,
+            "modality": modality,
+            "n_subjects": int(len(averaged)),
+            "n_positive": int(averaged.y_true.sum()),
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for name in METRICS:
+                row[name] = float(np.nanmean([r[name] for r in per_repeat]))
+        ci = bootstrap_ci(averaged.y_true, averaged.probability, n_boot, s["cv"]["seed"], threshold)
+        for name in METRICS:
+            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci[name]
+        aucs = [r["roc_auc"] for r in per_repeat]
+        row["roc_auc_sd"] = float(np.std(aucs)) if len(aucs) > 1 else np.nan
+        valid = fold_aucs[~np.isnan(fold_aucs)]
+        row["roc_auc_fold_mean"] = float(valid.mean()) if len(valid) else np.nan
+        row["n_folds"] = n_folds
+        row["n_repeats"] = int(group.repeat.nunique())
+        row["cv_strategy"] = s["cv"]["strategy"]
+        null = (null_auc or {}).get((model, modality), [])
+        row["n_permutations"] = len(null)
+        row["p_value"] = permutation_p_value(row["roc_auc"], np.asarray(null)) if null else np.nan
+        rows.append(row)
+        table = calibration_table(
+            averaged.y_true, averaged.probability, s["metrics"]["calibration_bins"]
+        )
+        table.insert(0, "modality", modality)
+        table.insert(0, "model", model)
+        calibration.append(table)
+    return pd.DataFrame(rows), pd.concat(calibration, ignore_index=True)
+
+
+def permutation_null(data: StudyData, s: dict) -> tuple[dict, list[str]]:
+    """Pooled ROC AUC of every analysis under ``permutation.n`` label permutations.
+
+    Each permutation re-runs the whole cross-validation (one repeat, same folds scheme, nested
+    search included), so the null distribution includes any optimism of the procedure.
+    """
+    n = int(s["permutation"]["n"])
+    null: dict[tuple[str, str], list[float]] = {}
+    notes: list[str] = []
+    if n <= 0:
+        return null, notes
+    rng = np.random.default_rng(s["permutation"]["seed"])
+    for _ in range(n):
+        y_perm = rng.permutation(data.y)
+        predictions, _, perm_notes, _ = cross_validated_predictions(data, s, y_perm, repeats=1)
+        notes += [n_ for n_ in perm_notes if n_ not in notes]
+        for key, auc in _pooled_auc_per_key(predictions).items():
+            null.setdefault(key, []).append(auc)
+    return null, [f"permutation run: {n_}" for n_ in notes]
+
+
+def evaluate(data: StudyData, settings: dict | None, keep_fitted: bool = False) -> EvaluationResult:
+    """Cross-validate every requested analysis and summarise.
+
+    Parameters
+    ----------
+    data : StudyData
+        From :func:`psymodal.learn.assemble.assemble`.
+    settings : dict or None
+        ``learn`` settings (defaults filled in).
+    keep_fitted : bool
+        Keep the fitted estimators of every fold (needed by :mod:`psymodal.learn.explain`).
+
+    Returns
+    -------
+    EvaluationResult
+    """
+    s = resolve(settings)
+    predictions, n_folds, notes, fitted = cross_validated_predictions(
+        data, s, keep_fitted=keep_fitted
+    )
+    null, perm_notes = permutation_null(data, s)
+    metrics, calibration = summarize(predictions, s, n_folds, null)
+    return EvaluationResult(
+        metrics=metrics,
+        predictions=predictions,
+        calibration=calibration,
+        notes=list(data.notes) + notes + perm_notes,
+        settings=s,
+        fitted=fitted,
+        n_folds=n_folds,
+    )

@@ -1,0 +1,152 @@
+"""Estimator factories: one scikit-learn Pipeline per (model, input block).
+
+Every pipeline starts with a column selector on the full study matrix, so that all fitted state
+(selection, harmonisation, imputation, scaling, classifier) lives inside the pipeline and is
+refitted on each training fold by the cross-validation code.
+"""
+
+from __future__ import annotations
+
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.svm import LinearSVC
+
+from psymodal.learn.transformers import ModalityBlockSelector
+
+#: Models that can be fitted on one modality block (and late-fused).
+FEATURE_MODELS = ("logistic", "svm", "hgb")
+
+
+def classifier(model: str, s: dict, seed: int = 0):
+    """Return an unfitted classifier with ``predict_proba``.
+
+    Parameters
+    ----------
+    model : {"logistic", "svm", "hgb"}
+    s : dict
+        Resolved learn settings.
+    seed : int
+        Random state of estimators that have one.
+    """
+    if model == "logistic":
+        p = s["logistic"]
+        # lbfgs with an l2 penalty (the default) is deterministic; class weights make the 0.5
+        # threshold meaningful for balanced accuracy when the classes are unequal.
+        return LogisticRegression(C=p["C"], class_weight=p["class_weight"], max_iter=2000)
+    if model == "svm":
+        p = s["svm"]
+        # Platt scaling fitted on inner folds of the training data gives probabilities that
+        # late fusion can average with the other models'.
+        return CalibratedClassifierCV(
+            LinearSVC(C=p["C"], class_weight=p["class_weight"], max_iter=5000, random_state=seed),
+            method="sigmoid",
+            cv=3,
+        )
+    if model == "hgb":
+        p = s["hgb"]
+        return HistGradientBoostingClassifier(
+            learning_rate=p["learning_rate"],
+            max_iter=p["max_iter"],
+            early_stopping=False,
+            class_weight="balanced",
+            random_state=seed,
+        )
+    raise ValueError(f"unknown model '{model}' (choose from {FEATURE_MODELS})")
+
+
+def param_grid(model: str, s: dict) -> dict[str, list]:
+    """Grid searched by the inner loop of nested CV for ``model`` (step ``clf``)."""
+    if model == "logistic":
+        return {"clf__C": list(s["logistic"]["grid"])}
+    if model == "svm":
+        return {"clf__estimator__C": list(s["svm"]["grid"])}
+    if model == "hgb":
+        return {"clf__learning_rate": list(s["hgb"]["grid"])}
+    return {}
+
+
+def feature_pipeline(
+    model: str,
+    columns: list[str],
+    s: dict,
+    harmonizer=None,
+    designated: list[str] | None = None,
+    seed: int = 0,
+) -> Pipeline:
+    """Selector -> [harmonizer] -> median imputer -> standard scaler -> classifier.
+
+    Parameters
+    ----------
+    model : str
+        See :func:`classifier`.
+    columns : list of str
+        Feature columns of the study matrix.
+    s : dict
+        Resolved settings.
+    harmonizer : transformer, optional
+        ComBat or ConfoundRegressor; it receives ``columns + designated`` and returns the
+        features only.
+    designated : list of str, optional
+        Covariate columns the harmonizer needs.
+    seed : int
+        Random state for the classifier.
+
+    Notes
+    -----
+    ``keep_empty_features=True``: a feature missing in every training subject of a fold is
+    imputed with 0 (then constant after scaling, so without influence) instead of being
+    dropped, so every fold's model sees the same columns and importances stay aligned.
+    """
+    steps = [("select", ModalityBlockSelector(list(columns) + list(designated or [])))]
+    if harmonizer is not None:
+        steps.append(("harmonize", harmonizer))
+    steps += [
+        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+        ("scale", StandardScaler()),
+        ("clf", classifier(model, s, seed)),
+    ]
+    return Pipeline(steps)
+
+
+def confound_pipeline(covariates: list[str], categorical: list[str], s: dict) -> Pipeline:
+    """Confound-only baseline: one-hot categorical + scaled continuous covariates -> logistic."""
+    numeric = [c for c in covariates if c not in categorical]
+    transformers = []
+    if categorical:
+        transformers.append(
+            (
+                "categorical",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="most_frequent")),
+                        # A site unseen in training gets all-zero indicators (reference level).
+                        ("onehot", OneHotEncoder(handle_unknown="ignore")),
+                    ]
+                ),
+                categorical,
+            )
+        )
+    if numeric:
+        transformers.append(
+            (
+                "numeric",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                        ("scale", StandardScaler()),
+                    ]
+                ),
+                numeric,
+            )
+        )
+    return Pipeline(
+        [
+            ("columns", ColumnTransformer(transformers, remainder="drop")),
+            ("clf", classifier("logistic", s)),
+        ]
+    )

@@ -1,0 +1,74 @@
+"""Entry point of the learning stage: assemble, evaluate, write the tables."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping
+from pathlib import Path
+
+import sklearn
+
+from psymodal.determinism import limit_threads
+from psymodal.learn.assemble import assemble
+from psymodal.learn.evaluate import evaluate
+from psymodal.learn.settings import resolve
+from psymodal.tables import write_json, write_tsv
+
+
+def run(
+    participants_tsv: str | os.PathLike,
+    feature_tables: Mapping[str, str | os.PathLike],
+    qc_tables: Mapping[str, str | os.PathLike] | None,
+    out_dir: str | os.PathLike,
+    settings: Mapping | None,
+) -> dict[str, Path]:
+    """Assemble the study, cross-validate every analysis and write the result tables.
+
+    Parameters
+    ----------
+    participants_tsv : path
+    feature_tables : mapping of str to path
+        Modality -> feature table (``participant_id`` + features).
+    qc_tables : mapping of str to path, optional
+        Modality -> QC table (``participant_id``, ``included``...).
+    out_dir : path
+    settings : mapping or None
+        ``learn`` section of the configuration.
+
+    Returns
+    -------
+    dict of str to Path
+        ``metrics``, ``predictions``, ``exclusions``, ``calibration``, ``run_info`` and, when
+        ``explain.enabled``, ``importance``.
+    """
+    # Single-threaded BLAS keeps the floats (hence the bytes) independent of the machine.
+    _threads = limit_threads(1)  # noqa: F841 - the limit lasts while the controller lives
+    s = resolve(settings)
+    out = Path(out_dir)
+    data = assemble(participants_tsv, feature_tables, qc_tables, s)
+    explain = bool(s["explain"]["enabled"])
+    result = evaluate(data, s, keep_fitted=explain)
+    paths = {
+        "metrics": write_tsv(result.metrics, out / "metrics.tsv"),
+        "predictions": write_tsv(result.predictions, out / "predictions.tsv"),
+        "exclusions": write_tsv(data.exclusions, out / "exclusions.tsv"),
+        "calibration": write_tsv(result.calibration, out / "calibration.tsv"),
+    }
+    if explain:
+        from psymodal.learn.explain import importance_table
+
+        paths["importance"] = write_tsv(importance_table(data, result), out / "importance.tsv")
+    info = {
+        "settings": s,
+        "notes": result.notes,
+        "n_subjects": int(len(data.y)),
+        "n_positive": int(data.y.sum()),
+        "n_folds": result.n_folds,
+        "modalities": {m: len(c) for m, c in data.blocks.items()},
+        "available": {m: int(data.available[m].sum()) for m in data.modalities},
+        # Versions, not timestamps or host names, so that reruns stay byte-identical.
+        "versions": {"python": platform.python_version(), "scikit-learn": sklearn.__version__},
+    }
+    paths["run_info"] = write_json(info, out / "run_info.json")
+    return paths
