@@ -115,7 +115,9 @@ def read_audio(path: str | os.PathLike, sample_rate: int | None = 16000) -> Audi
         sr = int(sample_rate)
     # DC offsets from cheap sound cards would bias energy, pause and low-frequency spectra.
     y = np.ascontiguousarray(y - y.mean(), dtype=np.float64)
-    return Audio(y=y, sr=sr, native_sr=native_sr, n_channels=data.shape[1], clipping_fraction=clipping)
+    return Audio(
+        y=y, sr=sr, native_sr=native_sr, n_channels=data.shape[1], clipping_fraction=clipping
+    )
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int | None = 16000) -> tuple[np.ndarray, int]:

@@ -53,7 +53,7 @@ class Segmentation:
     sounding : numpy.ndarray
         Boolean per grid frame: level above the threshold (before joining/dropping).
     level_db : numpy.ndarray
-        Frame level in dBFS (RMS re full-scale sine... i.e. 20 log10 RMS).
+        Frame level, 20 log10 RMS (0 dB = RMS of 1.0).
     threshold_db : float
         Threshold used, dBFS (NaN for a silent recording).
     noise_db : float
@@ -77,7 +77,9 @@ class Segmentation:
     @property
     def speech_duration(self) -> float:
         """Total duration of the speech segments, seconds."""
-        return float(np.sum(self.segments[:, 1] - self.segments[:, 0])) if len(self.segments) else 0.0
+        return (
+            float(np.sum(self.segments[:, 1] - self.segments[:, 0])) if len(self.segments) else 0.0
+        )
 
 
 def frame_level_db(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:

@@ -1,0 +1,205 @@
+"""Per-recording feature extraction: F0, pauses and rates, MFCC statistics and QC fields."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from .prosody import PITCH_DEFAULTS, hz_to_semitones, track_pitch
+from .spectral import SPECTRAL_DEFAULTS, mfcc, power_spectrogram
+from .timing import SYLLABLE_DEFAULTS, pause_features, syllable_nuclei
+from .vad import VAD_DEFAULTS, segment_speech
+
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "resolve_settings",
+    "feature_names",
+    "qc_names",
+    "extract_features",
+]
+
+DEFAULT_SETTINGS = {
+    "sample_rate": 16000,
+    # Pitch frame and grid hop in samples; None = 64 ms (rounded up to a power of two and at
+    # least two periods of fmin) and 10 ms at the signal's rate.
+    "frame_length": None,
+    "hop_length": None,
+    "pitch": PITCH_DEFAULTS,
+    "vad": VAD_DEFAULTS,
+    "syllables": SYLLABLE_DEFAULTS,
+    "spectral": SPECTRAL_DEFAULTS,
+    # A recording with less speech than this is unusable (QC reason "too little speech").
+    "qc": {"min_speech_s": 0.5},
+}
+
+# Minimum voiced frames for F0 statistics: fewer give unstable means and SDs.
+_MIN_VOICED_FRAMES = 5
+
+_N_MFCC = SPECTRAL_DEFAULTS["n_mfcc"]
+
+_F0_NAMES = [
+    "f0_mean_hz",
+    "f0_median_hz",
+    "f0_semitone_mean",
+    "f0_semitone_sd",
+    "f0_semitone_range_p20_p80",
+    "voiced_fraction",
+]
+_TIMING_NAMES = [
+    "speech_rate_syll_per_s",
+    "articulation_rate_syll_per_s",
+    "pause_count",
+    "pause_rate_per_min",
+    "pause_duration_mean_s",
+    "pause_duration_median_s",
+    "pause_duration_sd_s",
+    "pause_ratio",
+]
+_QC_NAMES = [
+    "duration_s",
+    "speech_duration_s",
+    "voiced_duration_s",
+    "speech_segment_count",
+    "syllable_count",
+    "snr_db",
+    "peak_dbfs",
+    "clipping_fraction",
+]
+
+
+def _merge(base: dict, override: dict | None) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(out.get(key), dict) and isinstance(value, dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def resolve_settings(settings: dict | None, sr: int | None = None) -> dict:
+    """Fill defaults into a speech ``settings`` dict (keys unknown here are kept untouched).
+
+    Parameters
+    ----------
+    settings : dict or None
+        The ``speech`` section of the configuration.
+    sr : int, optional
+        Rate of the signal to analyse; sets ``frame_length``/``hop_length`` when they are None.
+    """
+    cfg = _merge(DEFAULT_SETTINGS, settings)
+    rate = int(sr or cfg["sample_rate"])
+    if cfg["hop_length"] is None:
+        cfg["hop_length"] = int(round(0.010 * rate))
+    if cfg["frame_length"] is None:
+        need = max(0.064 * rate, 2.0 * rate / float(cfg["pitch"]["fmin"]))
+        cfg["frame_length"] = 1 << int(np.ceil(np.log2(need)))
+    return cfg
+
+
+def feature_names(settings: dict | None = None) -> list[str]:
+    """Feature names in output order (the same for every recording and subject)."""
+    n_mfcc = int(resolve_settings(settings)["spectral"]["n_mfcc"])
+    mfcc_names = [f"mfcc{i}_mean" for i in range(1, n_mfcc + 1)]
+    mfcc_names += [f"mfcc{i}_sd" for i in range(1, n_mfcc + 1)]
+    return _F0_NAMES + _TIMING_NAMES + mfcc_names
+
+
+def qc_names() -> list[str]:
+    """QC field names (prefixed ``qc_`` in :func:`extract_features` output)."""
+    return list(_QC_NAMES)
+
+
+def _f0_features(f0: np.ndarray, voiced: np.ndarray, speech_mask: np.ndarray) -> dict:
+    nan = float("nan")
+    out = dict.fromkeys(_F0_NAMES, nan)
+    n_speech = int(speech_mask.sum())
+    if n_speech:
+        out["voiced_fraction"] = float(np.sum(voiced & speech_mask) / n_speech)
+    hz = f0[voiced]
+    if len(hz) < _MIN_VOICED_FRAMES:
+        return out
+    st = hz_to_semitones(hz)
+    p20, p80 = np.percentile(st, [20, 80])
+    out.update(
+        f0_mean_hz=float(hz.mean()),
+        f0_median_hz=float(np.median(hz)),
+        f0_semitone_mean=float(st.mean()),
+        f0_semitone_sd=float(st.std()),
+        f0_semitone_range_p20_p80=float(p80 - p20),
+    )
+    return out
+
+
+def extract_features(y: np.ndarray, sr: int, settings: dict | None = None) -> dict[str, float]:
+    """Speech features of one recording.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Mono signal (e.g. from :func:`psymodal.speech.load_audio`).
+    sr : int
+        Its sampling rate, Hz.
+    settings : dict, optional
+        Speech settings (see :data:`DEFAULT_SETTINGS`; missing keys take the defaults).
+
+    Returns
+    -------
+    dict of str to float
+        :func:`feature_names` in order, then ``qc_`` + :func:`qc_names`. Features that cannot
+        be computed (no speech, too few voiced frames, no pause) are NaN; the keys never change.
+
+    Raises
+    ------
+    ValueError
+        Empty or multi-channel input, NaN/inf samples, or a signal shorter than one pitch
+        analysis frame.
+    """
+    cfg = resolve_settings(settings, sr)
+    y = np.asarray(y, dtype=np.float64)
+    hop, frame_length = int(cfg["hop_length"]), int(cfg["frame_length"])
+    if y.ndim != 1:
+        raise ValueError(f"expected a mono 1-D signal, got shape {y.shape}; average the channels")
+    if y.size == 0:
+        raise ValueError("empty signal: the recording holds no samples")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("signal contains NaN or infinite samples; the recording is damaged")
+    if y.size < frame_length:
+        raise ValueError(
+            f"signal of {y.size / sr:.3f} s is shorter than one analysis frame "
+            f"({frame_length / sr:.3f} s); the recording is too short to analyse"
+        )
+
+    seg = segment_speech(y, sr, hop, cfg["vad"])
+    pitch = track_pitch(y, sr, frame_length, hop, cfg["pitch"], sounding=seg.sounding)
+    nuclei = syllable_nuclei(y, sr, hop, pitch.voiced, seg.frame_mask, cfg["syllables"])
+
+    feats = _f0_features(pitch.f0, pitch.voiced, seg.frame_mask)
+    feats.update(pause_features(seg, len(nuclei)))
+    power, freqs = power_spectrogram(y, sr, hop, cfg["spectral"]["window_s"])
+    ceps = mfcc(power, freqs, cfg["spectral"])[seg.frame_mask]
+    n_mfcc = ceps.shape[1]
+    means = ceps.mean(axis=0) if len(ceps) else np.full(n_mfcc, np.nan)
+    sds = ceps.std(axis=0) if len(ceps) else np.full(n_mfcc, np.nan)
+    for i in range(n_mfcc):
+        feats[f"mfcc{i + 1}_mean"] = float(means[i])
+    for i in range(n_mfcc):
+        feats[f"mfcc{i + 1}_sd"] = float(sds[i])
+    out = {name: feats[name] for name in feature_names(cfg)}
+
+    hop_s = hop / sr
+    peak = float(np.max(np.abs(y)))
+    speech_level = seg.level_db[seg.sounding]
+    qc = {
+        "duration_s": y.size / sr,
+        "speech_duration_s": seg.speech_duration,
+        "voiced_duration_s": float(np.sum(pitch.voiced)) * hop_s,
+        "speech_segment_count": float(len(seg.segments)),
+        "syllable_count": float(len(nuclei)),
+        "snr_db": float(np.median(speech_level) - seg.noise_db) if speech_level.size else np.nan,
+        "peak_dbfs": 20.0 * np.log10(peak) if peak > 0 else float("nan"),
+        "clipping_fraction": float(np.mean(np.abs(y) >= 0.999)),
+    }
+    out.update({f"qc_{k}": float(v) for k, v in qc.items()})
+    return out

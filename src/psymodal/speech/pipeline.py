@@ -1,0 +1,173 @@
+"""Per-subject speech stage: find recordings, extract features, write the features and QC rows.
+
+Aggregation rule: with several usable recordings, each feature is the unweighted mean over the
+recordings where it is defined (NaN-aware), so a long and a short reading count equally. QC
+durations are sums over usable recordings; other QC metrics are means.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..tables import write_tsv
+from .audio import read_audio
+from .features import extract_features, feature_names, qc_names, resolve_settings
+
+__all__ = ["find_recordings", "process_subject", "AUDIO_EXTENSIONS"]
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+
+_SUMMED_QC = {
+    "duration_s",
+    "speech_duration_s",
+    "voiced_duration_s",
+    "speech_segment_count",
+    "syllable_count",
+}
+
+
+def _label(subject: str) -> str:
+    return subject if subject.startswith("sub-") else f"sub-{subject}"
+
+
+def find_recordings(
+    bids_dir: str | os.PathLike, subject: str, task: str | None = None
+) -> list[Path]:
+    """Audio recordings of one subject in a BIDS-like dataset.
+
+    Matches ``sub-<label>/[ses-<s>/]audio/sub-<label>[_ses-<s>]_task-<task>[_<key>-<value>...]
+    _audio.(wav|flac|ogg)`` (psymodal's convention; BIDS has no audio datatype yet).
+
+    Parameters
+    ----------
+    bids_dir : str or os.PathLike
+        Dataset root.
+    subject : str
+        ``sub-01`` or ``01``.
+    task : str, optional
+        Only this task (all tasks when None).
+
+    Returns
+    -------
+    list of Path
+        Sorted by session, task, run number (numerically), then name; empty when none match.
+    """
+    sub = _label(subject)
+    root = Path(bids_dir) / sub
+    task_re = re.escape(task) if task else r"[a-zA-Z0-9]+"
+    pattern = re.compile(
+        rf"^{re.escape(sub)}(?:_ses-(?P<ses>[a-zA-Z0-9]+))?_task-(?P<task>{task_re})"
+        r"(?:_[a-zA-Z]+-[a-zA-Z0-9]+)*_audio\.(?:wav|flac|ogg)$"
+    )
+    dirs = [root / "audio"] + sorted(p / "audio" for p in root.glob("ses-*"))
+    found = []
+    for folder in dirs:
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            match = pattern.match(path.name)
+            if match and path.is_file():
+                run = re.search(r"_run-(\d+)", path.name)
+                key = (match["ses"] or "", match["task"], int(run[1]) if run else -1, path.name)
+                found.append((key, path))
+    return [path for _, path in sorted(found)]
+
+
+def _recording_row(path: Path, cfg: dict) -> tuple[dict | None, str]:
+    """Features of one recording, or None and the reason it is unusable."""
+    try:
+        audio = read_audio(path, cfg["sample_rate"])
+        feats = extract_features(audio.y, audio.sr, cfg)
+    except Exception as err:  # one bad file must not stop the subject: recorded in QC
+        return None, f"{path.name}: {err}"
+    feats["qc_clipping_fraction"] = audio.clipping_fraction
+    feats["qc_native_sample_rate"] = float(audio.native_sr)
+    min_speech = float(cfg["qc"]["min_speech_s"])
+    if feats["qc_speech_duration_s"] < min_speech:
+        return None, (
+            f"{path.name}: too little speech ({feats['qc_speech_duration_s']:.2f} s < "
+            f"{min_speech:g} s; silent or near-silent recording)"
+        )
+    return feats, ""
+
+
+def process_subject(
+    subject: str,
+    recordings: list[Path],
+    out_features: Path,
+    out_qc: Path,
+    settings: dict | None,
+) -> None:
+    """Extract one subject's speech features and write its features and QC rows.
+
+    Never raises for bad audio: unusable recordings are listed in the QC row; a subject without
+    a usable recording gets NaN (``n/a``) features and ``included=False``.
+
+    Parameters
+    ----------
+    subject : str
+        ``sub-01`` or ``01``.
+    recordings : list of Path
+        The subject's audio files (e.g. from :func:`find_recordings`).
+    out_features, out_qc : Path
+        Output TSVs (written atomically through :func:`psymodal.tables.write_tsv`).
+    settings : dict or None
+        The ``speech`` section of the configuration.
+
+    Notes
+    -----
+    Features TSV: ``participant_id`` then :func:`psymodal.speech.feature_names` columns.
+    QC TSV: ``participant_id, modality, included, reason, duration_s, n_recordings,
+    n_recordings_used``, the other QC metrics, ``native_sample_rate`` and ``notes`` (problems
+    with individual recordings of an included subject).
+    """
+    cfg = resolve_settings(settings)
+    sub = _label(subject)
+    names = feature_names(cfg)
+    rows, problems = [], []
+    for path in recordings:
+        row, problem = _recording_row(Path(path), cfg)
+        if row is None:
+            problems.append(problem)
+        else:
+            rows.append(row)
+
+    qc_keys = [f"qc_{k}" for k in qc_names()] + ["qc_native_sample_rate"]
+    if rows:
+        table = pd.DataFrame(rows)
+        feats = table[names].mean(axis=0, skipna=True)
+        qc_vals = {
+            k[3:]: float(table[k].sum() if k[3:] in _SUMMED_QC else table[k].mean())
+            for k in qc_keys
+        }
+        qc_vals["native_sample_rate"] = float(table["qc_native_sample_rate"].min())
+        included, reason = True, ""
+    else:
+        feats = pd.Series(np.nan, index=names)
+        qc_vals = {k[3:]: np.nan for k in qc_keys}
+        included = False
+        reason = (
+            "no recordings found"
+            if not recordings
+            else "no usable recording: " + "; ".join(problems)
+        )
+    features_row = pd.DataFrame([{"participant_id": sub, **feats.to_dict()}])
+    features_row = features_row[["participant_id", *names]]
+    qc_row = {
+        "participant_id": sub,
+        "modality": "speech",
+        "included": included,
+        "reason": reason,
+        "duration_s": qc_vals.pop("duration_s"),
+        "n_recordings": len(recordings),
+        "n_recordings_used": len(rows),
+        **qc_vals,
+        "notes": "; ".join(problems) if included else "",
+    }
+    write_tsv(features_row, out_features)
+    write_tsv(pd.DataFrame([qc_row]), out_qc)

@@ -1,0 +1,193 @@
+"""Fundamental frequency (F0) tracking with voicing decisions.
+
+The default tracker is YIN (de Cheveigné & Kawahara 2002) computed as in ``librosa.yin``
+(cumulative mean normalised difference, absolute threshold, parabolic refinement) but also
+returning each frame's aperiodicity (the normalised difference at the chosen lag), which
+``librosa.yin`` does not expose and which is needed to decide voicing. ``librosa.pyin`` can be
+selected instead (about 20 times slower; its own HMM decides voicing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio import frame_signal
+
+__all__ = ["PITCH_DEFAULTS", "PitchTrack", "yin", "track_pitch", "hz_to_semitones"]
+
+PITCH_DEFAULTS = {
+    "method": "yin",  # "yin" or "pyin"
+    "fmin": 60.0,
+    "fmax": 500.0,
+    # YIN's absolute threshold (librosa's default): first dip below it gives the period.
+    "trough_threshold": 0.1,
+    # Frames whose aperiodicity exceeds this are unvoiced.
+    "voicing_threshold": 0.3,
+}
+
+#: Reference of the semitone scale, as in openSMILE's eGeMAPS (A0 = 27.5 Hz).
+SEMITONE_REF_HZ = 27.5
+
+_BLOCK = 4096  # frames per FFT block: bounds memory for long recordings
+
+
+@dataclass(frozen=True)
+class PitchTrack:
+    """F0 per grid frame.
+
+    Attributes
+    ----------
+    f0 : numpy.ndarray
+        F0 in Hz per frame; NaN where unvoiced.
+    voiced : numpy.ndarray
+        Boolean voicing per frame.
+    aperiodicity : numpy.ndarray
+        YIN aperiodicity in [0, ~1] (``1 - voiced probability`` for pyin).
+    """
+
+    f0: np.ndarray
+    voiced: np.ndarray
+    aperiodicity: np.ndarray
+
+
+def hz_to_semitones(f0: np.ndarray) -> np.ndarray:
+    """Semitones above 27.5 Hz (openSMILE's ``F0semitoneFrom27.5Hz`` scale)."""
+    return 12.0 * np.log2(np.asarray(f0, dtype=float) / SEMITONE_REF_HZ)
+
+
+def _cmndf_block(frames: np.ndarray, max_period: int) -> np.ndarray:
+    """Cumulative mean normalised difference d'(k), k = 0..max_period, per frame (rows)."""
+    n = frames.shape[1]
+    n_fft = 1 << int(np.ceil(np.log2(2 * n)))
+    spec = np.fft.rfft(frames, n=n_fft, axis=1)
+    acf = np.fft.irfft(spec.real**2 + spec.imag**2, n=n_fft, axis=1)[:, : max_period + 1]
+    energy = np.cumsum(frames * frames, axis=1)
+    total = energy[:, -1:]
+    k = np.arange(1, max_period + 1)
+    # Exact difference over the overlapping part of the frame:
+    # d(k) = sum_{j<n-k} x_j^2 + sum_{j>=k} x_j^2 - 2 acf(k)
+    head = energy[:, n - k - 1]
+    tail = total - energy[:, k - 1]
+    diff = np.maximum(head + tail - 2.0 * acf[:, 1:], 0.0)
+    cum = np.cumsum(diff, axis=1)
+    out = np.ones((frames.shape[0], max_period + 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = diff * k / cum
+    out[:, 1:] = np.where(cum > 0, ratio, 1.0)
+    return out
+
+
+def yin(
+    y: np.ndarray,
+    sr: int,
+    fmin: float,
+    fmax: float,
+    frame_length: int,
+    hop_length: int,
+    trough_threshold: float = 0.1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """YIN F0 estimate and aperiodicity per grid frame.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Mono signal.
+    sr : int
+        Sampling rate, Hz.
+    fmin, fmax : float
+        Search range, Hz. ``frame_length`` must exceed ``sr / fmin``.
+    frame_length, hop_length : int
+        Analysis frame and hop, samples.
+    trough_threshold : float
+        Absolute threshold: the smallest lag whose normalised difference is a local minimum
+        below it is the period; without one, the global minimum is used.
+
+    Returns
+    -------
+    f0 : numpy.ndarray
+        F0 candidate per frame, Hz (defined for every frame; use the aperiodicity to decide
+        voicing).
+    aperiodicity : numpy.ndarray
+        Normalised difference at the chosen lag (0 = perfectly periodic).
+    """
+    min_period = max(int(np.floor(sr / fmax)), 2)
+    max_period = min(int(np.ceil(sr / fmin)), frame_length - 2)
+    if max_period <= min_period + 1:
+        raise ValueError(
+            f"pitch range {fmin}-{fmax} Hz is too narrow or frame_length={frame_length} is too "
+            f"short at {sr} Hz; widen the range or lengthen the frame"
+        )
+    frames = frame_signal(y, frame_length, hop_length)
+    f0 = np.empty(len(frames))
+    aper = np.empty(len(frames))
+    for start in range(0, len(frames), _BLOCK):
+        d = _cmndf_block(frames[start : start + _BLOCK], max_period)[:, min_period : max_period + 1]
+        # Local minima as in librosa.util.localmin (strict on the left), first lag included.
+        trough = np.zeros(d.shape, dtype=bool)
+        trough[:, 1:-1] = (d[:, 1:-1] < d[:, :-2]) & (d[:, 1:-1] <= d[:, 2:])
+        trough[:, 0] = d[:, 0] < d[:, 1]
+        below = trough & (d < trough_threshold)
+        idx = np.where(below.any(axis=1), np.argmax(below, axis=1), np.argmin(d, axis=1))
+        rows = np.arange(len(d))
+        # Parabolic refinement of the dip (kept only when the vertex lies within one lag).
+        inner = np.clip(idx, 1, d.shape[1] - 2)
+        a, b, c = d[rows, inner - 1], d[rows, inner], d[rows, inner + 1]
+        denom = a - 2.0 * b + c
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shift = np.where(denom > 0, 0.5 * (a - c) / denom, 0.0)
+        shift = np.where((idx == inner) & (np.abs(shift) <= 1.0), shift, 0.0)
+        f0[start : start + len(d)] = sr / (min_period + idx + shift)
+        aper[start : start + len(d)] = d[rows, idx]
+    return f0, aper
+
+
+def track_pitch(
+    y: np.ndarray,
+    sr: int,
+    frame_length: int,
+    hop_length: int,
+    settings: dict | None = None,
+    sounding: np.ndarray | None = None,
+) -> PitchTrack:
+    """F0 track with voicing on the shared frame grid.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Mono signal.
+    sr : int
+        Sampling rate, Hz.
+    frame_length, hop_length : int
+        Analysis frame and hop, samples.
+    settings : dict, optional
+        Overrides of :data:`PITCH_DEFAULTS`.
+    sounding : numpy.ndarray, optional
+        Boolean per frame; frames outside it are unvoiced (keeps periodic background hum in
+        pauses from counting as voice).
+
+    Returns
+    -------
+    PitchTrack
+    """
+    cfg = {**PITCH_DEFAULTS, **(settings or {})}
+    fmin, fmax = float(cfg["fmin"]), float(cfg["fmax"])
+    method = str(cfg["method"]).lower()
+    if method == "yin":
+        f0, aper = yin(y, sr, fmin, fmax, frame_length, hop_length, cfg["trough_threshold"])
+        voiced = (aper < cfg["voicing_threshold"]) & (f0 >= fmin * 0.99) & (f0 <= fmax * 1.01)
+    elif method == "pyin":
+        import librosa
+
+        f0, voiced, prob = librosa.pyin(
+            y, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame_length, hop_length=hop_length
+        )
+        aper = 1.0 - prob
+        voiced = np.asarray(voiced, dtype=bool) & np.isfinite(f0)
+    else:
+        raise ValueError(f"unknown pitch method {cfg['method']!r}; use 'yin' or 'pyin'")
+    if sounding is not None:
+        voiced = voiced & sounding[: len(voiced)]
+    f0 = np.where(voiced, f0, np.nan)
+    return PitchTrack(f0=f0, voiced=voiced, aperiodicity=aper)

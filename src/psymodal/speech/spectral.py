@@ -1,0 +1,85 @@
+"""Short-time spectra and cepstra (MFCC) on the shared frame grid.
+
+MFCCs follow the HTK recipe that openSMILE's eGeMAPS configuration uses: 25 ms Hamming
+frames, power spectrum, 26 triangular mel bands (HTK mel scale, 20 Hz to 8 kHz or Nyquist),
+natural log, orthonormal DCT-II and sinusoidal liftering with L = 22.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft
+
+from .audio import frame_signal
+
+__all__ = ["SPECTRAL_DEFAULTS", "power_spectrogram", "mel_filterbank", "mfcc"]
+
+SPECTRAL_DEFAULTS = {
+    "window_s": 0.025,
+    "n_mels": 26,
+    "fmin": 20.0,
+    "fmax": 8000.0,
+    "n_mfcc": 13,
+    "lifter": 22,
+}
+
+
+def power_spectrogram(
+    y: np.ndarray, sr: int, hop_length: int, window_s: float = 0.025
+) -> tuple[np.ndarray, np.ndarray]:
+    """Power spectrum per grid frame with a Hamming window.
+
+    Returns
+    -------
+    power : numpy.ndarray
+        ``(n_frames, n_fft // 2 + 1)`` power (|X|^2).
+    freqs : numpy.ndarray
+        Bin frequencies, Hz.
+    """
+    length = int(round(window_s * sr))
+    n_fft = 1 << int(np.ceil(np.log2(length)))
+    frames = frame_signal(y, length, hop_length)
+    spec = scipy.fft.rfft(frames * np.hamming(length), n=n_fft, axis=1)
+    power = spec.real**2 + spec.imag**2
+    return power, np.fft.rfftfreq(n_fft, 1.0 / sr)
+
+
+def _hz_to_mel(f):
+    return 1127.0 * np.log1p(np.asarray(f, dtype=float) / 700.0)
+
+
+def _mel_to_hz(m):
+    return 700.0 * np.expm1(np.asarray(m, dtype=float) / 1127.0)
+
+
+def mel_filterbank(freqs: np.ndarray, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """HTK-style triangular mel filters (unit peak), ``(n_mels, n_bins)``."""
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    f = freqs[None, :]
+    rising = (f - lo) / (mid - lo)
+    falling = (hi - f) / (hi - mid)
+    return np.maximum(0.0, np.minimum(rising, falling))
+
+
+def mfcc(power: np.ndarray, freqs: np.ndarray, settings: dict | None = None) -> np.ndarray:
+    """MFCC 1..n_mfcc per frame (c0 excluded), ``(n_frames, n_mfcc)``.
+
+    Parameters
+    ----------
+    power : numpy.ndarray
+        Power spectrogram from :func:`power_spectrogram`.
+    freqs : numpy.ndarray
+        Its bin frequencies, Hz.
+    settings : dict, optional
+        Overrides of :data:`SPECTRAL_DEFAULTS`.
+    """
+    cfg = {**SPECTRAL_DEFAULTS, **(settings or {})}
+    fmax = min(float(cfg["fmax"]), float(freqs[-1]))
+    bank = mel_filterbank(freqs, int(cfg["n_mels"]), float(cfg["fmin"]), fmax)
+    # Floor before the log (HTK uses 1e-8-ish floors) so digital silence stays finite.
+    logmel = np.log(np.maximum(power @ bank.T, 1e-10))
+    ceps = scipy.fft.dct(logmel, type=2, norm="ortho", axis=1)[:, 1 : int(cfg["n_mfcc"]) + 1]
+    n = np.arange(1, ceps.shape[1] + 1)
+    lifter = 1.0 + 0.5 * cfg["lifter"] * np.sin(np.pi * n / cfg["lifter"])
+    return ceps * lifter
