@@ -1,1 +1,39 @@
-"""MRI stage: atlases, confounds, parcellated time series, connectomes, QC."""
+"""MRI stage: atlases, confounds, parcellated time series, connectomes, QC.
+
+Public API (imported lazily, so that ``import psymodal.mri`` does not load nilearn):
+
+- :func:`find_runs`, :class:`RunInputs` (:mod:`.layout`)
+- :func:`extract_run_timeseries` (:mod:`.timeseries`)
+- :func:`connectivity_features` (:mod:`.connectome`)
+- :func:`process_subject` (:mod:`.pipeline`)
+- :func:`load_atlas`, :class:`Atlas` (:mod:`.atlas`)
+- :class:`MRIInputError`, :class:`RunTooShortError` (:mod:`.errors`)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "Atlas": "atlas",
+    "load_atlas": "atlas",
+    "load_default_atlas": "atlas",
+    "RunInputs": "layout",
+    "find_runs": "layout",
+    "extract_run_timeseries": "timeseries",
+    "connectivity_features": "connectome",
+    "process_subject": "pipeline",
+    "MRIInputError": "errors",
+    "RunTooShortError": "errors",
+    "DEFAULTS": "settings",
+    "fill_settings": "settings",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,97 @@
+"""Quality-control metrics of a BOLD run and the per-subject inclusion rule.
+
+Voxel-wise metrics (temporal SNR, DVARS, the finite-values check) are computed in one pass over
+z-slabs of the already loaded data, so that they never allocate a second full-size 4D array.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DEFAULT_QC = {
+    # mean framewise displacement (mm) above which a run is excluded; 0.5 mm is a common
+    # lenient threshold (Power et al. 2012 use 0.5 for censoring, many studies 0.2-0.5 mean FD)
+    "max_mean_fd": 0.5,
+    # maximum FD (mm) above which a run is excluded; null disables the rule
+    "max_max_fd": None,
+    # fraction of volumes removed by scrubbing above which a run is excluded
+    "max_fraction_scrubbed": 0.5,
+    # minutes of data left (over included runs) below which the subject is excluded;
+    # connectivity estimates are unreliable below ~3-5 minutes (Birn et al. 2013)
+    "min_minutes": 3.0,
+    # a run with fewer kept volumes cannot be denoised at all: it is excluded before extraction
+    "min_volumes": 20,
+    # fraction of atlas regions missing from the mask/field of view above which the subject
+    # is excluded (a few missing regions only give n/a edges)
+    "max_missing_fraction": 0.1,
+}
+
+
+def qc_settings(settings: dict | None) -> dict:
+    """The ``qc`` settings with defaults filled in."""
+    return {**DEFAULT_QC, **(settings or {})}
+
+
+def voxel_metrics(data: np.ndarray, mask: np.ndarray, keep: np.ndarray, slab: int = 8) -> dict:
+    """Temporal SNR, DVARS and the number of non-finite in-mask values of a 4D array.
+
+    Parameters
+    ----------
+    data : ndarray, shape (x, y, z, t)
+    mask : ndarray of bool, shape (x, y, z)
+        Voxels to summarise (brain mask, or atlas voxels without a mask).
+    keep : ndarray of int
+        Volumes to use (non-steady-state volumes removed).
+    slab : int
+        Number of z-slices processed at once (bounds the temporary memory).
+
+    Returns
+    -------
+    dict
+        ``tsnr_median`` (median over voxels of mean/std over time), ``dvars_mean`` (mean over
+        time of the RMS over voxels of the temporal derivative, in percent of the mean signal,
+        i.e. not fMRIPrep's standardised DVARS), ``n_nonfinite`` (non-finite in-mask values).
+    """
+    tsnr_parts = []
+    n_nonfinite = 0
+    n_vox = 0
+    sq_diff = np.zeros(max(len(keep) - 1, 0))
+    for z0 in range(0, data.shape[2], slab):
+        m = mask[:, :, z0 : z0 + slab]
+        if not m.any():
+            continue
+        block = data[:, :, z0 : z0 + slab][m]  # (voxels, t), a copy of this slab only
+        block = block[:, keep].astype(np.float64)
+        finite = np.isfinite(block)
+        if not finite.all():
+            n_nonfinite += int(block.size - finite.sum())
+            block = np.where(finite, block, 0.0)
+        mean = block.mean(axis=1)
+        std = block.std(axis=1)
+        ok = (std > 0) & (mean != 0)
+        tsnr_parts.append(mean[ok] / std[ok])
+        if block.shape[1] > 1:
+            # percent signal change makes DVARS comparable across scanners
+            scale = np.where(mean != 0, 100.0 / np.where(mean != 0, mean, 1.0), 0.0)
+            sq_diff += ((np.diff(block, axis=1) * scale[:, None]) ** 2).sum(axis=0)
+        n_vox += block.shape[0]
+    tsnr = np.concatenate(tsnr_parts) if tsnr_parts else np.array([])
+    dvars = np.sqrt(sq_diff / n_vox) if n_vox and sq_diff.size else np.array([])
+    return {
+        "tsnr_median": float(np.median(tsnr)) if tsnr.size else np.nan,
+        "dvars_mean": float(dvars.mean()) if dvars.size else np.nan,
+        "n_nonfinite": n_nonfinite,
+    }
+
+
+def run_exclusion_reason(qc: dict, rules: dict) -> str:
+    """Reason to drop one run from the subject's features, or '' to keep it."""
+    reasons = []
+    if rules.get("max_mean_fd") is not None and qc.get("mean_fd", np.nan) > rules["max_mean_fd"]:
+        reasons.append(f"mean FD {qc['mean_fd']:.3g} mm > {rules['max_mean_fd']}")
+    if rules.get("max_max_fd") is not None and qc.get("max_fd", np.nan) > rules["max_max_fd"]:
+        reasons.append(f"max FD {qc['max_fd']:.3g} mm > {rules['max_max_fd']}")
+    frac = qc.get("fraction_scrubbed", np.nan)
+    if rules.get("max_fraction_scrubbed") is not None and frac > rules["max_fraction_scrubbed"]:
+        reasons.append(f"{frac:.0%} of volumes scrubbed > {rules['max_fraction_scrubbed']:.0%}")
+    return "; ".join(reasons)

@@ -1,0 +1,295 @@
+"""Parcellated, denoised time series of one preprocessed BOLD run.
+
+Cheap checks (file readable, 4D, mask on the BOLD grid, confounds length, TR) run before the
+image data are read, so that bad inputs fail in seconds with a message naming the file.
+"""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+
+from .atlas import Atlas
+from .confounds import (
+    confound_parameters,
+    load_run_confounds,
+    motion_metrics,
+    non_steady_state_volumes,
+    read_confounds_table,
+)
+from .errors import MRIInputError, RunTooShortError
+from .layout import RunInputs
+from .qc import qc_settings, voxel_metrics
+from .settings import fill_settings
+
+AFFINE_TOLERANCE = 1e-3  # mm; fMRIPrep writes mask and BOLD with identical affines
+
+
+def _load_header(path: Path, what: str, subject: str) -> nib.Nifti1Image:
+    if not Path(path).is_file():
+        raise MRIInputError(f"sub-{subject}: {what} {path} does not exist.")
+    try:
+        return nib.load(path)
+    except Exception as err:
+        raise MRIInputError(
+            f"sub-{subject}: cannot read {what} {path} ({type(err).__name__}: {err}). "
+            "The file is damaged or not NIfTI; re-run the preprocessing or restore it."
+        ) from err
+
+
+def _read_data(img: nib.Nifti1Image, path: Path, what: str, subject: str) -> np.ndarray:
+    try:
+        # dataobj keeps float32 data as float32 (get_fdata would double the memory)
+        return np.asanyarray(img.dataobj)
+    except (EOFError, OSError, zlib.error, ValueError) as err:
+        raise MRIInputError(
+            f"sub-{subject}: {what} {path} is truncated or corrupt ({type(err).__name__}: "
+            f"{err}). Re-run the preprocessing or restore the file."
+        ) from err
+
+
+def _same_grid(a: nib.Nifti1Image, b: nib.Nifti1Image) -> bool:
+    return tuple(a.shape[:3]) == tuple(b.shape[:3]) and np.allclose(
+        a.affine, b.affine, atol=AFFINE_TOLERANCE
+    )
+
+
+def check_run(run: RunInputs) -> dict:
+    """Validate a run's files from their headers and the confounds table (no image data read).
+
+    Returns
+    -------
+    dict
+        ``bold`` (image proxy), ``mask`` (image or None), ``confounds`` (DataFrame or None),
+        ``n_volumes``.
+
+    Raises
+    ------
+    MRIInputError
+        With the file, the subject, what is wrong and what to do.
+    """
+    sub = run.subject
+    bold = _load_header(run.bold, "BOLD image", sub)
+    if len(bold.shape) != 4:
+        raise MRIInputError(
+            f"sub-{sub}: BOLD image {run.bold} has shape {bold.shape}; a 4D (x, y, z, time) "
+            "image is expected. Point the workflow at the preprocessed BOLD series "
+            "(*_desc-preproc_bold.nii.gz), not a reference or mask image."
+        )
+    n_vol = int(bold.shape[3])
+    if n_vol < 2:
+        raise MRIInputError(f"sub-{sub}: BOLD image {run.bold} has only {n_vol} volume(s).")
+    if not run.tr or not run.tr > 0:
+        raise MRIInputError(
+            f"sub-{sub}: no RepetitionTime for {run.bold}. Add 'RepetitionTime' (s) to the "
+            "BOLD JSON sidecar."
+        )
+    mask = None
+    if run.mask is not None:
+        mask = _load_header(run.mask, "brain mask", sub)
+        if len(mask.shape) != 3 and not (len(mask.shape) == 4 and mask.shape[3] == 1):
+            raise MRIInputError(
+                f"sub-{sub}: brain mask {run.mask} has shape {mask.shape}; a 3D mask is expected."
+            )
+        if not _same_grid(mask, bold):
+            raise MRIInputError(
+                f"sub-{sub}: brain mask {run.mask} (shape {mask.shape[:3]}) is not on the "
+                f"grid of the BOLD image {run.bold} (shape {bold.shape[:3]}); their shapes or "
+                "affines differ. Use the mask fMRIPrep wrote for this run and space "
+                "(same space-/res- entities)."
+            )
+    confounds = None
+    if run.confounds is not None:
+        confounds = read_confounds_table(run.confounds, sub)
+        if len(confounds) != n_vol:
+            raise MRIInputError(
+                f"sub-{sub}: confounds {run.confounds} has {len(confounds)} rows but the BOLD "
+                f"image {run.bold} has {n_vol} volumes. They must come from the same "
+                "fMRIPrep run; re-run fMRIPrep or pair the right files."
+            )
+    return {"bold": bold, "mask": mask, "confounds": confounds, "n_volumes": n_vol}
+
+
+def labels_on_grid(atlas: Atlas, reference: nib.Nifti1Image) -> nib.Nifti1Image:
+    """The atlas labels resampled (nearest neighbour) to the grid of ``reference``."""
+    if _same_grid(atlas.labels_img, reference):
+        return atlas.labels_img
+    from nilearn.image import resample_img
+
+    with warnings.catch_warnings():
+        # lost labels are reported by psymodal as missing regions, not as a nilearn warning
+        warnings.simplefilter("ignore")
+        img = resample_img(
+            atlas.labels_img,
+            target_affine=reference.affine,
+            target_shape=reference.shape[:3],
+            interpolation="nearest",
+            force_resample=True,
+            copy_header=True,
+        )
+    data = np.asarray(img.dataobj)
+    return nib.Nifti1Image(np.rint(data).astype(np.int32), reference.affine)
+
+
+def extract_run_timeseries(
+    run: RunInputs, atlas: Atlas, settings: dict | None = None
+) -> tuple[pd.DataFrame, dict]:
+    """Denoise one run and average it within each atlas region.
+
+    Parameters
+    ----------
+    run : RunInputs
+        The run's files (see :func:`psymodal.mri.layout.find_runs`).
+    atlas : Atlas
+        Labels atlas; resampled to the BOLD grid with nearest-neighbour interpolation.
+    settings : dict, optional
+        The ``mri`` settings (see :mod:`psymodal.mri.settings`).
+
+    Returns
+    -------
+    timeseries : DataFrame
+        Kept volumes x regions, one column per atlas region in atlas order. A region with no
+        voxel inside the mask/field of view (or a constant signal) is an all-NaN column.
+    qc : dict
+        ``mean_fd``, ``max_fd``, ``mean_dvars``, ``n_volumes``, ``n_dummy``,
+        ``n_volumes_kept``, ``fraction_scrubbed``, ``minutes_kept``, ``tsnr_median``,
+        ``n_missing_regions``, ``missing_regions`` (list of names), ``n_confounds``.
+
+    Raises
+    ------
+    MRIInputError
+        For unusable inputs, before the image data are read where possible.
+    RunTooShortError
+        When fewer than ``qc.min_volumes`` volumes remain after dummy removal and scrubbing.
+    """
+    from nilearn.maskers import NiftiLabelsMasker
+
+    settings = fill_settings(settings)
+    rules = qc_settings(settings["qc"])
+    sub = run.subject
+    checked = check_run(run)
+    bold, mask_img, table = checked["bold"], checked["mask"], checked["confounds"]
+    n_vol = checked["n_volumes"]
+
+    # --- confounds and sample mask (cheap; before the data are read) ---
+    dummies = non_steady_state_volumes(table) if table is not None else np.array([], int)
+    after_dummies = np.setdiff1d(np.arange(n_vol), dummies)
+    confounds, sample_mask = None, None
+    n_conf = 0
+    if table is not None:
+        params = confound_parameters(settings["confounds"], settings["high_pass"])
+        confounds, sample_mask = load_run_confounds(run.confounds, run.entities, params, sub)
+        n_conf = 0 if confounds is None else confounds.shape[1]
+    elif settings["confounds"].get("strategy"):
+        warnings.warn(
+            f"sub-{sub}: no confounds file for {run.bold}; the run is only detrended and "
+            "filtered, not denoised.",
+            stacklevel=2,
+        )
+    kept = after_dummies if sample_mask is None else np.asarray(sample_mask, dtype=int)
+    n_kept = int(len(kept))
+    qc = {
+        "n_volumes": n_vol,
+        "n_dummy": int(len(dummies)),
+        "n_volumes_kept": n_kept,
+        "fraction_scrubbed": (
+            float(1 - n_kept / len(after_dummies)) if len(after_dummies) else 1.0
+        ),
+        "minutes_kept": n_kept * run.tr / 60.0,
+        "n_confounds": n_conf,
+    }
+    qc.update(
+        motion_metrics(table, after_dummies)
+        if table is not None
+        else {"mean_fd": np.nan, "max_fd": np.nan, "mean_dvars": np.nan}
+    )
+    # regression needs more samples than regressors (+ detrend/constant); filtering and
+    # z-scoring need a few more: below this the run cannot be cleaned at all
+    need = max(int(rules["min_volumes"]), n_conf + 3)
+    if n_kept < need:
+        err = RunTooShortError(
+            f"sub-{sub}: {run.bold}: only {n_kept} of {n_vol} volumes remain after removing "
+            f"{len(dummies)} non-steady-state and scrubbing (need >= {need}). The run is too "
+            "short or moved too much; it is excluded (loosen 'confounds' scrubbing or "
+            "'qc.min_volumes' to keep it)."
+        )
+        # process_subject records these in the QC table of the excluded run
+        err.qc = dict(qc, tsnr_median=np.nan, n_missing_regions=np.nan, missing_regions=[])
+        err.reason = f"only {n_kept} of {n_vol} volumes kept after scrubbing (need {need})"
+        raise err
+
+    # --- the one full read of the data ---
+    data = _read_data(bold, run.bold, "BOLD image", sub)
+    labels_img = labels_on_grid(atlas, bold)
+    labels = np.asarray(labels_img.dataobj)
+    if mask_img is not None:
+        mask = _read_data(mask_img, run.mask, "brain mask", sub).reshape(bold.shape[:3]) > 0
+        if not mask.any():
+            raise MRIInputError(f"sub-{sub}: brain mask {run.mask} is empty.")
+    else:
+        mask = np.ones(bold.shape[:3], dtype=bool)
+    vox = voxel_metrics(data, mask, after_dummies)
+    if vox["n_nonfinite"]:
+        raise MRIInputError(
+            f"sub-{sub}: BOLD image {run.bold} has {vox['n_nonfinite']} NaN/inf values inside "
+            "the brain mask. Re-run the preprocessing, or mask the bad voxels out."
+        )
+    qc["tsnr_median"] = vox["tsnr_median"]
+    if not np.isfinite(qc["mean_dvars"]):
+        qc["mean_dvars"] = vox["dvars_mean"]
+
+    # --- which atlas regions survive resampling and masking ---
+    index = atlas.labels["index"].to_numpy(dtype=int)
+    names = atlas.region_names
+    present = set(np.unique(labels[mask]).astype(int).tolist()) - {0}
+    surviving = [int(i) for i in index if i in present]
+
+    in_memory = nib.Nifti1Image(data, bold.affine, bold.header)
+    masker = NiftiLabelsMasker(
+        labels_img=labels_img,
+        mask_img=nib.Nifti1Image(mask.astype(np.int8), bold.affine) if mask_img else None,
+        standardize=settings["standardize"],
+        detrend=bool(settings["detrend"]),
+        low_pass=settings["low_pass"],
+        high_pass=settings["high_pass"],
+        t_r=run.tr,
+        smoothing_fwhm=settings["smoothing_fwhm"],
+        resampling_target="data",
+        reports=False,
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*[Rr]esampl.*")
+        # psymodal reports masked-out labels itself (qc missing_regions)
+        warnings.filterwarnings("ignore", message=".*labels were removed.*")
+        signals = masker.fit_transform(in_memory, confounds=confounds, sample_mask=sample_mask)
+    del in_memory, data
+    ids = [int(v) for k, v in masker.region_ids_.items() if k != "background"]
+    # guard against silent column shifts: nilearn drops masked-out labels without telling
+    extra = set(ids) - set(index.tolist())
+    if extra or sorted(ids) != sorted(surviving) or signals.shape[1] != len(ids):
+        raise RuntimeError(
+            f"sub-{sub}: nilearn returned regions {ids[:10]}... but {len(surviving)} atlas "
+            "regions were expected to survive masking; refusing to guess the column order."
+        )
+    out = np.full((signals.shape[0], len(index)), np.nan)
+    col = {int(v): j for j, v in enumerate(index)}
+    for k, label in enumerate(ids):
+        out[:, col[label]] = signals[:, k]
+    # a region inside the mask but with a flat signal (outside the acquired field of view,
+    # zero-filled) carries no information: report it as missing too
+    finite = np.isfinite(out).all(axis=0)
+    flat = ~finite
+    flat[finite] = out[:, finite].std(axis=0) == 0
+    out[:, flat] = np.nan
+    missing = [names[j] for j in np.flatnonzero(flat)]
+    qc["n_missing_regions"] = len(missing)
+    qc["missing_regions"] = missing
+    frame = pd.DataFrame(out, columns=names, index=pd.Index(kept, name="volume"))
+    return frame, qc
