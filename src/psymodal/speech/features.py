@@ -6,6 +6,7 @@ import copy
 
 import numpy as np
 
+from .egemaps import EGEMAPS_DEFAULTS, band_limit_hz, egemaps_names, extract_egemaps
 from .prosody import PITCH_DEFAULTS, hz_to_semitones, track_pitch
 from .spectral import SPECTRAL_DEFAULTS, mfcc, power_spectrogram
 from .timing import SYLLABLE_DEFAULTS, pause_features, syllable_nuclei
@@ -29,6 +30,8 @@ DEFAULT_SETTINGS = {
     "vad": VAD_DEFAULTS,
     "syllables": SYLLABLE_DEFAULTS,
     "spectral": SPECTRAL_DEFAULTS,
+    # The 88 eGeMAPS v02 functionals (openSMILE column names), after the features above.
+    "egemaps": EGEMAPS_DEFAULTS,
     # A recording with less speech than this is unusable (QC reason "too little speech").
     "qc": {"min_speech_s": 0.5},
 }
@@ -65,6 +68,7 @@ _QC_NAMES = [
     "snr_db",
     "peak_dbfs",
     "clipping_fraction",
+    "nyquist_limited_features",
 ]
 
 
@@ -103,7 +107,10 @@ def feature_names(settings: dict | None = None) -> list[str]:
     n_mfcc = int(resolve_settings(settings)["spectral"]["n_mfcc"])
     mfcc_names = [f"mfcc{i}_mean" for i in range(1, n_mfcc + 1)]
     mfcc_names += [f"mfcc{i}_sd" for i in range(1, n_mfcc + 1)]
-    return _F0_NAMES + _TIMING_NAMES + mfcc_names
+    names = _F0_NAMES + _TIMING_NAMES + mfcc_names
+    if resolve_settings(settings)["egemaps"]["enabled"]:
+        names += egemaps_names()
+    return names
 
 
 def qc_names() -> list[str]:
@@ -132,7 +139,9 @@ def _f0_features(f0: np.ndarray, voiced: np.ndarray, speech_mask: np.ndarray) ->
     return out
 
 
-def extract_features(y: np.ndarray, sr: int, settings: dict | None = None) -> dict[str, float]:
+def extract_features(
+    y: np.ndarray, sr: int, settings: dict | None = None, native_sr: int | None = None
+) -> dict[str, float]:
     """Speech features of one recording.
 
     Parameters
@@ -143,6 +152,10 @@ def extract_features(y: np.ndarray, sr: int, settings: dict | None = None) -> di
         Its sampling rate, Hz.
     settings : dict, optional
         Speech settings (see :data:`DEFAULT_SETTINGS`; missing keys take the defaults).
+    native_sr : int, optional
+        Rate of the original file when ``y`` was resampled: features analysing frequencies
+        above ``native_sr / 2`` (which the file cannot contain) are NaN under the eGeMAPS
+        ``nyquist_policy`` ``"nan"``, and counted in ``qc_nyquist_limited_features``.
 
     Returns
     -------
@@ -178,7 +191,7 @@ def extract_features(y: np.ndarray, sr: int, settings: dict | None = None) -> di
     feats = _f0_features(pitch.f0, pitch.voiced, seg.frame_mask)
     feats.update(pause_features(seg, len(nuclei)))
     power, freqs = power_spectrogram(y, sr, hop, cfg["spectral"]["window_s"])
-    ceps = mfcc(power, freqs, cfg["spectral"])[seg.frame_mask]
+    ceps = mfcc(power, freqs, cfg["spectral"])[seg.frame_mask[: len(power)]]
     n_mfcc = ceps.shape[1]
     means = ceps.mean(axis=0) if len(ceps) else np.full(n_mfcc, np.nan)
     sds = ceps.std(axis=0) if len(ceps) else np.full(n_mfcc, np.nan)
@@ -186,7 +199,21 @@ def extract_features(y: np.ndarray, sr: int, settings: dict | None = None) -> di
         feats[f"mfcc{i + 1}_mean"] = float(means[i])
     for i in range(n_mfcc):
         feats[f"mfcc{i + 1}_sd"] = float(sds[i])
+    limited = 0
+    nyquist = min(sr, native_sr or sr) / 2.0
+    if cfg["egemaps"]["nyquist_policy"] == "nan":
+        for name in list(feats):
+            if band_limit_hz(name) > nyquist * 1.001:
+                feats[name] = float("nan")
+                limited += 1
+    if cfg["egemaps"]["enabled"]:
+        ege, ege_qc = extract_egemaps(y, sr, hop, pitch, cfg["egemaps"], native_sr)
+        feats.update(ege)
+        limited += int(ege_qc["nyquist_limited_features"])
     out = {name: feats[name] for name in feature_names(cfg)}
+    if len(seg.segments) == 0:
+        # Without speech every feature describes noise or silence: report none of them.
+        out = dict.fromkeys(out, float("nan"))
 
     hop_s = hop / sr
     peak = float(np.max(np.abs(y)))
@@ -200,6 +227,7 @@ def extract_features(y: np.ndarray, sr: int, settings: dict | None = None) -> di
         "snr_db": float(np.median(speech_level) - seg.noise_db) if speech_level.size else np.nan,
         "peak_dbfs": 20.0 * np.log10(peak) if peak > 0 else float("nan"),
         "clipping_fraction": float(np.mean(np.abs(y) >= 0.999)),
+        "nyquist_limited_features": float(limited),
     }
     out.update({f"qc_{k}": float(v) for k, v in qc.items()})
     return out

@@ -82,7 +82,7 @@ def _recording_row(path: Path, cfg: dict) -> tuple[dict | None, str]:
     """Features of one recording, or None and the reason it is unusable."""
     try:
         audio = read_audio(path, cfg["sample_rate"])
-        feats = extract_features(audio.y, audio.sr, cfg)
+        feats = extract_features(audio.y, audio.sr, cfg, native_sr=audio.native_sr)
     except Exception as err:  # one bad file must not stop the subject: recorded in QC
         return None, f"{path.name}: {err}"
     feats["qc_clipping_fraction"] = audio.clipping_fraction

@@ -1,8 +1,8 @@
 """Short-time spectra and cepstra (MFCC) on the shared frame grid.
 
-MFCCs follow the HTK recipe that openSMILE's eGeMAPS configuration uses: 25 ms Hamming
-frames, power spectrum, 26 triangular mel bands (HTK mel scale, 20 Hz to 8 kHz or Nyquist),
-natural log, orthonormal DCT-II and sinusoidal liftering with L = 22.
+MFCCs follow the HTK recipe that openSMILE's eGeMAPS configuration uses: Hamming frames
+(20 ms by default, as eGeMAPS), power spectrum, 26 triangular mel bands (HTK mel scale,
+20 Hz to 8 kHz or Nyquist), natural log, orthonormal DCT-II and sinusoidal liftering, L = 22.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from .audio import frame_signal
 __all__ = ["SPECTRAL_DEFAULTS", "power_spectrogram", "mel_filterbank", "mfcc"]
 
 SPECTRAL_DEFAULTS = {
-    "window_s": 0.025,
+    # eGeMAPS' spectral frames are 20 ms (its "frame25" level is configured as 0.020 s).
+    "window_s": 0.020,
     "n_mels": 26,
     "fmin": 20.0,
     "fmax": 8000.0,

@@ -1,0 +1,147 @@
+"""Agreement of psymodal's eGeMAPS-equivalent features with openSMILE's eGeMAPSv02.
+
+Runs both extractors on the same decoded signals (each file at its native rate, so both see
+identical samples) from the shared real-speech folder: LibriSpeech, PC-GITA, CMU ARCTIC and
+a fixed sample of Free Spoken Digit Dataset files. For each of the 88 functionals it prints
+the Pearson r across files and the median relative difference |ours - openSMILE| / |openSMILE|.
+
+openSMILE is a validation reference only (its licence forbids commercial use); install it into
+the development environment with ``pip install opensmile==2.6.0``. The script exits cleanly
+(status 0, with a message) when the shared data or openSMILE is absent.
+
+Usage::
+
+    python benchmarks/speech_validate_opensmile.py [--n-fsdd 100] [--out results.tsv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Features with an r >= 0.9 target (F0, loudness, MFCC, spectral slope, alpha ratio,
+# Hammarberg index, voiced-segment features).
+TARGET_PREFIXES = (
+    "F0semitoneFrom27.5Hz_sma3nz_amean",
+    "F0semitoneFrom27.5Hz_sma3nz_percentile",
+    "loudness_sma3_amean",
+    "loudness_sma3_percentile",
+    "mfcc",
+    "slopeV",
+    "alphaRatio",
+    "hammarbergIndex",
+    "VoicedSegmentsPerSec",
+    "MeanVoicedSegmentLengthSec",
+)
+
+
+def shared_speech_dir() -> Path | None:
+    """The shared real-speech folder, or None when this machine has none."""
+    candidates = [os.environ.get("PSYMODAL_SHARED"), "/work/shared", str(REPO.parent / "shared")]
+    for base in candidates:
+        if base and (Path(base) / "data" / "speech").is_dir():
+            return Path(base) / "data" / "speech"
+    return None
+
+
+def validation_files(speech: Path, n_fsdd: int) -> list[Path]:
+    """Deterministic file list: all non-FSDD recordings plus an evenly spaced FSDD sample."""
+    files = sorted((speech / "librispeech").glob("*.ogg"))
+    files += sorted((speech / "pcgita").glob("*.wav"))
+    files += sorted((speech / "arctic").glob("*.wav"))
+    fsdd = sorted((speech / "fsdd").glob("*.wav"))
+    if fsdd and n_fsdd > 0:
+        step = max(len(fsdd) // n_fsdd, 1)
+        files += fsdd[::step][:n_fsdd]
+    return files
+
+
+def compare(ours: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
+    """Per-feature Pearson r and median relative difference over files."""
+    rows = []
+    for name in ref.columns:
+        a, b = ours[name].to_numpy(float), ref[name].to_numpy(float)
+        ok = np.isfinite(a) & np.isfinite(b)
+        r = np.nan
+        if ok.sum() >= 3 and np.std(a[ok]) > 0 and np.std(b[ok]) > 0:
+            r = float(np.corrcoef(a[ok], b[ok])[0, 1])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.abs(a[ok] - b[ok]) / np.abs(b[ok])
+        rel = rel[np.isfinite(rel)]
+        rows.append(
+            {
+                "feature": name,
+                "n": int(ok.sum()),
+                "pearson_r": r,
+                "median_rel_diff": float(np.median(rel)) if len(rel) else np.nan,
+                "target": name.startswith(TARGET_PREFIXES),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-fsdd", type=int, default=100, help="FSDD files to include")
+    parser.add_argument("--out", type=Path, help="write the per-feature table (TSV)")
+    args = parser.parse_args(argv)
+
+    speech = shared_speech_dir()
+    if speech is None:
+        print("SKIP: shared speech data not found (/work/shared or ../shared)")
+        return 0
+    try:
+        import opensmile
+    except ImportError:
+        print("SKIP: opensmile not installed (pip install opensmile==2.6.0, validation only)")
+        return 0
+    sys.path.insert(0, str(REPO / "src"))
+    from psymodal.speech import extract_features, load_audio
+    from psymodal.speech.egemaps import egemaps_names
+
+    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02)
+    # Both extractors see the file at its own rate; the Nyquist policy is off so that 8 kHz
+    # files are compared on every feature openSMILE computes.
+    settings = {"egemaps": {"nyquist_policy": "keep"}}
+    files = validation_files(speech, args.n_fsdd)
+    ours_rows, ref_rows, groups = [], [], []
+    t0 = time.perf_counter()
+    for path in files:
+        y, sr = load_audio(path, sample_rate=None)
+        feats = extract_features(y, sr, settings)
+        ours_rows.append({k: feats[k] for k in egemaps_names()})
+        ref = smile.process_signal(y.astype(np.float32), sr).iloc[0]
+        ref_rows.append(ref.to_dict())
+        groups.append(path.parent.name)
+    ours, ref = pd.DataFrame(ours_rows), pd.DataFrame(ref_rows)[egemaps_names()]
+    groups = np.array(groups)
+    counts = ", ".join(f"{g}: {int((groups == g).sum())}" for g in dict.fromkeys(groups))
+    print(f"{len(files)} files ({counts}) in {time.perf_counter() - t0:.1f} s")
+
+    table = compare(ours, ref)
+    fsdd = groups == "fsdd"
+    if fsdd.any() and (~fsdd).sum() >= 3:
+        table["pearson_r_fsdd"] = compare(ours[fsdd], ref[fsdd])["pearson_r"]
+        table["pearson_r_16k"] = compare(ours[~fsdd], ref[~fsdd])["pearson_r"]
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_rows", 200)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    target = table[table["target"]]
+    n_ok = int((target["pearson_r"] >= 0.9).sum())
+    print(f"\ntarget features with r >= 0.9: {n_ok}/{len(target)}")
+    print(f"median r over all 88: {table['pearson_r'].median():.3f}")
+    if args.out:
+        table.to_csv(args.out, sep="\t", index=False, float_format="%.4f")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,611 @@
+"""The 88 eGeMAPS v02 functionals (Eyben et al. 2016), reimplemented with numpy/scipy.
+
+Column names are openSMILE's where the meaning is the same, so tables can be compared with
+published eGeMAPS results. The low-level descriptors (LLDs) follow the eGeMAPS v02 recipe:
+
+* 10 ms hop; spectral LLDs from 20 ms Hamming frames, F0, HNR and harmonics from 60 ms
+  Gaussian frames (sigma 0.4); every frame on the shared centred grid of
+  :mod:`psymodal.speech.audio`.
+* F0 from the YIN tracker of :mod:`psymodal.speech.prosody`, not openSMILE's subharmonic
+  summation + Viterbi tracker, so voicing decisions differ at the edges of voiced runs.
+* ``sma3`` = 3-frame moving average; ``sma3nz`` = the same over voiced (non-zero) frames only.
+* Functionals: ``amean``; ``stddevNorm`` = population SD / mean (signed, as openSMILE);
+  percentiles with linear interpolation; ``pctlrange0-2`` = p80 - p20; rising/falling slopes
+  (units per second) between successive turning points of the contour, turning points being
+  confirmed by a hysteresis of 10 % of the contour range (openSMILE's ``relThresh``).
+
+Known differences from openSMILE (documented, measured in ``benchmarks/RESULTS.md``):
+jitter and shimmer use peak-picking period marks rather than waveform matching; HNR uses the
+normalised autocorrelation at the F0 lag of the windowed frame; formants come from
+autocorrelation LPC (order 11) on the signal resampled to 11 kHz; absolute scales of
+loudness and spectral flux follow from unnormalised FFT magnitudes and may differ from
+openSMILE's by a constant factor.
+
+Band limits: a feature whose analysis band reaches above the recording's native Nyquist
+frequency (e.g. alpha ratio, 1-5 kHz, on an 8 kHz telephone recording) is set to NaN when the
+``nyquist_policy`` is ``"nan"`` (default), and the QC field ``nyquist_limited_features``
+counts them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .audio import frame_signal
+from .prosody import PitchTrack, hz_to_semitones
+from .spectral import _hz_to_mel, mel_filterbank, mfcc, power_spectrogram
+
+__all__ = ["EGEMAPS_DEFAULTS", "egemaps_names", "band_limit_hz", "extract_egemaps"]
+
+EGEMAPS_DEFAULTS = {
+    "enabled": True,
+    # "nan": features whose band exceeds the native Nyquist are NaN; "keep": computed anyway.
+    "nyquist_policy": "nan",
+    # Relative search range for the next glottal period (openSMILE's searchRangeRel).
+    "period_search_rel": 0.1,
+}
+
+_SMA_NZ = "sma3nz"
+_VOICED_MS = [
+    "jitterLocal",
+    "shimmerLocaldB",
+    "HNRdBACF",
+    "logRelF0-H1-H2",
+    "logRelF0-H1-A3",
+    "F1frequency",
+    "F1bandwidth",
+    "F1amplitudeLogRelF0",
+    "F2frequency",
+    "F2bandwidth",
+    "F2amplitudeLogRelF0",
+    "F3frequency",
+    "F3bandwidth",
+    "F3amplitudeLogRelF0",
+    "alphaRatioV",
+    "hammarbergIndexV",
+    "slopeV0-500",
+    "slopeV500-1500",
+    "spectralFluxV",
+    "mfcc1V",
+    "mfcc2V",
+    "mfcc3V",
+    "mfcc4V",
+]
+_UNVOICED = [
+    "alphaRatioUV",
+    "hammarbergIndexUV",
+    "slopeUV0-500",
+    "slopeUV500-1500",
+    "spectralFluxUV",
+]
+_TEMPORAL = [
+    "loudnessPeaksPerSec",
+    "VoicedSegmentsPerSec",
+    "MeanVoicedSegmentLengthSec",
+    "StddevVoicedSegmentLengthSec",
+    "MeanUnvoicedSegmentLength",
+    "StddevUnvoicedSegmentLength",
+    "equivalentSoundLevel_dBp",
+]
+_CONTOUR_FUNCS = [
+    "amean",
+    "stddevNorm",
+    "percentile20.0",
+    "percentile50.0",
+    "percentile80.0",
+    "pctlrange0-2",
+    "meanRisingSlope",
+    "stddevRisingSlope",
+    "meanFallingSlope",
+    "stddevFallingSlope",
+]
+
+
+def egemaps_names() -> list[str]:
+    """The 88 eGeMAPS v02 functional names, in openSMILE's order."""
+    names = [f"F0semitoneFrom27.5Hz_sma3nz_{f}" for f in _CONTOUR_FUNCS]
+    names += [f"loudness_sma3_{f}" for f in _CONTOUR_FUNCS]
+    for lld in ["spectralFlux", "mfcc1", "mfcc2", "mfcc3", "mfcc4"]:
+        names += [f"{lld}_sma3_amean", f"{lld}_sma3_stddevNorm"]
+    for lld in _VOICED_MS:
+        names += [f"{lld}_{_SMA_NZ}_amean", f"{lld}_{_SMA_NZ}_stddevNorm"]
+    names += [f"{lld}_{_SMA_NZ}_amean" for lld in _UNVOICED]
+    return names + _TEMPORAL
+
+
+# Highest frequency (Hz) each LLD's analysis uses; compared with the native Nyquist.
+_BAND_LIMITS = {
+    "loudness": 8000.0,
+    "mfcc": 8000.0,
+    "spectralFlux": 5000.0,
+    "alphaRatio": 5000.0,
+    "hammarbergIndex": 5000.0,
+    "F1": 5450.0,
+    "F2": 5450.0,
+    "F3": 5450.0,
+    "logRelF0-H1-A3": 5450.0,
+    "loudnessPeaksPerSec": 8000.0,
+    "slope": 1500.0,
+}
+
+
+def band_limit_hz(name: str) -> float:
+    """Highest frequency (Hz) that the feature ``name`` analyses (0 when band-independent)."""
+    for prefix, limit in _BAND_LIMITS.items():
+        if name.startswith(prefix):
+            return limit
+    return 0.0
+
+
+# --- contour helpers ----------------------------------------------------------------------
+
+
+def _sma3(x: np.ndarray) -> np.ndarray:
+    """3-frame centred moving average (edges average the available frames)."""
+    if len(x) < 2:
+        return x.astype(float)
+    padded = np.concatenate([[0.0], x, [0.0]])
+    counts = np.full(len(x), 3.0)
+    counts[0] = counts[-1] = 2.0
+    return (padded[:-2] + padded[1:-1] + padded[2:]) / counts
+
+
+def _sma3nz(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """3-frame moving average over valid frames only; invalid frames stay NaN."""
+    v = np.where(valid, x, 0.0)
+    w = valid.astype(float)
+    pv = np.concatenate([[0.0], v, [0.0]])
+    pw = np.concatenate([[0.0], w, [0.0]])
+    s = pv[:-2] + pv[1:-1] + pv[2:]
+    n = pw[:-2] + pw[1:-1] + pw[2:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid, s / n, np.nan)
+
+
+def _mean_sdnorm(x: np.ndarray) -> tuple[float, float]:
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return np.nan, np.nan
+    mean = float(x.mean())
+    return mean, float(x.std() / mean) if mean != 0 else np.nan
+
+
+def _turning_points(x: np.ndarray, rel_thresh: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Alternating minima/maxima of ``x`` confirmed by a hysteresis of ``rel_thresh`` x range.
+
+    Returns the indices and a boolean array (True = maximum).
+    """
+    if len(x) < 3:
+        return np.empty(0, dtype=int), np.empty(0, dtype=bool)
+    delta = rel_thresh * float(np.max(x) - np.min(x))
+    if delta <= 0:
+        return np.empty(0, dtype=int), np.empty(0, dtype=bool)
+    idx, is_max = [], []
+    hi_i = lo_i = 0
+    direction = 0  # +1 looking for a maximum, -1 for a minimum, 0 undecided
+    for i in range(1, len(x)):
+        v = x[i]
+        if v > x[hi_i]:
+            hi_i = i
+        if v < x[lo_i]:
+            lo_i = i
+        if direction >= 0 and v < x[hi_i] - delta:
+            if direction == 0:
+                idx.append(lo_i)
+                is_max.append(False)
+            idx.append(hi_i)
+            is_max.append(True)
+            direction, lo_i = -1, i
+        elif direction <= 0 and v > x[lo_i] + delta:
+            if direction == 0:
+                idx.append(hi_i)
+                is_max.append(True)
+            idx.append(lo_i)
+            is_max.append(False)
+            direction, hi_i = 1, i
+    return np.asarray(idx, dtype=int), np.asarray(is_max, dtype=bool)
+
+
+def _slopes(x: np.ndarray, hop_s: float) -> tuple[float, float, float, float, int]:
+    """Mean/SD of rising and falling slopes (units per second) and the number of maxima."""
+    idx, is_max = _turning_points(x)
+    if len(idx) < 2:
+        return 0.0, 0.0, 0.0, 0.0, int(is_max.sum())
+    dv = np.diff(x[idx])
+    dt = np.diff(idx) * hop_s
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = np.abs(dv) / dt
+    ok = dt > 0
+    rising = slope[ok & is_max[1:]]
+    falling = slope[ok & ~is_max[1:]]
+
+    def ms(s):
+        return (float(s.mean()), float(s.std())) if len(s) else (0.0, 0.0)
+
+    return (*ms(rising), *ms(falling), int(is_max.sum()))
+
+
+def _contour_functionals(prefix: str, x: np.ndarray, hop_s: float) -> dict[str, float]:
+    out = dict.fromkeys([f"{prefix}_{f}" for f in _CONTOUR_FUNCS], np.nan)
+    if len(x) == 0:
+        return out
+    mean, sdn = _mean_sdnorm(x)
+    p20, p50, p80 = np.percentile(x, [20, 50, 80])
+    rise_m, rise_s, fall_m, fall_s, _ = _slopes(x, hop_s)
+    values = [mean, sdn, p20, p50, p80, p80 - p20, rise_m, rise_s, fall_m, fall_s]
+    return {f"{prefix}_{f}": float(v) for f, v in zip(_CONTOUR_FUNCS, values, strict=True)}
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    return np.flatnonzero(np.diff(padded)).reshape(-1, 2)
+
+
+# --- spectral LLDs ------------------------------------------------------------------------
+
+
+def _band_slope_weights(freqs: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Weights w with ``L @ w`` = least-squares slope (dB/Hz) of L over bins in [lo, hi]."""
+    sel = (freqs >= lo) & (freqs <= hi)
+    f = freqs[sel]
+    w = np.zeros_like(freqs)
+    if len(f) >= 2:
+        fc = f - f.mean()
+        w[sel] = fc / np.sum(fc * fc)
+    return w
+
+
+def _equal_loudness(freqs: np.ndarray) -> np.ndarray:
+    """Hermansky's (1990) PLP equal-loudness weighting."""
+    w2 = (2.0 * np.pi * freqs) ** 2
+    return (w2 + 56.8e6) * w2 * w2 / ((w2 + 6.3e6) ** 2 * (w2 + 0.38e9))
+
+
+def _spectral_llds(power: np.ndarray, freqs: np.ndarray, sr: int) -> dict[str, np.ndarray]:
+    eps = 1e-12
+    lo1k, band15 = freqs < 1000.0, (freqs >= 1000.0) & (freqs <= 5000.0)
+    lo2k, band25 = freqs < 2000.0, (freqs >= 2000.0) & (freqs <= 5000.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = 10 * np.log10((power[:, band15].sum(1) + eps) / (power[:, lo1k].sum(1) + eps))
+        hamm = 10 * np.log10((power[:, lo2k].max(1) + eps) / (power[:, band25].max(1) + eps))
+    logp = 10.0 * np.log10(np.maximum(power, 1e-10))
+    slopes = logp @ np.column_stack(
+        [_band_slope_weights(freqs, 0.0, 500.0), _band_slope_weights(freqs, 500.0, 1500.0)]
+    )
+    mag = np.sqrt(power[:, freqs < 5000.0])
+    flux = np.zeros(len(power))
+    if len(power) > 1:
+        flux[1:] = np.sqrt(np.mean(np.diff(mag, axis=0) ** 2, axis=1))
+    # Loudness: mel band powers, equal-loudness weighted, cube-root compressed, summed
+    # (openSMILE's cPlp with doAud=1, compression 0.33, then the L1 sum of the bands).
+    fmax = min(8000.0, sr / 2.0)
+    bank = mel_filterbank(freqs, 26, 20.0, fmax)
+    edges = np.linspace(_hz_to_mel(20.0), _hz_to_mel(fmax), 28)
+    centres = 700.0 * np.expm1(edges[1:-1] / 1127.0)
+    bands = np.maximum(power @ bank.T, 1e-8) * _equal_loudness(centres)
+    loudness = np.sum(bands**0.33, axis=1)
+    return {
+        "alphaRatio": alpha,
+        "hammarbergIndex": hamm,
+        "slope0-500": slopes[:, 0],
+        "slope500-1500": slopes[:, 1],
+        "spectralFlux": flux,
+        "loudness": loudness,
+    }
+
+
+# --- voice quality LLDs -------------------------------------------------------------------
+
+
+def _period_marks(y: np.ndarray, sr: int, f0_frames: np.ndarray, hop: int, rel: float):
+    """Glottal period marks (sub-sample peak positions) and peak-to-peak amplitudes.
+
+    Within each voiced run the next mark is the waveform maximum within ``(1 +- rel)`` of the
+    local period after the previous one.
+    """
+    marks_all, amps_all, run_ids = [], [], []
+    voiced = np.isfinite(f0_frames)
+    for run_id, (start, stop) in enumerate(_runs(voiced)):
+        a = max(int((start - 0.5) * hop), 0)
+        b = min(int((stop - 0.5) * hop), len(y) - 1)
+        if b - a < 3:
+            continue
+        f0_run = f0_frames[start:stop]
+        frame_pos = (np.arange(start, stop) * hop).astype(float)
+
+        def period_at(pos, f0_run=f0_run, frame_pos=frame_pos):
+            return sr / np.interp(pos, frame_pos, f0_run)
+
+        t0 = period_at(a)
+        first = a + int(np.argmax(y[a : min(a + int(t0) + 1, b)]))
+        pos = float(first)
+        marks, amps = [pos], []
+        while True:
+            t = period_at(pos)
+            lo, hi = int(pos + (1 - rel) * t), int(np.ceil(pos + (1 + rel) * t))
+            if hi + 1 >= b:
+                break
+            k = lo + int(np.argmax(y[lo : hi + 1]))
+            # Parabolic refinement: jitter is a fraction of a sample at 16 kHz.
+            ya, yb, yc = y[k - 1], y[k], y[k + 1]
+            den = ya - 2 * yb + yc
+            shift = 0.5 * (ya - yc) / den if den < 0 else 0.0
+            seg = y[int(pos) : k + 1]
+            amps.append(float(seg.max() - seg.min()))
+            pos = k + float(np.clip(shift, -0.5, 0.5))
+            marks.append(pos)
+        if len(amps) >= 2:
+            marks_all.append(np.asarray(marks))
+            amps_all.append(np.asarray(amps))
+            run_ids.append(run_id)
+    return marks_all, amps_all
+
+
+def _jitter_shimmer(
+    marks_all, amps_all, n: int, hop: int, sr: int, window_s: float = 0.06
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame local jitter and shimmer (dB) from the periods in a window around the frame."""
+    jitter = np.full(n, np.nan)
+    shimmer = np.full(n, np.nan)
+    half = 0.5 * window_s * sr
+    centres = np.arange(n) * hop
+    for marks, amps in zip(marks_all, amps_all, strict=True):
+        periods = np.diff(marks)
+        starts = marks[:-1]
+        dper = np.abs(np.diff(periods))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            damp = np.abs(20.0 * np.log10(amps[1:] / amps[:-1]))
+        damp = np.where(np.isfinite(damp), damp, np.nan)
+        c_per = np.concatenate([[0.0], np.cumsum(periods)])
+        c_dper = np.concatenate([[0.0], np.cumsum(dper)])
+        c_damp = np.concatenate([[0.0], np.nancumsum(damp)])
+        fr = np.flatnonzero((centres >= starts[0] - half) & (centres <= marks[-1] + half))
+        lo = np.searchsorted(starts, centres[fr] - half)
+        hi = np.searchsorted(starts, centres[fr] + half)  # periods lo..hi-1 in the window
+        count = hi - lo
+        ok = count >= 3  # at least two period differences
+        fr, lo, hi, count = fr[ok], lo[ok], hi[ok], count[ok]
+        mean_t = (c_per[hi] - c_per[lo]) / count
+        jitter[fr] = (c_dper[hi - 1] - c_dper[lo]) / (count - 1) / mean_t
+        shimmer[fr] = (c_damp[hi - 1] - c_damp[lo]) / (count - 1)
+    return jitter, shimmer
+
+
+def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
+    """F1-F3 frequency and bandwidth (Hz) by order-11 autocorrelation LPC at 11 kHz."""
+    import librosa
+
+    n_out = len(frames_idx)
+    freqs = np.full((n_out, 3), np.nan)
+    bws = np.full((n_out, 3), np.nan)
+    if n_out == 0:
+        return freqs, bws
+    lpc_sr = 11000
+    y11 = librosa.resample(y, orig_sr=sr, target_sr=lpc_sr, res_type="soxr_hq")
+    hop11 = hop * lpc_sr / sr
+    length = int(round(0.020 * lpc_sr))
+    win = np.hamming(length)
+    # Frames centred on the same times as the grid frames.
+    half = length // 2
+    padded = np.pad(y11, (half, length))
+    starts = np.round(frames_idx * hop11).astype(int)
+    frames = padded[starts[:, None] + np.arange(length)[None, :]] * win
+    order = 11
+    spec = np.fft.rfft(frames, n=2 * length, axis=1)
+    r = np.fft.irfft(spec.real**2 + spec.imag**2, axis=1)[:, : order + 1]
+    # Vectorised Levinson-Durbin over frames.
+    a = np.zeros((n_out, order + 1))
+    a[:, 0] = 1.0
+    err = r[:, 0].copy()
+    good = err > 1e-12
+    err[~good] = 1.0
+    for i in range(1, order + 1):
+        acc = r[:, i] + np.einsum("nj,nj->n", a[:, 1:i], r[:, i - 1 : 0 : -1])
+        k = -acc / err
+        a_prev = a[:, 1:i].copy()
+        a[:, 1:i] = a_prev + k[:, None] * a_prev[:, ::-1]
+        a[:, i] = k
+        err = err * (1.0 - k * k)
+        err = np.where(err > 1e-15, err, 1e-15)
+    comp = np.zeros((n_out, order, order))
+    comp[:, 0, :] = -a[:, 1:]
+    comp[:, np.arange(1, order), np.arange(order - 1)] = 1.0
+    roots = np.linalg.eigvals(comp[good])
+    ang = np.angle(roots)
+    f = ang * lpc_sr / (2 * np.pi)
+    bw = -np.log(np.maximum(np.abs(roots), 1e-12)) * lpc_sr / np.pi
+    keep = (ang > 0) & (f > 50.0) & (f < 5450.0)
+    f = np.where(keep, f, np.inf)
+    order_idx = np.argsort(f, axis=1)[:, :3]
+    f_sorted = np.take_along_axis(f, order_idx, axis=1)
+    bw_sorted = np.take_along_axis(bw, order_idx, axis=1)
+    f_sorted[~np.isfinite(f_sorted)] = np.nan
+    bw_sorted[np.isnan(f_sorted)] = np.nan
+    freqs[good] = f_sorted.real
+    bws[good] = bw_sorted.real
+    return freqs, bws
+
+
+def _harmonic_llds(
+    y: np.ndarray, sr: int, hop: int, f0: np.ndarray, idx: np.ndarray, formants: np.ndarray
+) -> dict[str, np.ndarray]:
+    """HNR (ACF, dB), H1-H2, H1-A3 and formant amplitudes relative to H1, per voiced frame."""
+    n = len(idx)
+    out = {k: np.full(n, np.nan) for k in ["hnr", "h1h2", "h1a3", "a1", "a2", "a3"]}
+    if n == 0:
+        return out
+    length = int(round(0.060 * sr))
+    n_fft = 1 << int(np.ceil(np.log2(length)))
+    # openSMILE's Gaussian window, sigma = 0.4 of the half-length.
+    t = (np.arange(length) - (length - 1) / 2) / (0.4 * (length - 1) / 2)
+    win = np.exp(-0.5 * t * t)
+    frames = frame_signal(y, length, hop)[idx] * win
+    spec = np.fft.rfft(frames, n=2 * n_fft, axis=1)
+    power = spec.real**2 + spec.imag**2
+    acf = np.fft.irfft(power, axis=1)
+    f0v = f0[idx]
+    lag = sr / f0v
+    rows = np.arange(n)
+    lags = np.clip(np.round(lag).astype(int)[:, None] + np.arange(-2, 3)[None, :], 1, length - 1)
+    r = acf[rows[:, None], lags].max(axis=1) / np.maximum(acf[:, 0], 1e-20)
+    r = np.clip(r, 1e-4, 1 - 1e-4)
+    out["hnr"] = 10.0 * np.log10(r / (1.0 - r))
+    # Harmonic magnitudes: spectral maximum within +-0.5 F0 of k F0 on a coarser FFT grid.
+    mag = np.sqrt(power[:, ::2])  # back to an n_fft-point grid
+    bin_hz = sr / n_fft
+    n_bins = mag.shape[1]
+
+    def harmonic_amp(centre_hz, width_hz):
+        lo = np.clip(np.floor((centre_hz - width_hz) / bin_hz).astype(int), 0, n_bins - 1)
+        hi = np.clip(np.ceil((centre_hz + width_hz) / bin_hz).astype(int), 0, n_bins - 1)
+        span = int(np.max(hi - lo)) + 1
+        cols = np.minimum(lo[:, None] + np.arange(span)[None, :], hi[:, None])
+        return mag[rows[:, None], cols].max(axis=1)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h1 = harmonic_amp(f0v, 0.5 * f0v)
+        h2 = harmonic_amp(2 * f0v, 0.5 * f0v)
+        out["h1h2"] = 20 * np.log10(h1 / h2)
+        for k in range(3):
+            fk = formants[:, k]
+            # Amplitude of the strongest harmonic near the formant, relative to H1.
+            harm = np.round(np.where(np.isfinite(fk), fk, f0v) / f0v) * f0v
+            ak = harmonic_amp(harm, 0.5 * f0v)
+            rel = 20 * np.log10(ak / h1)
+            out[f"a{k + 1}"] = np.where(np.isfinite(fk), rel, np.nan)
+        out["h1a3"] = -out["a3"]
+    return out
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def extract_egemaps(
+    y: np.ndarray,
+    sr: int,
+    hop: int,
+    pitch: PitchTrack,
+    settings: dict | None = None,
+    native_sr: int | None = None,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The 88 eGeMAPS v02 functionals of one recording.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Mono signal.
+    sr : int
+        Its rate, Hz.
+    hop : int
+        Grid hop, samples (10 ms recommended, as eGeMAPS).
+    pitch : PitchTrack
+        F0/voicing on the same grid (:func:`psymodal.speech.prosody.track_pitch`).
+    settings : dict, optional
+        Overrides of :data:`EGEMAPS_DEFAULTS`.
+    native_sr : int, optional
+        The file's own rate; bands above ``min(sr, native_sr) / 2`` are missing.
+
+    Returns
+    -------
+    features : dict
+        :func:`egemaps_names` -> value (NaN where undefined).
+    qc : dict
+        ``nyquist_limited_features``: how many features were set to NaN for lack of bandwidth.
+    """
+    cfg = {**EGEMAPS_DEFAULTS, **(settings or {})}
+    hop_s = hop / sr
+    n = len(pitch.f0)
+    duration = len(y) / sr
+    voiced = pitch.voiced[:n] & np.isfinite(pitch.f0)
+    out: dict[str, float] = {}
+
+    # F0 (semitones re 27.5 Hz) over voiced frames.
+    st = _sma3nz(hz_to_semitones(np.where(voiced, pitch.f0, 1.0)), voiced)
+    out.update(_contour_functionals("F0semitoneFrom27.5Hz_sma3nz", st[voiced], hop_s))
+
+    power, freqs = power_spectrogram(y, sr, hop, 0.020)
+    power = power[:n]
+    spec = _spectral_llds(power, freqs, sr)
+    loud = _sma3(spec["loudness"])
+    out.update(_contour_functionals("loudness_sma3", loud, hop_s))
+    ceps = mfcc(power, freqs, {"n_mfcc": 4, "window_s": 0.020})
+    all_frames = {"spectralFlux": spec["spectralFlux"]}
+    all_frames.update({f"mfcc{i + 1}": ceps[:, i] for i in range(4)})
+    for name, x in all_frames.items():
+        m, s = _mean_sdnorm(_sma3(x))
+        out[f"{name}_sma3_amean"], out[f"{name}_sma3_stddevNorm"] = m, s
+
+    # Voice quality on voiced frames.
+    idx = np.flatnonzero(voiced)
+    marks, amps = _period_marks(y, sr, pitch.f0[:n], hop, cfg["period_search_rel"])
+    jitter, shimmer = _jitter_shimmer(marks, amps, n, hop, sr)
+    fr_freq, fr_bw = _lpc_formants(y, sr, hop, idx)
+    harm = _harmonic_llds(y, sr, hop, pitch.f0[:n], idx, fr_freq)
+
+    def voiced_lld(values_at_idx):
+        full = np.full(n, np.nan)
+        full[idx] = values_at_idx
+        return full
+
+    vq = {
+        "jitterLocal": jitter,
+        "shimmerLocaldB": shimmer,
+        "HNRdBACF": voiced_lld(harm["hnr"]),
+        "logRelF0-H1-H2": voiced_lld(harm["h1h2"]),
+        "logRelF0-H1-A3": voiced_lld(harm["h1a3"]),
+    }
+    for k in range(3):
+        vq[f"F{k + 1}frequency"] = voiced_lld(fr_freq[:, k])
+        vq[f"F{k + 1}bandwidth"] = voiced_lld(fr_bw[:, k])
+        vq[f"F{k + 1}amplitudeLogRelF0"] = voiced_lld(harm[f"a{k + 1}"])
+    spectral_v = {
+        "alphaRatioV": spec["alphaRatio"],
+        "hammarbergIndexV": spec["hammarbergIndex"],
+        "slopeV0-500": spec["slope0-500"],
+        "slopeV500-1500": spec["slope500-1500"],
+        "spectralFluxV": spec["spectralFlux"],
+    }
+    spectral_v.update({f"mfcc{i + 1}V": ceps[:, i] for i in range(4)})
+    vq.update(spectral_v)
+    for name in _VOICED_MS:
+        x = vq[name]
+        valid = voiced & np.isfinite(x)
+        m, s = _mean_sdnorm(_sma3nz(x, valid)[valid])
+        out[f"{name}_sma3nz_amean"], out[f"{name}_sma3nz_stddevNorm"] = m, s
+    unvoiced = ~voiced
+    for name, key in zip(
+        _UNVOICED,
+        ["alphaRatio", "hammarbergIndex", "slope0-500", "slope500-1500", "spectralFlux"],
+        strict=True,
+    ):
+        x = spec[key]
+        valid = unvoiced & np.isfinite(x) & (x != 0)
+        vals = _sma3nz(x, valid)[valid]
+        out[f"{name}_sma3nz_amean"] = float(vals.mean()) if len(vals) else np.nan
+
+    # Temporal features.
+    n_peaks = _slopes(loud, hop_s)[4]
+    out["loudnessPeaksPerSec"] = n_peaks / duration
+    v_runs = _runs(voiced)
+    u_runs = _runs(~voiced)
+    v_len = (v_runs[:, 1] - v_runs[:, 0]) * hop_s if len(v_runs) else np.empty(0)
+    u_len = (u_runs[:, 1] - u_runs[:, 0]) * hop_s if len(u_runs) else np.empty(0)
+    out["VoicedSegmentsPerSec"] = len(v_runs) / duration
+    out["MeanVoicedSegmentLengthSec"] = float(v_len.mean()) if len(v_len) else 0.0
+    out["StddevVoicedSegmentLengthSec"] = float(v_len.std()) if len(v_len) else 0.0
+    out["MeanUnvoicedSegmentLength"] = float(u_len.mean()) if len(u_len) else 0.0
+    out["StddevUnvoicedSegmentLength"] = float(u_len.std()) if len(u_len) else 0.0
+    frames = frame_signal(y, int(round(0.020 * sr)), hop)[:n]
+    energy = np.mean(np.einsum("ij,ij->i", frames, frames) / frames.shape[1])
+    out["equivalentSoundLevel_dBp"] = 10.0 * np.log10(energy) if energy > 0 else np.nan
+
+    names = egemaps_names()
+    out = {k: float(out[k]) for k in names}
+    limited = 0
+    nyquist = min(sr, native_sr or sr) / 2.0
+    if cfg["nyquist_policy"] == "nan":
+        for k in names:
+            if band_limit_hz(k) > nyquist * 1.001:
+                out[k] = np.nan
+                limited += 1
+    return out, {"nyquist_limited_features": float(limited)}
