@@ -64,6 +64,19 @@ def validation_files(speech: Path, n_fsdd: int) -> list[Path]:
     return files
 
 
+def undefined_as_nan(ref: pd.DataFrame) -> pd.DataFrame:
+    """openSMILE writes 0 for a functional over no frames; mark those values as missing.
+
+    ``*_sma3nz_*`` functionals are computed over voiced (or, for ``UV``, unvoiced) frames
+    only: a file without such frames gets exactly 0.0, which is "undefined", not a value.
+    """
+    ref = ref.copy()
+    for col in ref.columns:
+        if "_sma3nz_" in col:
+            ref.loc[ref[col] == 0.0, col] = np.nan
+    return ref
+
+
 def compare(ours: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
     """Per-feature Pearson r and median relative difference over files."""
     rows = []
@@ -122,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         ref_rows.append(ref.to_dict())
         groups.append(path.parent.name)
     ours, ref = pd.DataFrame(ours_rows), pd.DataFrame(ref_rows)[egemaps_names()]
+    ref = undefined_as_nan(ref)
     groups = np.array(groups)
     counts = ", ".join(f"{g}: {int((groups == g).sum())}" for g in dict.fromkeys(groups))
     print(f"{len(files)} files ({counts}) in {time.perf_counter() - t0:.1f} s")

@@ -236,6 +236,13 @@ def _contour_functionals(prefix: str, x: np.ndarray, hop_s: float) -> dict[str, 
     return {f"{prefix}_{f}": float(v) for f, v in zip(_CONTOUR_FUNCS, values, strict=True)}
 
 
+def _full_frames(n: int, n_samples: int, length: int, hop: int) -> np.ndarray:
+    """Grid frames whose ``length``-sample window lies entirely inside the signal."""
+    k = np.arange(n)
+    start = k * hop - length // 2
+    return (start >= 0) & (start + length <= n_samples)
+
+
 def _runs(mask: np.ndarray) -> np.ndarray:
     padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
     return np.flatnonzero(np.diff(padded)).reshape(-1, 2)
@@ -245,14 +252,25 @@ def _runs(mask: np.ndarray) -> np.ndarray:
 
 
 def _band_slope_weights(freqs: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Weights w with ``L @ w`` = least-squares slope (dB/Hz) of L over bins in [lo, hi]."""
+    """Weights w such that ``L @ w`` is eGeMAPS' slope (dB/Hz) of L over bins in [lo, hi].
+
+    eGeMAPS' "spectral slope" is the least-squares formula with the number of bins N replaced
+    by N - 1 (openSMILE's band-edge convention); it is reproduced so that values share
+    openSMILE's scale. Being linear in L, it is a fixed weight vector.
+    """
     sel = (freqs >= lo) & (freqs <= hi)
     f = freqs[sel]
     w = np.zeros_like(freqs)
-    if len(f) >= 2:
-        fc = f - f.mean()
-        w[sel] = fc / np.sum(fc * fc)
+    if len(f) >= 3:
+        n_ind = len(f) - 1.0
+        sf, s2f = f.sum(), np.sum(f * f)
+        w[sel] = (n_ind * f - sf) / (n_ind * s2f - sf * sf)
     return w
+
+
+# Unit convention: openSMILE's loudness is this factor times ours (median ratio 0.064-0.069 on
+# LibriSpeech, PC-GITA and FSDD frames); applied so that values read on openSMILE's scale.
+_LOUDNESS_SCALE = 0.066
 
 
 def _equal_loudness(freqs: np.ndarray) -> np.ndarray:
@@ -283,7 +301,7 @@ def _spectral_llds(power: np.ndarray, freqs: np.ndarray, sr: int) -> dict[str, n
     edges = np.linspace(_hz_to_mel(20.0), _hz_to_mel(fmax), 28)
     centres = 700.0 * np.expm1(edges[1:-1] / 1127.0)
     bands = np.maximum(power @ bank.T, 1e-8) * _equal_loudness(centres)
-    loudness = np.sum(bands**0.33, axis=1)
+    loudness = _LOUDNESS_SCALE * np.sum(bands**0.33, axis=1)
     return {
         "alphaRatio": alpha,
         "hammarbergIndex": hamm,
@@ -515,8 +533,13 @@ def extract_egemaps(
     cfg = {**EGEMAPS_DEFAULTS, **(settings or {})}
     hop_s = hop / sr
     n = len(pitch.f0)
-    duration = len(y) / sr
-    voiced = pitch.voiced[:n] & np.isfinite(pitch.f0)
+    # Only frames whose analysis window lies inside the signal, as openSMILE frames it:
+    # zero-padded edge frames would add log-floor outliers (they matter for short words).
+    spec_ok = _full_frames(n, len(y), int(round(0.020 * sr)), hop)
+    f0_ok = _full_frames(n, len(y), int(round(0.060 * sr)), hop)
+    if not spec_ok.any():
+        spec_ok[:] = True
+    voiced = pitch.voiced[:n] & np.isfinite(pitch.f0[:n]) & f0_ok
     out: dict[str, float] = {}
 
     # F0 (semitones re 27.5 Hz) over voiced frames.
@@ -526,13 +549,16 @@ def extract_egemaps(
     power, freqs = power_spectrogram(y, sr, hop, 0.020)
     power = power[:n]
     spec = _spectral_llds(power, freqs, sr)
-    loud = _sma3(spec["loudness"])
+    # The first flux value compares with a padded frame: restart the difference inside.
+    first = int(np.argmax(spec_ok))
+    spec["spectralFlux"][first] = 0.0
+    loud = _sma3(spec["loudness"][spec_ok])
     out.update(_contour_functionals("loudness_sma3", loud, hop_s))
     ceps = mfcc(power, freqs, {"n_mfcc": 4, "window_s": 0.020})
     all_frames = {"spectralFlux": spec["spectralFlux"]}
     all_frames.update({f"mfcc{i + 1}": ceps[:, i] for i in range(4)})
     for name, x in all_frames.items():
-        m, s = _mean_sdnorm(_sma3(x))
+        m, s = _mean_sdnorm(_sma3(x[spec_ok]))
         out[f"{name}_sma3_amean"], out[f"{name}_sma3_stddevNorm"] = m, s
 
     # Voice quality on voiced frames.
@@ -570,9 +596,11 @@ def extract_egemaps(
     for name in _VOICED_MS:
         x = vq[name]
         valid = voiced & np.isfinite(x)
+        if name in spectral_v:
+            valid &= spec_ok
         m, s = _mean_sdnorm(_sma3nz(x, valid)[valid])
         out[f"{name}_sma3nz_amean"], out[f"{name}_sma3nz_stddevNorm"] = m, s
-    unvoiced = ~voiced
+    unvoiced = ~voiced & spec_ok
     for name, key in zip(
         _UNVOICED,
         ["alphaRatio", "hammarbergIndex", "slope0-500", "slope500-1500", "spectralFlux"],
@@ -585,9 +613,11 @@ def extract_egemaps(
 
     # Temporal features.
     n_peaks = _slopes(loud, hop_s)[4]
-    out["loudnessPeaksPerSec"] = n_peaks / duration
-    v_runs = _runs(voiced)
-    u_runs = _runs(~voiced)
+    out["loudnessPeaksPerSec"] = n_peaks / (len(loud) * hop_s)
+    # Segment statistics over the F0 frames, per second of F0-analysed signal.
+    duration = max(int(f0_ok.sum()), 1) * hop_s
+    v_runs = _runs(voiced[f0_ok])
+    u_runs = _runs(~voiced[f0_ok])
     v_len = (v_runs[:, 1] - v_runs[:, 0]) * hop_s if len(v_runs) else np.empty(0)
     u_len = (u_runs[:, 1] - u_runs[:, 0]) * hop_s if len(u_runs) else np.empty(0)
     out["VoicedSegmentsPerSec"] = len(v_runs) / duration
@@ -595,7 +625,7 @@ def extract_egemaps(
     out["StddevVoicedSegmentLengthSec"] = float(v_len.std()) if len(v_len) else 0.0
     out["MeanUnvoicedSegmentLength"] = float(u_len.mean()) if len(u_len) else 0.0
     out["StddevUnvoicedSegmentLength"] = float(u_len.std()) if len(u_len) else 0.0
-    frames = frame_signal(y, int(round(0.020 * sr)), hop)[:n]
+    frames = frame_signal(y, int(round(0.020 * sr)), hop)[:n][spec_ok]
     energy = np.mean(np.einsum("ij,ij->i", frames, frames) / frames.shape[1])
     out["equivalentSoundLevel_dBp"] = 10.0 * np.log10(energy) if energy > 0 else np.nan
 

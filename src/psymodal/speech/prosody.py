@@ -25,6 +25,11 @@ PITCH_DEFAULTS = {
     "trough_threshold": 0.1,
     # Frames whose aperiodicity exceeds this are unvoiced.
     "voicing_threshold": 0.3,
+    # Voicing clean-up (frames): unvoiced gaps up to this long inside voicing are filled,
+    # then voiced runs shorter than ``min_voiced_frames`` are dropped. Single-frame flips are
+    # estimator noise, not phonation changes.
+    "max_gap_frames": 2,
+    "min_voiced_frames": 3,
 }
 
 #: Reference of the semitone scale, as in openSMILE's eGeMAPS (A0 = 27.5 Hz).
@@ -143,6 +148,24 @@ def yin(
     return f0, aper
 
 
+def _clean_voicing(voiced: np.ndarray, max_gap: int, min_run: int) -> np.ndarray:
+    """Fill short unvoiced gaps inside voicing, then drop short voiced runs."""
+    voiced = voiced.copy()
+    padded = np.concatenate([[False], voiced, [False]]).astype(np.int8)
+    runs = np.flatnonzero(np.diff(padded)).reshape(-1, 2)
+    if max_gap > 0 and len(runs) > 1:
+        for (_, stop), (start, _) in zip(runs[:-1], runs[1:], strict=True):
+            if start - stop <= max_gap:
+                voiced[stop:start] = True
+        padded = np.concatenate([[False], voiced, [False]]).astype(np.int8)
+        runs = np.flatnonzero(np.diff(padded)).reshape(-1, 2)
+    if min_run > 1:
+        for start, stop in runs:
+            if stop - start < min_run:
+                voiced[start:stop] = False
+    return voiced
+
+
 def track_pitch(
     y: np.ndarray,
     sr: int,
@@ -176,7 +199,9 @@ def track_pitch(
     method = str(cfg["method"]).lower()
     if method == "yin":
         f0, aper = yin(y, sr, fmin, fmax, frame_length, hop_length, cfg["trough_threshold"])
-        voiced = (aper < cfg["voicing_threshold"]) & (f0 >= fmin * 0.99) & (f0 <= fmax * 1.01)
+        # A dip at the edge of the lag range means the true minimum lies outside it: such
+        # frames (e.g. aliased fricative noise at fmax) are not taken as voiced.
+        voiced = (aper < cfg["voicing_threshold"]) & (f0 > fmin * 1.03) & (f0 < fmax * 0.97)
     elif method == "pyin":
         import librosa
 
@@ -189,5 +214,13 @@ def track_pitch(
         raise ValueError(f"unknown pitch method {cfg['method']!r}; use 'yin' or 'pyin'")
     if sounding is not None:
         voiced = voiced & sounding[: len(voiced)]
+    voiced = _clean_voicing(voiced, int(cfg["max_gap_frames"]), int(cfg["min_voiced_frames"]))
+    if cfg["max_gap_frames"]:
+        # Filled gap frames need an F0: interpolate from the neighbouring voiced frames.
+        frames = np.arange(len(f0))
+        known = np.flatnonzero(voiced & np.isfinite(f0) & (aper < cfg["voicing_threshold"]))
+        if len(known):
+            gap = voiced & ~np.isin(frames, known)
+            f0 = np.where(gap, np.interp(frames, known, np.asarray(f0)[known]), f0)
     f0 = np.where(voiced, f0, np.nan)
     return PitchTrack(f0=f0, voiced=voiced, aperiodicity=aper)
