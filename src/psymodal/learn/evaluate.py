@@ -21,6 +21,7 @@ from sklearn.model_selection import (
     StratifiedKFold,
 )
 
+from psymodal.determinism import limit_threads
 from psymodal.learn import models as M
 from psymodal.learn.assemble import ID, StudyData
 from psymodal.learn.metrics import (
@@ -195,7 +196,8 @@ def _harmonizer(data: StudyData, s: dict):
     if method == "combat":
         if site_col not in data.covariates:
             raise ValueError("harmonize: combat needs a site column")
-        return ComBat(site_column=site_col, covariate_columns=others), [site_col, *others]
+        combat = ComBat(site_column=site_col, covariate_columns=others, **s["combat"])
+        return combat, [site_col, *others]
     if method == "regress":
         categorical = [c for c in data.categorical if c in data.covariates]
         return (
@@ -226,6 +228,9 @@ def _fit(estimator, analysis: Analysis, X, y, s: dict, seed: int):
 
 
 def _fold(data, y, s, analyses, repeat, fold, train, test, keep):
+    # Also in joblib workers: one BLAS thread per fit is faster on these small problems and
+    # makes the floats independent of the core count.
+    _threads = limit_threads(1)  # noqa: F841 - the limit lasts while the controller lives
     seed = s["cv"]["seed"] + repeat
     rows, notes, fitted = [], [], []
     block_probs: dict[str, dict[str, pd.Series]] = {}

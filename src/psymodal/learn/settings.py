@@ -45,6 +45,9 @@ DEFAULTS: dict = {
     "confound_baseline": True,
     # In-fold harmonisation applied before every feature model: none | combat | regress.
     "harmonize": "none",
+    # ComBat options; unseen_site: pooled (no correction for a site absent from the training
+    # fold, warned) or self (that site's own location/scale, label-free but transductive).
+    "combat": {"empirical_bayes": True, "unseen_site": "pooled"},
     "logistic": {"C": 1.0, "grid": [0.01, 0.1, 1.0, 10.0], "class_weight": "balanced"},
     "svm": {"C": 1.0, "grid": [0.01, 0.1, 1.0], "class_weight": "balanced"},
     "hgb": {"learning_rate": 0.1, "max_iter": 100, "grid": [0.05, 0.1]},

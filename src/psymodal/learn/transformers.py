@@ -8,6 +8,8 @@ transformers that consume them drop them from their output.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -76,3 +78,330 @@ class ModalityBlockSelector(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _resolve_positions(spec, n_features: int, names: list[str] | None) -> list[int]:
+    """Positions of designated columns given as names, integers (negative from the end)."""
+    if spec is None:
+        return []
+    items = [spec] if isinstance(spec, str | int | np.integer) else list(spec)
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            if names is None or item not in names:
+                raise ValueError(f"designated column '{item}' not in X")
+            out.append(names.index(item))
+        else:
+            if not -n_features <= int(item) < n_features:
+                raise ValueError(f"designated column {item} out of range for {n_features} columns")
+            out.append(int(item) % n_features)
+    return out
+
+
+class _DesignatedColumnsMixin:
+    """Validation shared by the transformers that take covariates as columns of X."""
+
+    def _split(self, X, reset: bool):
+        names = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
+        arr = validate_data(
+            self, X, ensure_all_finite="allow-nan", reset=reset, dtype=np.float64, copy=False
+        )
+        if names is None and hasattr(self, "feature_names_in_"):
+            names = [str(c) for c in self.feature_names_in_]
+        n = arr.shape[1]
+        site = _resolve_positions(getattr(self, "site_column", None), n, names)
+        cov = _resolve_positions(self.covariate_columns, n, names)
+        designated = set(site) | set(cov)
+        feat = [i for i in range(n) if i not in designated]
+        if not feat:
+            raise ValueError(
+                f"X has {n} feature(s), all designated as covariates: nothing to transform"
+            )
+        if reset:
+            self._feature_pos = feat
+        return arr[:, feat], arr[:, cov], (arr[:, site[0]] if site else None), names
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output (non-designated) columns."""
+        check_is_fitted(self, "_feature_pos")
+        if hasattr(self, "feature_names_in_"):
+            return np.asarray(self.feature_names_in_, dtype=object)[self._feature_pos]
+        return np.asarray([f"x{i}" for i in self._feature_pos], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _one_hot(codes: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Indicators of ``levels[1:]`` (reference coding); NaN or unseen codes give all zeros."""
+    return (codes[:, None] == np.asarray(levels)[None, 1:]).astype(float)
+
+
+def _lstsq_nan(design: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Least squares of every column of ``Y`` on ``design``, ignoring missing values of Y.
+
+    The common case, rows either complete or entirely missing (an absent modality), is solved
+    in one call; scattered missing values fall back to one solve per column.
+    """
+    missing = np.isnan(Y)
+    rows_all = missing.all(axis=1)
+    if not (missing.any(axis=1) & ~rows_all).any():
+        keep = ~rows_all
+        if not keep.any():
+            return np.zeros((design.shape[1], Y.shape[1]))
+        return np.linalg.lstsq(design[keep], Y[keep], rcond=None)[0]
+    coef = np.zeros((design.shape[1], Y.shape[1]))
+    for j in range(Y.shape[1]):
+        rows = ~missing[:, j]
+        if rows.any():
+            coef[:, j] = np.linalg.lstsq(design[rows], Y[rows, j], rcond=None)[0]
+    return coef
+
+
+class ConfoundRegressor(_DesignatedColumnsMixin, TransformerMixin, BaseEstimator):
+    """Regress covariates out of every feature, with least squares fitted on the training data.
+
+    Parameters
+    ----------
+    covariate_columns : sequence of str or int, default (-1,)
+        Designated covariate columns of ``X``: names when ``X`` is a DataFrame, else positions
+        (negative ones count from the end). They are regressors, not outputs: ``transform``
+        returns the residuals of the other columns, in their input order.
+    categorical_columns : sequence of str or int, default ()
+        The covariate columns that hold category codes (site, sex); they are one-hot encoded
+        with the categories seen in ``fit``. An unseen category (a new site) gets the reference
+        level, so only the intercept and the continuous covariates are removed for it.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_regressors, n_output_features)
+    cov_means_ : ndarray
+        Training means of the continuous covariates (used for missing covariate values).
+    categories_ : list of ndarray
+        Codes seen in ``fit`` per categorical covariate.
+
+    Notes
+    -----
+    Missing feature values stay missing and are left out of the fit of that feature.
+    """
+
+    def __init__(self, covariate_columns=(-1,), categorical_columns=()):
+        self.covariate_columns = covariate_columns
+        self.categorical_columns = categorical_columns
+
+    def _design(self, cov: np.ndarray) -> np.ndarray:
+        cont = cov[:, self._continuous]
+        cont = np.where(np.isnan(cont), self.cov_means_, cont)
+        parts = [np.ones((len(cov), 1)), cont]
+        parts += [
+            _one_hot(cov[:, i], levels)
+            for i, levels in zip(self._categorical, self.categories_, strict=True)
+        ]
+        return np.column_stack(parts)
+
+    def fit(self, X, y=None):
+        """Fit one least-squares regression of each feature on the covariates."""
+        feats, cov, _, names = self._split(X, reset=True)
+        cov_pos = _resolve_positions(self.covariate_columns, self.n_features_in_, names)
+        cat_pos = set(_resolve_positions(self.categorical_columns, self.n_features_in_, names))
+        self._categorical = [j for j, p in enumerate(cov_pos) if p in cat_pos]
+        self._continuous = [j for j in range(len(cov_pos)) if j not in self._categorical]
+        cont = cov[:, self._continuous]
+        observed = ~np.isnan(cont)
+        sums = np.where(observed, cont, 0.0).sum(axis=0)
+        self.cov_means_ = sums / np.maximum(observed.sum(axis=0), 1)
+        self.categories_ = [np.unique(cov[~np.isnan(cov[:, j]), j]) for j in self._categorical]
+        self.coef_ = _lstsq_nan(self._design(cov), feats)
+        return self
+
+    def transform(self, X):
+        """Return the features minus their covariate-predicted part."""
+        check_is_fitted(self, "coef_")
+        feats, cov, _, _ = self._split(X, reset=False)
+        return feats - self._design(cov) @ self.coef_
+
+
+class ComBat(_DesignatedColumnsMixin, TransformerMixin, BaseEstimator):
+    """ComBat harmonisation: per-site location/scale adjustment with empirical Bayes shrinkage.
+
+    The model of Johnson et al. (2007) as used for neuroimaging by Fortin et al. (2017):
+    ``x_ijv = alpha_v + c_ij' beta_v + gamma_iv + sqrt(delta_iv) e_ijv`` for site ``i``,
+    subject ``j``, feature ``v``. ``alpha`` and ``beta`` (protected covariates, e.g. age and
+    sex) are kept; the site effects ``gamma`` and ``delta``, shrunk towards their across-feature
+    priors, are removed. All parameters are estimated in ``fit``, i.e. on the training fold.
+
+    Parameters
+    ----------
+    site_column : str or int, default 0
+        Designated column of ``X`` holding site codes (any numeric code).
+    covariate_columns : sequence of str or int, default ()
+        Designated columns of protected covariates (continuous; one-hot encode categorical ones
+        beforehand or pass their codes when they have two levels). Never pass the diagnosis:
+        at prediction time it is unknown, and fitting with it on all subjects leaks the labels.
+    empirical_bayes : bool, default True
+        Shrink site parameters towards their priors; False uses the per-site estimates.
+    unseen_site : {"pooled", "self"}, default "pooled"
+        A site absent from ``fit`` (leave-site-out). "pooled": apply the grand-mean model, i.e.
+        standardise with the pooled parameters and add no site correction (a
+        ``UserWarning`` is issued). "self": estimate that site's location and scale from the
+        samples passed to ``transform`` (label-free, but transductive: the result for a sample
+        depends on the other samples of its site in the call).
+    max_iter : int, default 100
+    tol : float, default 1e-4
+
+    Attributes
+    ----------
+    sites_ : ndarray
+        Site codes seen in ``fit``.
+    gamma_star_, delta_star_ : ndarray of shape (n_sites, n_output_features)
+        Adjusted site location and scale.
+    grand_mean_, var_pooled_ : ndarray of shape (n_output_features,)
+    beta_ : ndarray of shape (n_covariates, n_output_features)
+
+    Notes
+    -----
+    Missing values are allowed and stay missing; statistics ignore them. A site with a single
+    training sample keeps a scale of 1 (its variance is not estimable). Missing covariates are
+    replaced by their training means; a missing site code counts as an unseen site.
+    """
+
+    def __init__(
+        self,
+        site_column=0,
+        covariate_columns=(),
+        empirical_bayes=True,
+        unseen_site="pooled",
+        max_iter=100,
+        tol=1e-4,
+    ):
+        self.site_column = site_column
+        self.covariate_columns = covariate_columns
+        self.empirical_bayes = empirical_bayes
+        self.unseen_site = unseen_site
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, X, y=None):
+        """Estimate the ComBat model on ``X`` (the training fold)."""
+        if self.unseen_site not in ("pooled", "self"):
+            raise ValueError(f"unseen_site must be 'pooled' or 'self', got {self.unseen_site!r}")
+        feats, cov, site, _ = self._split(X, reset=True)
+        if site is None:
+            raise ValueError("ComBat needs a site column")
+        known = ~np.isnan(site)
+        feats, cov, site = feats[known], cov[known], site[known]
+        self.sites_ = np.unique(site)
+        observed = ~np.isnan(cov)
+        self.cov_means_ = np.where(observed, cov, 0.0).sum(axis=0) / np.maximum(
+            observed.sum(axis=0), 1
+        )
+        cov = np.where(observed, cov, self.cov_means_)
+        batch = (site[:, None] == self.sites_[None, :]).astype(float)
+        design = np.column_stack([batch, cov])
+        coef = _lstsq_nan(design, feats)
+        present = ~np.isnan(feats)
+        # Site weights per feature: the share of non-missing samples each site contributes.
+        counts = batch.T @ present.astype(float)  # sites x features
+        weights = counts / np.maximum(counts.sum(axis=0), 1)
+        n_sites = len(self.sites_)
+        self.grand_mean_ = np.sum(weights * coef[:n_sites], axis=0)
+        self.beta_ = coef[n_sites:]
+        resid = feats - design @ coef
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var = np.nanmean(resid**2, axis=0) if len(resid) else np.ones(feats.shape[1])
+        var = np.where(np.isfinite(var) & (var > 0), var, 1.0)
+        self.var_pooled_ = var
+        z, _ = self._standardize(feats, cov)
+        gamma_hat = np.zeros((n_sites, feats.shape[1]))
+        delta_hat = np.ones((n_sites, feats.shape[1]))
+        for i, code in enumerate(self.sites_):
+            gamma_hat[i], delta_hat[i] = self._site_moments(z[site == code])
+        self.n_iter_ = 1  # iterations of the slowest site's empirical Bayes solution
+        if self.empirical_bayes:
+            n_site = np.stack([(~np.isnan(z[site == code])).sum(axis=0) for code in self.sites_])
+            self.gamma_star_, self.delta_star_ = self._shrink(z, site, gamma_hat, delta_hat, n_site)
+        else:
+            self.gamma_star_, self.delta_star_ = gamma_hat, delta_hat
+        return self
+
+    def _standardize(self, feats, cov):
+        stand_mean = self.grand_mean_ + cov @ self.beta_
+        return (feats - stand_mean) / np.sqrt(self.var_pooled_), stand_mean
+
+    @staticmethod
+    def _site_moments(z):
+        n = (~np.isnan(z)).sum(axis=0)
+        total = np.where(np.isnan(z), 0.0, z).sum(axis=0)
+        gamma = np.where(n > 0, total / np.maximum(n, 1), 0.0)
+        dev = np.where(np.isnan(z), 0.0, (z - gamma) ** 2).sum(axis=0)
+        delta = np.where(n > 1, dev / np.maximum(n - 1, 1), 1.0)
+        # A zero variance (constant feature within a site) cannot be divided by.
+        return gamma, np.where(delta > 0, delta, 1.0)
+
+    def _shrink(self, z, site, gamma_hat, delta_hat, n_site):
+        """Parametric empirical Bayes estimates (Johnson et al. 2007, iterative solution)."""
+        gamma_star = gamma_hat.copy()
+        delta_star = delta_hat.copy()
+        n_features = gamma_hat.shape[1]
+        if n_features < 2:  # priors over features need at least two features
+            return gamma_star, delta_star
+        for i, code in enumerate(self.sites_):
+            g_bar = gamma_hat[i].mean()
+            t2 = gamma_hat[i].var(ddof=1)
+            m, s2 = delta_hat[i].mean(), delta_hat[i].var(ddof=1)
+            if not (np.isfinite(t2) and t2 > 0):
+                continue
+            zi = z[site == code]
+            n = n_site[i].astype(float)
+            use_delta = np.isfinite(s2) and s2 > 0
+            a = (2 * s2 + m**2) / s2 if use_delta else np.nan
+            b = (m * s2 + m**3) / s2 if use_delta else np.nan
+            g_old, d_old = gamma_hat[i], delta_hat[i]
+            for it in range(1, self.max_iter + 1):
+                self.n_iter_ = max(self.n_iter_, it)
+                g_new = (n * t2 * gamma_hat[i] + d_old * g_bar) / (n * t2 + d_old)
+                if use_delta:
+                    ss = np.where(np.isnan(zi), 0.0, (zi - g_new) ** 2).sum(axis=0)
+                    d_new = (b + ss / 2) / (n / 2 + a - 1)
+                else:
+                    d_new = d_old
+                change = max(
+                    np.max(np.abs(g_new - g_old) / np.maximum(np.abs(g_old), 1e-12)),
+                    np.max(np.abs(d_new - d_old) / np.maximum(np.abs(d_old), 1e-12)),
+                )
+                g_old, d_old = g_new, d_new
+                if change < self.tol:
+                    break
+            gamma_star[i] = g_old
+            delta_star[i] = np.where(d_old > 0, d_old, 1.0)
+        return gamma_star, delta_star
+
+    def transform(self, X):
+        """Remove the fitted site effects; see ``unseen_site`` for sites not seen in fit."""
+        check_is_fitted(self, "gamma_star_")
+        feats, cov, site, _ = self._split(X, reset=False)
+        cov = np.where(np.isnan(cov), self.cov_means_, cov)
+        z, stand_mean = self._standardize(feats, cov)
+        gamma = np.zeros_like(z)
+        delta = np.ones_like(z)
+        index = {code: i for i, code in enumerate(self.sites_)}
+        rows = np.array([index.get(code, -1) for code in site])
+        seen = rows >= 0
+        gamma[seen] = self.gamma_star_[rows[seen]]
+        delta[seen] = self.delta_star_[rows[seen]]
+        if (~seen).any():
+            unseen_codes = np.unique(site[~seen & ~np.isnan(site)])
+            if self.unseen_site == "self":
+                for code in unseen_codes:
+                    sel = site == code
+                    gamma[sel], delta[sel] = self._site_moments(z[sel])
+            else:
+                warnings.warn(
+                    f"ComBat: {int((~seen).sum())} sample(s) from site(s) not seen in fit "
+                    f"({unseen_codes[:5].tolist()}): pooled parameters used, no site correction",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        return (z - gamma) / np.sqrt(delta) * np.sqrt(self.var_pooled_) + stand_mean

@@ -1,0 +1,176 @@
+"""Held-out explanations: permutation importance per feature and per modality block.
+
+Importance is the drop in ROC AUC on the outer test fold when a feature (or a whole modality
+block, jointly) is permuted across the test subjects, averaged over permutations, folds and
+repeats. It is computed on held-out data only, with the model fitted on the training fold, so it
+describes what the evaluated models use rather than what they overfit. For linear models the
+exact attribution is also given: the coefficients on the standardised features, averaged over
+folds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from psymodal.learn.assemble import StudyData
+from psymodal.learn.evaluate import EvaluationResult
+
+COLUMNS = [
+    "model",
+    "modality",
+    "level",
+    "feature",
+    "importance_mean",
+    "importance_sd",
+    "coef_mean",
+    "coef_sd",
+    "n_folds",
+]
+
+
+def _final_pipeline(estimator):
+    return getattr(estimator, "best_estimator_", estimator)
+
+
+def _linear_coefficients(estimator) -> np.ndarray | None:
+    """Coefficients of a logistic pipeline on its standardised inputs, else None."""
+    pipe = _final_pipeline(estimator)
+    steps = getattr(pipe, "named_steps", {})
+    clf = steps.get("clf")
+    if clf is None or not hasattr(clf, "coef_") or "harmonize" in steps:
+        return None
+    return np.asarray(clf.coef_).ravel()
+
+
+def _auc(y, p) -> float:
+    return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else np.nan
+
+
+def _permuted_drop(predict, X: pd.DataFrame, y, columns, rows, n_repeats, rng, base) -> float:
+    """Mean AUC drop when ``columns`` are permuted jointly among ``rows`` of ``X``."""
+    drops = []
+    values = X[columns].to_numpy()
+    for _ in range(n_repeats):
+        Xp = X.copy()
+        perm = rows[rng.permutation(len(rows))]
+        shuffled = values.copy()
+        shuffled[rows] = values[perm]
+        Xp[columns] = shuffled
+        drops.append(base - _auc(y, predict(Xp)))
+    return float(np.mean(drops))
+
+
+def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
+    """Permutation importance (and linear coefficients) of every fitted analysis.
+
+    Parameters
+    ----------
+    data : StudyData
+    result : EvaluationResult
+        From ``evaluate(..., keep_fitted=True)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`. ``level`` is ``block`` (a modality permuted as a whole; for
+        fusion analyses) or ``feature`` (blocks with at most ``explain.max_features``
+        features). Folds with a single class are skipped (``n_folds`` counts the used ones).
+    """
+    s = result.settings
+    n_repeats = int(s["explain"]["n_repeats"])
+    max_features = int(s["explain"]["max_features"])
+    rng = np.random.default_rng(s["cv"]["seed"])
+    records: dict[tuple, list[float]] = {}
+    coefs: dict[tuple, list[float]] = {}
+    late: dict[tuple, dict[str, tuple]] = {}
+
+    def add(key, value):
+        if not np.isnan(value):
+            records.setdefault(key, []).append(value)
+
+    for repeat, fold, analysis, estimator, test in result.fitted:
+        X = data.X.iloc[test]
+        y = data.y[test]
+        if analysis.kind == "block":
+            late.setdefault((repeat, fold, analysis.model), {})[analysis.block] = (estimator, test)
+        base = _auc(y, estimator.predict_proba(X)[:, 1])
+        if np.isnan(base):
+            continue
+        rows = np.arange(len(test))
+
+        def predict(Xp, est=estimator):
+            return est.predict_proba(Xp)[:, 1]
+
+        if analysis.kind in ("early", "intermediate"):
+            for block, columns in data.blocks.items():
+                drop = _permuted_drop(predict, X, y, columns, rows, n_repeats, rng, base)
+                add((analysis.model, analysis.modality, "block", block), drop)
+        if analysis.kind == "confounds":
+            columns = data.covariates
+        elif analysis.kind == "block":
+            columns = data.blocks[analysis.block]
+        else:
+            columns = []
+        if 0 < len(columns) <= max_features:
+            for column in columns:
+                drop = _permuted_drop(predict, X, y, [column], rows, n_repeats, rng, base)
+                add((analysis.model, analysis.modality, "feature", column), drop)
+            coef = _linear_coefficients(estimator) if analysis.kind == "block" else None
+            if coef is not None and len(coef) == len(columns):
+                for column, c in zip(columns, coef, strict=True):
+                    coefs.setdefault((analysis.model, analysis.modality, "feature", column), [])
+                    coefs[(analysis.model, analysis.modality, "feature", column)].append(c)
+
+    # Late fusion: permute one modality among the test subjects who have it, then re-average.
+    for (_, _, model), fitted in late.items():
+        if len(fitted) < 2:
+            continue
+        test = np.unique(np.concatenate([t for _, t in fitted.values()]))
+        y = data.y[test]
+        position = {subject: i for i, subject in enumerate(test)}
+
+        def fused(perturb=None, fitted=fitted, test=test, position=position):
+            total = np.zeros(len(test))
+            count = np.zeros(len(test))
+            for block, (est, t) in fitted.items():
+                X = data.X.iloc[t]
+                if block == perturb:
+                    X = X.copy()
+                    cols = data.blocks[block]
+                    X[cols] = X[cols].to_numpy()[rng.permutation(len(t))]
+                rows = [position[i] for i in t]
+                total[rows] += est.predict_proba(X)[:, 1]
+                count[rows] += 1
+            return total / np.maximum(count, 1)
+
+        base = _auc(y, fused())
+        if np.isnan(base):
+            continue
+        for block in fitted:
+            drop = float(np.mean([base - _auc(y, fused(block)) for _ in range(n_repeats)]))
+            add((model, "late_fusion", "block", block), drop)
+
+    rows_out = []
+    for key, values in records.items():
+        c = coefs.get(key, [])
+        rows_out.append(
+            {
+                "model": key[0],
+                "modality": key[1],
+                "level": key[2],
+                "feature": key[3],
+                "importance_mean": float(np.mean(values)),
+                "importance_sd": float(np.std(values, ddof=1)) if len(values) > 1 else np.nan,
+                "coef_mean": float(np.mean(c)) if c else np.nan,
+                "coef_sd": float(np.std(c, ddof=1)) if len(c) > 1 else np.nan,
+                "n_folds": len(values),
+            }
+        )
+    table = pd.DataFrame(rows_out, columns=COLUMNS)
+    return table.sort_values(
+        ["model", "modality", "level", "importance_mean", "feature"],
+        ascending=[True, True, True, False, True],
+        kind="stable",
+    ).reset_index(drop=True)
