@@ -19,6 +19,7 @@ series and computes one matrix.
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 from pathlib import Path
 
@@ -53,6 +54,23 @@ QC_COLUMNS = [
     "n_missing_regions",
     "missing_regions",
 ]
+
+
+def single_thread():
+    """Limit BLAS/OpenMP to one thread for this process (see :mod:`psymodal.determinism`).
+
+    :func:`psymodal.determinism.limit_threads` also imports torch to set its thread count,
+    which costs ~2 s and makes every later ``gc.collect()`` slower; the MRI stage never uses
+    torch, so torch is only configured when something else already imported it.
+    """
+    if "torch" in sys.modules:
+        return limit_threads(1)
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    return threadpool_limits(limits=1)
 
 
 def bids_label(text: str) -> str:
@@ -213,8 +231,39 @@ def process_subject(
     of kept data over the included runs, or more than ``max_missing_fraction`` of the atlas
     regions missing. Excluded subjects get n/a features and ``included=False``.
     """
-    threads = limit_threads(1)  # noqa: F841 -- the limit lasts while the controller lives
+    threads = single_thread()  # noqa: F841 -- the limit lasts while the controller lives
     settings = fill_settings(settings)
+    sub = normalize_subject(subject)
+    runs = find_runs(bids_dir, fmriprep_dir, sub, task=settings["task"], space=settings["space"])
+    where = f"{Path(fmriprep_dir) / f'sub-{sub}'} (space-{settings['space']})"
+    return process_runs(sub, runs, extract_run_timeseries, atlas, out_dir, settings, where)
+
+
+def process_runs(
+    subject: str,
+    runs: list[RunInputs],
+    extract,
+    atlas: Atlas,
+    out_dir,
+    settings: dict,
+    where: str = "",
+) -> dict[str, Path]:
+    """Extract, QC, combine and write the runs of one subject (shared by all BOLD inputs).
+
+    Parameters
+    ----------
+    subject : str
+        Subject label.
+    runs : list of RunInputs
+        The subject's runs (may be empty: the subject is then excluded).
+    extract : callable
+        ``extract(run, atlas, settings) -> (timeseries, qc)``, e.g.
+        :func:`~psymodal.mri.timeseries.extract_run_timeseries`.
+    atlas, out_dir, settings
+        As in :func:`process_subject` (``settings`` already filled).
+    where : str
+        Where the runs were looked for (for the warning when there is none).
+    """
     rules = qc_settings(settings["qc"])
     sub = normalize_subject(subject)
     participant_id = f"sub-{sub}"
@@ -223,12 +272,10 @@ def process_subject(
     edges = edge_names(atlas.region_names)
     empty = pd.Series(np.nan, index=edges, dtype=float)
 
-    runs = find_runs(bids_dir, fmriprep_dir, sub, task=task, space=settings["space"])
     if not runs:
         warnings.warn(
-            f"{participant_id}: no preprocessed BOLD for task-{task} space-{settings['space']} "
-            f"under {Path(fmriprep_dir) / participant_id}; the subject is excluded.",
-            stacklevel=2,
+            f"{participant_id}: no BOLD run for task-{task} in {where}; the subject is excluded.",
+            stacklevel=3,
         )
         qc = summarize_qc(participant_id, [], [])
         qc.update(included=False, reason=f"no fMRIPrep BOLD run for task-{task}")
@@ -241,7 +288,7 @@ def process_subject(
     for run in runs:
         row = {"run": run.label, "bold": str(run.bold), "included": True, "reason": ""}
         try:
-            ts, qc = extract_run_timeseries(run, atlas, settings)
+            ts, qc = extract(run, atlas, settings)
         except RunTooShortError as err:
             row.update(getattr(err, "qc", {}))
             row.update(included=False, reason=getattr(err, "reason", str(err)))

@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..determinism import limit_threads
 from .connectome import edge_names
 from .errors import MRIInputError
 from .layout import normalize_subject
 from .pipeline import (
     combine_runs,
     output_paths,
+    single_thread,
     summarize_qc,
     write_subject_outputs,
 )
@@ -271,7 +271,7 @@ def process_timeseries_subject(
     dict
         ``features``, ``qc``, ``runs_qc`` and ``timeseries`` (the cleaned copies written).
     """
-    threads = limit_threads(1)  # noqa: F841 -- the limit lasts while the controller lives
+    threads = single_thread()  # noqa: F841 -- the limit lasts while the controller lives
     settings = fill_settings(settings)
     ts_set = timeseries_settings(settings)
     rules = qc_settings(settings["qc"])

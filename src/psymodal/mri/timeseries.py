@@ -6,8 +6,10 @@ image data are read, so that bad inputs fail in seconds with a message naming th
 
 from __future__ import annotations
 
+import gc
 import warnings
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import nibabel as nib
@@ -51,6 +53,22 @@ def _read_data(img: nib.Nifti1Image, path: Path, what: str, subject: str) -> np.
             f"sub-{subject}: {what} {path} is truncated or corrupt ({type(err).__name__}: "
             f"{err}). Re-run the preprocessing or restore the file."
         ) from err
+
+
+@contextmanager
+def _frozen_gc():
+    """Exclude the objects alive now from garbage collection while nilearn runs.
+
+    nilearn's ``safe_get_data`` calls ``gc.collect()`` about ten times per extraction; each
+    full collection walks every object of the process (seconds once scikit-learn and friends
+    are imported). Freezing the pre-existing objects makes those calls cheap without changing
+    what gets freed: objects created inside the block are still collected.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _same_grid(a: nib.Nifti1Image, b: nib.Nifti1Image) -> bool:
@@ -262,7 +280,7 @@ def extract_run_timeseries(
         resampling_target="data",
         reports=False,
     )
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _frozen_gc():
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*[Rr]esampl.*")
