@@ -177,3 +177,16 @@ def test_other_kinds(tmp_path, kind):
     assert len(feats) == len(LABELS) * (len(LABELS) - 1) // 2
     assert np.isfinite(feats).all()
     assert isinstance(feats, pd.Series)
+
+
+def test_qc_figure_and_byte_identical_reruns(tmp_path):
+    paths = make_run(tmp_path, spikes=[30], mask_out=(2,))
+    settings = {**FAST, "qc_figure": True, "confounds": {"strategy": "scrubbing"}}
+    a = process_subject("01", tmp_path, paths["fmriprep"], toy_atlas(), tmp_path / "a", settings)
+    b = process_subject("01", tmp_path, paths["fmriprep"], toy_atlas(), tmp_path / "b", settings)
+    assert [p.name for p in a["figures"]] == ["sub-01_task-rest_atlas-toy_desc-qc_bold.png"]
+    assert a["figures"][0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for key in ("features", "qc", "runs_qc"):
+        assert a[key].read_bytes() == b[key].read_bytes()
+    assert a["figures"][0].read_bytes() == b["figures"][0].read_bytes()
+    assert a["timeseries"][0].read_bytes() == b["timeseries"][0].read_bytes()

@@ -167,7 +167,7 @@ def make_run(
 
 
 # settings that keep the tests fast and the toy data meaningful
-FAST = {"atlas": {"name": "toy"}, "qc": {"min_minutes": 1.0}}
+FAST = {"atlas": {"name": "toy"}, "qc": {"min_minutes": 1.0}, "qc_figure": False}
 
 
 def test_fixture_is_fmriprep_like(tmp_path):

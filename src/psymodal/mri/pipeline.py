@@ -281,10 +281,11 @@ def process_runs(
         qc.update(included=False, reason=f"no fMRIPrep BOLD run for task-{task}")
         out = write_subject_outputs(participant_id, empty, qc, paths, run_rows=[])
         out["timeseries"] = []
+        out["figures"] = []
         return out
 
     several = len(runs) > 1
-    run_rows, included_rows, series, ts_paths = [], [], [], []
+    run_rows, included_rows, series, ts_paths, fig_paths = [], [], [], [], []
     for run in runs:
         row = {"run": run.label, "bold": str(run.bold), "included": True, "reason": ""}
         try:
@@ -294,10 +295,13 @@ def process_runs(
             row.update(included=False, reason=getattr(err, "reason", str(err)))
             run_rows.append(row)
             continue
+        private = {k: qc.pop(k) for k in [k for k in qc if k.startswith("_")]}
         row.update(qc)
         ts_path = timeseries_path(run, atlas.name, out_dir, several)
         write_tsv(ts, ts_path)
         ts_paths.append(ts_path)
+        if settings.get("qc_figure", True) and "_mean_img" in private:
+            fig_paths.append(_write_figure(run, atlas, ts, private, out_dir, several, settings))
         reason = run_exclusion_reason(qc, rules)
         if reason:
             row.update(included=False, reason=reason)
@@ -332,4 +336,24 @@ def process_runs(
         features = combine_runs(series, kind, settings["combine_runs"])
     out = write_subject_outputs(participant_id, features, qc, paths, run_rows=run_rows)
     out["timeseries"] = ts_paths
+    out["figures"] = fig_paths
     return out
+
+
+def _write_figure(run, atlas, ts, private, out_dir, several, settings) -> Path:
+    from .figures import qc_figure
+
+    ts_path = timeseries_path(run, atlas.name, out_dir, several)
+    name = ts_path.name.replace("_timeseries.tsv", "_desc-qc_bold.png")
+    path = Path(out_dir) / f"sub-{run.subject}" / "figures" / name
+    fd_threshold = (settings.get("confounds") or {}).get("fd_threshold", 0.5)
+    return qc_figure(
+        path,
+        private["_mean_img"],
+        private["_labels_img"],
+        ts,
+        title=f"{run.label}  atlas-{atlas.name}",
+        fd=private.get("_fd"),
+        kept=private.get("_kept"),
+        fd_threshold=fd_threshold,
+    )

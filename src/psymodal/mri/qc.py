@@ -50,9 +50,11 @@ def voxel_metrics(data: np.ndarray, mask: np.ndarray, keep: np.ndarray, slab: in
     dict
         ``tsnr_median`` (median over voxels of mean/std over time), ``dvars_mean`` (mean over
         time of the RMS over voxels of the temporal derivative, in percent of the mean signal,
-        i.e. not fMRIPrep's standardised DVARS), ``n_nonfinite`` (non-finite in-mask values).
+        i.e. not fMRIPrep's standardised DVARS), ``n_nonfinite`` (non-finite in-mask values),
+        ``mean_img`` (temporal mean inside ``mask``, zero elsewhere; for the QC figure).
     """
     tsnr_parts = []
+    mean_img = np.zeros(data.shape[:3], dtype=np.float32)
     n_nonfinite = 0
     n_vox = 0
     sq_diff = np.zeros(max(len(keep) - 1, 0))
@@ -67,6 +69,7 @@ def voxel_metrics(data: np.ndarray, mask: np.ndarray, keep: np.ndarray, slab: in
             n_nonfinite += int(block.size - finite.sum())
             block = np.where(finite, block, 0.0)
         mean = block.mean(axis=1)
+        mean_img[:, :, z0 : z0 + slab][m] = mean
         std = block.std(axis=1)
         ok = (std > 0) & (mean != 0)
         tsnr_parts.append(mean[ok] / std[ok])
@@ -81,6 +84,7 @@ def voxel_metrics(data: np.ndarray, mask: np.ndarray, keep: np.ndarray, slab: in
         "tsnr_median": float(np.median(tsnr)) if tsnr.size else np.nan,
         "dvars_mean": float(dvars.mean()) if dvars.size else np.nan,
         "n_nonfinite": n_nonfinite,
+        "mean_img": mean_img,
     }
 
 

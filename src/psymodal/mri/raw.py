@@ -158,6 +158,9 @@ def extract_raw_timeseries(
         "tsnr_median": vox["tsnr_median"],
         "n_missing_regions": len(missing),
         "missing_regions": missing,
+        "_mean_img": nib.Nifti1Image(vox["mean_img"], bold.affine),
+        "_labels_img": labels_img,
+        "_kept": kept,
     }
     return pd.DataFrame(out, columns=names, index=pd.Index(kept, name="volume")), qc
 

@@ -29,6 +29,8 @@ DEFAULTS = {
     # standardised on its own); concatenate: stack the runs' standardised time series and
     # compute one connectivity matrix (weights runs by their number of kept volumes)
     "combine_runs": "mean",
+    # one PNG per run: mean EPI with atlas outlines, region carpet plot, FD trace
+    "qc_figure": True,
 }
 
 _NESTED = ("atlas", "confounds", "qc")

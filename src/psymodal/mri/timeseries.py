@@ -309,5 +309,11 @@ def extract_run_timeseries(
     missing = [names[j] for j in np.flatnonzero(flat)]
     qc["n_missing_regions"] = len(missing)
     qc["missing_regions"] = missing
+    # for the QC figure only; keys starting with '_' never reach the QC tables
+    qc["_mean_img"] = nib.Nifti1Image(vox["mean_img"], bold.affine)
+    qc["_labels_img"] = labels_img
+    if table is not None and "framewise_displacement" in table:
+        qc["_fd"] = table["framewise_displacement"].to_numpy(dtype=float)
+    qc["_kept"] = kept
     frame = pd.DataFrame(out, columns=names, index=pd.Index(kept, name="volume"))
     return frame, qc
