@@ -148,16 +148,122 @@ def load_atlas_from_path(path: str, labels_tsv: str | None = None, name: str | N
     return Atlas(name=name, labels_img=img, labels=table)
 
 
+# Labels atlases downloaded through nilearn's fetchers (internet needed once, then cached).
+FETCHED = ("schaefer", "aal", "harvard_oxford", "destrieux")
+
+
+class AtlasUnavailableError(RuntimeError):
+    """A downloadable atlas is neither cached nor downloadable (offline)."""
+
+
+def _fetch(kind: str, spec: dict, data_dir):
+    from nilearn import datasets
+
+    if kind == "schaefer":
+        n_rois = int(spec.get("n_rois", 100))
+        networks = int(spec.get("yeo_networks", 7))
+        bunch = datasets.fetch_atlas_schaefer_2018(
+            n_rois=n_rois,
+            yeo_networks=networks,
+            resolution_mm=int(spec.get("resolution_mm", 2)),
+            data_dir=data_dir,
+            verbose=0,
+        )
+        return bunch, f"schaefer{n_rois}x{networks}"
+    if kind == "aal":
+        version = str(spec.get("version", "SPM12"))
+        return datasets.fetch_atlas_aal(version=version, data_dir=data_dir, verbose=0), "aal"
+    if kind == "harvard_oxford":
+        variant = str(spec.get("variant", "cort-maxprob-thr25-2mm"))
+        bunch = datasets.fetch_atlas_harvard_oxford(variant, data_dir=data_dir, verbose=0)
+        return bunch, "harvardoxford"
+    if kind == "destrieux":
+        return datasets.fetch_atlas_destrieux_2009(data_dir=data_dir, verbose=0), "destrieux"
+    raise ValueError(kind)
+
+
+def _names(raw) -> list[str]:
+    """Region names safe for feature columns: str, no '__', unique."""
+    out, seen = [], set()
+    for name in raw:
+        name = name.decode() if isinstance(name, bytes) else str(name)
+        name = re.sub(r"\s+", "_", name.strip()).replace("__", "_") or "Region"
+        base, k = name, 2
+        while name in seen:
+            name, k = f"{base}_{k}", k + 1
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def fetch_atlas(spec: dict) -> Atlas:
+    """A labels atlas from nilearn's fetchers, cached in ``data_dir``.
+
+    Parameters
+    ----------
+    spec : dict
+        ``name``: ``schaefer`` (``n_rois`` 100, ``yeo_networks`` 7, ``resolution_mm`` 2),
+        ``aal`` (``version`` SPM12), ``harvard_oxford`` (``variant``
+        cort-maxprob-thr25-2mm) or ``destrieux``; ``data_dir``: cache folder (default
+        ``$PSYMODAL_ATLAS_DIR``, else nilearn's ``$NILEARN_DATA`` / ``~/nilearn_data``).
+
+    Raises
+    ------
+    AtlasUnavailableError
+        When the atlas is not cached and cannot be downloaded.
+    """
+    import os
+
+    kind = spec.get("name")
+    data_dir = spec.get("data_dir") or os.environ.get("PSYMODAL_ATLAS_DIR") or None
+    try:
+        bunch, name = _fetch(kind, spec, data_dir)
+    except Exception as err:  # requests/urllib/OSError: any failure means "not available"
+        raise AtlasUnavailableError(
+            f"Atlas {kind!r} is not cached in {data_dir or 'nilearn_data'} and could not be "
+            f"downloaded ({type(err).__name__}: {err}). Either run once with internet access "
+            "(set 'atlas.data_dir' to keep the cache with the project), copy the cache from "
+            "another machine, give a local file with 'atlas.path' (+ 'atlas.labels'), or use "
+            "the offline default 'dosenbach160'."
+        ) from err
+    img = nib.load(bunch.maps) if isinstance(bunch.maps, str) else bunch.maps
+    if len(img.shape) != 3:
+        raise ValueError(f"Atlas {kind!r} is probabilistic (4D); a labels atlas is needed.")
+    present = set(np.unique(np.asarray(img.dataobj).astype(int)).tolist()) - {0}
+    lut = getattr(bunch, "lut", None)
+    if lut is not None and {"index", "name"} <= set(lut.columns):
+        table = lut[lut["index"].astype(int) != 0][["index", "name"]].copy()
+        table["index"] = table["index"].astype(int)
+    else:  # older bunches: labels in the order of the integer values, background first
+        labels = [x for x in bunch.labels if str(x).lower() != "background"]
+        values = (
+            [int(v) for v in bunch.indices]
+            if getattr(bunch, "indices", None) is not None
+            else sorted(present)
+        )
+        table = pd.DataFrame({"index": values[: len(labels)], "name": labels[: len(values)]})
+    table = table[table["index"].isin(present)].sort_values("index").reset_index(drop=True)
+    table["name"] = _names(table["name"])
+    return Atlas(name=name, labels_img=img, labels=table)
+
+
 def load_atlas(spec: dict | None = None) -> Atlas:
-    """Load the atlas described by the ``atlas`` section of the config."""
+    """Load the atlas described by the ``atlas`` section of the config.
+
+    ``dosenbach160`` (default) is built offline; ``path`` (+ ``labels``) loads a local file;
+    the names in :data:`FETCHED` go through :func:`fetch_atlas` (cached download).
+    """
     spec = spec or {}
     kind = spec.get("name", "dosenbach160")
     if spec.get("path"):
         return load_atlas_from_path(spec["path"], spec.get("labels"), spec.get("name"))
     if kind == "dosenbach160":
         return load_default_atlas(float(spec.get("radius_mm", 6.0)))
+    if kind in FETCHED:
+        return fetch_atlas(spec)
     raise ValueError(
-        f"Unknown atlas {kind!r}. Use 'dosenbach160' (offline) or give 'path' (and 'labels')."
+        f"Unknown atlas {kind!r}. Use 'dosenbach160' (offline), one of {list(FETCHED)} "
+        "(downloaded once, then cached), or give 'path' (and 'labels')."
     )
 
 

@@ -83,8 +83,7 @@ def qc_figure(
         ax.set_axis_off()
     ax = fig.add_subplot(grid[1, :])
     values = timeseries.to_numpy(dtype=float).T
-    cmap = plt.get_cmap("RdBu_r").copy()
-    cmap.set_bad("0.6")
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.6")
     ax.imshow(
         np.ma.masked_invalid(values),
         aspect="auto",
