@@ -316,53 +316,75 @@ def _spectral_llds(power: np.ndarray, freqs: np.ndarray, sr: int) -> dict[str, n
 
 
 def _period_marks(y: np.ndarray, sr: int, f0_frames: np.ndarray, hop: int, rel: float):
-    """Glottal period marks (sub-sample peak positions) and peak-to-peak amplitudes.
+    """Glottal period marks (sub-sample positions) and peak-to-peak period amplitudes.
 
-    Within each voiced run the next mark is the waveform maximum within ``(1 +- rel)`` of the
-    local period after the previous one.
+    Within each voiced run the first mark is the waveform maximum of the first period; each
+    next mark is found by waveform matching: the lag within ``(1 +- rel)`` of the local
+    period that maximises the normalised cross-correlation of the next period with the
+    current one, refined by parabolic interpolation. Matching whole periods is insensitive to
+    where within a period the maximum falls, which peak-picking is not (formant ringing from
+    the previous pulse moves the maximum and inflates jitter).
     """
-    marks_all, amps_all, run_ids = [], [], []
+    marks_all, amps_all = [], []
     voiced = np.isfinite(f0_frames)
-    for run_id, (start, stop) in enumerate(_runs(voiced)):
+    for start, stop in _runs(voiced):
         a = max(int((start - 0.5) * hop), 0)
         b = min(int((stop - 0.5) * hop), len(y) - 1)
         if b - a < 3:
             continue
         f0_run = f0_frames[start:stop]
         frame_pos = (np.arange(start, stop) * hop).astype(float)
-
-        def period_at(pos, f0_run=f0_run, frame_pos=frame_pos):
-            return sr / np.interp(pos, frame_pos, f0_run)
-
-        t0 = period_at(a)
-        first = a + int(np.argmax(y[a : min(a + int(t0) + 1, b)]))
-        pos = float(first)
-        marks, amps = [pos], []
+        t0 = sr / np.interp(a, frame_pos, f0_run)
+        pos = a + int(np.argmax(y[a : min(a + int(t0) + 1, b)]))
+        marks, amps = [float(pos)], []
         while True:
-            t = period_at(pos)
-            lo, hi = int(pos + (1 - rel) * t), int(np.ceil(pos + (1 + rel) * t))
-            if hi + 1 >= b:
+            t = sr / np.interp(pos, frame_pos, f0_run)
+            length = int(round(t))
+            lo = int(np.floor((1 - rel) * t))
+            hi = int(np.ceil((1 + rel) * t))
+            if pos + hi + length + 1 >= b or length < 4:
                 break
-            k = lo + int(np.argmax(y[lo : hi + 1]))
-            # Parabolic refinement: jitter is a fraction of a sample at 16 kHz.
-            ya, yb, yc = y[k - 1], y[k], y[k + 1]
-            den = ya - 2 * yb + yc
-            shift = 0.5 * (ya - yc) / den if den < 0 else 0.0
-            seg = y[int(pos) : k + 1]
+            template = y[pos : pos + length]
+            cand = np.lib.stride_tricks.sliding_window_view(
+                y[pos + lo : pos + hi + length + 1], length
+            )
+            energy = np.einsum("ij,ij->i", cand, cand) * float(template @ template)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cc = (cand @ template) / np.sqrt(energy)
+            cc = np.nan_to_num(cc, nan=-1.0)
+            k = int(np.argmax(cc))
+            shift = 0.0
+            if 0 < k < len(cc) - 1:
+                den = cc[k - 1] - 2 * cc[k] + cc[k + 1]
+                if den < 0:
+                    shift = float(np.clip(0.5 * (cc[k - 1] - cc[k + 1]) / den, -0.5, 0.5))
+            nxt = pos + lo + k
+            seg = y[pos:nxt]
             amps.append(float(seg.max() - seg.min()))
-            pos = k + float(np.clip(shift, -0.5, 0.5))
-            marks.append(pos)
+            marks.append(nxt + shift)
+            pos = nxt
         if len(amps) >= 2:
             marks_all.append(np.asarray(marks))
             amps_all.append(np.asarray(amps))
-            run_ids.append(run_id)
     return marks_all, amps_all
+
+
+# Praat's limits for period-perturbation measures: neighbouring periods differing by more
+# than this factor (or amplitudes by more than _MAX_AMPLITUDE_FACTOR) are mark errors or
+# voice breaks, not jitter or shimmer, and are left out.
+_MAX_PERIOD_FACTOR = 1.3
+_MAX_AMPLITUDE_FACTOR = 1.6
 
 
 def _jitter_shimmer(
     marks_all, amps_all, n: int, hop: int, sr: int, window_s: float = 0.06
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame local jitter and shimmer (dB) from the periods in a window around the frame."""
+    """Per-frame local jitter and shimmer (dB) from the periods in a window around the frame.
+
+    Jitter = mean |T_i - T_i-1| / mean T; shimmer = mean |20 log10(A_i / A_i-1)|, over the
+    valid neighbouring pairs of the periods starting within ``window_s`` around the frame
+    (at least two pairs).
+    """
     jitter = np.full(n, np.nan)
     shimmer = np.full(n, np.nan)
     half = 0.5 * window_s * sr
@@ -370,23 +392,37 @@ def _jitter_shimmer(
     for marks, amps in zip(marks_all, amps_all, strict=True):
         periods = np.diff(marks)
         starts = marks[:-1]
-        dper = np.abs(np.diff(periods))
+        ratio_t = np.maximum(periods[1:], periods[:-1]) / np.minimum(periods[1:], periods[:-1])
         with np.errstate(divide="ignore", invalid="ignore"):
-            damp = np.abs(20.0 * np.log10(amps[1:] / amps[:-1]))
-        damp = np.where(np.isfinite(damp), damp, np.nan)
-        c_per = np.concatenate([[0.0], np.cumsum(periods)])
-        c_dper = np.concatenate([[0.0], np.cumsum(dper)])
-        c_damp = np.concatenate([[0.0], np.nancumsum(damp)])
+            ratio_a = np.maximum(amps[1:], amps[:-1]) / np.minimum(amps[1:], amps[:-1])
+        ok_t = ratio_t <= _MAX_PERIOD_FACTOR
+        ok_a = ok_t & (ratio_a <= _MAX_AMPLITUDE_FACTOR)
+        dper = np.where(ok_t, np.abs(np.diff(periods)), 0.0)
+        damp = np.where(ok_a, 20.0 * np.log10(np.where(ok_a, ratio_a, 1.0)), 0.0)
+
+        def csum(x):
+            return np.concatenate([[0.0], np.cumsum(x)])
+
+        c_per, c_dper, c_damp = csum(periods), csum(dper), csum(damp)
+        c_nt, c_na = csum(ok_t), csum(ok_a)
         fr = np.flatnonzero((centres >= starts[0] - half) & (centres <= marks[-1] + half))
         lo = np.searchsorted(starts, centres[fr] - half)
         hi = np.searchsorted(starts, centres[fr] + half)  # periods lo..hi-1 in the window
-        count = hi - lo
-        ok = count >= 3  # at least two period differences
-        fr, lo, hi, count = fr[ok], lo[ok], hi[ok], count[ok]
-        mean_t = (c_per[hi] - c_per[lo]) / count
-        jitter[fr] = (c_dper[hi - 1] - c_dper[lo]) / (count - 1) / mean_t
-        shimmer[fr] = (c_damp[hi - 1] - c_damp[lo]) / (count - 1)
+        has = hi - lo >= 3
+        fr, lo, hi = fr[has], lo[has], hi[has]
+        # Pairs (i-1, i) for i in lo+1..hi-1 are entries lo..hi-2 of the pair arrays.
+        n_t = c_nt[hi - 1] - c_nt[lo]
+        n_a = c_na[hi - 1] - c_na[lo]
+        mean_t = (c_per[hi] - c_per[lo]) / (hi - lo)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jit = (c_dper[hi - 1] - c_dper[lo]) / n_t / mean_t
+            shim = (c_damp[hi - 1] - c_damp[lo]) / n_a
+        jitter[fr] = np.where(n_t >= 2, jit, np.nan)
+        shimmer[fr] = np.where(n_a >= 2, shim, np.nan)
     return jitter, shimmer
+
+
+_MAX_BANDWIDTH_HZ = 700.0
 
 
 def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
@@ -400,6 +436,9 @@ def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
         return freqs, bws
     lpc_sr = 11000
     y11 = librosa.resample(y, orig_sr=sr, target_sr=lpc_sr, res_type="soxr_hq")
+    # Pre-emphasis from 50 Hz (as Praat): flattens the glottal tilt that otherwise pulls a
+    # spurious wide root below F2.
+    y11 = np.append(y11[0], y11[1:] - np.exp(-2 * np.pi * 50.0 / lpc_sr) * y11[:-1])
     hop11 = hop * lpc_sr / sr
     length = int(round(0.020 * lpc_sr))
     win = np.hamming(length)
@@ -432,7 +471,8 @@ def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
     ang = np.angle(roots)
     f = ang * lpc_sr / (2 * np.pi)
     bw = -np.log(np.maximum(np.abs(roots), 1e-12)) * lpc_sr / np.pi
-    keep = (ang > 0) & (f > 50.0) & (f < 5450.0)
+    # Roots wider than _MAX_BANDWIDTH_HZ model spectral tilt, not resonances.
+    keep = (ang > 0) & (f > 50.0) & (f < 5450.0) & (bw < _MAX_BANDWIDTH_HZ)
     f = np.where(keep, f, np.inf)
     order_idx = np.argsort(f, axis=1)[:, :3]
     f_sorted = np.take_along_axis(f, order_idx, axis=1)

@@ -106,8 +106,8 @@ def yin(
     frame_length, hop_length : int
         Analysis frame and hop, samples.
     trough_threshold : float
-        Absolute threshold: the smallest lag whose normalised difference is a local minimum
-        below it is the period; without one, the global minimum is used.
+        Threshold: the smallest lag whose normalised difference is a local minimum below
+        ``max(trough_threshold, global minimum + trough_threshold)`` is the period.
 
     Returns
     -------
@@ -133,7 +133,11 @@ def yin(
         trough = np.zeros(d.shape, dtype=bool)
         trough[:, 1:-1] = (d[:, 1:-1] < d[:, :-2]) & (d[:, 1:-1] <= d[:, 2:])
         trough[:, 0] = d[:, 0] < d[:, 1]
-        below = trough & (d < trough_threshold)
+        # YIN's absolute threshold, raised to (global minimum + threshold) for frames whose
+        # best dip is above it: jitter and noise lift every dip, and taking the global
+        # minimum then picks a multiple of the period (an octave-down error).
+        limit = np.maximum(trough_threshold, d.min(axis=1, keepdims=True) + trough_threshold)
+        below = trough & (d < limit)
         idx = np.where(below.any(axis=1), np.argmax(below, axis=1), np.argmin(d, axis=1))
         rows = np.arange(len(d))
         # Parabolic refinement of the dip (kept only when the vertex lies within one lag).
@@ -146,6 +150,28 @@ def yin(
         f0[start : start + len(d)] = sr / (min_period + idx + shift)
         aper[start : start + len(d)] = d[rows, idx]
     return f0, aper
+
+
+def _fix_octave_jumps(f0: np.ndarray, voiced: np.ndarray, size: int = 5) -> np.ndarray:
+    """Fold single-frame octave jumps back towards the local (running-median) F0.
+
+    Within each voiced run, a frame whose F0 is about twice or half the 5-frame running median
+    (within a quarter octave) is an estimator error, not a pitch change: a voice does not jump
+    an octave for 10-20 ms.
+    """
+    from scipy.ndimage import median_filter
+
+    out = np.array(f0, dtype=float)
+    padded = np.concatenate([[False], voiced, [False]]).astype(np.int8)
+    for start, stop in np.flatnonzero(np.diff(padded)).reshape(-1, 2):
+        if stop - start < 3:
+            continue
+        logf = np.log2(out[start:stop])
+        dev = logf - median_filter(logf, size=size, mode="nearest")
+        logf = np.where(np.abs(dev - 1.0) < 0.25, logf - 1.0, logf)
+        logf = np.where(np.abs(dev + 1.0) < 0.25, logf + 1.0, logf)
+        out[start:stop] = 2.0**logf
+    return out
 
 
 def _clean_voicing(voiced: np.ndarray, max_gap: int, min_run: int) -> np.ndarray:
@@ -222,5 +248,7 @@ def track_pitch(
         if len(known):
             gap = voiced & ~np.isin(frames, known)
             f0 = np.where(gap, np.interp(frames, known, np.asarray(f0)[known]), f0)
+    if method == "yin":
+        f0 = _fix_octave_jumps(np.where(voiced, f0, 1.0), voiced)
     f0 = np.where(voiced, f0, np.nan)
     return PitchTrack(f0=f0, voiced=voiced, aperiodicity=aper)

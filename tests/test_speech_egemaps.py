@@ -1,0 +1,166 @@
+"""Tests of the eGeMAPS-equivalent functionals on synthetic signals with known properties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.signal
+import soundfile as sf
+
+from psymodal.speech import extract_features, process_subject, read_audio
+from psymodal.speech.egemaps import _spectral_llds, band_limit_hz, egemaps_names
+from psymodal.speech.spectral import power_spectrogram
+from psymodal.tables import read_tsv
+
+SR = 16000
+KEEP = {"egemaps": {"nyquist_policy": "keep"}}
+
+
+def pulse_vowel(duration, periods=None, f0=120.0, amps=None, formants=(700, 1200, 2600), sr=SR):
+    """Impulse train (given periods in samples, or constant F0) through formant resonators."""
+    n = int(duration * sr)
+    src = np.zeros(n)
+    if periods is None:
+        periods = [sr / f0]
+    pos, i = 50.0, 0
+    while pos < n - 1:
+        src[int(round(pos))] = 1.0 if amps is None else amps[i % len(amps)]
+        pos += periods[i % len(periods)]
+        i += 1
+    y = src
+    for f, bw in zip(formants, (80.0, 90.0, 120.0), strict=False):
+        r = math.exp(-math.pi * bw / sr)
+        a = [1.0, -2 * r * math.cos(2 * math.pi * f / sr), r * r]
+        y = scipy.signal.lfilter([1.0 - r], a, y)
+    y = 0.3 * y / np.max(np.abs(y))
+    rng = np.random.default_rng(1)
+    return y + rng.normal(0, 1e-4, n)
+
+
+def with_silence(y, sr=SR, lead=0.3):
+    pad = np.zeros(int(lead * sr))
+    return np.concatenate([pad, y, pad]) + np.random.default_rng(2).normal(
+        0, 1e-4, len(y) + 2 * len(pad)
+    )
+
+
+def test_names_match_opensmile_layout():
+    names = egemaps_names()
+    assert len(names) == 88 and len(set(names)) == 88
+    assert names[0] == "F0semitoneFrom27.5Hz_sma3nz_amean"
+    assert names[10] == "loudness_sma3_amean"
+    assert "jitterLocal_sma3nz_amean" in names and "HNRdBACF_sma3nz_amean" in names
+    assert names[-1] == "equivalentSoundLevel_dBp"
+    feats = extract_features(pulse_vowel(0.6), SR)
+    assert [k for k in feats if k in set(names)] == names
+
+
+def test_f0_and_voiced_segments():
+    y = with_silence(
+        np.concatenate(
+            [
+                pulse_vowel(0.5, f0=150.0),
+                np.zeros(int(0.4 * SR)),
+                pulse_vowel(0.5, f0=150.0),
+                np.zeros(int(0.4 * SR)),
+                pulse_vowel(0.5, f0=150.0),
+            ]
+        )
+    )
+    feats = extract_features(y, SR)
+    assert feats["F0semitoneFrom27.5Hz_sma3nz_amean"] == pytest.approx(
+        12 * math.log2(150 / 27.5), abs=0.2
+    )
+    assert feats["F0semitoneFrom27.5Hz_sma3nz_pctlrange0-2"] < 0.3
+    duration_f0 = len(y) / SR - 0.05  # F0 frames cover the signal less one 60 ms window
+    assert feats["VoicedSegmentsPerSec"] == pytest.approx(3 / duration_f0, rel=0.05)
+    assert feats["MeanVoicedSegmentLengthSec"] == pytest.approx(0.5, abs=0.04)
+    assert feats["MeanUnvoicedSegmentLength"] == pytest.approx(0.4, abs=0.2)
+
+
+def test_jitter_and_shimmer_from_known_perturbations():
+    rng = np.random.default_rng(5)
+    # Integer periods around 100 samples (160 Hz) with random cycle-to-cycle perturbation.
+    periods = np.round(100.0 * (1 + 0.01 * rng.standard_normal(400)))
+    amps = 10 ** (0.5 * rng.standard_normal(400) / 20)  # ~0.5 dB amplitude perturbation
+    steady = extract_features(pulse_vowel(1.0, periods=[100.0]), SR)
+    jittered = extract_features(pulse_vowel(1.0, periods=list(periods)), SR)
+    shimmered = extract_features(pulse_vowel(1.0, periods=[100.0], amps=list(amps)), SR)
+    n = int(0.9 * SR / 100)  # periods inside the signal
+    true_jitter = np.mean(np.abs(np.diff(periods[:n]))) / np.mean(periods[:n])
+    true_shimmer = np.mean(np.abs(20 * np.log10(amps[1:n] / amps[: n - 1])))
+    assert steady["jitterLocal_sma3nz_amean"] < 0.002
+    # Mark placement is accurate to a few tenths of a sample, which adds ~0.2 % jitter.
+    assert jittered["jitterLocal_sma3nz_amean"] == pytest.approx(true_jitter, rel=0.3)
+    assert steady["shimmerLocaldB_sma3nz_amean"] < 0.1
+    assert shimmered["shimmerLocaldB_sma3nz_amean"] == pytest.approx(true_shimmer, rel=0.3)
+
+
+def test_hnr_drops_with_noise():
+    clean = pulse_vowel(1.0)
+    noisy = clean + np.random.default_rng(3).normal(0, 0.3 * np.std(clean), len(clean))
+    hnr_clean = extract_features(clean, SR)["HNRdBACF_sma3nz_amean"]
+    hnr_noisy = extract_features(noisy, SR)["HNRdBACF_sma3nz_amean"]
+    # Like openSMILE's HNRdBACF, no correction for the window's own autocorrelation: a
+    # perfectly periodic signal reads ~8 dB, not infinity.
+    assert hnr_clean > 6.0
+    assert hnr_noisy < hnr_clean - 1.5
+
+
+def test_formants_of_synthetic_vowel():
+    feats = extract_features(pulse_vowel(1.0, formants=(700, 1200, 2600)), SR)
+    assert feats["F1frequency_sma3nz_amean"] == pytest.approx(700, rel=0.1)
+    assert feats["F2frequency_sma3nz_amean"] == pytest.approx(1200, rel=0.1)
+    assert feats["F3frequency_sma3nz_amean"] == pytest.approx(2600, rel=0.1)
+
+
+def test_spectral_balance_of_white_noise():
+    y = np.random.default_rng(4).normal(0, 0.1, 2 * SR)
+    power, freqs = power_spectrogram(y, SR, 160, 0.020)
+    llds = _spectral_llds(power[2:-2], freqs, SR)
+    # Flat spectrum: energy in 1-5 kHz is 4x that in 0-1 kHz -> +6 dB.
+    assert np.mean(llds["alphaRatio"]) == pytest.approx(10 * math.log10(4), abs=0.5)
+    assert abs(np.mean(llds["slope0-500"])) < 0.005
+    assert abs(np.mean(llds["slope500-1500"])) < 0.002
+
+
+def test_loudness_grows_with_level():
+    y = pulse_vowel(1.0)
+    soft = extract_features(0.25 * y, SR)["loudness_sma3_amean"]
+    loud = extract_features(y, SR)["loudness_sma3_amean"]
+    # Loudness ~ (power)^0.33 -> x4 amplitude gives 16^0.33 ~ 2.5 x loudness.
+    assert loud / soft == pytest.approx(16**0.33, rel=0.1)
+    level = extract_features(y, SR)["equivalentSoundLevel_dBp"]
+    assert level - extract_features(0.25 * y, SR)["equivalentSoundLevel_dBp"] == pytest.approx(
+        20 * math.log10(4), abs=0.01
+    )
+
+
+def test_narrowband_input_flags_features_above_nyquist(tmp_path):
+    y8 = scipy.signal.resample_poly(with_silence(pulse_vowel(1.0)), 1, 2)
+    path = tmp_path / "sub-01_task-reading_audio.wav"
+    sf.write(path, y8, 8000)
+    audio = read_audio(path, 16000)
+    feats = extract_features(audio.y, audio.sr, native_sr=audio.native_sr)
+    limited = [k for k in feats if not k.startswith("qc_") and band_limit_hz(k) > 4000]
+    assert limited and all(math.isnan(feats[k]) for k in limited)
+    assert "alphaRatioV_sma3nz_amean" in limited and "mfcc1_mean" in limited
+    assert not math.isnan(feats["F0semitoneFrom27.5Hz_sma3nz_amean"])
+    assert not math.isnan(feats["slopeV0-500_sma3nz_amean"])
+    assert feats["qc_nyquist_limited_features"] == len(limited)
+    kept = extract_features(audio.y, audio.sr, KEEP, native_sr=8000)
+    assert not math.isnan(kept["alphaRatioV_sma3nz_amean"])
+    process_subject("01", [path], tmp_path / "f.tsv", tmp_path / "q.tsv", None)
+    qc = read_tsv(tmp_path / "q.tsv")
+    assert qc.loc[0, "nyquist_limited_features"] == len(limited)
+    assert qc.loc[0, "native_sample_rate"] == 8000
+
+
+def test_egemaps_deterministic_and_disable():
+    y = with_silence(pulse_vowel(0.8, periods=[98.0, 102.0]))
+    a, b = extract_features(y, SR), extract_features(y.copy(), SR)
+    assert np.array_equal(np.array(list(a.values())), np.array(list(b.values())), equal_nan=True)
+    basic = extract_features(y, SR, {"egemaps": {"enabled": False}})
+    assert not set(basic) & set(egemaps_names())
