@@ -39,7 +39,7 @@ def _prep(study: Path, sub: str) -> Path:
 
 
 def test_small_spec():
-    assert SPEC.n_subjects == 12 and SPEC.n_volumes == 80
+    assert SPEC.n_subjects == 12 and SPEC.n_volumes == 100
     assert SPEC.speech_seconds == (8.0, 12.0)
     assert DemoSpec.small(seed=3).seed == 3
     with pytest.raises(ValueError):
