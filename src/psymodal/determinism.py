@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 
 import numpy as np
 
@@ -17,12 +18,10 @@ def limit_threads(n_threads: int = 1):
 
     os.environ.setdefault("OMP_NUM_THREADS", str(n_threads))
     controller = threadpool_limits(limits=n_threads)
-    try:
-        import torch
-
+    # importing torch costs seconds: only configure it when the caller already uses it
+    torch = sys.modules.get("torch")
+    if torch is not None:
         torch.set_num_threads(n_threads)
-    except ImportError:  # torch is optional for the non-learning stages
-        pass
     return controller
 
 
