@@ -84,7 +84,9 @@ def _recording_row(path: Path, cfg: dict) -> tuple[dict | None, str]:
         audio = read_audio(path, cfg["sample_rate"])
         feats = extract_features(audio.y, audio.sr, cfg, native_sr=audio.native_sr)
     except Exception as err:  # one bad file must not stop the subject: recorded in QC
-        return None, f"{path.name}: {err}"
+        message = str(err)
+        # load_audio's messages already name the file; others get the name prepended.
+        return None, message if path.name in message else f"{path.name}: {message}"
     feats["qc_clipping_fraction"] = audio.clipping_fraction
     feats["qc_native_sample_rate"] = float(audio.native_sr)
     min_speech = float(cfg["qc"]["min_speech_s"])
