@@ -11,7 +11,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from psymodal.determinism import limit_threads
 from psymodal.learn.fusion_torch import FusionNetClassifier
-from psymodal.learn.transformers import ComBat, ConfoundRegressor, ModalityBlockSelector
+from psymodal.learn.transformers import (
+    ComBat,
+    ConfoundRegressor,
+    MedianImputer,
+    ModalityBlockSelector,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -23,6 +28,7 @@ def _one_thread():
 @parametrize_with_checks(
     [
         ModalityBlockSelector(),
+        MedianImputer(),
         ConfoundRegressor(),
         ComBat(),
         FusionNetClassifier(hidden=8, embedding=4, max_epochs=15, patience=5),
@@ -121,3 +127,15 @@ def test_block_selector_names_and_positions():
     assert arr.tolist() == [[3.0, 0.0], [7.0, 4.0], [11.0, 8.0]]
     with pytest.raises(ValueError, match="not in X"):
         ModalityBlockSelector(["z"]).fit(frame)
+
+
+def test_median_imputer_matches_simple_imputer():
+    from sklearn.impute import SimpleImputer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    X[:, 2] = np.nan
+    ours = MedianImputer().fit(X[:30]).transform(X[30:])
+    ref = SimpleImputer(strategy="median", keep_empty_features=True).fit(X[:30]).transform(X[30:])
+    assert np.allclose(ours, ref)

@@ -169,41 +169,62 @@ def make_splits(data: StudyData, s: dict, y: np.ndarray | None = None, repeats: 
 
 
 def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
-    """Unfitted estimator for ``analysis`` (before any nested-CV wrapping)."""
+    """Unfitted estimator for ``analysis`` (before any nested-CV wrapping).
+
+    Estimators address columns of ``data.X`` by position: the CV passes plain arrays, because
+    validating a wide DataFrame in every step of every fit costs more than the fits.
+    """
+    pos = {c: i for i, c in enumerate(data.X.columns)}
     if analysis.kind == "confounds":
-        return M.confound_pipeline(data.covariates, data.categorical, s)
+        return M.confound_pipeline(
+            [pos[c] for c in data.covariates], [pos[c] for c in data.categorical], s
+        )
     if analysis.kind == "intermediate":
         from psymodal.learn.fusion_torch import FusionNetClassifier
 
-        return FusionNetClassifier(blocks=data.blocks, random_state=seed, **s["torch"])
-    columns = (
+        blocks = {m: [pos[c] for c in cols] for m, cols in data.blocks.items()}
+        return FusionNetClassifier(blocks=blocks, random_state=seed, **s["torch"])
+    names = (
         data.blocks[analysis.block]
         if analysis.kind == "block"
         else [c for cols in data.blocks.values() for c in cols]
     )
-    harmonizer, designated = _harmonizer(data, s)
+    columns = [pos[c] for c in names]
+    harmonizer, designated = _harmonizer(data, s, len(columns))
+    designated = [pos[c] for c in designated]
     return M.feature_pipeline(analysis.model, columns, s, harmonizer, designated, seed)
 
 
-def _harmonizer(data: StudyData, s: dict):
+def _harmonizer(data: StudyData, s: dict, n_features: int):
+    """Harmonizer and the covariate columns it needs (names in ``data.X``).
+
+    The selector puts the covariates after the ``n_features`` feature columns, so the
+    harmonizer addresses them by those positions.
+    """
     method = s["harmonize"]
     if method in (None, "none"):
         return None, []
     from psymodal.learn.transformers import ComBat, ConfoundRegressor
 
     site_col = f"confound__{s['site_column']}"
-    others = [c for c in data.covariates if c != site_col]
     if method == "combat":
         if site_col not in data.covariates:
             raise ValueError("harmonize: combat needs a site column")
-        combat = ComBat(site_column=site_col, covariate_columns=others, **s["combat"])
+        others = [c for c in data.covariates if c != site_col]
+        combat = ComBat(
+            site_column=n_features,
+            covariate_columns=tuple(range(n_features + 1, n_features + 1 + len(others))),
+            **s["combat"],
+        )
         return combat, [site_col, *others]
     if method == "regress":
-        categorical = [c for c in data.categorical if c in data.covariates]
-        return (
-            ConfoundRegressor(covariate_columns=data.covariates, categorical_columns=categorical),
-            list(data.covariates),
+        covariates = list(data.covariates)
+        where = {c: n_features + i for i, c in enumerate(covariates)}
+        regressor = ConfoundRegressor(
+            covariate_columns=tuple(where.values()),
+            categorical_columns=tuple(where[c] for c in data.categorical if c in where),
         )
+        return regressor, covariates
     raise ValueError(f"unknown harmonize method '{method}' (none, combat, regress)")
 
 
@@ -227,7 +248,7 @@ def _fit(estimator, analysis: Analysis, X, y, s: dict, seed: int):
         return estimator.fit(X, y)
 
 
-def _fold(data, y, s, analyses, repeat, fold, train, test, keep):
+def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep):
     # Also in joblib workers: one BLAS thread per fit is faster on these small problems and
     # makes the floats independent of the core count.
     _threads = limit_threads(1)  # noqa: F841 - the limit lasts while the controller lives
@@ -277,12 +298,12 @@ def _fold(data, y, s, analyses, repeat, fold, train, test, keep):
         estimator = _fit(
             build_estimator(analysis, data, s, seed),
             analysis,
-            data.X.iloc[tr],
+            X[tr],
             y[tr],
             s,
             seed,
         )
-        prob = estimator.predict_proba(data.X.iloc[te])[:, 1]
+        prob = estimator.predict_proba(X[te])[:, 1]
         record(analysis, te, prob)
         if analysis.kind == "block":
             block_probs.setdefault(analysis.model, {})[analysis.block] = pd.Series(prob, index=te)
@@ -310,8 +331,10 @@ def cross_validated_predictions(
     y = data.y if y is None else np.asarray(y)
     analyses = plan_analyses(data, s)
     splits, n_folds, notes = make_splits(data, s, y, repeats)
+    X = data.X.to_numpy(dtype=float)
     jobs = (
-        delayed(_fold)(data, y, s, analyses, r, f, tr, te, keep_fitted) for r, f, tr, te in splits
+        delayed(_fold)(data, X, y, s, analyses, r, f, tr, te, keep_fitted)
+        for r, f, tr, te in splits
     )
     outputs = Parallel(n_jobs=s["cv"]["n_jobs"])(jobs)
     rows, fitted = [], []

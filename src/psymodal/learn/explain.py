@@ -48,16 +48,12 @@ def _auc(y, p) -> float:
     return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else np.nan
 
 
-def _permuted_drop(predict, X: pd.DataFrame, y, columns, rows, n_repeats, rng, base) -> float:
-    """Mean AUC drop when ``columns`` are permuted jointly among ``rows`` of ``X``."""
+def _permuted_drop(predict, X: np.ndarray, y, columns, n_repeats, rng, base) -> float:
+    """Mean AUC drop when the ``columns`` (positions) of ``X`` are permuted jointly over rows."""
     drops = []
-    values = X[columns].to_numpy()
+    Xp = X.copy()
     for _ in range(n_repeats):
-        Xp = X.copy()
-        perm = rows[rng.permutation(len(rows))]
-        shuffled = values.copy()
-        shuffled[rows] = values[perm]
-        Xp[columns] = shuffled
+        Xp[:, columns] = X[rng.permutation(len(X))][:, columns]
         drops.append(base - _auc(y, predict(Xp)))
     return float(np.mean(drops))
 
@@ -90,22 +86,24 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
         if not np.isnan(value):
             records.setdefault(key, []).append(value)
 
+    Xall = data.X.to_numpy(dtype=float)
+    pos = {c: i for i, c in enumerate(data.X.columns)}
     for repeat, fold, analysis, estimator, test in result.fitted:
-        X = data.X.iloc[test]
+        X = Xall[test]
         y = data.y[test]
         if analysis.kind == "block":
             late.setdefault((repeat, fold, analysis.model), {})[analysis.block] = (estimator, test)
         base = _auc(y, estimator.predict_proba(X)[:, 1])
         if np.isnan(base):
             continue
-        rows = np.arange(len(test))
 
         def predict(Xp, est=estimator):
             return est.predict_proba(Xp)[:, 1]
 
         if analysis.kind in ("early", "intermediate"):
             for block, columns in data.blocks.items():
-                drop = _permuted_drop(predict, X, y, columns, rows, n_repeats, rng, base)
+                cols = [pos[c] for c in columns]
+                drop = _permuted_drop(predict, X, y, cols, n_repeats, rng, base)
                 add((analysis.model, analysis.modality, "block", block), drop)
         if analysis.kind == "confounds":
             columns = data.covariates
@@ -115,7 +113,7 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
             columns = []
         if 0 < len(columns) <= max_features:
             for column in columns:
-                drop = _permuted_drop(predict, X, y, [column], rows, n_repeats, rng, base)
+                drop = _permuted_drop(predict, X, y, [pos[column]], n_repeats, rng, base)
                 add((analysis.model, analysis.modality, "feature", column), drop)
             coef = _linear_coefficients(estimator) if analysis.kind == "block" else None
             if coef is not None and len(coef) == len(columns):
@@ -135,11 +133,11 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
             total = np.zeros(len(test))
             count = np.zeros(len(test))
             for block, (est, t) in fitted.items():
-                X = data.X.iloc[t]
+                X = Xall[t]
                 if block == perturb:
+                    cols = [pos[c] for c in data.blocks[block]]
                     X = X.copy()
-                    cols = data.blocks[block]
-                    X[cols] = X[cols].to_numpy()[rng.permutation(len(t))]
+                    X[:, cols] = X[rng.permutation(len(t))][:, cols]
                 rows = [position[i] for i in t]
                 total[rows] += est.predict_proba(X)[:, 1]
                 count[rows] += 1

@@ -130,8 +130,9 @@ class FusionNetClassifier(ClassifierMixin, BaseEstimator):
         if reset:
             blocks = self.blocks or {"all": list(range(arr.shape[1]))}
             self.block_names_ = list(blocks)
+            index = {name: i for i, name in enumerate(names or [])}
             self._positions = [
-                [names.index(c) if isinstance(c, str) else int(c) for c in cols]
+                [index[c] if isinstance(c, str) else int(c) for c in cols]
                 for cols in blocks.values()
             ]
         parts = [arr[:, pos] for pos in self._positions]

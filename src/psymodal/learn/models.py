@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import LinearSVC
 
-from psymodal.learn.transformers import ModalityBlockSelector
+from psymodal.learn.transformers import MedianImputer, ModalityBlockSelector
 
 #: Models that can be fitted on one modality block (and late-fused).
 FEATURE_MODELS = ("logistic", "svm", "hgb")
@@ -84,29 +84,29 @@ def feature_pipeline(
     ----------
     model : str
         See :func:`classifier`.
-    columns : list of str
-        Feature columns of the study matrix.
+    columns : list of str or int
+        Feature columns of the study matrix (names for DataFrame input, else positions).
     s : dict
         Resolved settings.
     harmonizer : transformer, optional
         ComBat or ConfoundRegressor; it receives ``columns + designated`` and returns the
         features only.
-    designated : list of str, optional
-        Covariate columns the harmonizer needs.
+    designated : list of str or int, optional
+        Covariate columns the harmonizer needs; the selector puts them after ``columns``.
     seed : int
         Random state for the classifier.
 
     Notes
     -----
-    ``keep_empty_features=True``: a feature missing in every training subject of a fold is
-    imputed with 0 (then constant after scaling, so without influence) instead of being
-    dropped, so every fold's model sees the same columns and importances stay aligned.
+    A feature missing in every training subject of a fold is imputed with 0 (then constant
+    after scaling, so without influence) instead of being dropped, so every fold's model sees
+    the same columns and importances stay aligned.
     """
     steps = [("select", ModalityBlockSelector(list(columns) + list(designated or [])))]
     if harmonizer is not None:
         steps.append(("harmonize", harmonizer))
     steps += [
-        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+        ("impute", MedianImputer()),
         ("scale", StandardScaler()),
         ("clf", classifier(model, s, seed)),
     ]
