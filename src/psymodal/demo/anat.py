@@ -8,6 +8,7 @@ field and, for patients, a planted reduction in a few regions (:data:`GM_REDUCTI
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import nibabel as nib
@@ -104,6 +105,8 @@ def bold_grid(mask_img: nib.Nifti1Image, voxel_mm: float) -> tuple[np.ndarray, t
 def load_templates(spec: DemoSpec) -> Templates:
     """Load nilearn's MNI152 templates and the default atlas, and build the BOLD grid.
 
+    The result is cached per ``voxel_mm`` within a process (it is never modified).
+
     Parameters
     ----------
     spec : DemoSpec
@@ -113,6 +116,11 @@ def load_templates(spec: DemoSpec) -> Templates:
     -------
     Templates
     """
+    return _load_templates(float(spec.voxel_mm))
+
+
+@functools.lru_cache(maxsize=2)
+def _load_templates(voxel_mm: float) -> Templates:
     import warnings
 
     from nilearn.datasets import (
@@ -130,7 +138,7 @@ def load_templates(spec: DemoSpec) -> Templates:
     wm_img = load_mni152_wm_template(resolution=2)
     mask_img = load_mni152_brain_mask(resolution=2)
     atlas = load_default_atlas()
-    affine, shape = bold_grid(mask_img, spec.voxel_mm)
+    affine, shape = bold_grid(mask_img, voxel_mm)
 
     def resample(img, interpolation):
         with warnings.catch_warnings():
@@ -157,7 +165,7 @@ def load_templates(spec: DemoSpec) -> Templates:
     csf = np.clip(1.0 - gm - wm, 0, 1) * bold_mask
     labels = resample(atlas.labels_img, "nearest").astype(np.int32) * bold_mask
     table = atlas.labels
-    return Templates(
+    templates = Templates(
         affine=t1_img.affine.copy(),
         t1=np.asarray(t1_img.dataobj, dtype=np.float32),
         gm=np.asarray(gm_img.dataobj, dtype=np.float32),
@@ -175,6 +183,10 @@ def load_templates(spec: DemoSpec) -> Templates:
         networks=list(table["network"]) if "network" in table else ["all"] * len(table),
         region_xyz=table[["x", "y", "z"]].to_numpy(dtype=float),
     )
+    for value in vars(templates).values():  # shared through the cache: freeze the arrays
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return templates
 
 
 def smooth_field(shape, rng: np.random.Generator, amplitude: float) -> np.ndarray:

@@ -301,8 +301,9 @@ def simulate_bold(
     Returns
     -------
     dict
-        ``bold`` (x, y, z, t) float32; ``motion`` (t, 6); ``regions`` (n_regions, t) region
-        signals before voxel mixing.
+        ``bold`` (x, y, z, t) float32; ``masked`` (n_brain_voxels, t) the same values inside
+        the brain mask (C order); ``motion`` (t, 6); ``regions`` (n_regions, t) region signals
+        before voxel mixing.
     """
     n = spec.n_volumes
     mask = templates.bold_mask
@@ -371,7 +372,12 @@ def simulate_bold(
 
     bold = np.zeros((mask.size, n), dtype=np.float32)
     bold[flat] = y
-    return {"bold": bold.reshape(*mask.shape, n), "motion": motion, "regions": x}
+    return {
+        "bold": bold.reshape(*mask.shape, n),
+        "masked": bold[flat],
+        "motion": motion,
+        "regions": x,
+    }
 
 
 def _derivatives(name: str, values: np.ndarray) -> dict[str, np.ndarray]:
@@ -385,11 +391,16 @@ def _derivatives(name: str, values: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _dvars(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Non-standardised and standardised DVARS (Nichols 2013, as in nipype's ComputeDVARS)."""
+    """Non-standardised and standardised DVARS (after Nichols 2013 / nipype's ComputeDVARS).
+
+    Intensities are scaled to a median voxel mean of 1000. The expected DVARS uses each
+    voxel's standard deviation and lag-one autocorrelation over the steady-state volumes
+    (nipype uses the interquartile range over all volumes).
+    """
     data = data * (1000.0 / np.median(data.mean(1)))
-    q75, q25 = np.percentile(data, [75, 25], axis=1)
-    func_sd = (q75 - q25) / 1.349
-    centred = data - data.mean(1, keepdims=True)
+    steady = data[:, N_DUMMY:]
+    func_sd = steady.std(1)
+    centred = steady - steady.mean(1, keepdims=True)
     denom = (centred**2).sum(1)
     ar1_hat = np.where(denom > 0, (centred[:, 1:] * centred[:, :-1]).sum(1) / denom, 0.0)
     diff_sd_mean = np.mean(np.sqrt(np.clip(2.0 * (1.0 - ar1_hat), 0, None)) * func_sd)
@@ -406,7 +417,8 @@ def confounds(
     Parameters
     ----------
     bold : numpy.ndarray
-        (x, y, z, t) preprocessed BOLD.
+        (x, y, z, t) preprocessed BOLD, or (n_brain_voxels, t) its values inside the brain
+        mask in C order (faster).
     motion : numpy.ndarray
         (t, 6) realignment parameters.
     templates : Templates
@@ -422,15 +434,15 @@ def confounds(
         The confounds JSON sidecar (CompCor metadata as fMRIPrep writes it).
     """
     n = bold.shape[-1]
-    data = bold.reshape(-1, n)
     brain = templates.bold_mask.ravel()
-    wm_mask = (templates.bold_wm.ravel() > 0.9) & brain
-    csf_mask = (templates.bold_csf.ravel() > 0.6) & brain
+    data = bold.reshape(-1, n)[brain] if bold.ndim == 4 else bold
+    wm_mask = templates.bold_wm.ravel()[brain] > 0.9
+    csf_mask = templates.bold_csf.ravel()[brain] > 0.6
     columns: dict[str, np.ndarray] = {}
-    columns.update(_derivatives("global_signal", data[brain].mean(0)))
-    columns.update(_derivatives("csf", data[csf_mask].mean(0)))
-    columns.update(_derivatives("white_matter", data[wm_mask].mean(0)))
-    dvars, std_dvars = _dvars(data[brain].astype(np.float64))
+    columns.update(_derivatives("global_signal", data.mean(0, dtype=np.float64)))
+    columns.update(_derivatives("csf", data[csf_mask].mean(0, dtype=np.float64)))
+    columns.update(_derivatives("white_matter", data[wm_mask].mean(0, dtype=np.float64)))
+    dvars, std_dvars = _dvars(data.astype(np.float64))
     columns["std_dvars"] = std_dvars
     columns["dvars"] = dvars
     columns["framewise_displacement"] = framewise_displacement(motion)

@@ -87,7 +87,9 @@ class DemoSpec:
 
     @classmethod
     def small(cls, **kw) -> DemoSpec:
-        """A quick variant for tests: 12 subjects, 100 volumes (3.3 min after dummy scans), 8-12 s of speech.
+        """A quick variant for tests: 12 subjects, 100 volumes, 8-12 s of speech.
+
+        100 volumes leave 3.3 min after the dummy scans, enough for the default QC.
 
         Keyword arguments override any field.
         """

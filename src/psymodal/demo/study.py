@@ -104,7 +104,7 @@ def _subject(args: tuple[Path, SubjectParams, bool, bool]) -> dict:
             templates.bold_mask.astype(np.uint8),
             templates.bold_affine,
         )
-        table, meta = bold.confounds(data, sim["motion"], templates, spec)
+        table, meta = bold.confounds(sim["masked"], sim["motion"], templates, spec)
         conf = prep / "func" / f"{func_stem}_desc-confounds_timeseries"
         write_tsv(table, f"{conf}.tsv")
         write_json(meta, f"{conf}.json")
@@ -178,10 +178,13 @@ def generate(
     n_jobs = max(1, min(int(n_jobs), len(jobs)))
     init = (spec, templates, edges, gm_reduction)
     if n_jobs == 1:
+        from threadpoolctl import threadpool_limits
+
         saved = dict(_STATE)
         _STATE.update(spec=spec, templates=templates, edges=edges, gm_reduction=gm_reduction)
         try:
-            results = [_subject(job) for job in jobs]
+            with threadpool_limits(limits=1):
+                results = [_subject(job) for job in jobs]
         finally:
             _STATE.clear()
             _STATE.update(saved)

@@ -218,19 +218,24 @@ def synthesize(params: SubjectParams, rng: np.random.Generator) -> tuple[np.ndar
         level_db = (3.0 if syl["stress"] else -2.0) + rng.normal(0.0, 1.0)
         level = 10 ** (level_db / 20.0)
         target = np.asarray(VOWELS[syl["vowel"]]) * scale
+        # consonant noise rises into the vowel and fades under its onset (coarticulation),
+        # so that the vowel nucleus stays the syllable's only intensity peak
+        fade = min(int(0.03 * fs), s2 - s1)
         if syl["kind"] == "fricative":
             m = s1 - s0
-            noise_amp[s0:s1] = 0.12 * level * np.hanning(m + 2)[1:-1]
+            noise_amp[s0:s1] = 0.05 * level * np.minimum(1.0, np.arange(1, m + 1) / (0.6 * m))
+            noise_amp[s1 : s1 + fade] = 0.05 * level * np.linspace(1.0, 0.0, fade)
         elif syl["kind"] == "stop":
             burst = min(int(0.012 * fs), s1 - s0)
-            noise_amp[s1 - burst : s1] = 0.25 * level
+            noise_amp[s1 - burst : s1] = 0.08 * level
+            noise_amp[s1 : s1 + fade] = 0.08 * level * np.linspace(1.0, 0.0, fade)
         else:  # nasal murmur: weak voicing through a low first formant
             voice_amp[s0:s1] = 0.18 * level
             formants[s0:s1] = np.asarray(NASAL) * scale
         m = s2 - s1
         u = np.linspace(0.0, 1.0, m, endpoint=False)
-        envelope = np.clip(np.minimum(u / 0.25, (1.0 - u) / 0.3), 0.0, 1.0)
-        voice_amp[s1:s2] = level * np.sin(0.5 * np.pi * envelope) ** 2
+        # single-peaked nucleus (peak at 40% of the vowel): one clear intensity maximum
+        voice_amp[s1:s2] = level * np.sin(np.pi * u**0.75)
         glide = np.clip(u / 0.3, 0.0, 1.0)[:, None]
         formants[s1:s2] = previous + glide * (target - previous)
         previous = target
