@@ -23,9 +23,9 @@ def small_demo_config(**demo):
     return config
 
 
-def run_snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def run_snakemake(workdir: Path, *args: str, cores: int = 2) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *args],
+        [*SNAKEMAKE, "--directory", str(workdir), "--cores", str(cores), *args],
         capture_output=True,
         text=True,
         check=False,
@@ -49,11 +49,11 @@ def demo_run(tmp_path_factory):
 
 def test_workflow_writes_metrics_per_modality_and_fused(demo_run):
     metrics = read_tsv(demo_run / "results" / "learn" / "metrics.tsv")
-    assert {"mri", "speech", "fused"} <= set(metrics["modality"])
+    assert {"mri", "speech", "late_fusion", "confounds"} <= set(metrics["modality"])
     assert metrics["roc_auc"].between(0, 1).all()
     predictions = read_tsv(demo_run / "results" / "learn" / "predictions.tsv")
     participants = read_tsv(demo_run / "resources" / "demo" / "participants.tsv")
-    fused = predictions[predictions["modality"] == "fused"]
+    fused = predictions[predictions["modality"] == "late_fusion"]
     # every labelled participant gets a fused prediction, even without one modality
     assert set(fused["participant_id"]) == set(participants["participant_id"])
 
@@ -89,7 +89,7 @@ def test_second_run_does_no_work(demo_run):
 def test_rerun_from_scratch_is_byte_identical(demo_run, tmp_path):
     shutil.copytree(demo_run / "config", tmp_path / "config")
     shutil.copytree(demo_run / "resources", tmp_path / "resources")
-    result = run_snakemake(tmp_path, "--cores", "1")
+    result = run_snakemake(tmp_path, cores=1)
     assert result.returncode == 0, result.stderr[-3000:]
     for name in (
         "group/mri_features.tsv",
