@@ -15,6 +15,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/mri.smk"
 include: "workflow/rules/speech.smk"
+include: "workflow/rules/group.smk"
 include: "workflow/rules/learn.smk"
 
 

@@ -47,11 +47,21 @@ def demo_run(tmp_path_factory):
     return workdir
 
 
+def run_dir(workdir: Path) -> Path:
+    label = (workdir / "results" / "LATEST").read_text().strip()
+    return workdir / "results" / "runs" / label
+
+
+def stage_dir(workdir: Path, modality: str) -> Path:
+    (folder,) = (workdir / "results").glob(f"{modality}-*")
+    return folder
+
+
 def test_workflow_writes_metrics_per_modality_and_fused(demo_run):
-    metrics = read_tsv(demo_run / "results" / "learn" / "metrics.tsv")
+    metrics = read_tsv(run_dir(demo_run) / "learn" / "metrics.tsv")
     assert {"mri", "speech", "late_fusion", "confounds"} <= set(metrics["modality"])
     assert metrics["roc_auc"].between(0, 1).all()
-    predictions = read_tsv(demo_run / "results" / "learn" / "predictions.tsv")
+    predictions = read_tsv(run_dir(demo_run) / "learn" / "predictions.tsv")
     participants = read_tsv(demo_run / "resources" / "demo" / "participants.tsv")
     fused = predictions[predictions["modality"] == "late_fusion"]
     # every labelled participant gets a fused prediction, even without one modality
@@ -61,7 +71,7 @@ def test_workflow_writes_metrics_per_modality_and_fused(demo_run):
 def test_every_participant_has_a_qc_row_with_reason(demo_run):
     participants = read_tsv(demo_run / "resources" / "demo" / "participants.tsv")
     for modality in ("mri", "speech"):
-        qc = read_tsv(demo_run / "results" / "group" / f"{modality}_qc.tsv")
+        qc = read_tsv(stage_dir(demo_run, modality) / "group" / f"{modality}_qc.tsv")
         assert list(qc["participant_id"]) == sorted(participants["participant_id"])
         excluded = qc[~qc["included"].astype(bool)]
         assert len(excluded) >= 1, f"the demo has a participant without {modality}"
@@ -69,15 +79,16 @@ def test_every_participant_has_a_qc_row_with_reason(demo_run):
 
 
 def test_feature_tables_have_the_same_columns_for_everyone(demo_run):
-    features = read_tsv(demo_run / "results" / "group" / "mri_features.tsv")
+    features = read_tsv(stage_dir(demo_run, "mri") / "group" / "mri_features.tsv")
     assert features.shape[1] == 1 + 160 * 159 // 2
     assert all("__" in c for c in features.columns[1:])
 
 
 def test_outputs_are_a_bids_derivatives_dataset(demo_run):
-    description = yaml.safe_load((demo_run / "results" / "dataset_description.json").read_text())
-    assert description["DatasetType"] == "derivative"
-    assert description["GeneratedBy"][0]["Name"] == "psymodal"
+    for folder in (run_dir(demo_run), stage_dir(demo_run, "mri"), stage_dir(demo_run, "speech")):
+        description = yaml.safe_load((folder / "dataset_description.json").read_text())
+        assert description["DatasetType"] == "derivative"
+        assert description["GeneratedBy"][0]["Name"] == "psymodal"
 
 
 def test_second_run_does_no_work(demo_run):
@@ -91,12 +102,34 @@ def test_rerun_from_scratch_is_byte_identical(demo_run, tmp_path):
     shutil.copytree(demo_run / "resources", tmp_path / "resources")
     result = run_snakemake(tmp_path, cores=1)
     assert result.returncode == 0, result.stderr[-3000:]
-    for name in (
-        "group/mri_features.tsv",
-        "group/speech_features.tsv",
-        "learn/metrics.tsv",
-        "learn/predictions.tsv",
-    ):
-        assert (tmp_path / "results" / name).read_bytes() == (
-            demo_run / "results" / name
-        ).read_bytes(), name
+    assert run_dir(tmp_path).name == run_dir(demo_run).name
+    pairs = [
+        (run_dir(tmp_path), run_dir(demo_run), f"learn/{n}.tsv") for n in ("metrics", "predictions")
+    ]
+    pairs += [
+        (stage_dir(tmp_path, m), stage_dir(demo_run, m), f"group/{m}_{kind}.tsv")
+        for m in ("mri", "speech")
+        for kind in ("features", "qc")
+    ]
+    for new, old, name in pairs:
+        assert (new / name).read_bytes() == (old / name).read_bytes(), name
+
+
+def test_another_config_makes_a_new_run_and_keeps_the_old(demo_run, tmp_path):
+    shutil.copytree(demo_run, tmp_path / "w", symlinks=True)
+    workdir = tmp_path / "w"
+    first = run_dir(workdir)
+    config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    config["learn"]["cv"]["seed"] = 1
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    result = run_snakemake(workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    second = run_dir(workdir)
+    assert second != first and (first / "learn" / "metrics.tsv").exists()
+    # the per-subject stages are shared, not recomputed
+    assert "mri_batch" not in result.stdout + result.stderr
+    # reusing a label for another config is refused
+    config["run_label"] = first.name
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    result = run_snakemake(workdir, "--dry-run")
+    assert result.returncode != 0 and "another config" in result.stderr

@@ -95,6 +95,13 @@ def _cmd_describe(args) -> int:
     return 0
 
 
+def _cmd_record_config(args) -> int:
+    from psymodal.workflow_plan import StudyPlan
+
+    print(StudyPlan(_settings(args.config)).write_run_config())
+    return 0
+
+
 def _cmd_atlas(args) -> int:
     from psymodal.mri.atlas import load_atlas, write_atlas
 
@@ -214,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("describe", help="write dataset_description.json for a results folder")
     p.add_argument("results_dir", type=Path)
     p.set_defaults(func=_cmd_describe)
+
+    p = sub.add_parser("record-config", help="record the effective config in the run folder")
+    p.add_argument("--config", required=True, help="the whole effective config as JSON or a file")
+    p.set_defaults(func=_cmd_record_config)
 
     p = sub.add_parser("collect", help="stack one-row-per-subject TSVs into one table")
     p.add_argument("output", type=Path)

@@ -6,11 +6,14 @@ CLI, the workflow and the audit agree on every file name.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from psymodal import __version__
 from psymodal.tables import read_tsv
 
 CONNECTIVITY_DESC = {
@@ -68,6 +71,16 @@ def subject_outputs(
     raise ValueError(f"Unknown modality {modality!r}; expected 'mri' or 'speech'.")
 
 
+# Settings that change where or how fast results are made, never what they are.
+NOT_IN_RUN_KEY = ("results_dir", "run_label", "batch_size")
+
+
+def settings_key(*parts, length: int = 10) -> str:
+    """A short stable hash of JSON-serialisable settings (sorted keys)."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
 @dataclass
 class StudyPlan:
     """Subjects, batches and file names for one configured run.
@@ -90,6 +103,7 @@ class StudyPlan:
         )
         self.results_dir = Path(self.config["results_dir"])
         self.batch_size = int(self.config.get("batch_size", 10))
+        self.run_label = self.config.get("run_label") or self.default_run_label()
         if self.is_demo:
             from psymodal.demo import plan
 
@@ -127,6 +141,62 @@ class StudyPlan:
     def demo_flag(self) -> Path:
         return demo_flag_for(self.bids_dir)
 
+    # ---- versioned layout --------------------------------------------------------------
+    def _dataset_identity(self) -> dict:
+        dataset = self.config["dataset"]
+        identity = {"source": dataset["source"], "bids_dir": str(self.bids_dir)}
+        if self.is_demo:
+            identity["demo"] = dataset.get("demo", {})
+        else:
+            identity["fmriprep_dir"] = str(self.fmriprep_dir)
+        return identity
+
+    def stage_key(self, modality: str) -> str:
+        """Names a stage's folder: same inputs, settings and psymodal version share the work."""
+        return settings_key(__version__, self._dataset_identity(), self.config.get(modality, {}))
+
+    def stage_dir(self, modality: str) -> Path:
+        """``<results_dir>/<modality>-<key>``: a BIDS-Derivatives folder shared between runs."""
+        return self.results_dir / f"{modality}-{self.stage_key(modality)}"
+
+    def default_run_label(self) -> str:
+        """Hash of the effective config, psymodal's version and the code's git commit."""
+        from psymodal.provenance import git_state
+
+        config = {k: v for k, v in self.config.items() if k not in NOT_IN_RUN_KEY}
+        return "run-" + settings_key(__version__, git_state().get("commit"), config)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.results_dir / "runs" / self.run_label
+
+    def write_run_config(self) -> Path:
+        """Record the effective config in ``<run_dir>/provenance/config.yaml`` (sorted keys)."""
+        import yaml
+
+        from psymodal.tables import atomic_write
+
+        path = self.run_dir / "provenance" / "config.yaml"
+        text = yaml.safe_dump(self.config, sort_keys=True)
+        return atomic_write(path, lambda tmp: tmp.write_text(text))
+
+    def check_run_is_not_overwritten(self) -> None:
+        """Refuse to reuse a run label whose recorded config differs from this one."""
+        import yaml
+
+        recorded = self.run_dir / "provenance" / "config.yaml"
+        if not recorded.exists():
+            return
+        current = {k: v for k, v in self.config.items() if k not in NOT_IN_RUN_KEY}
+        before = yaml.safe_load(recorded.read_text()) or {}
+        before = {k: v for k, v in before.items() if k not in NOT_IN_RUN_KEY}
+        if json.dumps(before, sort_keys=True) != json.dumps(current, sort_keys=True):
+            raise ValueError(
+                f"{self.run_dir} already holds a finished run made with another config "
+                f"(see {recorded}). Choose a new run_label, or leave run_label unset so that "
+                "one is derived from the config, or delete that folder on purpose."
+            )
+
     @property
     def subjects(self) -> list[str]:
         return list(self.participants["participant_id"])
@@ -156,7 +226,9 @@ class StudyPlan:
 
     def outputs(self, modality: str, subject: str) -> dict[str, Path]:
         settings = self.config.get(modality, {})
-        return subject_outputs(modality, subject, self.results_dir, settings, self.atlas_name)
+        return subject_outputs(
+            modality, subject, self.stage_dir(modality), settings, self.atlas_name
+        )
 
     @property
     def modalities(self) -> list[str]:

@@ -8,8 +8,12 @@ from snakemake.settings.types import DeploymentMethod
 from psymodal.workflow_plan import StudyPlan
 
 PLAN = StudyPlan.from_config(config)
+PLAN.check_run_is_not_overwritten()
 RESULTS = PLAN.results_dir
 BIDS = PLAN.bids_dir
+RUN = PLAN.run_dir
+MRI = PLAN.stage_dir("mri")
+SPEECH = PLAN.stage_dir("speech")
 # With per-rule conda envs (envs/*.yaml) the env's python runs this checkout's library through
 # PYTHONPATH; otherwise the python that runs Snakemake does, whether or not its venv is active.
 USES_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
@@ -21,6 +25,7 @@ PSYMODAL = f"PYTHONPATH={SRC}${{PYTHONPATH:+:$PYTHONPATH}} {PYTHON} -m psymodal.
 wildcard_constraints:
     batch=r"\d+",
     modality="mri|speech",
+    key=r"[0-9a-f]{10}",
 
 
 def settings_json(section):
@@ -36,15 +41,19 @@ def dataset_inputs(subjects, modality):
 
 
 def final_outputs():
-    return [RESULTS / "learn" / "metrics.tsv", RESULTS / "dataset_description.json"]
+    stages = [PLAN.stage_dir(m) / "dataset_description.json" for m in PLAN.modalities]
+    return [
+        RUN / "learn" / "metrics.tsv",
+        RUN / "dataset_description.json",
+        RUN / "provenance" / "config.yaml",
+        RESULTS / "LATEST",
+    ] + stages
 
 
 def batch_tables(modality, kind):
     n_batches = len(PLAN.batches())
-    return [
-        RESULTS / "group" / "batches" / f"{modality}_batch-{i}_{kind}.tsv"
-        for i in range(n_batches)
-    ]
+    folder = PLAN.stage_dir(modality) / "group" / "batches"
+    return [folder / f"{modality}_batch-{i}_{kind}.tsv" for i in range(n_batches)]
 
 
 def mri_batch_mem_mb(files):

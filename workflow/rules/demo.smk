@@ -5,7 +5,7 @@ if PLAN.is_demo:
             flag=PLAN.demo_flag,
             participants=BIDS / "participants.tsv",
         log:
-            RESULTS / "logs" / "demo_dataset.log",
+            BIDS / "code" / "logs" / "demo_dataset.log",
         conda:
             "../../envs/demo.yaml"
         threads: 1

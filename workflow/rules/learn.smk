@@ -1,50 +1,22 @@
-rule collect_modality:
-    input:
-        features=lambda wc: batch_tables(wc.modality, "features"),
-        qc=lambda wc: batch_tables(wc.modality, "qc"),
-    output:
-        features=report(
-            RESULTS / "group" / "{modality}_features.tsv",
-            caption="../report/features.rst",
-            category="Features",
-        ),
-        qc=report(
-            RESULTS / "group" / "{modality}_qc.tsv",
-            caption="../report/qc.rst",
-            category="Quality control",
-        ),
-    log:
-        RESULTS / "logs" / "collect_{modality}.log",
-    conda:
-        "../../envs/learn.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    params:
-        cli=PSYMODAL,
-    shell:
-        "({params.cli} collect {output.features} {input.features} &&"
-        " {params.cli} collect {output.qc} {input.qc}) > {log} 2>&1"
+def group_table(modality, kind):
+    return PLAN.stage_dir(modality) / "group" / f"{modality}_{kind}.tsv"
 
 
 rule learn:
     input:
         participants=BIDS / "participants.tsv",
-        features=expand(
-            RESULTS / "group" / "{modality}_features.tsv", modality=PLAN.modalities
-        ),
-        qc=expand(RESULTS / "group" / "{modality}_qc.tsv", modality=PLAN.modalities),
+        features=[group_table(m, "features") for m in PLAN.modalities],
+        qc=[group_table(m, "qc") for m in PLAN.modalities],
     output:
         metrics=report(
-            RESULTS / "learn" / "metrics.tsv",
+            RUN / "learn" / "metrics.tsv",
             caption="../report/metrics.rst",
             category="Classification",
         ),
-        predictions=RESULTS / "learn" / "predictions.tsv",
-        exclusions=RESULTS / "learn" / "exclusions.tsv",
+        predictions=RUN / "learn" / "predictions.tsv",
+        exclusions=RUN / "learn" / "exclusions.tsv",
     log:
-        RESULTS / "logs" / "learn.log",
+        RUN / "logs" / "learn.log",
     conda:
         "../../envs/learn.yaml"
     threads: 1
@@ -53,28 +25,48 @@ rule learn:
         runtime=30,
     params:
         cli=PSYMODAL,
-        features=" ".join(
-            f"{m}={RESULTS / 'group' / f'{m}_features.tsv'}" for m in PLAN.modalities
-        ),
-        qc=" ".join(f"{m}={RESULTS / 'group' / f'{m}_qc.tsv'}" for m in PLAN.modalities),
+        features=" ".join(f"{m}={group_table(m, 'features')}" for m in PLAN.modalities),
+        qc=" ".join(f"{m}={group_table(m, 'qc')}" for m in PLAN.modalities),
         settings=settings_json("learn"),
     shell:
         "{params.cli} learn --participants {input.participants} --features {params.features}"
-        " --qc {params.qc} --out-dir {RESULTS}/learn --settings {params.settings} > {log} 2>&1"
+        " --qc {params.qc} --out-dir {RUN}/learn --settings {params.settings} > {log} 2>&1"
 
 
-rule derivatives_description:
+# The pointer to the newest finished run; earlier runs stay in runs/.
+rule point_latest:
+    input:
+        RUN / "learn" / "metrics.tsv",
     output:
-        RESULTS / "dataset_description.json",
+        RESULTS / "LATEST",
     log:
-        RESULTS / "logs" / "derivatives_description.log",
+        RUN / "logs" / "point_latest.log",
     conda:
         "../../envs/learn.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=100,
+        runtime=1,
+    params:
+        label=PLAN.run_label,
+    shell:
+        "(echo {params.label} > {output}.tmp && mv {output}.tmp {output}"
+        " && ln -sfn runs/{params.label} {RESULTS}/latest) > {log} 2>&1"
+
+
+rule record_config:
+    output:
+        RUN / "provenance" / "config.yaml",
+    log:
+        RUN / "logs" / "record_config.log",
+    conda:
+        "../../envs/learn.yaml"
+    threads: 1
+    resources:
+        mem_mb=200,
+        runtime=1,
     params:
         cli=PSYMODAL,
+        config=shlex.quote(json.dumps(config, sort_keys=True)),
     shell:
-        "{params.cli} describe {RESULTS} > {log} 2>&1"
+        "{params.cli} record-config --config {params.config} > {log} 2>&1"

@@ -1,9 +1,9 @@
 rule atlas:
     output:
-        nii=RESULTS / "atlas" / f"atlas-{PLAN.atlas_name}_dseg.nii.gz",
-        tsv=RESULTS / "atlas" / f"atlas-{PLAN.atlas_name}_dseg.tsv",
+        nii=MRI / "atlas" / f"atlas-{PLAN.atlas_name}_dseg.nii.gz",
+        tsv=MRI / "atlas" / f"atlas-{PLAN.atlas_name}_dseg.tsv",
     log:
-        RESULTS / "logs" / "atlas.log",
+        MRI / "logs" / "atlas.log",
     conda:
         "../../envs/mri.yaml"
     threads: 1
@@ -14,7 +14,7 @@ rule atlas:
         cli=PSYMODAL,
         settings=shlex.quote(json.dumps(config["mri"].get("atlas", {}), sort_keys=True)),
     shell:
-        "{params.cli} atlas {RESULTS}/atlas --settings {params.settings} > {log} 2>&1"
+        "{params.cli} atlas {MRI}/atlas --settings {params.settings} > {log} 2>&1"
 
 
 # One job per batch of subjects: per-subject BIDS-style files are written inside the job,
@@ -25,10 +25,10 @@ rule mri_batch:
         atlas=rules.atlas.output.nii,
         labels=rules.atlas.output.tsv,
     output:
-        features=RESULTS / "group" / "batches" / "mri_batch-{batch}_features.tsv",
-        qc=RESULTS / "group" / "batches" / "mri_batch-{batch}_qc.tsv",
+        features=MRI / "group" / "batches" / "mri_batch-{batch}_features.tsv",
+        qc=MRI / "group" / "batches" / "mri_batch-{batch}_qc.tsv",
     log:
-        RESULTS / "logs" / "mri_batch-{batch}.log",
+        MRI / "logs" / "mri_batch-{batch}.log",
     conda:
         "../../envs/mri.yaml"
     threads: 1
@@ -43,5 +43,5 @@ rule mri_batch:
         "{params.cli} mri --subjects {params.subjects} --bids-dir {BIDS}"
         " --fmriprep-dir {PLAN.fmriprep_dir} --atlas {input.atlas}"
         " --atlas-labels {input.labels} --atlas-name {PLAN.atlas_name}"
-        " --out-dir {RESULTS} --batch-features {output.features} --batch-qc {output.qc}"
+        " --out-dir {MRI} --batch-features {output.features} --batch-qc {output.qc}"
         " --settings {params.settings} > {log} 2>&1"

@@ -2,10 +2,10 @@ rule speech_batch:
     input:
         data=lambda wc: dataset_inputs(PLAN.batch(wc.batch), "speech"),
     output:
-        features=RESULTS / "group" / "batches" / "speech_batch-{batch}_features.tsv",
-        qc=RESULTS / "group" / "batches" / "speech_batch-{batch}_qc.tsv",
+        features=SPEECH / "group" / "batches" / "speech_batch-{batch}_features.tsv",
+        qc=SPEECH / "group" / "batches" / "speech_batch-{batch}_qc.tsv",
     log:
-        RESULTS / "logs" / "speech_batch-{batch}.log",
+        SPEECH / "logs" / "speech_batch-{batch}.log",
     conda:
         "../../envs/speech.yaml"
     threads: 1
@@ -18,5 +18,5 @@ rule speech_batch:
         settings=settings_json("speech"),
     shell:
         "{params.cli} speech --subjects {params.subjects} --bids-dir {BIDS}"
-        " --out-dir {RESULTS} --batch-features {output.features} --batch-qc {output.qc}"
+        " --out-dir {SPEECH} --batch-features {output.features} --batch-qc {output.qc}"
         " --settings {params.settings} > {log} 2>&1"

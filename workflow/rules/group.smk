@@ -1,0 +1,48 @@
+rule collect_modality:
+    input:
+        features=lambda wc: batch_tables(wc.modality, "features"),
+        qc=lambda wc: batch_tables(wc.modality, "qc"),
+    output:
+        features=report(
+            RESULTS / "{modality}-{key}" / "group" / "{modality}_features.tsv",
+            caption="../report/features.rst",
+            category="Features",
+        ),
+        qc=report(
+            RESULTS / "{modality}-{key}" / "group" / "{modality}_qc.tsv",
+            caption="../report/qc.rst",
+            category="Quality control",
+        ),
+    log:
+        RESULTS / "{modality}-{key}" / "logs" / "collect.log",
+    conda:
+        "../../envs/learn.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        cli=PSYMODAL,
+    shell:
+        "({params.cli} collect {output.features} {input.features} &&"
+        " {params.cli} collect {output.qc} {input.qc}) > {log} 2>&1"
+
+
+# Every stage folder and run folder is a BIDS-Derivatives dataset of its own.
+rule derivatives_description:
+    output:
+        RESULTS / "{folder}" / "dataset_description.json",
+    log:
+        RESULTS / "{folder}" / "logs" / "dataset_description.log",
+    wildcard_constraints:
+        folder=r"(mri|speech)-[0-9a-f]{10}|runs/[^/]+",
+    conda:
+        "../../envs/learn.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        cli=PSYMODAL,
+    shell:
+        "{params.cli} describe {RESULTS}/{wildcards.folder} > {log} 2>&1"
