@@ -50,6 +50,10 @@ def final_outputs():
     ] + stages
 
 
+def group_table(modality, kind):
+    return PLAN.stage_dir(modality) / "group" / f"{modality}_{kind}.tsv"
+
+
 def batch_tables(modality, kind):
     n_batches = len(PLAN.batches())
     folder = PLAN.stage_dir(modality) / "group" / "batches"

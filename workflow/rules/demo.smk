@@ -14,8 +14,9 @@ if PLAN.is_demo:
             runtime=10,
         params:
             cli=PSYMODAL,
+            bids=BIDS,
             settings=shlex.quote(
                 json.dumps(config["dataset"].get("demo", {}), sort_keys=True)
             ),
         shell:
-            "{params.cli} demo {BIDS} --settings {params.settings} > {log} 2>&1"
+            "{params.cli} demo {params.bids} --settings {params.settings} > {log} 2>&1"

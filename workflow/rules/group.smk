@@ -44,5 +44,6 @@ rule derivatives_description:
         runtime=5,
     params:
         cli=PSYMODAL,
+        folder=lambda wc: RESULTS / wc.folder,
     shell:
-        "{params.cli} describe {RESULTS}/{wildcards.folder} > {log} 2>&1"
+        "{params.cli} describe {params.folder} > {log} 2>&1"

@@ -1,7 +1,3 @@
-def group_table(modality, kind):
-    return PLAN.stage_dir(modality) / "group" / f"{modality}_{kind}.tsv"
-
-
 rule learn:
     input:
         participants=BIDS / "participants.tsv",
@@ -28,9 +24,10 @@ rule learn:
         features=" ".join(f"{m}={group_table(m, 'features')}" for m in PLAN.modalities),
         qc=" ".join(f"{m}={group_table(m, 'qc')}" for m in PLAN.modalities),
         settings=settings_json("learn"),
+        outdir=RUN / "learn",
     shell:
         "{params.cli} learn --participants {input.participants} --features {params.features}"
-        " --qc {params.qc} --out-dir {RUN}/learn --settings {params.settings} > {log} 2>&1"
+        " --qc {params.qc} --out-dir {params.outdir} --settings {params.settings} > {log} 2>&1"
 
 
 # The pointer to the newest finished run; earlier runs stay in runs/.
@@ -49,9 +46,10 @@ rule point_latest:
         runtime=1,
     params:
         label=PLAN.run_label,
+        link=RESULTS / "latest",
     shell:
         "(echo {params.label} > {output}.tmp && mv {output}.tmp {output}"
-        " && ln -sfn runs/{params.label} {RESULTS}/latest) > {log} 2>&1"
+        " && ln -sfn runs/{params.label} {params.link}) > {log} 2>&1"
 
 
 rule record_config:

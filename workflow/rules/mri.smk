@@ -12,9 +12,10 @@ rule atlas:
         runtime=5,
     params:
         cli=PSYMODAL,
+        outdir=MRI / "atlas",
         settings=shlex.quote(json.dumps(config["mri"].get("atlas", {}), sort_keys=True)),
     shell:
-        "{params.cli} atlas {MRI}/atlas --settings {params.settings} > {log} 2>&1"
+        "{params.cli} atlas {params.outdir} --settings {params.settings} > {log} 2>&1"
 
 
 # One job per batch of subjects: per-subject BIDS-style files are written inside the job,
@@ -39,9 +40,13 @@ rule mri_batch:
         cli=PSYMODAL,
         subjects=lambda wc: " ".join(PLAN.batch(wc.batch)),
         settings=settings_json("mri"),
+        bids=BIDS,
+        fmriprep=PLAN.fmriprep_dir,
+        atlas_name=PLAN.atlas_name,
+        outdir=MRI,
     shell:
-        "{params.cli} mri --subjects {params.subjects} --bids-dir {BIDS}"
-        " --fmriprep-dir {PLAN.fmriprep_dir} --atlas {input.atlas}"
-        " --atlas-labels {input.labels} --atlas-name {PLAN.atlas_name}"
-        " --out-dir {MRI} --batch-features {output.features} --batch-qc {output.qc}"
+        "{params.cli} mri --subjects {params.subjects} --bids-dir {params.bids}"
+        " --fmriprep-dir {params.fmriprep} --atlas {input.atlas}"
+        " --atlas-labels {input.labels} --atlas-name {params.atlas_name}"
+        " --out-dir {params.outdir} --batch-features {output.features} --batch-qc {output.qc}"
         " --settings {params.settings} > {log} 2>&1"

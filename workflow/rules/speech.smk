@@ -16,7 +16,9 @@ rule speech_batch:
         cli=PSYMODAL,
         subjects=lambda wc: " ".join(PLAN.batch(wc.batch)),
         settings=settings_json("speech"),
+        bids=BIDS,
+        outdir=SPEECH,
     shell:
-        "{params.cli} speech --subjects {params.subjects} --bids-dir {BIDS}"
-        " --out-dir {SPEECH} --batch-features {output.features} --batch-qc {output.qc}"
+        "{params.cli} speech --subjects {params.subjects} --bids-dir {params.bids}"
+        " --out-dir {params.outdir} --batch-features {output.features} --batch-qc {output.qc}"
         " --settings {params.settings} > {log} 2>&1"

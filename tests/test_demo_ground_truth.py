@@ -1,0 +1,63 @@
+"""The default demo study end to end: the planted effects are found, shuffled labels are not."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from psymodal.demo import DemoSpec, plan
+from psymodal.learn.pipeline import run as learn
+from psymodal.tables import read_tsv, write_tsv
+from test_workflow_e2e import REPO, run_dir, run_snakemake, stage_dir
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def default_demo(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("default_demo")
+    (workdir / "config").mkdir()
+    (workdir / "config" / "config.yaml").write_text((REPO / "config" / "config.yaml").read_text())
+    result = run_snakemake(workdir)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir
+
+
+def fused_auc(metrics_tsv: Path) -> float:
+    metrics = read_tsv(metrics_tsv)
+    return float(metrics.loc[metrics["modality"] == "late_fusion", "roc_auc"].iloc[0])
+
+
+def test_default_demo_is_classified_well(default_demo):
+    assert fused_auc(run_dir(default_demo) / "learn" / "metrics.tsv") >= 0.8
+
+
+def test_label_shuffled_demo_is_at_chance(default_demo, tmp_path):
+    """Shuffling only permutes participants.tsv's diagnoses, so the features are reused."""
+    config = yaml.safe_load((default_demo / "config" / "config.yaml").read_text())
+    features = {
+        m: stage_dir(default_demo, m) / "group" / f"{m}_features.tsv" for m in ("mri", "speech")
+    }
+    qc = {m: stage_dir(default_demo, m) / "group" / f"{m}_qc.tsv" for m in ("mri", "speech")}
+    shuffled = plan(DemoSpec(shuffle_labels=True)).drop(columns=["has_fmri", "has_speech"])
+    original = read_tsv(default_demo / "resources" / "demo" / "participants.tsv")
+    assert (shuffled["diagnosis"].to_numpy() != original["diagnosis"].to_numpy()).any()
+    aucs = []
+    # the demo's own shuffle, then further permutations: one null AUC of 40 subjects is noisy
+    rng = np.random.default_rng(0)
+    for k in range(5):
+        table = shuffled.copy()
+        if k:
+            table["diagnosis"] = rng.permutation(table["diagnosis"].to_numpy())
+        write_tsv(table, tmp_path / f"participants-{k}.tsv")
+        paths = learn(
+            tmp_path / f"participants-{k}.tsv",
+            features,
+            qc,
+            tmp_path / f"learn-{k}",
+            config["learn"],
+        )
+        aucs.append(fused_auc(paths["metrics"]))
+    assert abs(np.mean(aucs) - 0.5) < 0.12, aucs
+    assert max(aucs) < 0.8, aucs
