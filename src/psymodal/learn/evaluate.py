@@ -295,15 +295,17 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep):
                 "one class in training subjects"
             )
             continue
-        estimator = _fit(
-            build_estimator(analysis, data, s, seed),
-            analysis,
-            X[tr],
-            y[tr],
-            s,
-            seed,
-        )
-        prob = estimator.predict_proba(X[te])[:, 1]
+        with warnings.catch_warnings(record=True) as caught:
+            # Recorded rather than printed: e.g. ComBat meeting a site unseen in training.
+            warnings.simplefilter("always", UserWarning)
+            estimator = _fit(
+                build_estimator(analysis, data, s, seed), analysis, X[tr], y[tr], s, seed
+            )
+            prob = estimator.predict_proba(X[te])[:, 1]
+        for message in dict.fromkeys(str(w.message) for w in caught):
+            notes.append(
+                f"repeat {repeat} fold {fold} {analysis.model}/{analysis.modality}: {message}"
+            )
         record(analysis, te, prob)
         if analysis.kind == "block":
             block_probs.setdefault(analysis.model, {})[analysis.block] = pd.Series(prob, index=te)
