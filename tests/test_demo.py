@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import nibabel as nib
@@ -173,6 +174,9 @@ def test_confounds(study):
         )
         outliers = table.filter(like="non_steady_state").to_numpy()
         assert outliers.shape[1] == N_DUMMY and outliers.sum() == N_DUMMY
+        fd = table["framewise_displacement"].fillna(0)
+        flagged = (fd > 0.5) | (table["std_dvars"].fillna(0) > 1.5)
+        assert table.filter(like="motion_outlier").shape[1] == flagged.sum()
         meta = json.loads(path.with_suffix(".json").read_text())
         assert meta["a_comp_cor_00"]["Mask"] == "combined"
 
@@ -279,6 +283,16 @@ def test_byte_identical_regeneration(tmp_path):
     second = generate(tmp_path / "second", spec, n_jobs=2)
     assert _digests(first) == _digests(second)
     assert len(_digests(first)) > 30
+    # a null study: same data, only the labels (and the texts describing them) change
+    null = generate(tmp_path / "null", replace(spec, shuffle_labels=True), n_jobs=2)
+    documents = ("participants.tsv", "README", "dataset_description.json", "ground_truth/")
+    same = {k: v for k, v in _digests(first).items() if not k.startswith(documents)}
+    assert same == {k: v for k, v in _digests(null).items() if not k.startswith(documents)}
+    labels = read_tsv(null / "participants.tsv")["diagnosis"]
+    assert list(labels) == list(plan(replace(spec, shuffle_labels=True))["diagnosis"])
+    truth = read_tsv(null / "ground_truth" / "subjects.tsv")
+    assert list(truth["diagnosis"]) == list(read_tsv(first / "participants.tsv")["diagnosis"])
+    assert "SHUFFLED" in (null / "README").read_text()
 
 
 def test_gzip_header_deterministic(tmp_path):

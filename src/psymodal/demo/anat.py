@@ -219,15 +219,18 @@ def smooth_field(shape, rng: np.random.Generator, amplitude: float) -> np.ndarra
 def gm_reduction_map(templates: Templates) -> np.ndarray:
     """Fractional GM reduction (0..:data:`GM_REDUCTION`) on the 2 mm grid for patients."""
     shape = templates.gm.shape
-    ijk = np.indices(shape).reshape(3, -1).T
-    xyz = nib.affines.apply_affine(templates.affine, ijk).reshape(*shape, 3)
+    affine = templates.affine
+    if not np.allclose(affine[:3, :3], np.diag(np.diag(affine[:3, :3]))):
+        raise ValueError("gm_reduction_map expects an axis-aligned template grid")
+    axes = [affine[k, k] * np.arange(shape[k]) + affine[k, 3] for k in range(3)]
     reduction = np.zeros(shape, dtype=np.float32)
     sigma = GM_REDUCTION_RADIUS_MM / 2.0
     for name in GM_REDUCTION_REGIONS:
         if name not in templates.region_names:
             continue
         centre = templates.region_xyz[templates.region_names.index(name)]
-        d2 = ((xyz - centre) ** 2).sum(-1)
+        dx, dy, dz = ((axes[k] - centre[k]) ** 2 for k in range(3))
+        d2 = dx[:, None, None] + dy[None, :, None] + dz[None, None, :]
         bump = GM_REDUCTION * np.exp(-0.5 * d2 / sigma**2) * (d2 <= GM_REDUCTION_RADIUS_MM**2)
         reduction = np.maximum(reduction, bump.astype(np.float32))
     return reduction

@@ -79,6 +79,9 @@ DUMMY_GAIN = (1.6, 1.2)
 FD_RADIUS_MM = 50.0
 #: Cut-off period (s) of fMRIPrep's discrete cosine high-pass basis.
 COSINE_PERIOD_S = 128.0
+#: fMRIPrep's default thresholds for the ``motion_outlierXX`` indicator columns.
+OUTLIER_FD_MM = 0.5
+OUTLIER_STD_DVARS = 1.5
 #: Number of anatomical CompCor components written.
 N_COMPCOR = 6
 
@@ -367,8 +370,9 @@ def simulate_bold(
     y += noise_sd * rng.standard_normal((n_vox, n))
     for k, gain_k in enumerate(DUMMY_GAIN[:N_DUMMY]):
         y[:, k] *= gain_k
-    # quantise to 1/32 intensity unit (far below the noise) so that files compress well
-    y = np.round(y * 32.0) / 32.0
+    # integer intensities, as a scanner writes them (rounding error SD 0.29 << noise SD ~8):
+    # the float32 files then compress faster and to about 2/3 of the size
+    y = np.round(y)
 
     bold = np.zeros((mask.size, n), dtype=np.float32)
     bold[flat] = y
@@ -482,6 +486,14 @@ def confounds(
         outlier = np.zeros(n)
         outlier[k] = 1.0
         columns[f"non_steady_state_outlier_{k:02d}"] = outlier
+    # fMRIPrep's motion outliers: one indicator per volume with FD > 0.5 mm or std DVARS > 1.5
+    flagged = (np.nan_to_num(columns["framewise_displacement"]) > OUTLIER_FD_MM) | (
+        np.nan_to_num(std_dvars) > OUTLIER_STD_DVARS
+    )
+    for k, volume in enumerate(np.flatnonzero(flagged)):
+        outlier = np.zeros(n)
+        outlier[volume] = 1.0
+        columns[f"motion_outlier{k:02d}"] = outlier
     for k, name in enumerate(MOTION_COLUMNS):
         columns.update(_derivatives(name, motion[:, k]))
     metadata["framewise_displacement"] = {

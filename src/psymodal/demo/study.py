@@ -338,7 +338,8 @@ Regions of different edges are disjoint. Measured correlations are somewhat lowe
 
 Voxel signal = tissue/site baseline x (1 + {bold.NEURAL_PCT}% x region signal x grey-matter
 weight + physiological noise (strongest in CSF) + slow drift + motion artefact) + thermal
-noise. Non-atlas grey matter carries the global component plus voxel-specific noise.
+noise, rounded to integer intensities (stored as float32). Non-atlas grey matter carries the
+global component plus voxel-specific noise.
 
 **Motion (a confound)**: a per-subject trace of 6 realignment parameters (mean-reverting
 random walk, drift and sudden jerks), scaled to a target mean framewise displacement drawn
@@ -362,7 +363,8 @@ balanced across sites.
 power variants; DVARS and standardised DVARS (Nichols 2013 approximation); framewise
 displacement (Power 2012, rotations on a 50 mm sphere; first row n/a); aCompCor (WM+CSF,
 after cosine high-pass, steady-state volumes only); fMRIPrep's 128 s cosine basis
-(steady-state volumes); non-steady-state outlier indicators; the 6 motion parameters with
+(steady-state volumes); non-steady-state outlier indicators; `motion_outlierXX` indicators
+(FD > 0.5 mm or standardised DVARS > 1.5, as fMRIPrep); the 6 motion parameters with
 derivative/power variants.
 
 ## Anatomy

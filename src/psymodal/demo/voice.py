@@ -257,15 +257,19 @@ def synthesize(params: SubjectParams, rng: np.random.Generator) -> tuple[np.ndar
     flow = _rosenberg(phase - period) * shimmer[period]
     source = np.diff(flow, prepend=0.0) * voice_amp
 
-    # time-varying formant filter, 10 ms blocks with carried state
+    # time-varying formant filter: coefficients updated every 10 ms (block-centre formants),
+    # state carried across blocks; runs of identical blocks are filtered in one call
     block = int(FRAME_S * fs)
-    n_blocks = int(np.ceil(n / block))
-    means = np.array([formants[k * block : (k + 1) * block].mean(0) for k in range(n_blocks)])
-    sos_all = _resonators(means)
+    starts = np.arange(0, n, block)
+    centres = formants[np.minimum(starts + block // 2, n - 1)]
+    change = np.flatnonzero(np.any(np.diff(centres, axis=0) != 0, axis=1)) + 1
+    run_starts = np.concatenate([[0], change])
+    run_ends = np.concatenate([change, [len(starts)]])
+    sos_all = _resonators(centres[run_starts])
     zi = np.zeros((4, 2))
     voiced_out = np.empty(n)
-    for k in range(n_blocks):
-        seg = slice(k * block, min((k + 1) * block, n))
+    for k, (r0, r1) in enumerate(zip(run_starts, run_ends, strict=True)):
+        seg = slice(starts[r0], min(starts[r1 - 1] + block, n))
         voiced_out[seg], zi = sosfilt(sos_all[k], source[seg], zi=zi)
     hiss = sosfilt(
         butter(2, [3500.0, 7500.0], btype="bandpass", fs=fs, output="sos"), rng.standard_normal(n)
