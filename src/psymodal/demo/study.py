@@ -396,6 +396,9 @@ Realised columns of `speech_parameters.tsv`:
   `n_pauses`.
 - `speech_rate_syll_per_s` = syllables / total duration; `articulation_rate` = syllables /
   phonation time (sum of utterance durations); `n_syllables`, `duration_s`.
+- `speaking_span_s` (first syllable onset to last syllable offset, i.e. without the edge
+  silences), `pause_ratio_span` = pause time / span, `speech_rate_span_syll_per_s` =
+  syllables / span: the same measures for extractors that exclude leading/trailing silence.
 
 Site effects: background noise at {voice.SITE_SNR_DB[: spec.n_sites]} dB below the speech
 RMS, peak level {voice.SITE_PEAK[: spec.n_sites]}, channel band limits (Hz)

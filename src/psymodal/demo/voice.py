@@ -196,7 +196,9 @@ def synthesize(params: SubjectParams, rng: np.random.Generator) -> tuple[np.ndar
     truth : dict
         Realised values: ``duration_s``, ``f0_mean_hz``, ``f0_sd_semitones``, ``f0_sd_hz``,
         ``pause_ratio``, ``mean_pause_s``, ``n_pauses``, ``speech_rate_syll_per_s``,
-        ``articulation_rate``, ``n_syllables``, ``phonation_time_s``.
+        ``articulation_rate``, ``n_syllables``, ``phonation_time_s``, and the same over the
+        speaking span (first syllable onset to last offset): ``speaking_span_s``,
+        ``pause_ratio_span``, ``speech_rate_span_syll_per_s``.
     """
     fs = SAMPLE_RATE
     plan = schedule(params, rng)
@@ -297,6 +299,7 @@ def synthesize(params: SubjectParams, rng: np.random.Generator) -> tuple[np.ndar
     duration = n / fs
     pauses = np.asarray(plan["pauses"])
     phonation = sum(end - start for start, end in plan["utterances"])
+    span = plan["utterances"][-1][1] - plan["utterances"][0][0]
     n_syll = len(plan["syllables"])
     truth = {
         "duration_s": duration,
@@ -310,5 +313,8 @@ def synthesize(params: SubjectParams, rng: np.random.Generator) -> tuple[np.ndar
         "articulation_rate": n_syll / phonation if phonation > 0 else float("nan"),
         "n_syllables": n_syll,
         "phonation_time_s": float(phonation),
+        "speaking_span_s": float(span),
+        "pause_ratio_span": float(pauses.sum() / span),
+        "speech_rate_span_syll_per_s": n_syll / span,
     }
     return audio, truth
