@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
@@ -176,6 +177,8 @@ def generate(
     if n_jobs is None:
         n_jobs = min(2, os.cpu_count() or 1)
     n_jobs = max(1, min(int(n_jobs), len(jobs)))
+    if multiprocessing.current_process().daemon:  # daemonic processes cannot have children
+        n_jobs = 1
     init = (spec, templates, edges, gm_reduction)
     if n_jobs == 1:
         from threadpoolctl import threadpool_limits
