@@ -166,7 +166,7 @@ def test_process_subject_without_runs(tmp_path):
         warnings.simplefilter("ignore")
         out = process_subject("07", tmp_path, tmp_path, toy_atlas(), tmp_path / "out", FAST)
     qc = read_tsv(out["qc"])
-    assert not bool(qc["included"].iloc[0]) and "no fMRIPrep BOLD" in qc["reason"].iloc[0]
+    assert not bool(qc["included"].iloc[0]) and "no BOLD run for task-rest" in qc["reason"].iloc[0]
 
 
 @pytest.mark.parametrize("kind", ["partial correlation", "covariance"])

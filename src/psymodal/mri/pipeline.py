@@ -278,7 +278,7 @@ def process_runs(
             stacklevel=3,
         )
         qc = summarize_qc(participant_id, [], [])
-        qc.update(included=False, reason=f"no fMRIPrep BOLD run for task-{task}")
+        qc.update(included=False, reason=f"no BOLD run for task-{task} in {where}")
         out = write_subject_outputs(participant_id, empty, qc, paths, run_rows=[])
         out["timeseries"] = []
         out["figures"] = []
