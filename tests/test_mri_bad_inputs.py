@@ -133,3 +133,15 @@ def test_missing_confound_columns(tmp_path):
     )
     with pytest.raises(MRIInputError, match="cannot select confounds"):
         _extract(run)
+
+
+def test_several_resolutions_need_a_choice(tmp_path):
+    paths = make_run(tmp_path, n_vols=30)
+    for ext in (".nii.gz", ".json"):
+        src = paths["bold"].with_name(paths["bold"].name.replace(".nii.gz", ext))
+        dst = src.with_name(src.name.replace("_desc-preproc", "_res-2_desc-preproc"))
+        dst.write_bytes(src.read_bytes())
+    with pytest.raises(MRIInputError, match="several versions of one run"):
+        find_runs(tmp_path, paths["fmriprep"], "01")
+    runs = find_runs(tmp_path, paths["fmriprep"], "01", res="2")
+    assert len(runs) == 1 and "_res-2_" in runs[0].bold.name

@@ -220,6 +220,7 @@ def find_runs(
     subject: str,
     task: str = "rest",
     space: str = "MNI152NLin2009cAsym",
+    res: str | None = None,
 ) -> list[RunInputs]:
     """List the preprocessed BOLD runs of one subject in fMRIPrep derivatives.
 
@@ -233,6 +234,8 @@ def find_runs(
         Subject label, with or without ``sub-``.
     task, space : str
         Task and output space to select.
+    res : str, optional
+        Resolution entity (``res-2`` -> ``'2'``) to select when fMRIPrep wrote several.
 
     Returns
     -------
@@ -242,7 +245,8 @@ def find_runs(
     Raises
     ------
     MRIInputError
-        When a run has no usable repetition time.
+        When a run has no usable repetition time, or several resolutions of one run exist and
+        ``res`` does not choose.
     """
     subject = normalize_subject(subject)
     fmriprep_dir = Path(fmriprep_dir)
@@ -260,6 +264,7 @@ def find_runs(
             or entities.get("task") != task
             or entities.get("space") != space
             or entities.get("desc") != "preproc"
+            or (res is not None and entities.get("res") != str(res))
         ):
             continue
         runs.append(
@@ -275,6 +280,17 @@ def find_runs(
                 entities=entities,
             )
         )
+
+    seen: dict[str, Path] = {}
+    for r in runs:
+        ident = "_".join(f"{k}-{v}" for k, v in r.entities.items() if k not in ("res", "den"))
+        if ident in seen:
+            raise MRIInputError(
+                f"sub-{subject}: several versions of one run in space-{space}: "
+                f"{seen[ident].name} and {r.bold.name}. Choose one with the 'res' setting "
+                "(e.g. res: 2)."
+            )
+        seen[ident] = r.bold
 
     def key(r: RunInputs):
         run_num = int(r.run) if r.run and r.run.isdigit() else -1

@@ -234,7 +234,14 @@ def process_subject(
     threads = single_thread()  # noqa: F841 -- the limit lasts while the controller lives
     settings = fill_settings(settings)
     sub = normalize_subject(subject)
-    runs = find_runs(bids_dir, fmriprep_dir, sub, task=settings["task"], space=settings["space"])
+    runs = find_runs(
+        bids_dir,
+        fmriprep_dir,
+        sub,
+        task=settings["task"],
+        space=settings["space"],
+        res=settings.get("res"),
+    )
     where = f"{Path(fmriprep_dir) / f'sub-{sub}'} (space-{settings['space']})"
     return process_runs(sub, runs, extract_run_timeseries, atlas, out_dir, settings, where)
 
@@ -278,7 +285,7 @@ def process_runs(
             stacklevel=3,
         )
         qc = summarize_qc(participant_id, [], [])
-        qc.update(included=False, reason=f"no BOLD run for task-{task} in {where}")
+        qc.update(included=False, reason=f"no BOLD run for task-{task}")
         out = write_subject_outputs(participant_id, empty, qc, paths, run_rows=[])
         out["timeseries"] = []
         out["figures"] = []
@@ -287,7 +294,7 @@ def process_runs(
     several = len(runs) > 1
     run_rows, included_rows, series, ts_paths, fig_paths = [], [], [], [], []
     for run in runs:
-        row = {"run": run.label, "bold": str(run.bold), "included": True, "reason": ""}
+        row = {"run": run.label, "bold": run.bold.name, "included": True, "reason": ""}
         try:
             ts, qc = extract(run, atlas, settings)
         except RunTooShortError as err:

@@ -14,6 +14,8 @@ from .qc import DEFAULT_QC
 DEFAULTS = {
     "task": "rest",
     "space": "MNI152NLin2009cAsym",
+    # fMRIPrep resolution entity (res-2 -> 2) when several output resolutions exist
+    "res": None,
     "atlas": {"name": "dosenbach160", "radius_mm": 6},
     "confounds": DEFAULT_CONFOUNDS,
     # signal cleaning in NiftiLabelsMasker (nilearn.signal.clean)

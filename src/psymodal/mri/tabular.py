@@ -302,7 +302,7 @@ def process_timeseries_subject(
         tr = ts_set["tr"]
         row = {
             "run": path.name,
-            "bold": str(path),
+            "bold": path.name,
             "included": True,
             "reason": "",
             "n_volumes": len(ts),
