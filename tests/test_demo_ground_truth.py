@@ -9,7 +9,7 @@ import yaml
 from psymodal.demo import DemoSpec, plan
 from psymodal.learn.pipeline import run as learn
 from psymodal.tables import read_tsv, write_tsv
-from test_workflow_e2e import REPO, run_dir, run_snakemake, stage_dir
+from test_workflow_e2e import REPO, assert_succeeded, run_dir, run_snakemake, stage_dir
 
 pytestmark = pytest.mark.slow
 
@@ -19,8 +19,7 @@ def default_demo(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("default_demo")
     (workdir / "config").mkdir()
     (workdir / "config" / "config.yaml").write_text((REPO / "config" / "config.yaml").read_text())
-    result = run_snakemake(workdir)
-    assert result.returncode == 0, result.stderr[-5000:]
+    assert_succeeded(run_snakemake(workdir), workdir)
     return workdir
 
 
@@ -61,3 +60,25 @@ def test_label_shuffled_demo_is_at_chance(default_demo, tmp_path):
         aucs.append(fused_auc(paths["metrics"]))
     assert abs(np.mean(aucs) - 0.5) < 0.12, aucs
     assert max(aucs) < 0.8, aucs
+
+
+@pytest.mark.parametrize(
+    "truth, measured",
+    [
+        ("f0_mean_hz", "f0_mean_hz"),
+        ("f0_sd_semitones", "f0_semitone_sd"),
+        ("pause_ratio", "pause_ratio"),
+        ("speech_rate_syll_per_s", "speech_rate_syll_per_s"),
+    ],
+)
+def test_speech_features_recover_the_generating_parameters(default_demo, truth, measured):
+    parameters = read_tsv(
+        default_demo / "resources" / "demo" / "ground_truth" / "speech_parameters.tsv"
+    )
+    features = read_tsv(stage_dir(default_demo, "speech") / "group" / "speech_features.tsv")
+    both = parameters[["participant_id", truth]].merge(
+        features[["participant_id", measured]], on="participant_id", suffixes=("_truth", "")
+    )
+    assert len(both) >= 30
+    r = np.corrcoef(both.iloc[:, 1], both.iloc[:, 2])[0, 1]
+    assert r >= 0.9, f"{truth} vs {measured}: r = {r:.3f}"

@@ -32,18 +32,23 @@ def run_snakemake(workdir: Path, *args: str, cores: int = 2) -> subprocess.Compl
     )
 
 
+def assert_succeeded(result: subprocess.CompletedProcess, workdir: Path) -> None:
+    """Fail with Snakemake's error and the tails of every job log, to debug CI from its output."""
+    if result.returncode == 0:
+        return
+    logs = "\n".join(
+        f"--- {p.relative_to(workdir)}\n{p.read_text()[-2000:]}"
+        for p in sorted((workdir / "results").glob("**/logs/*.log"))
+    )
+    pytest.fail(f"snakemake failed:\n{result.stderr[-5000:]}\n{logs}")
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("e2e")
     (workdir / "config").mkdir()
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(small_demo_config()))
-    result = run_snakemake(workdir)
-    if result.returncode != 0:
-        logs = "\n".join(
-            f"--- {p.name}\n{p.read_text()[-3000:]}"
-            for p in (workdir / "results" / "logs").glob("*")
-        )
-        pytest.fail(f"snakemake failed:\n{result.stderr[-5000:]}\n{logs}")
+    assert_succeeded(run_snakemake(workdir), workdir)
     return workdir
 
 
