@@ -82,3 +82,31 @@ def test_speech_features_recover_the_generating_parameters(default_demo, truth, 
     assert len(both) >= 30
     r = np.corrcoef(both.iloc[:, 1], both.iloc[:, 2])[0, 1]
     assert r >= 0.9, f"{truth} vs {measured}: r = {r:.3f}"
+
+
+def test_planted_effects_rank_among_the_top_features(default_demo, tmp_path):
+    """|coefficient| of the in-fold l2 models, averaged over folds, ranks the planted signals."""
+    config = yaml.safe_load((default_demo / "config" / "config.yaml").read_text())
+    stages = {m: stage_dir(default_demo, m) / "group" for m in ("mri", "speech")}
+    paths = learn(
+        default_demo / "resources" / "demo" / "participants.tsv",
+        {m: folder / f"{m}_features.tsv" for m, folder in stages.items()},
+        {m: folder / f"{m}_qc.tsv" for m, folder in stages.items()},
+        tmp_path,
+        {**config["learn"], "explain": {"enabled": True}},
+    )
+    importance = read_tsv(paths["importance"])
+    features = importance[importance["level"] == "feature"].assign(
+        weight=lambda t: t["coef_mean"].abs()
+    )
+
+    def top(modality, k):
+        ranked = features[features["modality"] == modality].nlargest(k, "weight")
+        return {f.split("__", 1)[1] for f in ranked["feature"]}
+
+    planted = read_tsv(default_demo / "resources" / "demo" / "ground_truth" / "connectivity.tsv")
+    found = set(planted["edge"]) & top("mri", 20)
+    assert len(found) >= 6, f"{len(found)} of {len(planted)} planted edges in the top 20 of 12720"
+    speech_top = top("speech", 10)
+    assert "f0_semitone_sd" in speech_top, speech_top
+    assert {"pause_duration_mean_s", "pause_duration_median_s"} & speech_top, speech_top

@@ -115,11 +115,12 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
             for column in columns:
                 drop = _permuted_drop(predict, X, y, [pos[column]], n_repeats, rng, base)
                 add((analysis.model, analysis.modality, "feature", column), drop)
-            coef = _linear_coefficients(estimator) if analysis.kind == "block" else None
-            if coef is not None and len(coef) == len(columns):
-                for column, c in zip(columns, coef, strict=True):
-                    coefs.setdefault((analysis.model, analysis.modality, "feature", column), [])
-                    coefs[(analysis.model, analysis.modality, "feature", column)].append(c)
+        # Coefficients cost nothing, so wide blocks (connectome edges) still get a ranking.
+        coef = _linear_coefficients(estimator) if analysis.kind == "block" else None
+        if coef is not None and len(coef) == len(columns):
+            for column, c in zip(columns, coef, strict=True):
+                coefs.setdefault((analysis.model, analysis.modality, "feature", column), [])
+                coefs[(analysis.model, analysis.modality, "feature", column)].append(c)
 
     # Late fusion: permute one modality among the test subjects who have it, then re-average.
     for (_, _, model), fitted in late.items():
@@ -151,7 +152,8 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
             add((model, "late_fusion", "block", block), drop)
 
     rows_out = []
-    for key, values in records.items():
+    for key in list(records) + [k for k in coefs if k not in records]:
+        values = records.get(key, [])
         c = coefs.get(key, [])
         rows_out.append(
             {
@@ -159,11 +161,11 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
                 "modality": key[1],
                 "level": key[2],
                 "feature": key[3],
-                "importance_mean": float(np.mean(values)),
+                "importance_mean": float(np.mean(values)) if values else np.nan,
                 "importance_sd": float(np.std(values, ddof=1)) if len(values) > 1 else np.nan,
                 "coef_mean": float(np.mean(c)) if c else np.nan,
                 "coef_sd": float(np.std(c, ddof=1)) if len(c) > 1 else np.nan,
-                "n_folds": len(values),
+                "n_folds": max(len(values), len(c)),
             }
         )
     table = pd.DataFrame(rows_out, columns=COLUMNS)
