@@ -171,6 +171,87 @@ def _cmd_learn(args) -> int:
     return 0
 
 
+def _cmd_manifest(args) -> int:
+    from psymodal.provenance import (
+        earliest_log_time,
+        now_iso,
+        study_inputs,
+        write_manifest,
+    )
+
+    run_dir, stage_dirs = args.run_dir, _pairs(args.stage_dirs, "--stage-dirs")
+    latest = args.results_dir / "LATEST"
+    if run_dir is None and latest.is_file():
+        run_dir = args.results_dir / "runs" / latest.read_text().strip()
+    recorded = (run_dir or args.results_dir) / "provenance" / "config.yaml"
+    if args.config is None and not recorded.is_file():
+        print(f"psymodal manifest: error: no --config and no {recorded}", file=sys.stderr)
+        return 2
+    config = _settings(args.config or str(recorded))
+    if run_dir is not None and not stage_dirs:
+        # versioned layout, by hand: the stage folders of this config
+        from psymodal.workflow_plan import StudyPlan
+
+        plan = StudyPlan.from_config(config)
+        stage_dirs = {m: args.results_dir / plan.stage_dir(m).name for m in plan.modalities}
+    inputs = args.inputs if args.inputs is not None else study_inputs(config)
+    seeds = json.loads(args.seeds) if args.seeds else None
+    started = args.started
+    if started == "auto":
+        started = earliest_log_time(run_dir if run_dir is not None else args.results_dir)
+    ended = now_iso() if args.ended == "now" else args.ended
+    path = write_manifest(
+        args.results_dir,
+        config,
+        inputs,
+        seeds,
+        started,
+        ended,
+        run_dir=run_dir,
+        stage_dirs=stage_dirs,
+    )
+    print(path)
+    return 0
+
+
+def _cmd_audit(args) -> int:
+    from psymodal.audit import audit
+
+    if args.subjects is not None and not args.rerun:
+        print("psymodal audit: error: --subjects needs --rerun", file=sys.stderr)
+        return 2
+    report = audit(
+        args.results_dir,
+        rerun=args.rerun,
+        subjects=args.subjects,
+        verify_inputs=not args.no_inputs,
+        strict=args.strict,
+        cores=args.cores,
+        snakefile=args.snakefile,
+        keep=args.keep,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+    else:
+        print("\n".join(report.lines()))
+    return report.exit_code
+
+
+def _cmd_figures(args) -> int:
+    from psymodal.report_figures import write_report_figures
+
+    written = write_report_figures(
+        args.results_dir,
+        args.out_dir,
+        mri_settings=_settings(args.mri_settings),
+        speech_settings=_settings(args.speech_settings),
+        qc_tables=_pairs(args.qc, "--qc") or None,
+    )
+    for path in written:
+        print(path)
+    return 0
+
+
 def _batch_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-features", type=Path, help="also stack the subjects' features here")
     p.add_argument("--batch-qc", type=Path, help="also stack the subjects' QC rows here")
@@ -238,6 +319,63 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", type=Path, required=True)
     p.add_argument("--settings", help="the config's learn section as JSON or a YAML/JSON file")
     p.set_defaults(func=_cmd_learn)
+
+    p = sub.add_parser("manifest", help="write provenance/manifest.json for a results folder")
+    p.add_argument("results_dir", type=Path, help="the config's results_dir")
+    p.add_argument(
+        "--run-dir",
+        type=Path,
+        help="the run folder (RESULTS_DIR/runs/LABEL); default: LATEST's, or RESULTS_DIR",
+    )
+    p.add_argument("--stage-dirs", nargs="*", help="MODALITY=FOLDER ... stage folders the run used")
+    p.add_argument(
+        "--config",
+        help="the effective workflow config as JSON or a YAML file "
+        "(default: the run's provenance/config.yaml)",
+    )
+    p.add_argument(
+        "--inputs",
+        nargs="*",
+        type=Path,
+        help="input files or folders (default: the study's, from the config)",
+    )
+    p.add_argument(
+        "--seeds", help="seeds as JSON (default: the config's and learn/run_info.json's)"
+    )
+    p.add_argument(
+        "--started", default="auto", help="start time, ISO 8601 (default: oldest job log)"
+    )
+    p.add_argument("--ended", default="now", help="end time, ISO 8601 (default: now)")
+    p.set_defaults(func=_cmd_manifest)
+
+    p = sub.add_parser(
+        "audit", help="check a results folder against its manifest (exit 0 PASS, 1 FAIL)"
+    )
+    p.add_argument("results_dir", type=Path)
+    p.add_argument(
+        "--rerun", action="store_true", help="re-run in a temporary folder and compare checksums"
+    )
+    p.add_argument(
+        "--subjects",
+        type=int,
+        metavar="N",
+        help="with --rerun: only the atlas and per-subject stages for N participants",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--strict", action="store_true", help="warnings (environment, code) fail too")
+    p.add_argument("--no-inputs", action="store_true", help="do not checksum the input files")
+    p.add_argument("--cores", type=int, default=2, help="cores for --rerun (default 2)")
+    p.add_argument("--snakefile", type=Path, help="workflow for --rerun (default: this checkout)")
+    p.add_argument("--keep", action="store_true", help="keep the rerun's temporary folder")
+    p.set_defaults(func=_cmd_audit)
+
+    p = sub.add_parser("figures", help="report figures: ROC curves, metrics with CIs, QC")
+    p.add_argument("results_dir", type=Path, help="the run folder (with learn/)")
+    p.add_argument("--out-dir", type=Path, help="default: RESULTS_DIR/figures")
+    p.add_argument("--qc", nargs="*", help="MODALITY=qc.tsv ... (default: RESULTS_DIR/group/)")
+    p.add_argument("--mri-settings", help="the config's mri section (QC thresholds)")
+    p.add_argument("--speech-settings", help="the config's speech section (QC thresholds)")
+    p.set_defaults(func=_cmd_figures)
     return parser
 
 

@@ -1,0 +1,833 @@
+"""Audit a results folder against its provenance manifest (``psymodal audit``).
+
+The audit answers four questions, each as one check with a PASS, WARN, FAIL or SKIP line:
+
+``outputs``
+    Is every file the manifest lists still there, unchanged (SHA-256), and is nothing else
+    there? Missing, modified and extra files are named. (FAIL when any.)
+``inputs``
+    Are the recorded input files still where the run read them, unchanged? (FAIL when one was
+    modified; WARN when they are not available here, for example a results folder copied
+    without its data.)
+``code`` and ``environment``
+    Is this the same psymodal version and git commit, and are the scientific packages and the
+    platform the recorded ones? Every difference is named. (WARN: the stored results are not
+    wrong because the environment changed, but a rerun may not reproduce them; ``strict``
+    turns warnings into failures.)
+``rerun`` (optional)
+    Does re-executing the run in a temporary folder re-produce the recorded files byte for
+    byte? Either the whole workflow (Snakemake with the recorded ``provenance/config.yaml``
+    on the same inputs, or a regenerated demo study) or, with ``subjects``, the atlas and the
+    per-subject MRI and speech stages for the first few subjects, through the same
+    ``psymodal`` sub-commands the workflow's rules call.
+
+The audit passes when no check fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from psymodal import provenance as prov
+
+PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
+#: Names listed per kind of difference in the text report (the JSON report lists all).
+MAX_LISTED = 20
+_SUBJECT = re.compile(r"^sub-[^/]+$")
+
+
+@dataclass
+class Check:
+    """The result of one audit check.
+
+    Parameters
+    ----------
+    name : str
+        ``outputs``, ``inputs``, ``code``, ``environment`` or ``rerun``.
+    status : str
+        ``PASS``, ``WARN``, ``FAIL`` or ``SKIP``.
+    summary : str
+        One line saying what was checked and found.
+    details : dict of str to list of str
+        What differs, by kind (``modified``, ``missing``, ``extra``, ``package``...).
+    """
+
+    name: str
+    status: str
+    summary: str
+    details: dict[str, list[str]] = field(default_factory=dict)
+
+    def lines(self, limit: int | None = MAX_LISTED) -> list[str]:
+        """The check as text: a status line, then one indented line per difference."""
+        out = [f"{self.status} {self.name}: {self.summary}"]
+        for kind, items in self.details.items():
+            shown = items if limit is None else items[:limit]
+            out.extend(f"    {kind}: {item}" for item in shown)
+            if len(items) > len(shown):
+                out.append(f"    ... and {len(items) - len(shown)} more {kind}")
+        return out
+
+    def to_dict(self) -> dict:
+        """The check as JSON-ready types."""
+        return {
+            "name": self.name,
+            "status": self.status,
+            "summary": self.summary,
+            "details": self.details,
+        }
+
+
+@dataclass
+class AuditReport:
+    """All checks of one audit.
+
+    Parameters
+    ----------
+    results_dir : Path
+        The audited folder, as given.
+    manifest : Path, optional
+        The manifest it was audited against.
+    checks : list of Check
+    strict : bool
+        Whether warnings count as failures.
+    rerun_dir : Path, optional
+        The temporary folder of the rerun, when it was kept.
+    """
+
+    results_dir: Path
+    manifest: Path | None = None
+    checks: list[Check] = field(default_factory=list)
+    strict: bool = False
+    rerun_dir: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        """True when no check failed (and, when ``strict``, none warned)."""
+        bad = {FAIL, WARN} if self.strict else {FAIL}
+        return not any(c.status in bad for c in self.checks)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when the audit passed, 1 otherwise."""
+        return 0 if self.passed else 1
+
+    def check(self, name: str) -> Check:
+        """The check called ``name`` (KeyError when it was not run)."""
+        for item in self.checks:
+            if item.name == name:
+                return item
+        raise KeyError(name)
+
+    def lines(self) -> list[str]:
+        """The report as text, ending with an ``AUDIT PASSED`` or ``AUDIT FAILED`` line."""
+        out = [f"psymodal audit of {self.results_dir} (manifest: {self.manifest})"]
+        for item in self.checks:
+            out.extend(item.lines())
+        if self.rerun_dir is not None:
+            out.append(f"rerun folder kept: {self.rerun_dir}")
+        failed = [c.name for c in self.checks if c.status == FAIL]
+        warned = [c.name for c in self.checks if c.status == WARN]
+        if self.passed:
+            note = f" (warnings: {', '.join(warned)})" if warned else ""
+            out.append(f"AUDIT PASSED{note}")
+        else:
+            out.append(f"AUDIT FAILED: {', '.join(failed + (warned if self.strict else []))}")
+        return out
+
+    def to_dict(self) -> dict:
+        """The report as JSON-ready types."""
+        return {
+            "results_dir": str(self.results_dir),
+            "manifest": None if self.manifest is None else str(self.manifest),
+            "passed": self.passed,
+            "strict": self.strict,
+            "checks": [c.to_dict() for c in self.checks],
+            "rerun_dir": None if self.rerun_dir is None else str(self.rerun_dir),
+        }
+
+
+# ---- file checks --------------------------------------------------------------------------
+def _differs(path: Path, record: Mapping) -> bool:
+    """Whether ``path`` differs from its manifest record (size first: no hashing needed)."""
+    return path.stat().st_size != record["size"] or prov.sha256_file(path) != record["sha256"]
+
+
+def compare_files(
+    records: list[Mapping],
+    root: Path,
+    present: list[str],
+    rename: Callable[[str], str] | None = None,
+) -> dict[str, list[str]]:
+    """Compare files under ``root`` with manifest records.
+
+    Parameters
+    ----------
+    records : list of mapping
+        Manifest entries (``path``, ``sha256``, ``size``).
+    root : Path
+    present : list of str
+        Relative paths of the files found under ``root``.
+    rename : callable, optional
+        Where a recorded path is expected under ``root`` (a rerun's run label and stage keys
+        may differ from the recorded ones); unchanged by default.
+
+    Returns
+    -------
+    dict
+        ``modified``, ``missing`` (recorded names), ``extra`` (names under ``root``) and
+        ``identical``, each sorted.
+    """
+    rename = rename or (lambda name: name)
+    recorded = {r["path"]: r for r in records}
+    expected = {rename(name): name for name in recorded}
+    found = set(present)
+    missing = sorted(name for new, name in expected.items() if new not in found)
+    extra = sorted(found - set(expected))
+    modified, identical = [], []
+    for new in sorted(set(expected) & found):
+        name = expected[new]
+        (modified if _differs(root / new, recorded[name]) else identical).append(name)
+    return {"modified": modified, "missing": missing, "extra": extra, "identical": identical}
+
+
+def check_outputs(manifest: Mapping, results_dir: Path) -> Check:
+    """Every output against its recorded checksum; missing, modified and extra files named.
+
+    Only the run's folders are searched for extra files (``layout``: the run folder and its
+    stage folders); other runs sharing the results folder are not this run's outputs.
+
+    Parameters
+    ----------
+    manifest : mapping
+    results_dir : Path
+        The folder the manifest's paths are relative to.
+
+    Returns
+    -------
+    Check
+    """
+    folders = prov.layout_folders(manifest["layout"])
+    diff = compare_files(manifest["outputs"], results_dir, prov.output_files(results_dir, folders))
+    n = len(manifest["outputs"])
+    details = {k: diff[k] for k in ("modified", "missing", "extra") if diff[k]}
+    if not details:
+        return Check("outputs", PASS, f"{n} files match the manifest")
+    counts = ", ".join(f"{len(v)} {k}" for k, v in details.items())
+    return Check("outputs", FAIL, f"{counts} ({n} files recorded)", details)
+
+
+def infer_workdir(results_dir: Path, recorded: str) -> Path:
+    """The folder the run worked in, from the results folder and its recorded location.
+
+    Parameters
+    ----------
+    results_dir : Path
+        Where the results folder is now.
+    recorded : str
+        The manifest's ``results_dir`` (relative to the working directory, or absolute).
+
+    Returns
+    -------
+    Path
+        ``results_dir`` minus the recorded relative path when it ends with it; otherwise the
+        current directory.
+    """
+    here = Path(os.path.abspath(results_dir))
+    parts = Path(recorded).parts
+    if not Path(recorded).is_absolute() and here.parts[-len(parts) :] == parts:
+        return Path(*here.parts[: -len(parts)])
+    return Path.cwd()
+
+
+def _locate(path: str, workdir: Path) -> Path:
+    return Path(path) if Path(path).is_absolute() else workdir / path
+
+
+def check_inputs(manifest: Mapping, workdir: Path) -> Check:
+    """The recorded input files against their checksums, where the run read them.
+
+    Parameters
+    ----------
+    manifest : mapping
+    workdir : Path
+        The run's working directory (relative input paths are relative to it).
+
+    Returns
+    -------
+    Check
+        FAIL when an input was modified, WARN when inputs are missing, SKIP when none is
+        recorded.
+    """
+    records = manifest["inputs"]
+    if not records:
+        return Check("inputs", SKIP, "no inputs recorded")
+    modified, missing = [], []
+    for record in records:
+        path = _locate(record["path"], workdir)
+        if not path.is_file():
+            missing.append(record["path"])
+        elif _differs(path, record):
+            modified.append(record["path"])
+    details = {k: v for k, v in (("modified", modified), ("missing", missing)) if v}
+    if modified:
+        return Check("inputs", FAIL, f"{len(modified)} of {len(records)} inputs modified", details)
+    if len(missing) == len(records):
+        return Check("inputs", WARN, f"none of the {len(records)} inputs found under {workdir}")
+    if missing:
+        return Check("inputs", WARN, f"{len(missing)} of {len(records)} inputs missing", details)
+    return Check("inputs", PASS, f"{len(records)} inputs match the manifest")
+
+
+def _version(value) -> str:
+    return "not installed" if value is None else str(value)
+
+
+def check_environment(manifest: Mapping, current: Mapping | None = None) -> Check:
+    """Recorded package versions and platform against the current ones; differences named.
+
+    Parameters
+    ----------
+    manifest : mapping
+    current : mapping, optional
+        ``{"packages": ..., "platform": ...}``; this interpreter's by default.
+
+    Returns
+    -------
+    Check
+        WARN with one ``package`` or ``platform`` line per difference.
+    """
+    if current is None:
+        current = {"packages": prov.package_versions(), "platform": prov.platform_info()}
+    packages, platform_ = [], []
+    recorded = manifest.get("packages", {})
+    now = dict(current["packages"])
+    missing_now = [n for n in recorded if n not in now]
+    now.update(prov.package_versions(missing_now))
+    for name in sorted(recorded):
+        if recorded[name] != now.get(name):
+            packages.append(
+                f"{name}: recorded {_version(recorded[name])}, now {_version(now.get(name))}"
+            )
+    for key, value in sorted(manifest.get("platform", {}).items()):
+        if current["platform"].get(key) != value:
+            platform_.append(f"{key}: recorded {value}, now {current['platform'].get(key)}")
+    details = {k: v for k, v in (("package", packages), ("platform", platform_)) if v}
+    if not details:
+        return Check(
+            "environment", PASS, f"{len(recorded)} package versions and the platform match"
+        )
+    names = [line.split(":")[0] for line in packages + platform_]
+    return Check("environment", WARN, f"differs from the recorded run: {', '.join(names)}", details)
+
+
+def generated_by(manifest: Mapping, results_dir: Path) -> dict[str, str]:
+    """The psymodal commit each recorded ``dataset_description.json`` names, by folder.
+
+    Stage folders are shared between runs, so some may come from older code than the run.
+
+    Parameters
+    ----------
+    manifest : mapping
+    results_dir : Path
+
+    Returns
+    -------
+    dict
+        Folder (``"."``: the results folder) -> ``GeneratedBy`` commit (``-dirty`` suffix for
+        uncommitted changes) or version.
+    """
+    found = {}
+    for record in manifest["outputs"]:
+        path = Path(record["path"])
+        if path.name != "dataset_description.json" or len(path.parts) > 3:
+            continue
+        try:
+            entry = json.loads((results_dir / path).read_text())["GeneratedBy"][0]
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            continue
+        if entry.get("Name") == "psymodal":
+            found[path.parent.as_posix()] = entry.get("Commit") or entry.get("Version")
+    return dict(sorted(found.items()))
+
+
+def check_code(
+    manifest: Mapping, current: Mapping | None = None, results_dir: Path | None = None
+) -> Check:
+    """Recorded psymodal version and git state against the current ones.
+
+    Parameters
+    ----------
+    manifest : mapping
+    current : mapping, optional
+        ``{"version", "commit", "dirty"}``; this checkout's by default.
+    results_dir : Path, optional
+        When given, the commits named by the folders' ``dataset_description.json`` are
+        compared too (stage folders reused from an earlier run may name older code).
+
+    Returns
+    -------
+    Check
+        WARN when the version or a commit differ, or when either checkout has uncommitted
+        changes (a commit then does not identify the code).
+    """
+    from psymodal import __version__
+
+    recorded = manifest.get("psymodal", {})
+    if current is None:
+        current = {"version": __version__, **prov.git_state()}
+    notes = []
+    if recorded.get("version") != current.get("version"):
+        notes.append(f"version: recorded {recorded.get('version')}, now {current.get('version')}")
+    if recorded.get("commit") != current.get("commit"):
+        notes.append(f"commit: recorded {recorded.get('commit')}, now {current.get('commit')}")
+    if recorded.get("dirty"):
+        notes.append("the recorded run used uncommitted changes")
+    if current.get("dirty"):
+        notes.append("this checkout has uncommitted changes")
+    if results_dir is not None and recorded.get("commit"):
+        for folder, commit in generated_by(manifest, results_dir).items():
+            if str(commit).removesuffix("-dirty") != recorded["commit"]:
+                notes.append(f"{folder} was generated by {commit}")
+    described = f"psymodal {recorded.get('version')}" + (
+        f" at {recorded['commit'][:12]}" if recorded.get("commit") else ""
+    )
+    if notes:
+        return Check("code", WARN, f"{described}; differs or is not pinned", {"code": notes})
+    return Check("code", PASS, f"{described}, as recorded")
+
+
+# ---- rerun --------------------------------------------------------------------------------
+def find_snakefile() -> Path:
+    """The Snakefile of the psymodal checkout this library runs from.
+
+    Raises
+    ------
+    FileNotFoundError
+        When psymodal is installed without its workflow (no checkout).
+    """
+    import psymodal
+
+    snakefile = Path(psymodal.__file__).resolve().parents[2] / "Snakefile"
+    if not snakefile.exists():
+        raise FileNotFoundError(
+            f"{snakefile} not found: audit --rerun needs a psymodal source checkout "
+            "(pass snakefile=... / --snakefile)"
+        )
+    return snakefile
+
+
+def _run(command: list[str], log: Path, cwd: Path, env: Mapping | None = None) -> int:
+    """Run ``command`` with stdout and stderr appended to ``log``; return its exit status."""
+    with open(log, "a") as handle:
+        handle.write(f"$ {shlex.join(command)}\n")
+        handle.flush()
+        return subprocess.run(
+            command, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT, env=env, check=False
+        ).returncode
+
+
+def _tail(log: Path, n: int = 15) -> list[str]:
+    return log.read_text(errors="replace").splitlines()[-n:] if log.exists() else []
+
+
+def _link(target: Path, link: Path) -> None:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.exists():
+        link.symlink_to(target.resolve(), target_is_directory=target.is_dir())
+
+
+def prepare_rerun_config(config: Mapping, workdir: Path, tmp: Path) -> tuple[dict, list[str]]:
+    """The configuration for a rerun in ``tmp``, reading the inputs the run read.
+
+    Relative paths to real data (``bids_dir``, ``fmriprep_dir``, ``mri.atlas.path``) are
+    linked into ``tmp`` so that the configuration stays as recorded. A demo study is
+    regenerated by the workflow. Absolute output locations are moved into ``tmp``, so a rerun
+    never writes over the audited results.
+
+    Parameters
+    ----------
+    config : mapping
+        The recorded configuration.
+    workdir : Path
+        The working directory of the recorded run.
+    tmp : Path
+        The rerun's working directory.
+
+    Returns
+    -------
+    config : dict
+    rewritten : list of str
+        The configuration keys that had to change.
+    """
+    config = json.loads(json.dumps(config))
+    dataset = config["dataset"]
+    rewritten = []
+    if Path(config["results_dir"]).is_absolute():
+        config["results_dir"] = "results"
+        rewritten.append("results_dir")
+    paths = [config.get("mri", {}).get("atlas", {}).get("path")]
+    if dataset["source"] == "demo":
+        if Path(dataset["bids_dir"]).is_absolute():
+            dataset["bids_dir"] = "resources/demo"
+            rewritten.append("dataset.bids_dir")
+    else:
+        paths += [dataset["bids_dir"], dataset.get("fmriprep_dir")]
+    for path in paths:
+        if path and not Path(path).is_absolute():
+            _link(workdir / path, tmp / path)
+    return config, rewritten
+
+
+def _rerun_results_dir(manifest: Mapping, config: Mapping, tmp: Path) -> Path:
+    """Where the rerun writes: the recorded location relative to the workdir, if relative."""
+    recorded = manifest.get("results_dir")
+    if recorded and not Path(recorded).is_absolute():
+        return tmp / recorded
+    return tmp / config["results_dir"]
+
+
+def _rerun_layout(layout: Mapping, new_root: Path) -> tuple[dict, list[str]]:
+    """The rerun's run folder and stage folders, matched to the recorded ones.
+
+    A rerun derives its run label and stage keys itself (the label includes the git commit):
+    the run folder is the one ``LATEST`` names, a stage folder the one ``<modality>-*``.
+    """
+    notes = []
+    if layout["run_dir"] == ".":
+        return dict(layout), notes
+    run_dir = layout["run_dir"]
+    if (new_root / "LATEST").is_file():
+        run_dir = f"runs/{(new_root / 'LATEST').read_text().strip()}"
+    if run_dir != layout["run_dir"]:
+        notes.append(f"run folder {run_dir} compared with the recorded {layout['run_dir']}")
+    stages = {}
+    for modality, recorded in layout["stage_dirs"].items():
+        found = [p.name for p in sorted(new_root.glob(f"{modality}-*")) if p.is_dir()]
+        stages[modality] = recorded if recorded in found or len(found) != 1 else found[0]
+        if stages[modality] != recorded:
+            notes.append(f"stage folder {stages[modality]} compared with the recorded {recorded}")
+    return {"run_dir": run_dir, "stage_dirs": stages}, notes
+
+
+def _join(folder: str, name: str) -> str:
+    """``folder/name`` for a layout folder (``"."`` is the results folder itself)."""
+    return name if folder == "." else f"{folder}/{name}"
+
+
+def _renamer(old: Mapping, new: Mapping) -> Callable[[str], str]:
+    """Map a recorded output path to the rerun's folders (run label, stage keys)."""
+    pairs = [(old["run_dir"], new["run_dir"])]
+    pairs += [(old["stage_dirs"][m], new["stage_dirs"][m]) for m in old["stage_dirs"]]
+    pairs = [(a, b) for a, b in pairs if a != "." and a != b]
+
+    def rename(name: str) -> str:
+        for a, b in pairs:
+            if name.startswith(a + "/"):
+                return b + name[len(a) :]
+        return name
+
+    return rename
+
+
+def _summarize_rerun(diff: dict, n: int, what: str, elapsed: float, notes: list[str]) -> Check:
+    details = {k: diff[k] for k in ("modified", "missing", "extra") if diff.get(k)}
+    if notes:
+        details["note"] = notes
+    problems = {k: v for k, v in details.items() if k != "note"}
+    if not problems:
+        return Check("rerun", PASS, f"{n} {what} re-produced identically", details)
+    counts = ", ".join(f"{len(v)} {k}" for k, v in problems.items())
+    return Check("rerun", FAIL, f"{counts} of {n} {what} ({elapsed:.0f} s)", details)
+
+
+def rerun_workflow(
+    manifest: Mapping,
+    results_dir: Path,
+    tmp: Path,
+    snakefile: Path | None = None,
+    cores: int = 2,
+) -> Check:
+    """Rerun the whole workflow in ``tmp`` and compare every recorded output (and, for a
+    regenerated demo study, every recorded input) with the re-produced file.
+
+    Parameters
+    ----------
+    manifest : mapping
+    results_dir : Path
+        The audited results folder (the one the manifest's paths are relative to).
+    tmp : Path
+        An empty folder for the rerun.
+    snakefile : Path, optional
+        The workflow; this checkout's by default (:func:`find_snakefile`).
+    cores : int
+
+    Returns
+    -------
+    Check
+    """
+    start = time.monotonic()
+    workdir = infer_workdir(results_dir, manifest["results_dir"])
+    config, rewritten = prepare_rerun_config(manifest["config"], workdir, tmp)
+    prov.write_config_yaml(config, tmp / "config" / "config.yaml")
+    snakefile = Path(snakefile or find_snakefile())
+    log = tmp / "audit-rerun.log"
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile)]
+    command += ["--directory", str(tmp), "--cores", str(cores)]
+    if _run(command, log, tmp) != 0:
+        return Check(
+            "rerun", FAIL, f"the workflow failed in {tmp} (log: {log})", {"log": _tail(log)}
+        )
+    elapsed = time.monotonic() - start
+    new_root = _rerun_results_dir(manifest, config, tmp)
+    layout, notes = _rerun_layout(manifest["layout"], new_root)
+    notes.insert(0, f"workflow rerun in {elapsed:.0f} s with {cores} cores")
+    config_copy = _join(layout["run_dir"], f"{prov.PROVENANCE_DIR}/{prov.CONFIG_NAME}")
+    if not (new_root / config_copy).exists():
+        # a workflow that does not record its configuration: write the copy as it would
+        prov.write_config_yaml(config, new_root / config_copy)
+        notes.append(f"the workflow wrote no {config_copy}: written by the audit")
+    records = manifest["outputs"]
+    present = prov.output_files(new_root, prov.layout_folders(layout))
+    rename = _renamer(manifest["layout"], layout)
+    if rewritten:
+        # the rerun's configuration names other folders: its copy cannot match
+        recorded_copy = _join(
+            manifest["layout"]["run_dir"], f"{prov.PROVENANCE_DIR}/{prov.CONFIG_NAME}"
+        )
+        records = [r for r in records if r["path"] != recorded_copy]
+        present = [p for p in present if p != config_copy]
+        notes.append(f"config keys changed for the rerun: {', '.join(rewritten)}")
+        notes.append(f"not compared: {recorded_copy}")
+    diff = compare_files(records, new_root, present, rename)
+    if config["dataset"]["source"] == "demo":
+        _compare_demo_inputs(manifest, workdir, config, tmp, diff, notes)
+    return _summarize_rerun(diff, len(records), "outputs", elapsed, notes)
+
+
+def _compare_demo_inputs(manifest, workdir, config, tmp, diff, notes) -> None:
+    """Add the regenerated demo study's differences to ``diff`` (as ``input`` entries)."""
+    old_root = _locate(manifest["config"]["dataset"]["bids_dir"], workdir)
+    new_root = _locate(config["dataset"]["bids_dir"], tmp)
+    records = []
+    for record in manifest["inputs"]:
+        try:
+            rel = _locate(record["path"], workdir).relative_to(old_root).as_posix()
+        except ValueError:
+            continue
+        records.append({**record, "path": rel})
+    present = [p.relative_to(new_root).as_posix() for p in prov._expand([new_root])]
+    inputs = compare_files(records, new_root, present)
+    for kind in ("modified", "missing", "extra"):
+        diff[kind] = diff.get(kind, []) + [f"input {new_root.name}/{p}" for p in inputs[kind]]
+    notes.append(f"demo study regenerated: {len(inputs['identical'])} of {len(records)} inputs")
+
+
+def _stage_prefix(layout: Mapping, modality: str) -> str:
+    """``"<stage folder>/"`` of a modality, ``""`` in a flat results folder."""
+    stage = layout["stage_dirs"].get(modality, ".")
+    return "" if stage == "." else stage + "/"
+
+
+def _pick_subjects(manifest: Mapping, modalities: list[str], n: int) -> list[str]:
+    subjects = set()
+    for modality in modalities:
+        prefix = _stage_prefix(manifest["layout"], modality)
+        for record in manifest["outputs"]:
+            if record["path"].startswith(prefix):
+                first = record["path"][len(prefix) :].split("/")[0]
+                if _SUBJECT.match(first):
+                    subjects.add(first)
+    return sorted(subjects)[:n]
+
+
+def rerun_subjects(
+    manifest: Mapping,
+    results_dir: Path,
+    tmp: Path,
+    n_subjects: int,
+    inputs_ok: bool,
+) -> Check:
+    """Re-run the atlas and the per-subject stages for the first ``n_subjects`` participants.
+
+    The ``psymodal atlas``, ``mri`` and ``speech`` sub-commands are called as the workflow's
+    rules call them, with the recorded settings, on the recorded inputs (or, for a demo study
+    whose files are not available or not intact, on a regenerated one); their files are
+    compared with the manifest. Group tables and learning are not re-run.
+
+    Parameters
+    ----------
+    manifest : mapping
+    results_dir : Path
+        The folder the manifest's paths are relative to.
+    tmp : Path
+        An empty folder for the rerun.
+    n_subjects : int
+    inputs_ok : bool
+        Whether the recorded inputs are present and intact (the ``inputs`` check passed).
+
+    Returns
+    -------
+    Check
+    """
+    from psymodal.workflow_plan import atlas_name
+
+    start = time.monotonic()
+    config = manifest["config"]
+    dataset = config["dataset"]
+    layout = manifest["layout"]
+    workdir = infer_workdir(results_dir, manifest["results_dir"])
+    modalities = [m for m in ("mri", "speech") if config.get(m, {}).get("enabled", True)]
+    subjects = _pick_subjects(manifest, modalities, n_subjects)
+    if not subjects:
+        return Check("rerun", FAIL, "the manifest lists no per-subject outputs (sub-*/)")
+    log = tmp / "audit-rerun.log"
+    out = tmp / "results"
+    env = dict(os.environ)
+    src = str(Path(prov.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    cli = [sys.executable, "-m", "psymodal.cli"]
+    notes = []
+    diff: dict[str, list[str]] = {"modified": [], "missing": [], "extra": []}
+    # Paths are passed as the rules pass them (the config's, often relative to the working
+    # directory) because some outputs record them; outputs go to ``tmp``.
+    if inputs_ok:
+        run_dir, bids = workdir, dataset["bids_dir"]
+    elif dataset["source"] == "demo":
+        run_dir, bids = tmp, dataset["bids_dir"]
+        if Path(bids).is_absolute():
+            bids = "resources/demo"
+            notes.append("demo study regenerated in resources/demo: recorded paths differ")
+        atlas_path = config.get("mri", {}).get("atlas", {}).get("path")
+        if atlas_path and not Path(atlas_path).is_absolute():
+            _link(workdir / atlas_path, tmp / atlas_path)
+        settings = json.dumps(dataset.get("demo", {}), sort_keys=True)
+        if _run([*cli, "demo", bids, "--settings", settings], log, run_dir, env) != 0:
+            return Check("rerun", FAIL, f"demo generation failed (log: {log})", {"log": _tail(log)})
+        regenerated = {"dataset": {"bids_dir": str(tmp / bids)}}
+        _compare_demo_inputs(manifest, workdir, regenerated, tmp, diff, notes)
+    else:
+        return Check("rerun", FAIL, "the recorded inputs are not available or not intact")
+    fmriprep = dataset.get("fmriprep_dir") or str(Path(bids) / "derivatives" / "fmriprep")
+    steps, chosen = [], []
+    if "mri" in modalities:
+        mri = config.get("mri", {})
+        name = atlas_name(mri.get("atlas", {}))
+        stage = out / _stage_prefix(layout, "mri")
+        atlas = stage / "atlas" / f"atlas-{name}_dseg"
+        atlas_settings = json.dumps(mri.get("atlas", {}), sort_keys=True)
+        steps.append(["atlas", str(stage / "atlas"), "--settings", atlas_settings])
+        steps.append(
+            ["mri", "--subjects", *subjects, "--bids-dir", bids]
+            + ["--fmriprep-dir", fmriprep, "--atlas", f"{atlas}.nii.gz"]
+            + ["--atlas-labels", f"{atlas}.tsv", "--atlas-name", name, "--out-dir", str(stage)]
+            + ["--settings", json.dumps(mri, sort_keys=True)]
+        )
+        chosen.append(_stage_prefix(layout, "mri") + "atlas/")
+    if "speech" in modalities:
+        stage = out / _stage_prefix(layout, "speech")
+        steps.append(
+            ["speech", "--subjects", *subjects, "--bids-dir", bids, "--out-dir", str(stage)]
+            + ["--settings", json.dumps(config.get("speech", {}), sort_keys=True)]
+        )
+    for modality in modalities:
+        chosen += [f"{_stage_prefix(layout, modality)}{s}/" for s in subjects]
+    for step in steps:
+        if _run([*cli, *step], log, run_dir, env) != 0:
+            return Check(
+                "rerun", FAIL, f"`psymodal {step[0]}` failed (log: {log})", {"log": _tail(log)}
+            )
+    elapsed = time.monotonic() - start
+    prefixes = tuple(chosen)
+    records = [r for r in manifest["outputs"] if r["path"].startswith(prefixes)]
+    present = [p for p in prov.output_files(out) if p.startswith(prefixes)]
+    files = compare_files(records, out, present)
+    for kind in ("modified", "missing", "extra"):
+        diff[kind] = files[kind] + diff[kind]
+    notes.insert(
+        0, f"subjects {', '.join(subjects)}: atlas and per-subject stages in {elapsed:.0f} s"
+    )
+    return _summarize_rerun(diff, len(records), "outputs", elapsed, notes)
+
+
+# ---- entry point --------------------------------------------------------------------------
+def audit(
+    results_dir: str | os.PathLike,
+    rerun: bool = False,
+    subjects: int | None = None,
+    *,
+    verify_inputs: bool = True,
+    strict: bool = False,
+    cores: int = 2,
+    snakefile: str | os.PathLike | None = None,
+    keep: bool = False,
+    tmp_root: str | os.PathLike | None = None,
+) -> AuditReport:
+    """Audit ``results_dir`` against ``<results_dir>/provenance/manifest.json``.
+
+    Parameters
+    ----------
+    results_dir : path-like
+    rerun : bool
+        Also re-execute the run in a temporary folder and compare the re-produced files.
+    subjects : int, optional
+        With ``rerun``: re-run only the atlas and the per-subject stages for this many
+        participants (the first in sorted order) instead of the whole workflow.
+    verify_inputs : bool
+        Whether to checksum the recorded inputs (large studies: hours of BOLD data).
+    strict : bool
+        Count warnings (environment, code, unavailable inputs) as failures.
+    cores : int
+        Cores for the rerun.
+    snakefile : path-like, optional
+        Workflow for the rerun; this checkout's by default.
+    keep : bool
+        Keep the rerun folder (it is always kept when the rerun fails).
+    tmp_root : path-like, optional
+        Where to create the rerun folder; the system's temporary folder by default.
+
+    Returns
+    -------
+    AuditReport
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Without a readable manifest (a usage error, not a failed audit).
+    """
+    if subjects is not None and subjects < 1:
+        raise ValueError("subjects must be at least 1")
+    manifest_file, root = prov.find_manifest(results_dir)
+    manifest = prov.read_manifest(manifest_file)
+    report = AuditReport(Path(results_dir), manifest=manifest_file, strict=strict)
+    report.checks.append(check_outputs(manifest, root))
+    workdir = infer_workdir(root, manifest["results_dir"])
+    if verify_inputs:
+        report.checks.append(check_inputs(manifest, workdir))
+    else:
+        report.checks.append(Check("inputs", SKIP, "not checked (--no-inputs)"))
+    report.checks.append(check_code(manifest, results_dir=root))
+    report.checks.append(check_environment(manifest))
+    if rerun:
+        tmp = Path(tempfile.mkdtemp(prefix="psymodal-audit-", dir=tmp_root))
+        if subjects is not None:
+            inputs_ok = report.check("inputs").status == PASS
+            check = rerun_subjects(manifest, root, tmp, subjects, inputs_ok)
+        else:
+            check = rerun_workflow(manifest, root, tmp, snakefile, cores)
+        report.checks.append(check)
+        if keep or check.status == FAIL:
+            report.rerun_dir = tmp
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return report

@@ -1,0 +1,409 @@
+"""Figures and tables for the workflow report (``psymodal figures``).
+
+From a results folder this writes, under ``<results_dir>/figures/`` by default:
+
+``roc_curves.png``
+    Out-of-fold ROC curve per modality, the fused model and the confound-only baseline.
+``auc_summary.png``
+    ROC AUC and balanced accuracy with bootstrap 95% confidence intervals per analysis.
+``metrics_table.html``
+    The same numbers (and sensitivity, specificity, Brier score, permutation p) as a table.
+``qc_summary.png``
+    Mean framewise displacement per participant with the exclusion threshold (MRI) and
+    detected speech duration per participant with its minimum (speech).
+
+Every file is always written (a figure without data says so), so that a workflow rule can
+name them as outputs. PNGs are byte-identical across reruns with the same matplotlib: the
+Agg backend, matplotlib's default style (no user ``matplotlibrc``), the bundled DejaVu font
+and no ``Software`` metadata entry.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from psymodal.tables import atomic_path, atomic_write, read_tsv
+
+FIGURE_NAMES = ("roc_curves.png", "auc_summary.png", "metrics_table.html", "qc_summary.png")
+#: The confound-only analysis: drawn as a baseline, not as a model.
+BASELINE = "confounds"
+#: Analyses in display order; others follow alphabetically.
+ORDER = ("mri", "speech", "early_fusion", "late_fusion", "fusion", BASELINE)
+DPI = 100
+_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+_BASELINE_COLOR = "#7f7f7f"
+_EXCLUDED_COLOR = "#d62728"
+
+
+# ---- helpers ------------------------------------------------------------------------------
+def _read(path: Path) -> pd.DataFrame | None:
+    return read_tsv(path) if path.exists() else None
+
+
+def _order_key(name: str) -> tuple[int, str]:
+    return (ORDER.index(name) if name in ORDER else len(ORDER) - 1, name)
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def _save(fig, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        # no 'Software' entry (it names the matplotlib version): identical bytes across reruns
+        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+    return path
+
+
+def _empty(ax, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=10, wrap=True)
+    ax.set_axis_off()
+
+
+def _fmt(value, digits: int = 2) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _with_ci(row: Mapping, metric: str) -> str:
+    value = row.get(metric, np.nan)
+    low, high = row.get(f"{metric}_ci_low", np.nan), row.get(f"{metric}_ci_high", np.nan)
+    if np.isfinite(low) and np.isfinite(high):
+        return f"{_fmt(value)} [{_fmt(low)}, {_fmt(high)}]"
+    return _fmt(value)
+
+
+def _analysis_label(modality: str, model: str, several_models: bool) -> str:
+    return f"{modality} ({model})" if several_models else modality
+
+
+def _analyses(metrics: pd.DataFrame | None, predictions: pd.DataFrame | None) -> list:
+    """(modality, model) pairs in display order, from metrics or else predictions."""
+    table = metrics if metrics is not None and len(metrics) else predictions
+    if table is None or not len(table):
+        return []
+    pairs = table[["modality", "model"]].drop_duplicates().itertuples(index=False, name=None)
+    return sorted(pairs, key=lambda p: (*_order_key(p[0]), p[1]))
+
+
+# ---- figures ------------------------------------------------------------------------------
+def roc_figure(
+    predictions: pd.DataFrame | None, metrics: pd.DataFrame | None, path: str | os.PathLike
+) -> Path:
+    """ROC curves of the out-of-fold predictions, one per analysis, baseline dashed.
+
+    Predictions of all folds (and all CV repeats) are pooled per analysis.
+
+    Parameters
+    ----------
+    predictions : DataFrame or None
+        ``learn/predictions.tsv``: participant_id, fold, repeat, modality, model, y_true,
+        probability.
+    metrics : DataFrame or None
+        ``learn/metrics.tsv``, for the AUC and its interval in the legend.
+    path : path-like
+
+    Returns
+    -------
+    Path
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fig = _figure(5.5, 6.8)
+    ax = fig.add_subplot()
+    pairs = _analyses(None, predictions)
+    if not pairs:
+        _empty(ax, "no out-of-fold predictions")
+        return _save(fig, Path(path))
+    several = predictions.groupby("modality")["model"].nunique().gt(1).any()
+    rows = (
+        {}
+        if metrics is None
+        else {(r.modality, r.model): r._asdict() for r in metrics.itertuples()}
+    )
+    colors = iter(_COLORS * 4)
+    ax.plot([0, 1], [0, 1], color="#bbbbbb", lw=0.8, ls=":", label="chance")
+    for modality, model in pairs:
+        sel = predictions[(predictions["modality"] == modality) & (predictions["model"] == model)]
+        sel = sel.dropna(subset=["y_true", "probability"])
+        y = sel["y_true"].to_numpy(dtype=int)
+        p = sel["probability"].to_numpy(dtype=float)
+        label = _analysis_label(modality, model, several)
+        if len(np.unique(y)) < 2:
+            continue
+        fpr, tpr, _ = roc_curve(y, p)
+        row = rows.get((modality, model))
+        auc = _with_ci(row, "roc_auc") if row else _fmt(roc_auc_score(y, p))
+        baseline = modality == BASELINE
+        ax.plot(
+            fpr,
+            tpr,
+            color=_BASELINE_COLOR if baseline else next(colors),
+            lw=1.2 if baseline else 1.8,
+            ls="--" if baseline else "-",
+            label=f"{label}{' baseline' if baseline else ''}: AUC {auc}",
+        )
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_xlabel("false positive rate (1 - specificity)")
+    ax.set_ylabel("true positive rate (sensitivity)")
+    ax.set_title("Out-of-fold ROC curves (AUC [95% bootstrap CI])", fontsize=10)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=8, frameon=False)
+    return _save(fig, Path(path))
+
+
+def auc_figure(metrics: pd.DataFrame | None, path: str | os.PathLike) -> Path:
+    """ROC AUC and balanced accuracy per analysis with 95% CIs, the baseline in grey.
+
+    Parameters
+    ----------
+    metrics : DataFrame or None
+        ``learn/metrics.tsv``.
+    path : path-like
+
+    Returns
+    -------
+    Path
+    """
+    pairs = _analyses(metrics, None)
+    fig = _figure(8.0, 1.2 + 0.45 * max(len(pairs), 1))
+    axes = fig.subplots(1, 2, sharey=True)
+    if not pairs:
+        for ax in axes:
+            _empty(ax, "no metrics")
+        return _save(fig, Path(path))
+    several = metrics.groupby("modality")["model"].nunique().gt(1).any()
+    rows = {(r.modality, r.model): r._asdict() for r in metrics.itertuples()}
+    labels = [_analysis_label(m, mdl, several) for m, mdl in pairs]
+    ypos = np.arange(len(pairs))[::-1]
+    for ax, metric, title in zip(
+        axes, ("roc_auc", "balanced_accuracy"), ("ROC AUC", "balanced accuracy"), strict=True
+    ):
+        ax.axvline(0.5, color="#bbbbbb", lw=0.8, ls=":")
+        for y, pair in zip(ypos, pairs, strict=True):
+            row = rows[pair]
+            value = row.get(metric, np.nan)
+            low, high = row.get(f"{metric}_ci_low", np.nan), row.get(f"{metric}_ci_high", np.nan)
+            baseline = pair[0] == BASELINE
+            color = _BASELINE_COLOR if baseline else "#1f77b4"
+            if baseline and np.isfinite(value):
+                ax.axvline(value, color=_BASELINE_COLOR, lw=0.8, ls="--")
+            if np.isfinite(low) and np.isfinite(high):
+                ax.plot([low, high], [y, y], color=color, lw=2.0, solid_capstyle="butt")
+            if np.isfinite(value):
+                ax.plot([value], [y], "o", color=color, ms=6)
+        ax.set_xlim(0, 1)
+        ax.set_title(title, fontsize=10)
+        ax.set_yticks(ypos, labels)
+        ax.grid(axis="x", color="#eeeeee", lw=0.6)
+    axes[0].set_xlabel("dotted: chance; dashed: confound baseline", fontsize=8)
+    fig.suptitle("Cross-validated performance with 95% bootstrap intervals", fontsize=10)
+    return _save(fig, Path(path))
+
+
+def metrics_html(metrics: pd.DataFrame | None, path: str | os.PathLike) -> Path:
+    """An HTML table of the metrics with their 95% intervals (a snippet, no page markup).
+
+    Parameters
+    ----------
+    metrics : DataFrame or None
+        ``learn/metrics.tsv``.
+    path : path-like
+
+    Returns
+    -------
+    Path
+    """
+    pairs = _analyses(metrics, None)
+    rows = (
+        {}
+        if metrics is None
+        else {(r.modality, r.model): r._asdict() for r in metrics.itertuples()}
+    )
+    head = [
+        "analysis",
+        "model",
+        "n (positive)",
+        "ROC AUC [95% CI]",
+        "balanced accuracy [95% CI]",
+        "sensitivity",
+        "specificity",
+        "Brier",
+        "permutation p",
+    ]
+    lines = ['<table class="psymodal-metrics">', "  <thead><tr>"]
+    lines += [f"    <th>{html.escape(h)}</th>" for h in head]
+    lines += ["  </tr></thead>", "  <tbody>"]
+    for pair in pairs:
+        row = rows[pair]
+        n = row.get("n_subjects", np.nan)
+        n_pos = row.get("n_positive", np.nan)
+        cells = [
+            pair[0] + (" (baseline)" if pair[0] == BASELINE else ""),
+            pair[1],
+            f"{_fmt(n, 0)} ({_fmt(n_pos, 0)})",
+            _with_ci(row, "roc_auc"),
+            _with_ci(row, "balanced_accuracy"),
+            _with_ci(row, "sensitivity"),
+            _with_ci(row, "specificity"),
+            _fmt(row.get("brier", np.nan), 3),
+            _fmt(row.get("p_value", np.nan), 3),
+        ]
+        lines.append("  <tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    if not pairs:
+        lines.append(f'  <tr><td colspan="{len(head)}">no metrics</td></tr>')
+    lines += ["  </tbody>", "</table>"]
+    text = "\n".join(lines) + "\n"
+    return atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def _qc_panel(ax, qc: pd.DataFrame | None, column: str, threshold, above: bool, what: str):
+    """Per-participant QC metric, included in blue, excluded in red, threshold dashed."""
+    if qc is None or column not in qc:
+        _empty(ax, f"no {what} QC table")
+        return
+    qc = qc.sort_values("participant_id", kind="stable").reset_index(drop=True)
+    x = np.arange(len(qc))
+    value = pd.to_numeric(qc[column], errors="coerce").to_numpy(dtype=float)
+    included = qc["included"].astype(str).str.lower().isin(["true", "1"]).to_numpy()
+    have = np.isfinite(value)
+    for keep, color, label in (
+        (have & included, "#1f77b4", "included"),
+        (have & ~included, _EXCLUDED_COLOR, "excluded"),
+    ):
+        if keep.any():
+            ax.bar(x[keep], value[keep], color=color, label=label)
+    if (~have).any():
+        label = "no data (excluded)" if (~included[~have]).all() else "no data"
+        ax.plot(x[~have], np.zeros((~have).sum()), "x", color=_EXCLUDED_COLOR, ms=7, label=label)
+    if threshold is not None and np.isfinite(threshold):
+        side = "exclusion above" if above else "exclusion below"
+        ax.axhline(threshold, color="k", lw=0.9, ls="--", label=f"{side} {threshold:g}")
+    ax.set_xticks(x, qc["participant_id"], rotation=90, fontsize=7 if len(x) <= 60 else 4)
+    ax.set_xlim(-0.7, len(x) - 0.3)
+    n_out = int((~included).sum())
+    ax.set_title(f"{what}: {len(qc) - n_out} of {len(qc)} participants included", fontsize=10)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def qc_figure(
+    mri_qc: pd.DataFrame | None,
+    speech_qc: pd.DataFrame | None,
+    path: str | os.PathLike,
+    fd_threshold: float | None,
+    min_speech_s: float | None,
+) -> Path:
+    """Mean FD per participant (MRI) and detected speech per participant (speech).
+
+    Parameters
+    ----------
+    mri_qc, speech_qc : DataFrame or None
+        ``group/mri_qc.tsv`` and ``group/speech_qc.tsv``.
+    path : path-like
+    fd_threshold : float or None
+        ``mri.qc.max_mean_fd`` (mm).
+    min_speech_s : float or None
+        ``speech.qc.min_speech_s`` (s).
+
+    Returns
+    -------
+    Path
+    """
+    n = max(
+        len(mri_qc) if mri_qc is not None else 0, len(speech_qc) if speech_qc is not None else 0
+    )
+    fig = _figure(max(7.0, 0.14 * n + 2), 6.5)
+    top, bottom = fig.subplots(2, 1)
+    _qc_panel(top, mri_qc, "mean_fd", fd_threshold, True, "fMRI")
+    if top.axison:
+        top.set_ylabel("mean framewise displacement (mm)")
+    _qc_panel(bottom, speech_qc, "speech_duration_s", min_speech_s, False, "speech")
+    if bottom.axison:
+        bottom.set_ylabel("detected speech (s)")
+    return _save(fig, Path(path))
+
+
+# ---- entry point --------------------------------------------------------------------------
+def qc_thresholds(mri_settings: Mapping | None, speech_settings: Mapping | None) -> tuple:
+    """The exclusion thresholds drawn in the QC figure, from the stages' settings.
+
+    Parameters
+    ----------
+    mri_settings, speech_settings : mapping or None
+        The config's ``mri`` and ``speech`` sections; missing keys take the stage defaults.
+
+    Returns
+    -------
+    tuple of (float or None, float or None)
+        Maximum mean FD (mm) and minimum speech duration (s); ``None`` (no line drawn) for
+        the speech default when the speech stage cannot be imported.
+    """
+    mri_qc = dict((mri_settings or {}).get("qc") or {})
+    if "max_mean_fd" not in mri_qc:
+        from psymodal.mri.qc import DEFAULT_QC
+
+        mri_qc["max_mean_fd"] = DEFAULT_QC["max_mean_fd"]
+    speech_qc = dict((speech_settings or {}).get("qc") or {})
+    if "min_speech_s" not in speech_qc:
+        try:  # the speech stage's defaults (librosa: absent from the learn environment)
+            from psymodal.speech.features import DEFAULT_SETTINGS
+        except ImportError:
+            speech_qc["min_speech_s"] = None
+        else:
+            speech_qc["min_speech_s"] = DEFAULT_SETTINGS["qc"]["min_speech_s"]
+    return mri_qc["max_mean_fd"], speech_qc["min_speech_s"]
+
+
+def write_report_figures(
+    results_dir: str | os.PathLike,
+    out_dir: str | os.PathLike | None = None,
+    mri_settings: Mapping | None = None,
+    speech_settings: Mapping | None = None,
+    qc_tables: Mapping[str, str | os.PathLike] | None = None,
+) -> list[Path]:
+    """Write the report's figures and metrics table for a results folder.
+
+    Parameters
+    ----------
+    results_dir : path-like
+        The run folder: reads ``learn/metrics.tsv`` and ``learn/predictions.tsv`` (each
+        optional).
+    out_dir : path-like, optional
+        ``<results_dir>/figures`` by default.
+    mri_settings, speech_settings : mapping, optional
+        The config's ``mri`` and ``speech`` sections (QC thresholds).
+    qc_tables : mapping of str to path-like, optional
+        ``mri`` and ``speech`` group QC tables (in the versioned layout they live in the
+        stage folders); by default ``<results_dir>/group/<modality>_qc.tsv`` (each optional).
+
+    Returns
+    -------
+    list of Path
+        The files of :data:`FIGURE_NAMES`, in that order.
+    """
+    import matplotlib
+
+    results_dir = Path(results_dir)
+    out = Path(out_dir) if out_dir is not None else results_dir / "figures"
+    metrics = _read(results_dir / "learn" / "metrics.tsv")
+    predictions = _read(results_dir / "learn" / "predictions.tsv")
+    qc_tables = qc_tables or {m: results_dir / "group" / f"{m}_qc.tsv" for m in ("mri", "speech")}
+    mri_qc = _read(Path(qc_tables["mri"])) if "mri" in qc_tables else None
+    speech_qc = _read(Path(qc_tables["speech"])) if "speech" in qc_tables else None
+    fd, speech = qc_thresholds(mri_settings, speech_settings)
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()  # matplotlib's own style, whatever the user's matplotlibrc
+        matplotlib.rcParams["svg.hashsalt"] = "psymodal"
+        return [
+            roc_figure(predictions, metrics, out / FIGURE_NAMES[0]),
+            auc_figure(metrics, out / FIGURE_NAMES[1]),
+            metrics_html(metrics, out / FIGURE_NAMES[2]),
+            qc_figure(mri_qc, speech_qc, out / FIGURE_NAMES[3], fd, speech),
+        ]
