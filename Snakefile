@@ -12,11 +12,12 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/demo.smk"
+include: "workflow/rules/dataset.smk"
 include: "workflow/rules/mri.smk"
 include: "workflow/rules/speech.smk"
 include: "workflow/rules/group.smk"
 include: "workflow/rules/learn.smk"
+include: "workflow/rules/provenance.smk"
 
 
 rule all:

@@ -137,4 +137,4 @@ def test_another_config_makes_a_new_run_and_keeps_the_old(demo_run, tmp_path):
     config["run_label"] = first.name
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     result = run_snakemake(workdir, "--dry-run")
-    assert result.returncode != 0 and "another config" in result.stderr
+    assert result.returncode != 0 and "another config" in result.stdout + result.stderr

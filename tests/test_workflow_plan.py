@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from psymodal.tables import write_tsv
-from psymodal.workflow_plan import StudyPlan, subject_outputs
+from psymodal.workflow_plan import StudyPlan
 
 
 def bids_config(bids_dir, **extra):
@@ -26,11 +26,9 @@ def test_plan_reads_participants_and_batches(tmp_path):
     assert plan.subjects == ids
     assert [len(b) for b in plan.batches()] == [10, 10, 3]
     assert plan.fmriprep_dir == tmp_path / "derivatives" / "fmriprep"
-    out = plan.mri_outputs("sub-01")
-    assert (
-        out["features"].name == "sub-01_task-rest_atlas-dosenbach160_desc-correlation_features.tsv"
-    )
-    assert plan.speech_outputs("sub-01")["qc"].parent.name == "audio"
+    assert plan.modalities == ["mri", "anat", "speech"]
+    assert plan.group_table("anat", "qc").parent.parent == plan.stage_dir("mri")
+    assert plan.batch_table("speech", 2, "features").name == "speech_batch-2_features.tsv"
 
 
 def test_plan_lists_subject_files_so_edits_trigger_reruns(tmp_path):
@@ -61,6 +59,52 @@ def test_missing_participants_table(tmp_path):
         StudyPlan(bids_config(tmp_path))
 
 
-def test_subject_outputs_rejects_unknown_modality(tmp_path):
-    with pytest.raises(ValueError, match="modality"):
-        subject_outputs("eeg", "sub-01", tmp_path, {})
+def test_stage_folders_are_keyed_by_settings_and_runs_by_config(tmp_path):
+    write_tsv(pd.DataFrame({"participant_id": ["sub-01"]}), tmp_path / "participants.tsv")
+    base = StudyPlan(bids_config(tmp_path))
+    other = bids_config(tmp_path)
+    other["learn"] = {"cv": {"seed": 3}}
+    changed = StudyPlan(other)
+    assert changed.stage_dir("mri") == base.stage_dir("mri")
+    assert changed.run_dir != base.run_dir
+    other["mri"] = {**other["mri"], "connectivity": "covariance"}
+    assert StudyPlan(other).stage_dir("mri") != base.stage_dir("mri")
+
+
+def test_reusing_a_run_label_with_another_config_is_refused(tmp_path):
+    write_tsv(pd.DataFrame({"participant_id": ["sub-01"]}), tmp_path / "participants.tsv")
+    first = StudyPlan(bids_config(tmp_path, run_label="mine"))
+    first.write_run_config()
+    first.check_run_is_not_overwritten()
+    second = bids_config(tmp_path, run_label="mine")
+    second["learn"] = {"cv": {"seed": 3}}
+    with pytest.raises(ValueError, match="another config"):
+        StudyPlan(second).check_run_is_not_overwritten()
+
+
+def test_timeseries_source_reads_abide_phenotypes(tmp_path):
+    functional = tmp_path / "Functional"
+    functional.mkdir()
+    (functional / "50003.mat").write_bytes(b"")
+    pd.DataFrame(
+        {
+            "SUB_ID": [50003, 50004],
+            "DX_GROUP": [1, 0],
+            "AGE_AT_SCAN": [20.0, 22.0],
+            "SEX": [1, 2],
+            "SITE_ID": ["PITT", "PITT"],
+        }
+    ).to_csv(tmp_path / "phenotypic.csv", index=False)
+    config = bids_config(tmp_path)
+    config["dataset"] = {
+        "source": "timeseries",
+        "bids_dir": str(tmp_path),
+        "participants": str(tmp_path / "phenotypic.csv"),
+        "participants_format": "abide",
+        "timeseries_dir": str(functional),
+        "timeseries_pattern": "{label}.mat",
+    }
+    plan = StudyPlan(config)
+    assert plan.subjects == ["sub-50003"]
+    assert plan.modalities == ["mri", "speech"]
+    assert functional / "50003.mat" in plan.subject_inputs(["sub-50003"], "mri")

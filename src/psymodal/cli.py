@@ -72,26 +72,42 @@ def _cmd_demo(args) -> int:
     return 0
 
 
-def _plan_outputs(args, modality: str, subject: str, atlas_name: str | None = None) -> dict:
-    from psymodal.workflow_plan import subject_outputs
+def _participant_rows(path) -> dict:
+    """participant_id -> participants.tsv row (empty without a table)."""
+    if not path:
+        return {}
+    from psymodal.tables import read_tsv
 
-    settings = _settings(args.settings)
-    return subject_outputs(modality, subject, args.out_dir, settings, atlas_name)
+    table = read_tsv(path, dtype={"participant_id": str})
+    return {row["participant_id"]: row for _, row in table.iterrows()}
 
 
 def _write_batch_tables(args, outputs: list[dict]) -> None:
+    """Stack the subjects' one-row tables per modality: ``<modality>_batch-<N>_<kind>.tsv``."""
     from psymodal.tables import concat_rows
 
-    if args.batch_features:
-        concat_rows([o["features"] for o in outputs], args.batch_features)
-    if args.batch_qc:
-        concat_rows([o["qc"] for o in outputs], args.batch_qc)
+    if args.batch_dir is None:
+        return
+    for modality in sorted({m for written in outputs for m in written}):
+        for kind in ("features", "qc"):
+            concat_rows(
+                [written[modality][kind] for written in outputs if modality in written],
+                Path(args.batch_dir) / f"{modality}_batch-{args.batch}_{kind}.tsv",
+            )
 
 
 def _cmd_describe(args) -> int:
     from psymodal.provenance import write_dataset_description
 
     print(write_dataset_description(args.results_dir))
+    return 0
+
+
+def _cmd_import_participants(args) -> int:
+    from psymodal.tables import write_tsv
+    from psymodal.workflow_plan import StudyPlan
+
+    print(write_tsv(StudyPlan(_settings(args.config)).participants, args.output))
     return 0
 
 
@@ -114,15 +130,27 @@ def _cmd_atlas(args) -> int:
 def _cmd_mri(args) -> int:
     from psymodal.determinism import limit_threads
     from psymodal.mri.atlas import load_atlas_from_path
-    from psymodal.mri.pipeline import process_subject
+    from psymodal.mri.sources import MriSource, process_mri_subject
 
     limit_threads(1)
-    atlas = load_atlas_from_path(args.atlas, args.atlas_labels, name=args.atlas_name)
+    atlas = None
+    if args.atlas:
+        atlas = load_atlas_from_path(args.atlas, args.atlas_labels, name=args.atlas_name)
     settings = _settings(args.settings)
-    outputs = []
-    for subject in args.subjects:
-        process_subject(subject, args.bids_dir, args.fmriprep_dir, atlas, args.out_dir, settings)
-        outputs.append(_plan_outputs(args, "mri", subject, atlas.name))
+    source = MriSource(
+        kind=args.input,
+        bids_dir=args.bids_dir,
+        fmriprep_dir=args.fmriprep_dir,
+        timeseries_dir=args.timeseries_dir,
+        timeseries_pattern=args.timeseries_pattern or MriSource.timeseries_pattern,
+    )
+    participants = _participant_rows(args.participants)
+    outputs = [
+        process_mri_subject(
+            subject, source, atlas, args.out_dir, settings, participants.get(subject)
+        )
+        for subject in args.subjects
+    ]
     _write_batch_tables(args, outputs)
     return 0
 
@@ -130,12 +158,13 @@ def _cmd_mri(args) -> int:
 def _cmd_speech(args) -> int:
     from psymodal.determinism import limit_threads
     from psymodal.speech.pipeline import find_recordings, process_subject
+    from psymodal.workflow_plan import speech_outputs
 
     limit_threads(1)
     settings = _settings(args.settings)
     outputs = []
     for subject in args.subjects:
-        paths = _plan_outputs(args, "speech", subject)
+        paths = speech_outputs(subject, args.out_dir, settings)
         process_subject(
             subject,
             find_recordings(args.bids_dir, subject, settings.get("task")),
@@ -143,7 +172,7 @@ def _cmd_speech(args) -> int:
             paths["qc"],
             settings,
         )
-        outputs.append(paths)
+        outputs.append({"speech": paths})
     _write_batch_tables(args, outputs)
     return 0
 
@@ -253,8 +282,10 @@ def _cmd_figures(args) -> int:
 
 
 def _batch_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--batch-features", type=Path, help="also stack the subjects' features here")
-    p.add_argument("--batch-qc", type=Path, help="also stack the subjects' QC rows here")
+    p.add_argument(
+        "--batch-dir", type=Path, help="also stack the subjects' features and QC rows here"
+    )
+    p.add_argument("--batch", default="0", help="batch index used in the stacked tables' names")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -281,9 +312,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("mri", help="fMRI: parcellated time series, connectivity features, QC")
     p.add_argument("--subjects", nargs="+", required=True, help="participant ids (sub-XX)")
+    p.add_argument(
+        "--input",
+        choices=["fmriprep", "raw", "timeseries"],
+        default="fmriprep",
+        help="fMRIPrep derivatives (default), raw BIDS BOLD, or ready region time series",
+    )
     p.add_argument("--bids-dir", type=Path, required=True)
     p.add_argument("--fmriprep-dir", type=Path, help="fMRIPrep derivatives folder")
-    p.add_argument("--atlas", type=Path, required=True, help="labels image (.nii.gz)")
+    p.add_argument("--timeseries-dir", type=Path, help="folder of ready time series")
+    p.add_argument("--timeseries-pattern", help="file name with {label} or {participant_id}")
+    p.add_argument("--participants", type=Path, help="participants.tsv (site, mean_fd)")
+    p.add_argument("--atlas", type=Path, help="labels image (.nii.gz); not for time series")
     p.add_argument("--atlas-labels", type=Path, help="TSV with index and name columns")
     p.add_argument("--atlas-name", help="atlas name used in file names")
     p.add_argument("--out-dir", type=Path, required=True)
@@ -302,6 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("describe", help="write dataset_description.json for a results folder")
     p.add_argument("results_dir", type=Path)
     p.set_defaults(func=_cmd_describe)
+
+    p = sub.add_parser("import-participants", help="write the study's participants.tsv")
+    p.add_argument("output", type=Path)
+    p.add_argument("--config", required=True, help="the whole effective config as JSON or a file")
+    p.set_defaults(func=_cmd_import_participants)
 
     p = sub.add_parser("record-config", help="record the effective config in the run folder")
     p.add_argument("--config", required=True, help="the whole effective config as JSON or a file")

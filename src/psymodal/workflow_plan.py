@@ -16,13 +16,6 @@ import pandas as pd
 from psymodal import __version__
 from psymodal.tables import read_tsv
 
-CONNECTIVITY_DESC = {
-    "correlation": "correlation",
-    "partial correlation": "partialcorrelation",
-    "covariance": "covariance",
-    "tangent": "tangent",
-}
-
 
 def demo_spec_from_config(demo: dict):
     """Build the :class:`psymodal.demo.DemoSpec` described by ``dataset.demo``."""
@@ -48,27 +41,18 @@ def atlas_name(spec: dict) -> str:
     return spec.get("name", "dosenbach160")
 
 
-def subject_outputs(
-    modality: str, subject: str, out_dir, settings: dict, atlas: str | None = None
-) -> dict[str, Path]:
-    """The per-subject features and QC tables a stage writes (BIDS-Derivatives style names)."""
-    if modality == "mri":
-        task = settings.get("task", "rest")
-        atlas = atlas or atlas_name(settings.get("atlas", {}))
-        kind = CONNECTIVITY_DESC[settings.get("connectivity", "correlation")]
-        folder = Path(out_dir) / subject / "func"
-        return {
-            "features": folder / f"{subject}_task-{task}_atlas-{atlas}_desc-{kind}_features.tsv",
-            "qc": folder / f"{subject}_task-{task}_desc-qc.tsv",
-        }
-    if modality == "speech":
-        task = settings.get("task") or "all"
-        folder = Path(out_dir) / subject / "audio"
-        return {
-            "features": folder / f"{subject}_task-{task}_features.tsv",
-            "qc": folder / f"{subject}_task-{task}_desc-qc.tsv",
-        }
-    raise ValueError(f"Unknown modality {modality!r}; expected 'mri' or 'speech'.")
+def speech_outputs(subject: str, out_dir, settings: dict) -> dict[str, Path]:
+    """The per-subject speech features and QC tables (BIDS-Derivatives style names)."""
+    task = settings.get("task") or "all"
+    folder = Path(out_dir) / subject / "audio"
+    return {
+        "features": folder / f"{subject}_task-{task}_features.tsv",
+        "qc": folder / f"{subject}_task-{task}_desc-qc.tsv",
+    }
+
+
+# Which stage folder holds each modality's tables.
+MODALITY_STAGE = {"mri": "mri", "anat": "mri", "speech": "speech"}
 
 
 # Settings that change where or how fast results are made, never what they are.
@@ -104,10 +88,18 @@ class StudyPlan:
         self.results_dir = Path(self.config["results_dir"])
         self.batch_size = int(self.config.get("batch_size", 10))
         self.run_label = self.config.get("run_label") or self.default_run_label()
+        self.source = dataset["source"]
+        self.timeseries_dir = dataset.get("timeseries_dir")
         if self.is_demo:
             from psymodal.demo import plan
 
             self.participants = plan(demo_spec_from_config(dataset.get("demo")))
+        elif self.source == "timeseries" and dataset.get("participants_format") == "abide":
+            from psymodal.mri.tabular import read_abide_participants
+
+            self.participants = read_abide_participants(
+                dataset["participants"], self.timeseries_dir
+            )
         else:
             self.participants = self._read_participants()
 
@@ -115,8 +107,21 @@ class StudyPlan:
     def from_config(cls, config: dict) -> StudyPlan:
         return cls(config)
 
+    @property
+    def participants_tsv(self) -> Path:
+        """The participants.tsv the learning stage reads (imported for non-BIDS tables)."""
+        if self.source == "timeseries":
+            return self.results_dir / "participants.tsv"
+        return self.bids_dir / "participants.tsv"
+
+    @property
+    def mri_input(self) -> str:
+        default = "timeseries" if self.source == "timeseries" else "fmriprep"
+        return self.config.get("mri", {}).get("input", default)
+
     def _read_participants(self) -> pd.DataFrame:
-        path = self.bids_dir / "participants.tsv"
+        dataset = self.config["dataset"]
+        path = Path(dataset.get("participants") or self.bids_dir / "participants.tsv")
         if not path.exists():
             raise FileNotFoundError(
                 f"{path} not found: dataset.bids_dir must point at a BIDS dataset with a "
@@ -218,28 +223,51 @@ class StudyPlan:
     def atlas_name(self) -> str:
         return atlas_name(self.mri_settings.get("atlas", {}))
 
-    def mri_outputs(self, subject: str) -> dict[str, Path]:
-        return self.outputs("mri", subject)
+    def stage_modalities(self, stage: str) -> list[str]:
+        """The feature tables a stage writes: the MRI stage adds ``anat`` with fMRIPrep input."""
+        if not self.config.get(stage, {}).get("enabled", True):
+            return []
+        if stage == "mri":
+            from psymodal.mri.sources import stage_modalities
 
-    def speech_outputs(self, subject: str) -> dict[str, Path]:
-        return self.outputs("speech", subject)
+            return stage_modalities(self.mri_settings, self.mri_input)
+        return [stage]
 
-    def outputs(self, modality: str, subject: str) -> dict[str, Path]:
-        settings = self.config.get(modality, {})
-        return subject_outputs(
-            modality, subject, self.stage_dir(modality), settings, self.atlas_name
-        )
+    @property
+    def stages(self) -> list[str]:
+        return [s for s in ("mri", "speech") if self.stage_modalities(s)]
 
     @property
     def modalities(self) -> list[str]:
-        return [m for m in ("mri", "speech") if self.config.get(m, {}).get("enabled", True)]
+        return [m for stage in ("mri", "speech") for m in self.stage_modalities(stage)]
+
+    def group_table(self, modality: str, kind: str) -> Path:
+        folder = self.stage_dir(MODALITY_STAGE[modality]) / "group"
+        return folder / f"{modality}_{kind}.tsv"
+
+    def batch_table(self, modality: str, batch: int | str, kind: str) -> Path:
+        folder = self.stage_dir(MODALITY_STAGE[modality]) / "group" / "batches"
+        return folder / f"{modality}_batch-{batch}_{kind}.tsv"
+
+    def _pattern(self) -> dict:
+        pattern = self.config["dataset"].get("timeseries_pattern")
+        return {"timeseries_pattern": pattern} if pattern else {}
 
     # ---- inputs for real datasets -----------------------------------------------------------
     def subject_inputs(self, subjects: list[str], modality: str) -> list[Path]:
         """The files a batch reads, so that Snakemake reruns a batch when one changes."""
-        files: list[Path] = [self.bids_dir / "participants.tsv"]
+        files: list[Path] = [self.participants_tsv]
+        if modality == "mri" and self.mri_input == "timeseries":
+            from psymodal.mri.sources import MriSource
+
+            source = MriSource("timeseries", timeseries_dir=self.timeseries_dir, **self._pattern())
+            return files + [source.timeseries_file(s) for s in subjects]
         for subject in subjects:
-            if modality == "mri":
+            if modality == "mri" and self.mri_input == "raw":
+                task = self.mri_settings.get("task", "rest")
+                root = self.bids_dir / subject
+                patterns = [f"**/func/{subject}*_task-{task}*_bold.nii*"]
+            elif modality == "mri":
                 task = self.mri_settings.get("task", "rest")
                 root = self.fmriprep_dir / subject
                 patterns = [

@@ -24,13 +24,19 @@ PSYMODAL = f"PYTHONPATH={SRC}${{PYTHONPATH:+:$PYTHONPATH}} {PYTHON} -m psymodal.
 
 wildcard_constraints:
     batch=r"\d+",
-    modality="mri|speech",
+    modality="mri|anat|speech",
+    stage="mri|speech",
     key=r"[0-9a-f]{10}",
 
 
-def settings_json(section):
-    """A stage's config section as one shell-quoted JSON argument (params change -> rerun)."""
-    return shlex.quote(json.dumps(config[section], sort_keys=True))
+def settings_json(section=None):
+    """A config section (or all of it) as one shell-quoted JSON argument.
+
+    Returned as a function so that braces in the config are not read as wildcards.
+    """
+    value = config if section is None else config.get(section, {})
+    text = shlex.quote(json.dumps(value, sort_keys=True))
+    return lambda wildcards: text
 
 
 def dataset_inputs(subjects, modality):
@@ -41,23 +47,49 @@ def dataset_inputs(subjects, modality):
 
 
 def final_outputs():
-    stages = [PLAN.stage_dir(m) / "dataset_description.json" for m in PLAN.modalities]
+    stages = [PLAN.stage_dir(s) / "dataset_description.json" for s in PLAN.stages]
     return [
         RUN / "learn" / "metrics.tsv",
         RUN / "dataset_description.json",
         RUN / "provenance" / "config.yaml",
+        RUN / "provenance" / "manifest.json",
         RESULTS / "LATEST",
     ] + stages
 
 
-def group_table(modality, kind):
-    return PLAN.stage_dir(modality) / "group" / f"{modality}_{kind}.tsv"
+def batch_outputs(stage):
+    """The per-batch tables of a stage, one features and one QC table per modality."""
+    return [
+        str(PLAN.batch_table(m, "{batch}", kind))
+        for m in PLAN.stage_modalities(stage)
+        for kind in ("features", "qc")
+    ]
 
 
 def batch_tables(modality, kind):
-    n_batches = len(PLAN.batches())
-    folder = PLAN.stage_dir(modality) / "group" / "batches"
-    return [folder / f"{modality}_batch-{i}_{kind}.tsv" for i in range(n_batches)]
+    return [PLAN.batch_table(modality, i, kind) for i in range(len(PLAN.batches()))]
+
+
+def mri_batch_inputs(wc):
+    inputs = {"data": dataset_inputs(PLAN.batch(wc.batch), "mri")}
+    if PLAN.mri_input != "timeseries":
+        inputs["atlas"] = rules.atlas.output.nii
+        inputs["labels"] = rules.atlas.output.tsv
+    return inputs
+
+
+def mri_source_arguments(input):
+    """CLI arguments that say where the MRI data are, for the configured input kind."""
+    args = ["--input", PLAN.mri_input, "--participants", str(PLAN.participants_tsv)]
+    if PLAN.mri_input == "timeseries":
+        dataset = config["dataset"]
+        args += ["--timeseries-dir", dataset["timeseries_dir"]]
+        if dataset.get("timeseries_pattern"):
+            args += ["--timeseries-pattern", dataset["timeseries_pattern"]]
+    else:
+        args += ["--fmriprep-dir", str(PLAN.fmriprep_dir), "--atlas", input.atlas]
+        args += ["--atlas-labels", input.labels, "--atlas-name", PLAN.atlas_name]
+    return " ".join(shlex.quote(a) for a in args)
 
 
 def mri_batch_mem_mb(files):

@@ -4,17 +4,17 @@ rule collect_modality:
         qc=lambda wc: batch_tables(wc.modality, "qc"),
     output:
         features=report(
-            RESULTS / "{modality}-{key}" / "group" / "{modality}_features.tsv",
+            RESULTS / "{stage}-{key}" / "group" / "{modality}_features.tsv",
             caption="../report/features.rst",
             category="Features",
         ),
         qc=report(
-            RESULTS / "{modality}-{key}" / "group" / "{modality}_qc.tsv",
+            RESULTS / "{stage}-{key}" / "group" / "{modality}_qc.tsv",
             caption="../report/qc.rst",
             category="Quality control",
         ),
     log:
-        RESULTS / "{modality}-{key}" / "logs" / "collect.log",
+        RESULTS / "{stage}-{key}" / "logs" / "collect_{modality}.log",
     conda:
         "../../envs/learn.yaml"
     threads: 1

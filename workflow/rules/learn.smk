@@ -1,8 +1,8 @@
 rule learn:
     input:
-        participants=BIDS / "participants.tsv",
-        features=[group_table(m, "features") for m in PLAN.modalities],
-        qc=[group_table(m, "qc") for m in PLAN.modalities],
+        participants=PLAN.participants_tsv,
+        features=[PLAN.group_table(m, "features") for m in PLAN.modalities],
+        qc=[PLAN.group_table(m, "qc") for m in PLAN.modalities],
     output:
         metrics=report(
             RUN / "learn" / "metrics.tsv",
@@ -21,8 +21,10 @@ rule learn:
         runtime=30,
     params:
         cli=PSYMODAL,
-        features=" ".join(f"{m}={group_table(m, 'features')}" for m in PLAN.modalities),
-        qc=" ".join(f"{m}={group_table(m, 'qc')}" for m in PLAN.modalities),
+        features=" ".join(
+            f"{m}={PLAN.group_table(m, 'features')}" for m in PLAN.modalities
+        ),
+        qc=" ".join(f"{m}={PLAN.group_table(m, 'qc')}" for m in PLAN.modalities),
         settings=settings_json("learn"),
         outdir=RUN / "learn",
     shell:
@@ -33,7 +35,7 @@ rule learn:
 # The pointer to the newest finished run; earlier runs stay in runs/.
 rule point_latest:
     input:
-        RUN / "learn" / "metrics.tsv",
+        RUN / "provenance" / "manifest.json",
     output:
         RESULTS / "LATEST",
     log:
@@ -65,6 +67,6 @@ rule record_config:
         runtime=1,
     params:
         cli=PSYMODAL,
-        config=shlex.quote(json.dumps(config, sort_keys=True)),
+        config=settings_json(),
     shell:
         "{params.cli} record-config --config {params.config} > {log} 2>&1"

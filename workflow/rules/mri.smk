@@ -22,12 +22,9 @@ rule atlas:
 # the batch tables are what Snakemake tracks (process start-up dominates tiny jobs).
 rule mri_batch:
     input:
-        data=lambda wc: dataset_inputs(PLAN.batch(wc.batch), "mri"),
-        atlas=rules.atlas.output.nii,
-        labels=rules.atlas.output.tsv,
+        unpack(mri_batch_inputs),
     output:
-        features=MRI / "group" / "batches" / "mri_batch-{batch}_features.tsv",
-        qc=MRI / "group" / "batches" / "mri_batch-{batch}_qc.tsv",
+        batch_outputs("mri"),
     log:
         MRI / "logs" / "mri_batch-{batch}.log",
     conda:
@@ -40,13 +37,11 @@ rule mri_batch:
         cli=PSYMODAL,
         subjects=lambda wc: " ".join(PLAN.batch(wc.batch)),
         settings=settings_json("mri"),
+        source=lambda wc, input: mri_source_arguments(input),
         bids=BIDS,
-        fmriprep=PLAN.fmriprep_dir,
-        atlas_name=PLAN.atlas_name,
         outdir=MRI,
+        batchdir=MRI / "group" / "batches",
     shell:
-        "{params.cli} mri --subjects {params.subjects} --bids-dir {params.bids}"
-        " --fmriprep-dir {params.fmriprep} --atlas {input.atlas}"
-        " --atlas-labels {input.labels} --atlas-name {params.atlas_name}"
-        " --out-dir {params.outdir} --batch-features {output.features} --batch-qc {output.qc}"
+        "{params.cli} mri --subjects {params.subjects} --bids-dir {params.bids} {params.source}"
+        " --out-dir {params.outdir} --batch-dir {params.batchdir} --batch {wildcards.batch}"
         " --settings {params.settings} > {log} 2>&1"

@@ -2,8 +2,7 @@ rule speech_batch:
     input:
         data=lambda wc: dataset_inputs(PLAN.batch(wc.batch), "speech"),
     output:
-        features=SPEECH / "group" / "batches" / "speech_batch-{batch}_features.tsv",
-        qc=SPEECH / "group" / "batches" / "speech_batch-{batch}_qc.tsv",
+        batch_outputs("speech"),
     log:
         SPEECH / "logs" / "speech_batch-{batch}.log",
     conda:
@@ -18,7 +17,8 @@ rule speech_batch:
         settings=settings_json("speech"),
         bids=BIDS,
         outdir=SPEECH,
+        batchdir=SPEECH / "group" / "batches",
     shell:
         "{params.cli} speech --subjects {params.subjects} --bids-dir {params.bids}"
-        " --out-dir {params.outdir} --batch-features {output.features} --batch-qc {output.qc}"
+        " --out-dir {params.outdir} --batch-dir {params.batchdir} --batch {wildcards.batch}"
         " --settings {params.settings} > {log} 2>&1"

@@ -1,0 +1,128 @@
+"""One entry point for the MRI stage, whatever the input: fMRIPrep, raw BIDS or ready time series.
+
+The workflow and the CLI call :func:`process_mri_subject`; it picks the stage function for the
+configured input and returns the per-subject tables written, per modality (``mri`` for
+connectivity, ``anat`` for regional grey-matter volumes when fMRIPrep anatomy is used).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .atlas import Atlas
+
+INPUTS = ("fmriprep", "raw", "timeseries")
+
+
+@dataclass(frozen=True)
+class MriSource:
+    """Where a study's MRI data are and in which form.
+
+    Parameters
+    ----------
+    kind : str
+        ``fmriprep`` (preprocessed derivatives), ``raw`` (BIDS BOLD, nilearn-only cleaning) or
+        ``timeseries`` (ready region time series, e.g. C-PAC ``.1D`` or DPABI ``.mat``).
+    bids_dir, fmriprep_dir : Path
+    timeseries_dir : Path, optional
+        Folder of the ready time series.
+    timeseries_pattern : str
+        File name inside ``timeseries_dir``, with ``{label}`` (subject label without ``sub-``)
+        and/or ``{participant_id}`` placeholders.
+    """
+
+    kind: str = "fmriprep"
+    bids_dir: Path = Path(".")
+    fmriprep_dir: Path | None = None
+    timeseries_dir: Path | None = None
+    timeseries_pattern: str = "{participant_id}_timeseries.tsv"
+
+    def __post_init__(self):
+        if self.kind not in INPUTS:
+            raise ValueError(f"Unknown MRI input {self.kind!r}; expected one of {INPUTS}.")
+
+    def timeseries_file(self, participant_id: str) -> Path:
+        if self.timeseries_dir is None:
+            raise ValueError("MRI input 'timeseries' needs dataset.timeseries_dir in the config.")
+        name = self.timeseries_pattern.format(
+            label=participant_id.removeprefix("sub-"), participant_id=participant_id
+        )
+        return Path(self.timeseries_dir) / name
+
+
+def subject_timeseries_settings(settings: dict, participant: pd.Series | None) -> dict:
+    """Per-subject ``timeseries`` settings: the TR may depend on the subject's site."""
+    ts = dict(settings.get("timeseries") or {})
+    by_site = ts.pop("tr_by_site", None) or {}
+    if ts.get("tr") is None and participant is not None and "site" in participant:
+        ts["tr"] = by_site.get(str(participant["site"]))
+    return {**settings, "timeseries": ts}
+
+
+def process_mri_subject(
+    subject: str,
+    source: MriSource,
+    atlas: Atlas | None,
+    out_dir,
+    settings: dict,
+    participant: pd.Series | None = None,
+) -> dict[str, dict[str, Path]]:
+    """Run the MRI stage for one subject and return ``{modality: {"features", "qc"}}``.
+
+    Parameters
+    ----------
+    subject : str
+        ``sub-<label>``.
+    source : MriSource
+    atlas : Atlas or None
+        Needed for image inputs; ready time series carry their own regions.
+    out_dir : path
+        The stage folder (a BIDS-Derivatives dataset).
+    settings : dict
+        The config's ``mri`` section.
+    participant : pandas.Series, optional
+        The subject's participants.tsv row: ``site`` selects a per-site TR for time series and
+        ``mean_fd`` (when present) enters QC for inputs that carry no confounds.
+    """
+    if source.kind == "timeseries":
+        from .tabular import process_timeseries_subject
+
+        qc_values = {}
+        if participant is not None and pd.notna(participant.get("mean_fd", None)):
+            qc_values["mean_fd"] = float(participant["mean_fd"])
+        paths = process_timeseries_subject(
+            subject,
+            source.timeseries_file(subject),
+            out_dir,
+            subject_timeseries_settings(settings, participant),
+            qc_values=qc_values or None,
+        )
+        return {"mri": paths}
+    if source.kind == "raw":
+        from .raw import process_raw_subject
+
+        return {"mri": process_raw_subject(subject, source.bids_dir, atlas, out_dir, settings)}
+
+    from .anat import process_anat_subject
+    from .pipeline import process_subject
+
+    written = {
+        "mri": process_subject(
+            subject, source.bids_dir, source.fmriprep_dir, atlas, out_dir, settings
+        )
+    }
+    if settings.get("anat", {}).get("enabled", True):
+        written["anat"] = process_anat_subject(
+            subject, source.fmriprep_dir, atlas, out_dir, settings
+        )
+    return written
+
+
+def stage_modalities(settings: dict, kind: str) -> list[str]:
+    """The feature tables the MRI stage writes for this input kind."""
+    if kind == "fmriprep" and settings.get("anat", {}).get("enabled", True):
+        return ["mri", "anat"]
+    return ["mri"]

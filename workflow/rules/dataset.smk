@@ -1,0 +1,45 @@
+if PLAN.is_demo:
+
+    rule demo_dataset:
+        output:
+            flag=PLAN.demo_flag,
+            participants=BIDS / "participants.tsv",
+        log:
+            BIDS / "code" / "logs" / "demo_dataset.log",
+        conda:
+            "../../envs/demo.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        params:
+            cli=PSYMODAL,
+            bids=BIDS,
+            settings=shlex.quote(
+                json.dumps(config["dataset"].get("demo", {}), sort_keys=True)
+            ),
+        shell:
+            "{params.cli} demo {params.bids} --settings {params.settings} > {log} 2>&1"
+
+
+if PLAN.source == "timeseries":
+
+    # A non-BIDS phenotype table (e.g. ABIDE's) becomes the participants.tsv that learning reads.
+    rule import_participants:
+        input:
+            config["dataset"]["participants"],
+        output:
+            PLAN.participants_tsv,
+        log:
+            RESULTS / "logs" / "import_participants.log",
+        conda:
+            "../../envs/mri.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        params:
+            cli=PSYMODAL,
+            config=settings_json(),
+        shell:
+            "{params.cli} import-participants {output} --config {params.config} > {log} 2>&1"
