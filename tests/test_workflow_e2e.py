@@ -138,3 +138,11 @@ def test_another_config_makes_a_new_run_and_keeps_the_old(demo_run, tmp_path):
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     result = run_snakemake(workdir, "--dry-run")
     assert result.returncode != 0 and "another config" in result.stdout + result.stderr
+
+
+def test_report_for_a_clinician_scientist(demo_run):
+    result = run_snakemake(demo_run, "--report", "report.html")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    html = (demo_run / "report.html").read_text(errors="replace")
+    for piece in ("roc_curves.png", "metrics_table.html", "qc_summary.png", "manifest.json"):
+        assert piece in html, piece
