@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -203,8 +204,15 @@ def main(argv=None) -> int:
         f"time ratio psymodal/nilearn: compute {ratio:.2f}, process wall {wall_ratio:.2f} "
         f"(target <= 1.2); peak memory ratio {mem_ratio:.2f}"
     )
+    # Stated bound: nilearn's masker holds the run plus a cleaned copy, so psymodal may use at
+    # most 2.5 times the run's float32 size (plus 300 MB for Python and the libraries).
+    run_mb = math.prod(args.shape) * 4 / 2**20
+    bound = 2.5 * run_mb + 300
+    peak = median("psymodal", "maxrss_mb")
+    verdict = "meets" if peak <= bound else "EXCEEDS"
+    print(f"peak memory bound {bound:.0f} MB (2.5 x {run_mb:.0f} MB run + 300 MB): {verdict}")
     _check_agreement(out_dir)
-    return 0
+    return 0 if peak <= bound else 1
 
 
 def _check_agreement(out_dir: Path) -> None:
