@@ -190,9 +190,51 @@ def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
         else [c for cols in data.blocks.values() for c in cols]
     )
     columns = [pos[c] for c in names]
-    harmonizer, designated = _harmonizer(data, s, len(columns))
+    blocks = [analysis.block] if analysis.kind == "block" else list(data.blocks)
+    transform, n_out = _block_transform(data, s, blocks)
+    harmonizer, designated = _harmonizer(data, s, len(columns) if n_out is None else n_out)
     designated = [pos[c] for c in designated]
-    return M.feature_pipeline(analysis.model, columns, s, harmonizer, designated, seed)
+    return M.feature_pipeline(
+        analysis.model, columns, s, harmonizer, designated, seed, transform=transform
+    )
+
+
+def _block_transform(data: StudyData, s: dict, blocks: list[str]):
+    """In-fold transform of the selected ``blocks`` (``learn.transforms``) and its width.
+
+    Returns ``(None, None)`` when none of the blocks has a transform. Otherwise a
+    ColumnTransformer over the selector's output (the blocks' columns in order, then the
+    covariates) that replaces each transformed block by its output, passes the other blocks
+    through and keeps the covariates last; and the number of feature columns it outputs.
+    """
+    transforms = s.get("transforms") or {}
+    if not any(transforms.get(m) for m in blocks):
+        return None, None
+    from sklearn.compose import ColumnTransformer
+
+    from psymodal.learn.assemble import SEP
+    from psymodal.learn.transformers import TangentFeatures, tangent_layout
+
+    parts, offset, n_out = [], 0, 0
+    for m in blocks:
+        cols = data.blocks[m]
+        where = list(range(offset, offset + len(cols)))
+        offset += len(cols)
+        if transforms.get(m) == "tangent":
+            edges = [c[len(m) + len(SEP) :] for c in cols]
+            n_out += len(tangent_layout(edges)[1])
+            parts.append((m, TangentFeatures(edges=edges), where))
+        else:
+            n_out += len(cols)
+            parts.append((m, "passthrough", where))
+    # The covariates (harmonizer's designated columns) follow the blocks; pass them through.
+    transform = ColumnTransformer(
+        parts,
+        remainder="passthrough",
+        sparse_threshold=0.0,
+        verbose_feature_names_out=False,
+    )
+    return transform, n_out
 
 
 def _harmonizer(data: StudyData, s: dict, n_features: int):

@@ -89,8 +89,9 @@ def feature_pipeline(
     harmonizer=None,
     designated: list[str] | None = None,
     seed: int = 0,
+    transform=None,
 ) -> Pipeline:
-    """Selector -> [harmonizer] -> median imputer -> standard scaler -> classifier.
+    """Selector -> [transform] -> [harmonizer] -> median imputer -> standard scaler -> classifier.
 
     Parameters
     ----------
@@ -107,6 +108,10 @@ def feature_pipeline(
         Covariate columns the harmonizer needs; the selector puts them after ``columns``.
     seed : int
         Random state for the classifier.
+    transform : transformer, optional
+        Block feature transform (``learn.transforms``, e.g. tangent space) applied right after
+        the selector, so it is fitted on the training fold; it must keep the covariates after
+        the features (see :func:`psymodal.learn.evaluate.build_estimator`).
 
     Notes
     -----
@@ -115,6 +120,8 @@ def feature_pipeline(
     the same columns and importances stay aligned.
     """
     steps = [("select", ModalityBlockSelector(list(columns) + list(designated or [])))]
+    if transform is not None:
+        steps.append(("transform", transform))
     if harmonizer is not None:
         steps.append(("harmonize", harmonizer))
     steps += [

@@ -10,6 +10,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 
+#: Allowed values of ``learn.transforms`` (None: no transform).
+TRANSFORMS = ("tangent", None)
+
 DEFAULTS: dict = {
     # Label: y = (participants[label_column] == positive_label). With negative_label set, any
     # other non-missing label is excluded (recorded) instead of silently counted as control.
@@ -43,6 +46,13 @@ DEFAULTS: dict = {
     # blocks concatenated), intermediate (torch network with one encoder per modality).
     "fusion": ["late"],
     "confound_baseline": True,
+    # Per-modality feature transforms fitted inside each training fold, first step after the
+    # column selection (before harmonisation, imputation, scaling) of the modality's block
+    # pipeline and of its part of the early-fusion pipeline. Only "tangent": the block holds
+    # covariance vectors with diagonal (mri.connectivity: tangent) and becomes tangent-space
+    # connectivity relative to the training subjects' geometric mean. Explicit only (no
+    # auto-detection), e.g. {mri: tangent}. Not applied by the intermediate (torch) fusion.
+    "transforms": {},
     # In-fold harmonisation applied before every feature model: none | combat | regress.
     "harmonize": "none",
     # ComBat options; unseen_site: pooled (no correction for a site absent from the training
@@ -106,4 +116,11 @@ def resolve(settings: Mapping | None) -> dict:
     for key in ("models", "fusion", "confounds", "categorical_confounds"):
         if isinstance(resolved[key], str):
             resolved[key] = [resolved[key]]
+    transforms = resolved["transforms"] or {}
+    if not isinstance(transforms, Mapping):
+        raise ValueError("learn.transforms must map modality -> transform (e.g. {mri: tangent})")
+    bad = {m: v for m, v in transforms.items() if v not in TRANSFORMS}
+    if bad:
+        raise ValueError(f"unknown learn.transforms {bad}; choose from {list(TRANSFORMS)}")
+    resolved["transforms"] = dict(transforms)
     return resolved

@@ -441,3 +441,184 @@ class MedianImputer(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _parse_edge(name: str) -> tuple[str, str]:
+    parts = str(name).split("__")
+    if len(parts) != 2:
+        raise ValueError(
+            f"TangentFeatures: column '{name}' is not an edge 'regionA__regionB' (strip the "
+            "'<modality>__' prefix before passing names)"
+        )
+    return parts[0], parts[1]
+
+
+def tangent_layout(edges, discard_diagonal: bool = True) -> tuple[list[str], list[str]]:
+    """Regions and output feature names of :class:`TangentFeatures` for input ``edges``.
+
+    The regions are those with a diagonal column ``regionA__regionA``, in order of first
+    appearance; edges touching a region without one are ignored. Output names are the i < j
+    pairs of those regions (then the diagonal unless ``discard_diagonal``), so the output width
+    is known before fitting (the learning stage needs it to place the covariate columns).
+    """
+    pairs = [_parse_edge(e) for e in edges]
+    diagonal = {a for a, b in pairs if a == b}
+    if not diagonal:
+        raise ValueError(
+            "TangentFeatures needs covariance vectors with their diagonal (columns "
+            "'regionA__regionA'): compute the features with mri.connectivity: tangent"
+        )
+    regions = []
+    for a, b in pairs:
+        for r in (a, b):
+            if r in diagonal and r not in regions:
+                regions.append(r)
+    iu, ju = np.triu_indices(len(regions), k=1)
+    names = [f"{regions[i]}__{regions[j]}" for i, j in zip(iu, ju, strict=True)]
+    if not discard_diagonal:
+        names += [f"{r}__{r}" for r in regions]
+    return regions, names
+
+
+class TangentFeatures(TransformerMixin, BaseEstimator):
+    """Tangent-space connectivity from flat covariance vectors, fitted on the training rows.
+
+    Each row holds one subject's covariance matrix as edges ``regionA__regionB`` including the
+    diagonal ``regionA__regionA`` (``mri.connectivity: tangent``). ``fit`` rebuilds the SPD
+    matrices and fits :class:`psymodal.mri.tangent.TangentSpace` (geometric-mean reference) on
+    those rows only; ``transform`` returns the tangent vectors relative to that reference, the
+    i < j edges and, unless ``discard_diagonal`` (nilearn's ``vectorize(discard_diagonal=True)``
+    convention), the diagonal. In a Pipeline this puts the group reference inside each
+    training fold, so test subjects never shape it.
+
+    Parameters
+    ----------
+    edges : list of str, optional
+        Name ``regionA__regionB`` of every input column, in order. Default: the DataFrame's
+        column names, else a row-major upper triangle with diagonal
+        (``np.triu_indices(p)``), ``p`` inferred from the number of columns.
+    discard_diagonal : bool, default=True
+        Output only the i < j tangent edges.
+    eps, max_iter, tol, n_threads
+        Passed to :class:`~psymodal.mri.tangent.TangentSpace`.
+
+    Notes
+    -----
+    Missing values: a region is missing for a subject when its diagonal is NaN (or, failing
+    that, the region with the most NaN entries is dropped until the observed block is
+    complete). TangentSpace then completes the matrix from the training mean covariance
+    (Gaussian completion), i.e. mean imputation in tangent space. A row with no observed
+    region (modality absent, e.g. in early fusion) is left out of the fit and transformed to
+    all-NaN, so the imputer that follows fills it like any other missing block. A region
+    without a diagonal column (dropped at assembly because missing in every subject) is
+    ignored, with the edges that touch it.
+
+    Attributes
+    ----------
+    tangent_ : TangentSpace
+        The fitted embedding (``tangent_.reference_`` is the training reference).
+    regions_ : list of str
+    n_features_out_ : int
+    """
+
+    def __init__(
+        self, edges=None, discard_diagonal=True, eps=1e-6, max_iter=50, tol=1e-5, n_threads=1
+    ):
+        self.edges = edges
+        self.discard_diagonal = discard_diagonal
+        self.eps = eps
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_threads = n_threads
+
+    def _edges(self, n_features: int) -> list[str]:
+        if self.edges is not None:
+            edges = [str(e) for e in self.edges]
+        elif hasattr(self, "feature_names_in_"):
+            edges = [str(e) for e in self.feature_names_in_]
+        else:
+            p = int(round((np.sqrt(8 * n_features + 1) - 1) / 2))
+            if p * (p + 1) // 2 != n_features:
+                raise ValueError(
+                    f"TangentFeatures: {n_features} columns is not an upper triangle with "
+                    "diagonal p(p+1)/2; pass edges"
+                )
+            iu, ju = np.triu_indices(p)
+            edges = [f"r{i:03d}__r{j:03d}" for i, j in zip(iu, ju, strict=True)]
+        if len(edges) != n_features:
+            raise ValueError(f"{len(edges)} edge names for {n_features} columns")
+        return edges
+
+    def _matrices(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """SPD-to-be matrices (NaN rows/columns for missing regions) and observed-row mask."""
+        n, p = X.shape[0], len(self.regions_)
+        mats = np.full((n, p, p), np.nan)
+        mats[:, self._i, self._j] = X[:, self._cols]
+        mats[:, self._j, self._i] = X[:, self._cols]
+        for k in range(n):
+            m = mats[k]
+            missing = ~np.isfinite(np.diag(m))
+            while True:
+                obs = ~missing
+                bad = ~np.isfinite(m[np.ix_(obs, obs)])
+                if not bad.any():
+                    break
+                counts = np.zeros(p)
+                counts[obs] = bad.sum(axis=0)
+                missing[np.argmax(counts)] = True
+            m[missing, :] = np.nan
+            m[:, missing] = np.nan
+        present = np.isfinite(mats).any(axis=(1, 2))
+        return mats, present
+
+    def fit(self, X, y=None):
+        """Fit the tangent reference on the rows of ``X`` that have at least one region."""
+        from psymodal.mri.tangent import TangentSpace
+
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        edges = self._edges(X.shape[1])
+        self.regions_, names = tangent_layout(edges, self.discard_diagonal)
+        index = {r: k for k, r in enumerate(self.regions_)}
+        cols, ii, jj = [], [], []
+        for c, e in enumerate(edges):
+            a, b = _parse_edge(e)
+            if a in index and b in index:
+                cols.append(c)
+                ii.append(index[a])
+                jj.append(index[b])
+        self._cols, self._i, self._j = np.array(cols), np.array(ii), np.array(jj)
+        mats, present = self._matrices(X)
+        if not present.any():
+            raise ValueError("TangentFeatures: no training row has an observed region")
+        self.tangent_ = TangentSpace(
+            input="covariance",
+            region_names=self.regions_,
+            discard_diagonal=self.discard_diagonal,
+            eps=self.eps,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            n_threads=self.n_threads,
+        ).fit(mats[present])
+        self._names_out = np.asarray(names, dtype=object)
+        self.n_features_out_ = len(names)
+        return self
+
+    def transform(self, X):
+        """Tangent vectors relative to the training reference (NaN rows for absent subjects)."""
+        check_is_fitted(self, "tangent_")
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        mats, present = self._matrices(X)
+        out = np.full((X.shape[0], self.n_features_out_), np.nan)
+        if present.any():
+            out[present] = self.tangent_.transform(mats[present])
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """``regionA__regionB`` (i < j), then ``regionA__regionA`` unless discarded."""
+        check_is_fitted(self, "tangent_")
+        return self._names_out.copy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

@@ -2,6 +2,12 @@
 
 Edges are named ``regionA__regionB`` for every pair ``i < j`` in atlas order (the upper
 triangle read row by row), so feature tables of all subjects have the same columns.
+
+Kind ``tangent`` writes each subject's (Ledoit-Wolf) covariance matrix, upper triangle
+*including the diagonal* (the i < j edges, then ``regionA__regionA`` for every region), and
+fits nothing across subjects: the tangent-space projection needs a group reference, which the
+learning stage fits on each training fold (``learn.transforms: {<modality>: tangent}``, see
+:class:`psymodal.learn.transformers.TangentFeatures`).
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-KINDS = ("correlation", "partial correlation", "covariance", "precision")
+KINDS = ("correlation", "partial correlation", "covariance", "precision", "tangent")
+#: Kinds whose per-subject vector keeps the diagonal (``regionA__regionA`` columns).
+DIAGONAL_KINDS = ("tangent",)
 # correlation kinds are Fisher z-transformed; |r| is clipped so that arctanh stays finite
 FISHER_KINDS = ("correlation", "partial correlation")
 _CLIP = 1 - 1e-7
@@ -23,10 +31,30 @@ def edge_names(regions: list[str]) -> list[str]:
     return [f"{regions[i]}__{regions[j]}" for i, j in zip(iu, ju, strict=True)]
 
 
-def vectorize(matrix: np.ndarray, regions: list[str]) -> pd.Series:
-    """Upper triangle (i < j) of a square matrix as a Series indexed by edge names."""
+def feature_names(regions: list[str], kind: str = "correlation") -> list[str]:
+    """Column names of :func:`connectivity_features` for ``kind``.
+
+    The i < j edges (:func:`edge_names`), followed for kind ``tangent`` by the diagonal
+    ``regionA__regionA`` in region order.
+    """
+    names = edge_names(regions)
+    if kind in DIAGONAL_KINDS:
+        names += [f"{r}__{r}" for r in regions]
+    return names
+
+
+def vectorize(matrix: np.ndarray, regions: list[str], diagonal: bool = False) -> pd.Series:
+    """Upper triangle (i < j) of a square matrix as a Series indexed by edge names.
+
+    With ``diagonal`` the diagonal follows, named ``regionA__regionA``.
+    """
     iu, ju = np.triu_indices(len(regions), k=1)
-    return pd.Series(matrix[iu, ju], index=edge_names(regions), dtype=float)
+    values = matrix[iu, ju]
+    names = edge_names(regions)
+    if diagonal:
+        values = np.concatenate([values, np.diag(matrix)])
+        names += [f"{r}__{r}" for r in regions]
+    return pd.Series(values, index=names, dtype=float)
 
 
 def fisher_z(r: np.ndarray) -> np.ndarray:
@@ -39,21 +67,21 @@ def connectivity_matrix(timeseries: pd.DataFrame, kind: str = "correlation") -> 
 
     Uses :class:`nilearn.connectome.ConnectivityMeasure` (Ledoit-Wolf shrunk covariance) on
     the regions with data. Correlation kinds are Fisher z-transformed, with a zero diagonal.
+    Kind ``tangent`` returns the covariance (the per-subject input of the tangent projection,
+    which is fitted later, on training subjects only).
     """
     from nilearn.connectome import ConnectivityMeasure
 
     if kind not in KINDS:
-        raise ValueError(
-            f"Unknown connectivity kind {kind!r}; use one of {KINDS}. Tangent-space "
-            "connectivity needs a group: see psymodal.mri.tangent.TangentSpace."
-        )
+        raise ValueError(f"Unknown connectivity kind {kind!r}; use one of {KINDS}.")
+    measure_kind = "covariance" if kind == "tangent" else kind
     values = timeseries.to_numpy(dtype=float)
     ok = np.isfinite(values).all(axis=0)
     n = values.shape[1]
     full = np.full((n, n), np.nan)
     if ok.sum() < 2:
         return full
-    measure = ConnectivityMeasure(kind=kind, standardize=False)
+    measure = ConnectivityMeasure(kind=measure_kind, standardize=False)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning)
         matrix = measure.fit_transform([values[:, ok]])[0]
@@ -72,14 +100,16 @@ def connectivity_features(timeseries: pd.DataFrame, kind: str = "correlation") -
     timeseries : DataFrame
         Time x regions in atlas order (all-NaN columns for missing regions).
     kind : str
-        ``correlation`` (default), ``partial correlation``, ``covariance`` or ``precision``.
-        Correlation kinds are Fisher z-transformed (arctanh).
+        ``correlation`` (default), ``partial correlation``, ``covariance``, ``precision`` or
+        ``tangent``. Correlation kinds are Fisher z-transformed (arctanh). ``tangent`` gives
+        the covariance with its diagonal; the projection is fitted in the learning stage.
 
     Returns
     -------
     Series
-        One value per edge ``regionA__regionB`` (i < j in column order); NaN for edges that
-        touch a missing region.
+        One value per edge ``regionA__regionB`` (i < j in column order; for ``tangent`` then
+        the diagonal ``regionA__regionA``); NaN for edges that touch a missing region.
     """
     regions = [str(c) for c in timeseries.columns]
-    return vectorize(connectivity_matrix(timeseries, kind), regions)
+    matrix = connectivity_matrix(timeseries, kind)
+    return vectorize(matrix, regions, diagonal=kind in DIAGONAL_KINDS)

@@ -29,7 +29,7 @@ import pandas as pd
 from ..determinism import limit_threads
 from ..tables import write_tsv
 from .atlas import Atlas
-from .connectome import connectivity_features, edge_names
+from .connectome import connectivity_features, feature_names
 from .errors import RunTooShortError
 from .layout import RunInputs, find_runs, normalize_subject
 from .qc import qc_settings, run_exclusion_reason
@@ -79,7 +79,11 @@ def bids_label(text: str) -> str:
 
 
 def kind_label(kind: str) -> str:
-    """``partial correlation`` -> ``partialcorrelation`` for ``desc-`` entities."""
+    """``partial correlation`` -> ``partialcorrelation`` for ``desc-`` entities.
+
+    Kind ``tangent`` (per-subject covariance with its diagonal, projected in the learning
+    stage) is labelled ``tangent``.
+    """
     return bids_label(kind)
 
 
@@ -276,7 +280,7 @@ def process_runs(
     participant_id = f"sub-{sub}"
     task, kind = settings["task"], settings["connectivity"]
     paths = output_paths(sub, task, atlas.name, kind, out_dir)
-    edges = edge_names(atlas.region_names)
+    edges = feature_names(atlas.region_names, kind)
     empty = pd.Series(np.nan, index=edges, dtype=float)
 
     if not runs:

@@ -24,7 +24,9 @@ DEFAULTS = {
     "high_pass": 0.01,
     "low_pass": 0.1,
     "smoothing_fwhm": None,
-    # correlation | partial correlation | covariance | precision (tangent: see mri.tangent)
+    # correlation | partial correlation | covariance | precision | tangent. tangent writes each
+    # subject's covariance incl. the diagonal (regionA__regionA); the tangent projection is
+    # fitted per training fold in the learning stage: set learn.transforms: {mri: tangent}
     "connectivity": "correlation",
     "qc": DEFAULT_QC,
     # mean: average the Fisher-z connectivity of the included runs (each run cleaned and
