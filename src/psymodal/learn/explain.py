@@ -16,6 +16,7 @@ from sklearn.metrics import roc_auc_score
 
 from psymodal.learn.assemble import StudyData
 from psymodal.learn.evaluate import EvaluationResult
+from psymodal.learn.shap_values import add_shap, shap_table
 
 COLUMNS = [
     "model",
@@ -70,9 +71,11 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`COLUMNS`. ``level`` is ``block`` (a modality permuted as a whole; for
-        fusion analyses) or ``feature`` (blocks with at most ``explain.max_features``
-        features). Folds with a single class are skipped (``n_folds`` counts the used ones).
+        Columns :data:`COLUMNS` and ``shap_mean_abs`` (mean absolute SHAP value over the
+        held-out subjects, :mod:`psymodal.learn.shap_values`). ``level`` is ``block`` (a
+        modality permuted as a whole; for fusion analyses) or ``feature`` (blocks with at most
+        ``explain.max_features`` features). Folds with a single class are skipped
+        (``n_folds`` counts the used ones).
     """
     s = result.settings
     n_repeats = int(s["explain"]["n_repeats"])
@@ -169,8 +172,9 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows_out, columns=COLUMNS)
-    return table.sort_values(
+    table = table.sort_values(
         ["model", "modality", "level", "importance_mean", "feature"],
         ascending=[True, True, True, False, True],
         kind="stable",
     ).reset_index(drop=True)
+    return add_shap(table, shap_table(data, result))
