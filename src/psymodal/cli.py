@@ -281,6 +281,18 @@ def _cmd_figures(args) -> int:
     return 0
 
 
+def _cmd_connectome_figures(args) -> int:
+    from psymodal.report_connectome import write_connectome_figures
+
+    importance = args.run_dir / "learn" / "importance.tsv"
+    if not importance.exists():
+        raise FileNotFoundError(f"{importance} not found (run learn with explain.enabled)")
+    out = args.out_dir or args.run_dir / "figures"
+    for path in write_connectome_figures(importance, args.atlas_labels, out, top_k=args.top_k):
+        print(path)
+    return 0
+
+
 def _batch_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--batch-dir", type=Path, help="also stack the subjects' features and QC rows here"
@@ -421,6 +433,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mri-settings", help="the config's mri section (QC thresholds)")
     p.add_argument("--speech-settings", help="the config's speech section (QC thresholds)")
     p.set_defaults(func=_cmd_figures)
+
+    p = sub.add_parser(
+        "connectome-figures", help="report figures: top connectome edges, region importance"
+    )
+    p.add_argument("run_dir", type=Path, help="the run folder (with learn/importance.tsv)")
+    p.add_argument("--atlas-labels", type=Path, help="the run's atlas-<name>_dseg.tsv")
+    p.add_argument("--out-dir", type=Path, help="default: RUN_DIR/figures")
+    p.add_argument("--top-k", type=int, default=20, help="edges drawn (default 20)")
+    p.set_defaults(func=_cmd_connectome_figures)
     return parser
 
 
