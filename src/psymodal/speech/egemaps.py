@@ -7,7 +7,10 @@ published eGeMAPS results. The low-level descriptors (LLDs) follow the eGeMAPS v
   Gaussian frames (sigma 0.4); every frame on the shared centred grid of
   :mod:`psymodal.speech.audio`.
 * F0 from the YIN tracker of :mod:`psymodal.speech.prosody`, not openSMILE's subharmonic
-  summation + Viterbi tracker, so voicing decisions differ at the edges of voiced runs.
+  summation + Viterbi tracker, so voicing decisions differ at the edges of voiced runs. The
+  segment and unvoiced (``UV``) functionals use a more permissive voicing, closer to
+  openSMILE's: voiced runs extended over connected weakly periodic frames, and an RMS energy
+  floor of 0.001 (see ``_segment_voicing``).
 * ``sma3`` = 3-frame moving average; ``sma3nz`` = the same over voiced (non-zero) frames only.
 * Functionals: ``amean``; ``stddevNorm`` = population SD / mean (signed, as openSMILE);
   percentiles with linear interpolation; ``pctlrange0-2`` = p80 - p20; rising/falling slopes
@@ -43,6 +46,12 @@ EGEMAPS_DEFAULTS = {
     "nyquist_policy": "nan",
     # Relative search range for the next glottal period (openSMILE's searchRangeRel).
     "period_search_rel": 0.1,
+    # Voicing of the segment and unvoiced (UV) functionals: the pitch track's voiced runs
+    # extend over connected frames with YIN aperiodicity below this (None: no extension).
+    "segment_voicing_threshold": 0.5,
+    # Frames whose Gaussian-windowed 60 ms RMS is below this are unvoiced (openSMILE's
+    # eGeMAPS zeroes F0 below an RMS energy of 0.001, full scale = 1).
+    "energy_floor_rms": 0.001,
 }
 
 _SMA_NZ = "sma3nz"
@@ -538,6 +547,36 @@ def _harmonic_llds(
 # --- main ---------------------------------------------------------------------------------
 
 
+def _segment_voicing(
+    y: np.ndarray, sr: int, hop: int, pitch: PitchTrack, n: int, cfg: dict
+) -> np.ndarray:
+    """Voicing for the segment and unvoiced functionals: openSMILE's more permissive rule.
+
+    The pitch track's voiced runs are extended over neighbouring frames whose aperiodicity is
+    below ``segment_voicing_threshold`` (hysteresis: such frames count only when connected to
+    a voiced run), and frames whose Gaussian-windowed 60 ms RMS is below ``energy_floor_rms``
+    are unvoiced (openSMILE's eGeMAPS zeroes F0 there). openSMILE's SHS + Viterbi tracker
+    voices the weakly periodic onsets and offsets that the pitch track, tuned for reliable F0
+    values, leaves out; F0 and the voiced functionals keep the pitch track's own voicing.
+    """
+    voiced = pitch.voiced[:n].copy()
+    floor = float(cfg.get("energy_floor_rms") or 0.0)
+    if floor > 0:
+        length = int(round(0.060 * sr))
+        t = (np.arange(length) - (length - 1) / 2) / (0.4 * (length - 1) / 2)
+        frames = frame_signal(y, length, hop)[:n] * np.exp(-0.5 * t * t)
+        loud = np.sqrt(np.einsum("ij,ij->i", frames, frames) / length) >= floor
+    else:
+        loud = np.ones(n, dtype=bool)
+    thr = cfg.get("segment_voicing_threshold")
+    if thr is not None and pitch.candidate is not None:
+        ext = (pitch.aperiodicity[:n] < float(thr)) & np.isfinite(pitch.candidate[:n])
+        for start, stop in _runs(ext | voiced):
+            if voiced[start:stop].any():
+                voiced[start:stop] = True
+    return voiced & loud
+
+
 def extract_egemaps(
     y: np.ndarray,
     sr: int,
@@ -640,7 +679,8 @@ def extract_egemaps(
             valid &= spec_ok
         m, s = _mean_sdnorm(_sma3nz(x, valid)[valid])
         out[f"{name}_sma3nz_amean"], out[f"{name}_sma3nz_stddevNorm"] = m, s
-    unvoiced = ~voiced & spec_ok
+    seg_voiced = _segment_voicing(y, sr, hop, pitch, n, cfg) & f0_ok
+    unvoiced = ~seg_voiced & spec_ok
     for name, key in zip(
         _UNVOICED,
         ["alphaRatio", "hammarbergIndex", "slope0-500", "slope500-1500", "spectralFlux"],
@@ -656,8 +696,8 @@ def extract_egemaps(
     out["loudnessPeaksPerSec"] = n_peaks / (len(loud) * hop_s)
     # Segment statistics over the F0 frames, per second of F0-analysed signal.
     duration = max(int(f0_ok.sum()), 1) * hop_s
-    v_runs = _runs(voiced[f0_ok])
-    u_runs = _runs(~voiced[f0_ok])
+    v_runs = _runs(seg_voiced[f0_ok])
+    u_runs = _runs(~seg_voiced[f0_ok])
     v_len = (v_runs[:, 1] - v_runs[:, 0]) * hop_s if len(v_runs) else np.empty(0)
     u_len = (u_runs[:, 1] - u_runs[:, 0]) * hop_s if len(u_runs) else np.empty(0)
     out["VoicedSegmentsPerSec"] = len(v_runs) / duration

@@ -53,11 +53,15 @@ class PitchTrack:
         Boolean voicing per frame.
     aperiodicity : numpy.ndarray
         YIN aperiodicity in [0, ~1] (``1 - voiced probability`` for pyin).
+    candidate : numpy.ndarray or None
+        YIN's F0 candidate for every frame, voiced or not (None for pyin): lets a consumer
+        apply its own voicing rule (e.g. eGeMAPS' more permissive one).
     """
 
     f0: np.ndarray
     voiced: np.ndarray
     aperiodicity: np.ndarray
+    candidate: np.ndarray | None = None
 
 
 def hz_to_semitones(f0: np.ndarray) -> np.ndarray:
@@ -229,6 +233,7 @@ def track_pitch(
     cfg = {**PITCH_DEFAULTS, **(settings or {})}
     fmin, fmax = float(cfg["fmin"]), float(cfg["fmax"])
     method = str(cfg["method"]).lower()
+    candidate = None
     if method == "yin":
         f0, aper = yin(
             y,
@@ -243,6 +248,7 @@ def track_pitch(
         # A dip at the edge of the lag range means the true minimum lies outside it: such
         # frames (e.g. aliased fricative noise at fmax) are not taken as voiced.
         voiced = (aper < cfg["voicing_threshold"]) & (f0 > fmin * 1.03) & (f0 < fmax * 0.97)
+        candidate = np.where((f0 > fmin * 1.03) & (f0 < fmax * 0.97), f0, np.nan)
     elif method == "pyin":
         import librosa
 
@@ -266,4 +272,4 @@ def track_pitch(
     if method == "yin":
         f0 = _fix_octave_jumps(np.where(voiced, f0, 1.0), voiced)
     f0 = np.where(voiced, f0, np.nan)
-    return PitchTrack(f0=f0, voiced=voiced, aperiodicity=aper)
+    return PitchTrack(f0=f0, voiced=voiced, aperiodicity=aper, candidate=candidate)
