@@ -144,5 +144,6 @@ def test_report_for_a_clinician_scientist(demo_run):
     result = run_snakemake(demo_run, "--report", "report.html")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = (demo_run / "report.html").read_text(errors="replace")
-    for piece in ("roc_curves.png", "metrics_table.html", "qc_summary.png", "manifest.json"):
+    pieces = ("roc_curves.png", "metrics_table.html", "qc_summary.png", "manifest.json")
+    for piece in (*pieces, "connectome_top_edges.png", "region_importance.png"):
         assert piece in html, piece

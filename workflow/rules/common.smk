@@ -46,6 +46,28 @@ def dataset_inputs(subjects, modality):
     return PLAN.subject_inputs(subjects, modality)
 
 
+EXPLAIN = config["learn"].get("explain", {}).get("enabled", False)
+
+
+def learn_optional_outputs():
+    return {"importance": RUN / "learn" / "importance.tsv"} if EXPLAIN else {}
+
+
+# Connectome plots need importance scores and an atlas with coordinates (image inputs).
+CONNECTOME_FIGURES = (
+    EXPLAIN and "mri" in PLAN.modalities and PLAN.mri_input != "timeseries"
+)
+
+
+def connectome_figures():
+    if not CONNECTOME_FIGURES:
+        return []
+    return [
+        RUN / "figures" / f
+        for f in ("connectome_top_edges.png", "region_importance.png")
+    ]
+
+
 def final_outputs():
     stages = [PLAN.stage_dir(s) / "dataset_description.json" for s in PLAN.stages]
     return [

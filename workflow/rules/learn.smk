@@ -4,6 +4,7 @@ rule learn:
         features=[PLAN.group_table(m, "features") for m in PLAN.modalities],
         qc=[PLAN.group_table(m, "qc") for m in PLAN.modalities],
     output:
+        **learn_optional_outputs(),
         metrics=report(
             RUN / "learn" / "metrics.tsv",
             caption="../report/metrics.rst",
@@ -11,6 +12,8 @@ rule learn:
         ),
         predictions=RUN / "learn" / "predictions.tsv",
         exclusions=RUN / "learn" / "exclusions.tsv",
+        calibration=RUN / "learn" / "calibration.tsv",
+        run_info=RUN / "learn" / "run_info.json",
     log:
         RUN / "logs" / "learn.log",
     conda:

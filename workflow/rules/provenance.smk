@@ -44,6 +44,41 @@ rule report_figures:
         " --mri-settings {params.mri} --speech-settings {params.speech} > {log} 2>&1"
 
 
+if CONNECTOME_FIGURES:
+
+    rule connectome_figures:
+        input:
+            importance=RUN / "learn" / "importance.tsv",
+            atlas=MRI / "atlas" / f"atlas-{PLAN.atlas_name}_dseg.tsv",
+        output:
+            edges=report(
+                RUN / "figures" / "connectome_top_edges.png",
+                caption="../report/connectome.rst",
+                category="Explanations",
+            ),
+            regions=report(
+                RUN / "figures" / "region_importance.png",
+                caption="../report/region_importance.rst",
+                category="Explanations",
+            ),
+        log:
+            RUN / "logs" / "connectome_figures.log",
+        conda:
+            "../../envs/learn.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        params:
+            cli=PSYMODAL,
+            run=RUN,
+            outdir=RUN / "figures",
+            top_k=20,
+        shell:
+            "{params.cli} connectome-figures {params.run} --atlas-labels {input.atlas}"
+            " --out-dir {params.outdir} --top-k {params.top_k} > {log} 2>&1"
+
+
 # The full environment, so that the recorded versions are those the audit compares.
 rule manifest:
     input:
@@ -51,6 +86,7 @@ rule manifest:
         description=RUN / "dataset_description.json",
         config=RUN / "provenance" / "config.yaml",
         figures=rules.report_figures.output,
+        connectome=connectome_figures(),
         stages=[PLAN.stage_dir(s) / "dataset_description.json" for s in PLAN.stages],
     output:
         report(
