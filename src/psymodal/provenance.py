@@ -369,7 +369,7 @@ def study_inputs(config: Mapping, plan=None) -> list[Path]:
         plan = StudyPlan.from_config(dict(config))
     if plan.is_demo:
         return [plan.bids_dir]
-    inputs = [plan.bids_dir / "participants.tsv"]
+    inputs = [plan.participants_source]
     description = plan.bids_dir / "dataset_description.json"
     if description.exists():
         inputs.append(description)

@@ -93,7 +93,10 @@ def batch_tables(modality, kind):
 
 
 def mri_batch_inputs(wc):
-    inputs = {"data": dataset_inputs(PLAN.batch(wc.batch), "mri")}
+    inputs = {
+        "data": dataset_inputs(PLAN.batch(wc.batch), "mri"),
+        "participants": PLAN.participants_tsv,
+    }
     if PLAN.mri_input != "timeseries":
         inputs["atlas"] = rules.atlas.output.nii
         inputs["labels"] = rules.atlas.output.tsv
