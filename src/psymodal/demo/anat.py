@@ -21,7 +21,7 @@ GM_REDUCTION_REGIONS = ("MPFC_M004", "DACC_R027", "AntInsula_R026", "AntInsula_L
 #: Radius (mm) of the spheres of reduced grey matter.
 GM_REDUCTION_RADIUS_MM = 12.0
 #: Multiplicative GM-probability reduction at the sphere centre in patients (Gaussian profile).
-GM_REDUCTION = 0.10
+GM_REDUCTION = 0.04
 #: Scale of the stored T1w intensities (template 0-1 -> 0-1000, int16 on disk).
 T1_SCALE = 1000.0
 
@@ -270,7 +270,9 @@ def subject_anatomy(
     noisy[head] += noise * np.float32(T1_SCALE)
     raw = np.clip(np.round(noisy * bias), 0, 32767).astype(np.int16)
     preproc = np.clip(np.round(noisy), 0, 32767).astype(np.int16) * templates.mask
-    gm_field = smooth_field(templates.gm.shape, rng, 0.03)
+    # Between-subject variation of real grey matter: a global factor (brain size, age) of about
+    # 7 % and a smooth regional field of about 6 %, against which the planted reduction is small.
+    gm_field = smooth_field(templates.gm.shape, rng, 0.06) * np.float32(rng.normal(1.0, 0.07))
     gm = templates.gm * gm_field
     if params.patient:
         gm = gm * (1.0 - gm_reduction)
