@@ -177,6 +177,7 @@ def assemble(
 
     blocks: dict[str, list[str]] = {}
     frames: list[pd.DataFrame] = []
+    qc_covariates: dict[str, pd.Series] = {}
     available = pd.DataFrame(index=pd.Index(ids, name=ID))
     for modality, source in feature_tables.items():
         if SEP in modality or modality == COVARIATE_PREFIX.rstrip("_"):
@@ -203,6 +204,12 @@ def assemble(
             qc = _require_id(_read(qc_tables[modality]), f"QC table '{modality}'")
             if "included" not in qc.columns:
                 raise ValueError(f"QC table '{modality}' has no 'included' column")
+            # QC measures (e.g. the MRI stage's mean_fd) can serve as confounds by name
+            for name in s["confounds"]:
+                if name in qc.columns and name not in participants.columns:
+                    qc_covariates.setdefault(
+                        name, pd.to_numeric(qc.set_index(ID)[name], errors="coerce").reindex(ids)
+                    )
             included = _as_bool(qc["included"])
             excluded_ids = set(qc.loc[~included.to_numpy(), ID])
             qc_fail = ids.isin(excluded_ids).to_numpy()
@@ -229,11 +236,14 @@ def assemble(
     covariates, categorical = [], []
     cov_frame = pd.DataFrame(index=range(len(ids)))
     for name in s["confounds"]:
-        if name not in participants.columns:
-            notes.append(f"confound '{name}' not in participants.tsv: skipped")
+        if name in participants.columns:
+            values = participants[name]
+        elif name in qc_covariates:
+            values = qc_covariates[name].reset_index(drop=True)
+        else:
+            notes.append(f"confound '{name}' not in participants.tsv nor a QC table: skipped")
             continue
         column = f"{COVARIATE_PREFIX}{name}"
-        values = participants[name]
         if name in s["categorical_confounds"] or not pd.api.types.is_numeric_dtype(values):
             cov_frame[column] = _encode_categorical(values)
             categorical.append(column)
