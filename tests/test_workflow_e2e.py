@@ -145,5 +145,10 @@ def test_report_for_a_clinician_scientist(demo_run):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = (demo_run / "report.html").read_text(errors="replace")
     pieces = ("roc_curves.png", "metrics_table.html", "qc_summary.png", "manifest.json")
-    for piece in (*pieces, "connectome_top_edges.png", "region_importance.png"):
+    for piece in (
+        *pieces,
+        "permutation_null.png",
+        "connectome_top_edges.png",
+        "region_importance.png",
+    ):
         assert piece in html, piece

@@ -30,7 +30,13 @@ import pandas as pd
 
 from psymodal.tables import atomic_path, atomic_write, read_tsv
 
-FIGURE_NAMES = ("roc_curves.png", "auc_summary.png", "metrics_table.html", "qc_summary.png")
+FIGURE_NAMES = (
+    "roc_curves.png",
+    "auc_summary.png",
+    "metrics_table.html",
+    "qc_summary.png",
+    "permutation_null.png",
+)
 #: The confound-only analysis: drawn as a baseline, not as a model.
 BASELINE = "confounds"
 #: Analyses in display order; others follow alphabetically.
@@ -205,6 +211,47 @@ def auc_figure(metrics: pd.DataFrame | None, path: str | os.PathLike) -> Path:
         ax.grid(axis="x", color="#eeeeee", lw=0.6)
     axes[0].set_xlabel("dotted: chance; dashed: confound baseline", fontsize=8)
     fig.suptitle("Cross-validated performance with 95% bootstrap intervals", fontsize=10)
+    return _save(fig, Path(path))
+
+
+def null_figure(
+    null: pd.DataFrame | None, metrics: pd.DataFrame | None, path: str | os.PathLike
+) -> Path:
+    """Histogram of the label-permutation ROC AUCs per analysis, the observed AUC as a line.
+
+    Parameters
+    ----------
+    null : DataFrame or None
+        ``learn/permutation_null.tsv`` (model, modality, permutation, roc_auc).
+    metrics : DataFrame or None
+        ``learn/metrics.tsv`` (observed roc_auc and p_value).
+    path : path-like
+
+    Returns
+    -------
+    Path
+    """
+    pairs = [] if null is None or null.empty else _analyses(metrics, None)
+    pairs = [p for p in pairs if ((null["modality"] == p[0]) & (null["model"] == p[1])).any()]
+    fig = _figure(8.0, 1.0 + 1.6 * max(len(pairs), 1))
+    if not pairs:
+        _empty(fig.subplots(), "no label permutations (set learn.permutation.n)")
+        return _save(fig, Path(path))
+    axes = np.atleast_1d(fig.subplots(len(pairs), 1, sharex=True))
+    rows = {(r.modality, r.model): r._asdict() for r in metrics.itertuples()}
+    several = metrics.groupby("modality")["model"].nunique().gt(1).any()
+    for ax, (modality, model) in zip(axes, pairs, strict=True):
+        values = null.loc[(null["modality"] == modality) & (null["model"] == model), "roc_auc"]
+        ax.hist(values, bins=np.linspace(0, 1, 41), color=_BASELINE_COLOR, alpha=0.8)
+        observed = rows[(modality, model)].get("roc_auc", np.nan)
+        p_value = rows[(modality, model)].get("p_value", np.nan)
+        if np.isfinite(observed):
+            ax.axvline(observed, color="#d62728", lw=1.5)
+        label = _analysis_label(modality, model, several)
+        ax.set_title(f"{label}: observed AUC {observed:.3f}, p = {p_value:.3g}", fontsize=9)
+        ax.set_ylabel("count", fontsize=8)
+    axes[-1].set_xlabel("ROC AUC with permuted labels (grey) and observed (red)")
+    axes[-1].set_xlim(0, 1)
     return _save(fig, Path(path))
 
 
@@ -394,6 +441,7 @@ def write_report_figures(
     out = Path(out_dir) if out_dir is not None else results_dir / "figures"
     metrics = _read(results_dir / "learn" / "metrics.tsv")
     predictions = _read(results_dir / "learn" / "predictions.tsv")
+    null = _read(results_dir / "learn" / "permutation_null.tsv")
     qc_tables = qc_tables or {m: results_dir / "group" / f"{m}_qc.tsv" for m in ("mri", "speech")}
     mri_qc = _read(Path(qc_tables["mri"])) if "mri" in qc_tables else None
     speech_qc = _read(Path(qc_tables["speech"])) if "speech" in qc_tables else None
@@ -406,4 +454,5 @@ def write_report_figures(
             auc_figure(metrics, out / FIGURE_NAMES[1]),
             metrics_html(metrics, out / FIGURE_NAMES[2]),
             qc_figure(mri_qc, speech_qc, out / FIGURE_NAMES[3], fd, speech),
+            null_figure(null, metrics, out / FIGURE_NAMES[4]),
         ]

@@ -13,6 +13,7 @@ rule learn:
         predictions=RUN / "learn" / "predictions.tsv",
         exclusions=RUN / "learn" / "exclusions.tsv",
         calibration=RUN / "learn" / "calibration.tsv",
+        permutation_null=RUN / "learn" / "permutation_null.tsv",
         run_info=RUN / "learn" / "run_info.json",
     log:
         RUN / "logs" / "learn.log",

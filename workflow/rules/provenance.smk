@@ -2,6 +2,7 @@ rule report_figures:
     input:
         metrics=RUN / "learn" / "metrics.tsv",
         predictions=RUN / "learn" / "predictions.tsv",
+        null=RUN / "learn" / "permutation_null.tsv",
         qc=[PLAN.group_table(m, "qc") for m in PLAN.modalities],
     output:
         roc=report(
@@ -23,6 +24,11 @@ rule report_figures:
             RUN / "figures" / "qc_summary.png",
             caption="../report/qc_summary.rst",
             category="Quality control",
+        ),
+        null=report(
+            RUN / "figures" / "permutation_null.png",
+            caption="../report/permutation_null.rst",
+            category="Classification",
         ),
     log:
         RUN / "logs" / "report_figures.log",

@@ -71,6 +71,8 @@ class EvaluationResult:
         The resolved settings used.
     fitted : list
         (repeat, fold, analysis, fitted estimator, test indices) when kept for explanation.
+    null : pandas.DataFrame
+        The permutation null: model, modality, permutation, roc_auc (empty without permutations).
     """
 
     metrics: pd.DataFrame
@@ -80,6 +82,7 @@ class EvaluationResult:
     settings: dict
     fitted: list = field(default_factory=list, repr=False)
     n_folds: int = 0
+    null: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NULL_COLUMNS))
 
 
 def plan_analyses(data: StudyData, s: dict) -> list[Analysis]:
@@ -473,6 +476,19 @@ def summarize(
     return pd.DataFrame(rows), pd.concat(calibration, ignore_index=True)
 
 
+NULL_COLUMNS = ["model", "modality", "permutation", "roc_auc"]
+
+
+def null_table(null: dict[tuple[str, str], list[float]]) -> pd.DataFrame:
+    """The permutation null as a long table (one row per analysis and permutation)."""
+    rows = [
+        {"model": model, "modality": modality, "permutation": k, "roc_auc": auc}
+        for (model, modality), aucs in sorted(null.items())
+        for k, auc in enumerate(aucs)
+    ]
+    return pd.DataFrame(rows, columns=NULL_COLUMNS)
+
+
 def permutation_null(data: StudyData, s: dict) -> tuple[dict, list[str]]:
     """Pooled ROC AUC of every analysis under ``permutation.n`` label permutations.
 
@@ -524,4 +540,5 @@ def evaluate(data: StudyData, settings: dict | None, keep_fitted: bool = False) 
         settings=s,
         fitted=fitted,
         n_folds=n_folds,
+        null=null_table(null),
     )

@@ -54,6 +54,7 @@ def run(
         "predictions": write_tsv(result.predictions, out / "predictions.tsv"),
         "exclusions": write_tsv(data.exclusions, out / "exclusions.tsv"),
         "calibration": write_tsv(result.calibration, out / "calibration.tsv"),
+        "permutation_null": write_tsv(result.null, out / "permutation_null.tsv"),
     }
     if explain:
         from psymodal.learn.explain import importance_table
