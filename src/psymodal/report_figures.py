@@ -36,6 +36,7 @@ FIGURE_NAMES = (
     "metrics_table.html",
     "qc_summary.png",
     "permutation_null.png",
+    "feature_importance.png",
 )
 #: The confound-only analysis: drawn as a baseline, not as a model.
 BASELINE = "confounds"
@@ -255,6 +256,49 @@ def null_figure(
     return _save(fig, Path(path))
 
 
+def importance_figure(
+    importance: pd.DataFrame | None, path: str | os.PathLike, top_k: int = 12
+) -> Path:
+    """The features that weigh most in each modality's model (mean |coefficient| over folds).
+
+    Parameters
+    ----------
+    importance : DataFrame or None
+        ``learn/importance.tsv`` (written when ``learn.explain.enabled``).
+    path : path-like
+    top_k : int
+        Features shown per modality.
+
+    Returns
+    -------
+    Path
+    """
+    rows = None
+    if importance is not None and not importance.empty:
+        rows = importance[
+            (importance["level"] == "feature") & importance["coef_mean"].notna()
+        ].copy()
+    modalities = [] if rows is None else sorted(rows["modality"].unique(), key=_order_key)
+    fig = _figure(8.0, 1.0 + 0.22 * top_k * max(len(modalities), 1))
+    if not modalities:
+        _empty(fig.subplots(), "no feature importance (set learn.explain.enabled)")
+        return _save(fig, Path(path))
+    axes = np.atleast_1d(fig.subplots(len(modalities), 1))
+    for ax, modality in zip(axes, modalities, strict=True):
+        part = rows[rows["modality"] == modality]
+        model = "logistic" if (part["model"] == "logistic").any() else sorted(part["model"])[0]
+        part = part[part["model"] == model].assign(weight=lambda t: t["coef_mean"].abs())
+        part = part.sort_values(["weight", "feature"], ascending=[False, True]).head(top_k)
+        names = [f.split("__", 1)[1] if "__" in f else f for f in part["feature"]]
+        ypos = np.arange(len(part))[::-1]
+        colors = np.where(part["coef_mean"] > 0, "#d62728", "#1f77b4")
+        ax.barh(ypos, part["weight"], xerr=part["coef_sd"].fillna(0), color=colors)
+        ax.set_yticks(ypos, names, fontsize=7)
+        ax.set_title(f"{modality} ({model}): red raises, blue lowers the patient odds", fontsize=9)
+    axes[-1].set_xlabel("|coefficient| on standardised features, mean over folds (+/- sd)")
+    return _save(fig, Path(path))
+
+
 def metrics_html(metrics: pd.DataFrame | None, path: str | os.PathLike) -> Path:
     """An HTML table of the metrics with their 95% intervals (a snippet, no page markup).
 
@@ -442,6 +486,7 @@ def write_report_figures(
     metrics = _read(results_dir / "learn" / "metrics.tsv")
     predictions = _read(results_dir / "learn" / "predictions.tsv")
     null = _read(results_dir / "learn" / "permutation_null.tsv")
+    importance = _read(results_dir / "learn" / "importance.tsv")
     qc_tables = qc_tables or {m: results_dir / "group" / f"{m}_qc.tsv" for m in ("mri", "speech")}
     mri_qc = _read(Path(qc_tables["mri"])) if "mri" in qc_tables else None
     speech_qc = _read(Path(qc_tables["speech"])) if "speech" in qc_tables else None
@@ -455,4 +500,5 @@ def write_report_figures(
             metrics_html(metrics, out / FIGURE_NAMES[2]),
             qc_figure(mri_qc, speech_qc, out / FIGURE_NAMES[3], fd, speech),
             null_figure(null, metrics, out / FIGURE_NAMES[4]),
+            importance_figure(importance, out / FIGURE_NAMES[5]),
         ]

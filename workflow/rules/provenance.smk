@@ -3,6 +3,7 @@ rule report_figures:
         metrics=RUN / "learn" / "metrics.tsv",
         predictions=RUN / "learn" / "predictions.tsv",
         null=RUN / "learn" / "permutation_null.tsv",
+        importance=learn_optional_outputs().values(),
         qc=[PLAN.group_table(m, "qc") for m in PLAN.modalities],
     output:
         roc=report(
@@ -29,6 +30,11 @@ rule report_figures:
             RUN / "figures" / "permutation_null.png",
             caption="../report/permutation_null.rst",
             category="Classification",
+        ),
+        importance=report(
+            RUN / "figures" / "feature_importance.png",
+            caption="../report/feature_importance.rst",
+            category="Explanations",
         ),
     log:
         RUN / "logs" / "report_figures.log",
