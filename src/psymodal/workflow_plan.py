@@ -175,11 +175,13 @@ class StudyPlan:
         return self.results_dir / f"{modality}-{self.stage_key(modality)}"
 
     def default_run_label(self) -> str:
-        """Hash of the effective config, psymodal's version and the code's git commit."""
-        from psymodal.provenance import git_state
+        """Hash of the effective config and psymodal's version (the commit is in provenance).
 
+        The commit is left out on purpose: cluster jobs re-read the workflow, and a commit made
+        while a run is going must not send its last jobs to another folder.
+        """
         config = {k: v for k, v in self.config.items() if k not in NOT_IN_RUN_KEY}
-        return "run-" + settings_key(__version__, git_state().get("commit"), config)
+        return "run-" + settings_key(__version__, config)
 
     @property
     def run_dir(self) -> Path:

@@ -32,7 +32,7 @@ rule mri_batch:
     threads: 1
     resources:
         mem_mb=lambda wc, input: mri_batch_mem_mb(input.data),
-        runtime=30,
+        runtime=batch_runtime,
     params:
         cli=PSYMODAL,
         subjects=lambda wc: " ".join(PLAN.batch(wc.batch)),

@@ -10,7 +10,7 @@ rule speech_batch:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=30,
+        runtime=batch_runtime,
     params:
         cli=PSYMODAL,
         subjects=lambda wc: " ".join(PLAN.batch(wc.batch)),
