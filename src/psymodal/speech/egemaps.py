@@ -6,11 +6,12 @@ published eGeMAPS results. The low-level descriptors (LLDs) follow the eGeMAPS v
 * 10 ms hop; spectral LLDs from 20 ms Hamming frames, F0, HNR and harmonics from 60 ms
   Gaussian frames (sigma 0.4); every frame on the shared centred grid of
   :mod:`psymodal.speech.audio`.
-* F0 from the YIN tracker of :mod:`psymodal.speech.prosody`, not openSMILE's subharmonic
-  summation + Viterbi tracker, so voicing decisions differ at the edges of voiced runs. The
-  segment and unvoiced (``UV``) functionals use a more permissive voicing, closer to
-  openSMILE's: voiced runs extended over connected weakly periodic frames, and an RMS energy
-  floor of 0.001 (see ``_segment_voicing``).
+* F0 from the Viterbi-smoothed YIN tracker of :mod:`psymodal.speech.prosody`, not
+  openSMILE's subharmonic summation + Viterbi tracker, so voicing decisions differ at the
+  edges of voiced runs. As in openSMILE, eGeMAPS uses the tracker's own voicing gated only by
+  an RMS energy floor of 0.001 (``pitch.periodic_f0``), not the speech-activity gate of the
+  prosody features, and selects V/UV spectral frames with openSMILE's 20 ms frame pairing
+  (``spectral_voicing_lag``).
 * ``sma3`` = 3-frame moving average; ``sma3nz`` = the same over voiced (non-zero) frames only.
 * Functionals: ``amean``; ``stddevNorm`` = population SD / mean (signed, as openSMILE);
   percentiles with linear interpolation; ``pctlrange0-2`` = p80 - p20; rising/falling slopes
@@ -18,7 +19,7 @@ published eGeMAPS results. The low-level descriptors (LLDs) follow the eGeMAPS v
   confirmed by a hysteresis of 10 % of the contour range (openSMILE's ``relThresh``).
 
 Known differences from openSMILE (documented, measured in ``benchmarks/RESULTS.md``):
-jitter and shimmer use peak-picking period marks rather than waveform matching; HNR uses the
+jitter and shimmer come from waveform-matched period marks with Praat's limits; HNR uses the
 normalised autocorrelation at the F0 lag of the windowed frame; formants come from
 autocorrelation LPC (order 11) on the signal resampled to 11 kHz; absolute scales of
 loudness and spectral flux follow from unnormalised FFT magnitudes and may differ from
@@ -46,12 +47,13 @@ EGEMAPS_DEFAULTS = {
     "nyquist_policy": "nan",
     # Relative search range for the next glottal period (openSMILE's searchRangeRel).
     "period_search_rel": 0.1,
-    # Voicing of the segment and unvoiced (UV) functionals: the pitch track's voiced runs
-    # extend over connected frames with YIN aperiodicity below this (None: no extension).
-    "segment_voicing_threshold": 0.5,
     # Frames whose Gaussian-windowed 60 ms RMS is below this are unvoiced (openSMILE's
     # eGeMAPS zeroes F0 below an RMS energy of 0.001, full scale = 1).
     "energy_floor_rms": 0.001,
+    # openSMILE pairs the n-th 60 ms F0 frame with the n-th 20 ms spectral frame, so the
+    # voicing that selects V and UV spectral frames is that of the F0 frame centred 20 ms
+    # (2 hops) later; kept for comparability with published eGeMAPS values (0: time-aligned).
+    "spectral_voicing_lag": 2,
 }
 
 _SMA_NZ = "sma3nz"
@@ -547,34 +549,28 @@ def _harmonic_llds(
 # --- main ---------------------------------------------------------------------------------
 
 
-def _segment_voicing(
-    y: np.ndarray, sr: int, hop: int, pitch: PitchTrack, n: int, cfg: dict
-) -> np.ndarray:
-    """Voicing for the segment and unvoiced functionals: openSMILE's more permissive rule.
+def _energy_gate(y: np.ndarray, sr: int, hop: int, n: int, floor: float) -> np.ndarray:
+    """Frames whose Gaussian-windowed 60 ms RMS reaches ``floor`` (all frames if 0)."""
+    if floor <= 0:
+        return np.ones(n, dtype=bool)
+    length = int(round(0.060 * sr))
+    t = (np.arange(length) - (length - 1) / 2) / (0.4 * (length - 1) / 2)
+    frames = frame_signal(y, length, hop)[:n] * np.exp(-0.5 * t * t)
+    return np.sqrt(np.einsum("ij,ij->i", frames, frames) / length) >= floor
 
-    The pitch track's voiced runs are extended over neighbouring frames whose aperiodicity is
-    below ``segment_voicing_threshold`` (hysteresis: such frames count only when connected to
-    a voiced run), and frames whose Gaussian-windowed 60 ms RMS is below ``energy_floor_rms``
-    are unvoiced (openSMILE's eGeMAPS zeroes F0 there). openSMILE's SHS + Viterbi tracker
-    voices the weakly periodic onsets and offsets that the pitch track, tuned for reliable F0
-    values, leaves out; F0 and the voiced functionals keep the pitch track's own voicing.
+
+def _egemaps_f0(y: np.ndarray, sr: int, hop: int, pitch: PitchTrack, n: int, cfg: dict):
+    """F0 (Hz, NaN = unvoiced) for the eGeMAPS functionals, voiced as openSMILE voices.
+
+    openSMILE's eGeMAPS takes its pitch tracker's voicing and zeroes F0 only where the
+    Gaussian-windowed 60 ms RMS is below 0.001 (``energy_floor_rms``); it applies no
+    speech-activity gate. The tracker's own voicing (``pitch.periodic_f0``) is therefore used,
+    not the voicing of the prosody features, which is gated by the VAD and cleaned up.
     """
-    voiced = pitch.voiced[:n].copy()
-    floor = float(cfg.get("energy_floor_rms") or 0.0)
-    if floor > 0:
-        length = int(round(0.060 * sr))
-        t = (np.arange(length) - (length - 1) / 2) / (0.4 * (length - 1) / 2)
-        frames = frame_signal(y, length, hop)[:n] * np.exp(-0.5 * t * t)
-        loud = np.sqrt(np.einsum("ij,ij->i", frames, frames) / length) >= floor
-    else:
-        loud = np.ones(n, dtype=bool)
-    thr = cfg.get("segment_voicing_threshold")
-    if thr is not None and pitch.candidate is not None:
-        ext = (pitch.aperiodicity[:n] < float(thr)) & np.isfinite(pitch.candidate[:n])
-        for start, stop in _runs(ext | voiced):
-            if voiced[start:stop].any():
-                voiced[start:stop] = True
-    return voiced & loud
+    f0 = pitch.periodic_f0 if pitch.periodic_f0 is not None else pitch.f0
+    f0 = np.asarray(f0[:n], dtype=float)
+    loud = _energy_gate(y, sr, hop, n, float(cfg.get("energy_floor_rms") or 0.0))
+    return np.where(loud & np.isfinite(f0), f0, np.nan)
 
 
 def extract_egemaps(
@@ -618,11 +614,12 @@ def extract_egemaps(
     f0_ok = _full_frames(n, len(y), int(round(0.060 * sr)), hop)
     if not spec_ok.any():
         spec_ok[:] = True
-    voiced = pitch.voiced[:n] & np.isfinite(pitch.f0[:n]) & f0_ok
+    f0 = _egemaps_f0(y, sr, hop, pitch, n, cfg)
+    voiced = np.isfinite(f0) & f0_ok
     out: dict[str, float] = {}
 
     # F0 (semitones re 27.5 Hz) over voiced frames.
-    st = _sma3nz(hz_to_semitones(np.where(voiced, pitch.f0, 1.0)), voiced)
+    st = _sma3nz(hz_to_semitones(np.where(voiced, f0, 1.0)), voiced)
     out.update(_contour_functionals("F0semitoneFrom27.5Hz_sma3nz", st[voiced], hop_s))
 
     power, freqs = power_spectrogram(y, sr, hop, 0.020)
@@ -642,10 +639,10 @@ def extract_egemaps(
 
     # Voice quality on voiced frames.
     idx = np.flatnonzero(voiced)
-    marks, amps = _period_marks(y, sr, pitch.f0[:n], hop, cfg["period_search_rel"])
+    marks, amps = _period_marks(y, sr, np.where(voiced, f0, np.nan), hop, cfg["period_search_rel"])
     jitter, shimmer = _jitter_shimmer(marks, amps, n, hop, sr)
     fr_freq, fr_bw = _lpc_formants(y, sr, hop, idx)
-    harm = _harmonic_llds(y, sr, hop, pitch.f0[:n], idx, fr_freq)
+    harm = _harmonic_llds(y, sr, hop, f0, idx, fr_freq)
 
     def voiced_lld(values_at_idx):
         full = np.full(n, np.nan)
@@ -672,15 +669,20 @@ def extract_egemaps(
     }
     spectral_v.update({f"mfcc{i + 1}V": ceps[:, i] for i in range(4)})
     vq.update(spectral_v)
+    shift = int(cfg["spectral_voicing_lag"])
+    analysed = np.zeros(n, dtype=bool)
+    spec_voiced = np.zeros(n, dtype=bool)
+    analysed[: n - shift] = f0_ok[shift:]
+    spec_voiced[: n - shift] = voiced[shift:]
     for name in _VOICED_MS:
         x = vq[name]
         valid = voiced & np.isfinite(x)
         if name in spectral_v:
-            valid &= spec_ok
+            valid = spec_voiced & np.isfinite(x) & spec_ok
         m, s = _mean_sdnorm(_sma3nz(x, valid)[valid])
         out[f"{name}_sma3nz_amean"], out[f"{name}_sma3nz_stddevNorm"] = m, s
-    seg_voiced = _segment_voicing(y, sr, hop, pitch, n, cfg) & f0_ok
-    unvoiced = ~seg_voiced & spec_ok
+    seg_voiced = voiced
+    unvoiced = ~spec_voiced & analysed & spec_ok
     for name, key in zip(
         _UNVOICED,
         ["alphaRatio", "hammarbergIndex", "slope0-500", "slope500-1500", "spectralFlux"],

@@ -97,8 +97,10 @@ def resolve_settings(settings: dict | None, sr: int | None = None) -> dict:
     if cfg["hop_length"] is None:
         cfg["hop_length"] = int(round(0.010 * rate))
     if cfg["frame_length"] is None:
-        need = max(0.064 * rate, 2.0 * rate / float(cfg["pitch"]["fmin"]))
-        cfg["frame_length"] = 1 << int(np.ceil(np.log2(need)))
+        # 40 ms holds two periods at 50 Hz and is short enough for YIN to follow a fast
+        # F0 fall (64 ms windows lost voicing there); longer when fmin needs it.
+        need = max(0.040 * rate, 2.0 * rate / float(cfg["pitch"]["fmin"]))
+        cfg["frame_length"] = int(np.ceil(need))
     return cfg
 
 

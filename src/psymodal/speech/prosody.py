@@ -11,11 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from .audio import frame_signal
 
-__all__ = ["PITCH_DEFAULTS", "PitchTrack", "yin", "track_pitch", "hz_to_semitones"]
+__all__ = [
+    "PITCH_DEFAULTS",
+    "PitchTrack",
+    "yin",
+    "viterbi_pitch",
+    "track_pitch",
+    "hz_to_semitones",
+]
 
 PITCH_DEFAULTS = {
     "method": "yin",  # "yin" or "pyin"
@@ -33,6 +41,16 @@ PITCH_DEFAULTS = {
     # estimator noise, not phonation changes.
     "max_gap_frames": 2,
     "min_voiced_frames": 3,
+    # Choose among several YIN candidates per frame by dynamic programming (see
+    # viterbi_pitch): costs per frame in units of aperiodicity.
+    "viterbi": {
+        "enabled": True,
+        "candidates": 4,
+        "unvoiced_cost": 0.3,
+        "switch_cost": 0.2,
+        "octave_jump_cost": 2.0,
+        "lag_cost": 0.2,
+    },
 }
 
 #: Reference of the semitone scale, as in openSMILE's eGeMAPS (A0 = 27.5 Hz).
@@ -56,12 +74,17 @@ class PitchTrack:
     candidate : numpy.ndarray or None
         YIN's F0 candidate for every frame, voiced or not (None for pyin): lets a consumer
         apply its own voicing rule (e.g. eGeMAPS' more permissive one).
+    periodic_f0 : numpy.ndarray or None
+        The tracker's own F0 and voicing (NaN = unvoiced) before the speech-activity gate and
+        the voicing clean-up: what openSMILE-style measures (eGeMAPS), which gate only by
+        signal energy, start from.
     """
 
     f0: np.ndarray
     voiced: np.ndarray
     aperiodicity: np.ndarray
     candidate: np.ndarray | None = None
+    periodic_f0: np.ndarray | None = None
 
 
 def hz_to_semitones(f0: np.ndarray) -> np.ndarray:
@@ -100,6 +123,7 @@ def yin(
     hop_length: int,
     trough_threshold: float = 0.1,
     trough_margin: float = 0.0,
+    n_candidates: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """YIN F0 estimate and aperiodicity per grid frame.
 
@@ -118,14 +142,18 @@ def yin(
         ``max(trough_threshold, global minimum + trough_margin)`` is the period.
     trough_margin : float
         See ``trough_threshold``; 0 gives librosa's rule (global minimum as fallback).
+    n_candidates : int
+        Period candidates per frame. 1: YIN's own pick only (1-D outputs). More: YIN's pick
+        in column 0, then the deepest other dips of the normalised difference (2-D outputs,
+        NaN where a frame has fewer dips), for a tracker that chooses between them.
 
     Returns
     -------
     f0 : numpy.ndarray
-        F0 candidate per frame, Hz (defined for every frame; use the aperiodicity to decide
+        F0 candidate(s) per frame, Hz (defined for every frame; use the aperiodicity to decide
         voicing).
     aperiodicity : numpy.ndarray
-        Normalised difference at the chosen lag (0 = perfectly periodic).
+        Normalised difference at the candidate's lag (0 = perfectly periodic).
     """
     min_period = max(int(np.floor(sr / fmax)), 2)
     max_period = min(int(np.ceil(sr / fmin)), frame_length - 2)
@@ -134,9 +162,10 @@ def yin(
             f"pitch range {fmin}-{fmax} Hz is too narrow or frame_length={frame_length} is too "
             f"short at {sr} Hz; widen the range or lengthen the frame"
         )
+    k = max(int(n_candidates), 1)
     frames = frame_signal(y, frame_length, hop_length)
-    f0 = np.empty(len(frames))
-    aper = np.empty(len(frames))
+    f0 = np.full((len(frames), k), np.nan)
+    aper = np.full((len(frames), k), np.nan)
     for start in range(0, len(frames), _BLOCK):
         d = _cmndf_block(frames[start : start + _BLOCK], max_period)[:, min_period : max_period + 1]
         # Local minima as in librosa.util.localmin (strict on the left), first lag included.
@@ -149,17 +178,123 @@ def yin(
         limit = np.maximum(trough_threshold, d.min(axis=1, keepdims=True) + trough_margin)
         below = trough & (d < limit)
         idx = np.where(below.any(axis=1), np.argmax(below, axis=1), np.argmin(d, axis=1))
+        cols = [idx]
+        if k > 1:
+            # The deepest other dips, deepest first (stable sort: deterministic ties).
+            depth = np.where(trough, d, np.inf)
+            depth[np.arange(len(d)), idx] = np.inf
+            order = np.argsort(depth, axis=1, kind="stable")[:, : k - 1]
+            cols += [order[:, j] for j in range(order.shape[1])]
         rows = np.arange(len(d))
-        # Parabolic refinement of the dip (kept only when the vertex lies within one lag).
-        inner = np.clip(idx, 1, d.shape[1] - 2)
-        a, b, c = d[rows, inner - 1], d[rows, inner], d[rows, inner + 1]
-        denom = a - 2.0 * b + c
-        with np.errstate(invalid="ignore", divide="ignore"):
-            shift = np.where(denom > 0, 0.5 * (a - c) / denom, 0.0)
-        shift = np.where((idx == inner) & (np.abs(shift) <= 1.0), shift, 0.0)
-        f0[start : start + len(d)] = sr / (min_period + idx + shift)
-        aper[start : start + len(d)] = d[rows, idx]
+        block = slice(start, start + len(d))
+        for j, lag in enumerate(cols):
+            if j > 0:
+                valid = np.isfinite(np.where(trough, d, np.inf)[rows, lag])
+                valid &= lag != idx
+            else:
+                valid = np.ones(len(d), dtype=bool)
+            f_j, a_j = _refine_dip(d, rows, lag, sr, min_period)
+            f0[block, j] = np.where(valid, f_j, np.nan)
+            aper[block, j] = np.where(valid, a_j, np.nan)
+    if k == 1:
+        return f0[:, 0], aper[:, 0]
     return f0, aper
+
+
+@numba.njit(cache=True)
+def _viterbi_path(local, log_f, switch_cost, octave_jump_cost):  # pragma: no cover - JIT
+    """Least-cost state sequence (state k = unvoiced) for :func:`viterbi_pitch`."""
+    n, n_states = local.shape
+    k = n_states - 1
+    back = np.zeros((n, n_states), dtype=np.int64)
+    cost = local[0].copy()
+    new = np.empty(n_states)
+    for t in range(1, n):
+        for j in range(n_states):
+            best, arg = np.inf, 0
+            for i in range(n_states):
+                if i < k and j < k:
+                    c = cost[i] + octave_jump_cost * abs(log_f[t, j] - log_f[t - 1, i])
+                elif i == j:
+                    c = cost[i]
+                else:
+                    c = cost[i] + switch_cost
+                if c < best:
+                    best, arg = c, i
+            back[t, j] = arg
+            new[j] = best + local[t, j]
+        cost[:] = new
+    state = np.empty(n, dtype=np.int64)
+    state[n - 1] = np.argmin(cost)
+    for t in range(n - 1, 0, -1):
+        state[t - 1] = back[t, state[t]]
+    return state
+
+
+def _refine_dip(d: np.ndarray, rows: np.ndarray, idx: np.ndarray, sr: int, min_period: int):
+    """F0 (Hz) and depth at lag ``idx``, refined by a parabola through the dip.
+
+    The vertex is kept only when it lies within one lag of the sampled minimum.
+    """
+    inner = np.clip(idx, 1, d.shape[1] - 2)
+    a, b, c = d[rows, inner - 1], d[rows, inner], d[rows, inner + 1]
+    denom = a - 2.0 * b + c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shift = np.where(denom > 0, 0.5 * (a - c) / denom, 0.0)
+    shift = np.where((idx == inner) & (np.abs(shift) <= 1.0), shift, 0.0)
+    return sr / (min_period + idx + shift), d[rows, idx]
+
+
+def viterbi_pitch(
+    f0: np.ndarray,
+    aperiodicity: np.ndarray,
+    allowed: np.ndarray,
+    unvoiced_cost: float,
+    switch_cost: float,
+    octave_jump_cost: float,
+    lag_cost: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Choose one F0 candidate (or unvoiced) per frame by dynamic programming.
+
+    The path minimises the sum of local costs and transition costs. Local: a candidate's
+    aperiodicity plus ``lag_cost`` per octave below the first candidate (YIN's own pick, so
+    YIN's preference for the shortest good period is kept); ``unvoiced_cost`` for the
+    unvoiced state. Transition: ``octave_jump_cost`` per octave of F0 change between
+    neighbouring voiced frames, ``switch_cost`` per voiced/unvoiced change. A voice glides
+    but does not jump an octave between 10 ms frames, and voicing does not flicker: isolated
+    octave errors and one-frame voicing flips cost more than they save. This plays the role
+    of openSMILE's Viterbi pitch smoother in eGeMAPS; the costs are our own, chosen on the
+    validation sample of ``benchmarks/speech_validate_opensmile.py``.
+
+    Parameters
+    ----------
+    f0, aperiodicity : numpy.ndarray
+        Candidates per frame, shape (frames, k); NaN where a frame has fewer.
+    allowed : numpy.ndarray
+        Boolean per frame; False forces the frame unvoiced.
+
+    Returns
+    -------
+    f0 : numpy.ndarray
+        Chosen F0 per frame (NaN where unvoiced).
+    aperiodicity : numpy.ndarray
+        The chosen candidate's aperiodicity (the first candidate's where unvoiced).
+    """
+    n, k = f0.shape
+    if n == 0:
+        return np.empty(0), np.empty(0)
+    log_f = np.log2(f0)
+    below_first = np.maximum(np.nan_to_num(log_f[:, :1] - log_f, nan=0.0), 0.0)
+    local = aperiodicity + lag_cost * below_first
+    local = np.where(np.isfinite(local) & allowed[:, None], local, np.inf)
+    local = np.column_stack([local, np.full(n, float(unvoiced_cost))])
+    log_f = np.where(np.isfinite(log_f), log_f, 0.0)
+    state = _viterbi_path(local, log_f, float(switch_cost), float(octave_jump_cost))
+    voiced = state < k
+    rows = np.arange(n)
+    pick = np.where(voiced, state, 0)
+    out_f0 = np.where(voiced, f0[rows, pick], np.nan)
+    return out_f0, aperiodicity[rows, pick]
 
 
 def _fix_octave_jumps(f0: np.ndarray, voiced: np.ndarray, size: int = 5) -> np.ndarray:
@@ -235,6 +370,8 @@ def track_pitch(
     method = str(cfg["method"]).lower()
     candidate = None
     if method == "yin":
+        viterbi = cfg.get("viterbi") or {}
+        n_cand = int(viterbi.get("candidates", 1)) if viterbi.get("enabled") else 1
         f0, aper = yin(
             y,
             sr,
@@ -244,11 +381,33 @@ def track_pitch(
             hop_length,
             cfg["trough_threshold"],
             cfg["trough_margin"],
+            n_candidates=n_cand,
         )
         # A dip at the edge of the lag range means the true minimum lies outside it: such
         # frames (e.g. aliased fricative noise at fmax) are not taken as voiced.
-        voiced = (aper < cfg["voicing_threshold"]) & (f0 > fmin * 1.03) & (f0 < fmax * 0.97)
-        candidate = np.where((f0 > fmin * 1.03) & (f0 < fmax * 0.97), f0, np.nan)
+        in_range = (f0 > fmin * 1.03) & (f0 < fmax * 0.97)
+        if n_cand > 1:
+            candidate = np.where(in_range[:, 0], f0[:, 0], np.nan)
+            first_aper = aper[:, 0]
+            # The speech-activity gate is applied afterwards, so that the tracker's own
+            # voicing (periodic_f0) does not depend on it.
+            f0, aper = viterbi_pitch(
+                np.where(in_range, f0, np.nan),
+                aper,
+                np.ones(len(f0), dtype=bool),
+                unvoiced_cost=float(viterbi["unvoiced_cost"]),
+                switch_cost=float(viterbi["switch_cost"]),
+                octave_jump_cost=float(viterbi["octave_jump_cost"]),
+                lag_cost=float(viterbi["lag_cost"]),
+            )
+            voiced = np.isfinite(f0)
+            known = voiced.copy()
+            aper = np.where(voiced, aper, first_aper)
+            f0 = np.where(voiced, f0, candidate)
+        else:
+            voiced = (aper < cfg["voicing_threshold"]) & in_range
+            known = voiced.copy()
+            candidate = np.where(in_range, f0, np.nan)
     elif method == "pyin":
         import librosa
 
@@ -257,19 +416,23 @@ def track_pitch(
         )
         aper = 1.0 - prob
         voiced = np.asarray(voiced, dtype=bool) & np.isfinite(f0)
+        known = voiced.copy()
     else:
         raise ValueError(f"unknown pitch method {cfg['method']!r}; use 'yin' or 'pyin'")
+    periodic_f0 = np.where(voiced & known, f0, np.nan)
     if sounding is not None:
         voiced = voiced & sounding[: len(voiced)]
     voiced = _clean_voicing(voiced, int(cfg["max_gap_frames"]), int(cfg["min_voiced_frames"]))
     if cfg["max_gap_frames"]:
         # Filled gap frames need an F0: interpolate from the neighbouring voiced frames.
         frames = np.arange(len(f0))
-        known = np.flatnonzero(voiced & np.isfinite(f0) & (aper < cfg["voicing_threshold"]))
-        if len(known):
-            gap = voiced & ~np.isin(frames, known)
-            f0 = np.where(gap, np.interp(frames, known, np.asarray(f0)[known]), f0)
+        keep = np.flatnonzero(voiced & known & np.isfinite(f0))
+        if len(keep):
+            gap = voiced & ~np.isin(frames, keep)
+            f0 = np.where(gap, np.interp(frames, keep, np.asarray(f0)[keep]), f0)
     if method == "yin":
         f0 = _fix_octave_jumps(np.where(voiced, f0, 1.0), voiced)
     f0 = np.where(voiced, f0, np.nan)
-    return PitchTrack(f0=f0, voiced=voiced, aperiodicity=aper, candidate=candidate)
+    return PitchTrack(
+        f0=f0, voiced=voiced, aperiodicity=aper, candidate=candidate, periodic_f0=periodic_f0
+    )
