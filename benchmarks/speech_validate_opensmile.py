@@ -12,7 +12,7 @@ the development environment with ``pip install opensmile==2.6.0``. The script ex
 Usage::
 
     python benchmarks/speech_validate_opensmile.py [--n-fsdd 100] [--fsdd-offset 0]
-        [--out results.tsv]
+        [--reference-voicing] [--out results.tsv]
 """
 
 from __future__ import annotations
@@ -104,11 +104,45 @@ def compare(ours: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def with_reference_voicing(y: np.ndarray, sr: int, settings: dict, ref_f0: np.ndarray) -> dict:
+    """psymodal's eGeMAPS functionals computed with openSMILE's voicing decisions.
+
+    A diagnostic, not a feature set: it separates the agreement of our LLDs and functionals
+    from the agreement of the two pitch trackers' voicing. ``ref_f0`` is openSMILE's
+    ``F0semitoneFrom27.5Hz_sma3nz`` LLD (0 = unvoiced); its frame k spans 10k..10k+60 ms,
+    i.e. it is centred on our grid frame k + 3. F0 values stay ours (the tracker's, or its
+    first YIN candidate where it left the frame unvoiced).
+    """
+    from dataclasses import replace
+
+    from psymodal.speech.egemaps import extract_egemaps
+    from psymodal.speech.features import resolve_settings
+    from psymodal.speech.prosody import track_pitch
+
+    cfg = resolve_settings(settings, sr)
+    hop = int(cfg["hop_length"])
+    pitch = track_pitch(y, sr, int(cfg["frame_length"]), hop, cfg["pitch"])
+    n = len(pitch.f0)
+    voiced = np.zeros(n, dtype=bool)
+    k = max(min(len(ref_f0), n - 3), 0)
+    voiced[3 : 3 + k] = ref_f0[:k] > 0
+    own = pitch.periodic_f0 if pitch.periodic_f0 is not None else pitch.f0
+    fill = pitch.candidate if pitch.candidate is not None else np.full(n, np.nan)
+    f0 = np.where(voiced, np.where(np.isfinite(own), own, fill), np.nan)
+    feats, _ = extract_egemaps(y, sr, hop, replace(pitch, periodic_f0=f0), cfg["egemaps"], sr)
+    return feats
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-fsdd", type=int, default=100, help="FSDD files to include")
     parser.add_argument(
         "--fsdd-offset", type=int, default=0, help="shift of the FSDD sample (15: held out)"
+    )
+    parser.add_argument(
+        "--reference-voicing",
+        action="store_true",
+        help="diagnostic: compute ours with openSMILE's voiced/unvoiced frames",
     )
     parser.add_argument("--out", type=Path, help="write the per-feature table (TSV)")
     args = parser.parse_args(argv)
@@ -127,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     from psymodal.speech.egemaps import egemaps_names
 
     smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02)
+    lld = opensmile.Smile(
+        feature_set=opensmile.FeatureSet.eGeMAPSv02,
+        feature_level=opensmile.FeatureLevel.LowLevelDescriptors,
+    )
     # Both extractors see the file at its own rate; the Nyquist policy is off so that 8 kHz
     # files are compared on every feature openSMILE computes.
     settings = {"egemaps": {"nyquist_policy": "keep"}}
@@ -135,7 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     for path in files:
         y, sr = load_audio(path, sample_rate=None)
-        feats = extract_features(y, sr, settings)
+        if args.reference_voicing:
+            ref_f0 = lld.process_signal(y.astype(np.float32), sr)
+            ref_f0 = ref_f0["F0semitoneFrom27.5Hz_sma3nz"].to_numpy()
+            feats = with_reference_voicing(y, sr, settings, ref_f0)
+        else:
+            feats = extract_features(y, sr, settings)
         ours_rows.append({k: feats[k] for k in egemaps_names()})
         ref = smile.process_signal(y.astype(np.float32), sr).iloc[0]
         ref_rows.append(ref.to_dict())
