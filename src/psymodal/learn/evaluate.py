@@ -23,7 +23,7 @@ from sklearn.model_selection import (
 
 from psymodal.determinism import limit_threads
 from psymodal.learn import models as M
-from psymodal.learn.assemble import ID, StudyData
+from psymodal.learn.assemble import ID, SEP, StudyData
 from psymodal.learn.metrics import (
     METRICS,
     binary_metrics,
@@ -183,10 +183,7 @@ def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
             [pos[c] for c in data.covariates], [pos[c] for c in data.categorical], s
         )
     if analysis.kind == "intermediate":
-        from psymodal.learn.fusion_torch import FusionNetClassifier
-
-        blocks = {m: [pos[c] for c in cols] for m, cols in data.blocks.items()}
-        return FusionNetClassifier(blocks=blocks, random_state=seed, **s["torch"])
+        return _fusion_estimator(data, s, seed, pos)
     names = (
         data.blocks[analysis.block]
         if analysis.kind == "block"
@@ -202,6 +199,60 @@ def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
     )
 
 
+def _fusion_estimator(data: StudyData, s: dict, seed: int, pos: dict[str, int]):
+    """Intermediate fusion: [selector -> transform -> harmonizer ->] the torch network.
+
+    Without ``learn.transforms`` for any block and without harmonisation, the bare
+    :class:`~psymodal.learn.fusion_torch.FusionNetClassifier` reads each block from the study
+    matrix by position. Otherwise a Pipeline applies the same in-fold steps as the early-fusion
+    pipeline (selector of all blocks then the covariates, block transforms, harmonizer), so they
+    are fitted on the training fold only, and the network's blocks are the column ranges of the
+    transformed blocks, in order.
+    """
+    from sklearn.pipeline import Pipeline
+
+    from psymodal.learn.fusion_torch import FusionNetClassifier
+    from psymodal.learn.transformers import ModalityBlockSelector
+
+    modalities = list(data.blocks)
+    columns = [pos[c] for m in modalities for c in data.blocks[m]]
+    transform, n_out = _block_transform(data, s, modalities)
+    harmonizer, designated = _harmonizer(data, s, len(columns) if n_out is None else n_out)
+    if transform is None and harmonizer is None:
+        blocks = {m: [pos[c] for c in cols] for m, cols in data.blocks.items()}
+        return FusionNetClassifier(blocks=blocks, random_state=seed, **s["torch"])
+    # The transform keeps the blocks in order (covariates last, consumed by the harmonizer).
+    bounds = np.cumsum([0, *_block_widths(data, s, modalities)])
+    blocks = {m: list(range(int(bounds[k]), int(bounds[k + 1]))) for k, m in enumerate(modalities)}
+    steps = [("select", ModalityBlockSelector(columns + [pos[c] for c in designated]))]
+    if transform is not None:
+        steps.append(("transform", transform))
+    if harmonizer is not None:
+        steps.append(("harmonize", harmonizer))
+    steps.append(("clf", FusionNetClassifier(blocks=blocks, random_state=seed, **s["torch"])))
+    return Pipeline(steps)
+
+
+def _block_widths(data: StudyData, s: dict, blocks: list[str]) -> list[int]:
+    """Number of columns of each of ``blocks`` after its ``learn.transforms`` transform."""
+    from psymodal.learn.transformers import tangent_layout
+
+    transforms = s.get("transforms") or {}
+    widths = []
+    for m in blocks:
+        cols = data.blocks[m]
+        if transforms.get(m) == "tangent":
+            widths.append(len(tangent_layout(_edges(m, cols))[1]))
+        else:
+            widths.append(len(cols))
+    return widths
+
+
+def _edges(modality: str, columns: list[str]) -> list[str]:
+    """Edge names ``regionA__regionB`` of a block's columns (modality prefix removed)."""
+    return [c[len(modality) + len(SEP) :] for c in columns]
+
+
 def _block_transform(data: StudyData, s: dict, blocks: list[str]):
     """In-fold transform of the selected ``blocks`` (``learn.transforms``) and its width.
 
@@ -215,21 +266,18 @@ def _block_transform(data: StudyData, s: dict, blocks: list[str]):
         return None, None
     from sklearn.compose import ColumnTransformer
 
-    from psymodal.learn.assemble import SEP
-    from psymodal.learn.transformers import TangentFeatures, tangent_layout
+    from psymodal.learn.transformers import TangentFeatures
 
-    parts, offset, n_out = [], 0, 0
+    parts, offset = [], 0
     for m in blocks:
         cols = data.blocks[m]
         where = list(range(offset, offset + len(cols)))
         offset += len(cols)
         if transforms.get(m) == "tangent":
-            edges = [c[len(m) + len(SEP) :] for c in cols]
-            n_out += len(tangent_layout(edges)[1])
-            parts.append((m, TangentFeatures(edges=edges), where))
+            parts.append((m, TangentFeatures(edges=_edges(m, cols)), where))
         else:
-            n_out += len(cols)
             parts.append((m, "passthrough", where))
+    n_out = sum(_block_widths(data, s, blocks))
     # The covariates (harmonizer's designated columns) follow the blocks; pass them through.
     transform = ColumnTransformer(
         parts,

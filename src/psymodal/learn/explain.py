@@ -75,7 +75,10 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
         held-out subjects, :mod:`psymodal.learn.shap_values`). ``level`` is ``block`` (a
         modality permuted as a whole; for fusion analyses) or ``feature`` (blocks with at most
         ``explain.max_features`` features). Folds with a single class are skipped
-        (``n_folds`` counts the used ones).
+        (``n_folds`` counts the used ones). Fusion blocks are permuted in the study matrix, i.e.
+        before the in-fold steps (``learn.transforms``, harmonisation), which the fitted
+        pipeline then applies: with a tangent transform the block-level importance is that of
+        the whole connectome block; fusion analyses get no feature-level rows.
     """
     s = result.settings
     n_repeats = int(s["explain"]["n_repeats"])

@@ -48,12 +48,14 @@ DEFAULTS: dict = {
     "confound_baseline": True,
     # Per-modality feature transforms fitted inside each training fold, first step after the
     # column selection (before harmonisation, imputation, scaling) of the modality's block
-    # pipeline and of its part of the early-fusion pipeline. Only "tangent": the block holds
-    # covariance vectors with diagonal (mri.connectivity: tangent) and becomes tangent-space
-    # connectivity relative to the training subjects' geometric mean. Explicit only (no
-    # auto-detection), e.g. {mri: tangent}. Not applied by the intermediate (torch) fusion.
+    # pipeline and of its part of the early- and intermediate-fusion pipelines (the torch
+    # network's encoder for the modality then reads the transformed block). Only "tangent":
+    # the block holds covariance vectors with diagonal (mri.connectivity: tangent) and becomes
+    # tangent-space connectivity relative to the training subjects' geometric mean. Explicit
+    # only (no auto-detection), e.g. {mri: tangent}.
     "transforms": {},
-    # In-fold harmonisation applied before every feature model: none | combat | regress.
+    # In-fold harmonisation applied before every feature model and before the intermediate
+    # (torch) fusion network (after the transforms): none | combat | regress.
     "harmonize": "none",
     # ComBat options; unseen_site: pooled (no correction for a site absent from the training
     # fold, warned) or self (that site's own location/scale, label-free but transductive).
