@@ -13,8 +13,8 @@ from psymodal.learn.evaluate import build_estimator, plan_analyses
 from psymodal.learn.explain import importance_table
 from psymodal.learn.fusion_torch import FusionNetClassifier
 from psymodal.learn.settings import resolve
+from psymodal.learn.simulate import simulate_covariance_table
 from psymodal.learn.transformers import ComBat, ConfoundRegressor, TangentFeatures
-from psymodal.mri.connectome import feature_names
 
 REGIONS = [f"R{k}" for k in range(5)]
 N_TANGENT = 5 * 4 // 2  # i < j edges of 5 regions
@@ -40,22 +40,10 @@ def _study(n=36, seed=0):
     """MRI covariance vectors (with diagonal) + a small speech block; some subjects lack one."""
     rng = np.random.default_rng(seed)
     y = np.arange(n) % 2
-    p = len(REGIONS)
-    covs = []
-    for label in y:
-        mix = np.eye(p) + 0.15 * rng.standard_normal((p, p))
-        if label:
-            mix[1, 0] += 0.8
-        ts = rng.standard_normal((100, p)) @ mix.T * np.exp(rng.normal(0, 0.5))
-        covs.append(np.cov(ts, rowvar=False))
-    covs = np.stack(covs)
-    iu, ju = np.triu_indices(p, k=1)
-    d = np.arange(p)
-    ids = [f"sub-{k:03d}" for k in range(n)]
-    mri = pd.DataFrame(
-        np.concatenate([covs[:, iu, ju], covs[:, d, d]], axis=1),
-        columns=feature_names(REGIONS, "tangent"),
+    mri, _ = simulate_covariance_table(
+        y, REGIONS, rng, coupling=0.8, n_timepoints=100, scale_sd=0.5
     )
+    ids = [f"sub-{k:03d}" for k in range(n)]
     mri.insert(0, "participant_id", ids)
     speech = pd.DataFrame(
         rng.standard_normal((n, 3)) + 0.8 * y[:, None], columns=["rate", "pause", "f0"]

@@ -14,6 +14,7 @@ from psymodal.determinism import limit_threads
 from psymodal.learn import assemble, evaluate
 from psymodal.learn.evaluate import build_estimator, make_splits, plan_analyses
 from psymodal.learn.settings import resolve
+from psymodal.learn.simulate import simulate_covariance_table
 from psymodal.learn.transformers import TangentFeatures, tangent_layout
 from psymodal.mri.connectome import connectivity_features, feature_names
 from psymodal.mri.pipeline import kind_label
@@ -30,33 +31,15 @@ def _one_thread():
     yield controller
 
 
-def _vectors(covs: np.ndarray) -> pd.DataFrame:
-    """Flat covariance vectors as written by ``mri.connectivity: tangent``."""
-    p = covs.shape[1]
-    iu, ju = np.triu_indices(p, k=1)
-    d = np.arange(p)
-    values = np.concatenate([covs[:, iu, ju], covs[:, d, d]], axis=1)
-    return pd.DataFrame(values, columns=feature_names(REGIONS[:p], "tangent"))
-
-
 def simulate(n=64, seed=0, effect=0.6):
     """Patients couple regions 0 and 1; every subject has its own global scale (nuisance)."""
     rng = np.random.default_rng(seed)
     y = np.arange(n) % 2
-    p = len(REGIONS)
-    covs = []
-    for label in y:
-        mix = np.eye(p) + 0.15 * rng.standard_normal((p, p))
-        if label:
-            mix[1, 0] += effect
-        ts = rng.standard_normal((150, p)) @ mix.T * np.exp(rng.normal(0, 0.7))
-        covs.append(np.cov(ts, rowvar=False))
-    covs = np.stack(covs)
+    table, covs = simulate_covariance_table(y, REGIONS, rng, coupling=effect)
     ids = [f"sub-{k:03d}" for k in range(n)]
     participants = pd.DataFrame(
         {"participant_id": ids, "diagnosis": np.where(y, "patient", "control")}
     )
-    table = _vectors(covs)
     table.insert(0, "participant_id", ids)
     return participants, table, covs, y
 

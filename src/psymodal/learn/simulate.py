@@ -82,6 +82,44 @@ def simulate_study(
     return participants, tables
 
 
+def simulate_covariance_table(
+    y: np.ndarray,
+    regions: list[str],
+    rng: np.random.Generator,
+    coupling: float = 0.6,
+    n_timepoints: int = 150,
+    scale_sd: float = 0.7,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Per-subject region covariances as written by ``mri.connectivity: tangent``.
+
+    Patients (``y == 1``) couple the first two regions by ``coupling``; every subject has its
+    own global signal scale (log-normal, SD ``scale_sd``), a nuisance that tangent-space
+    features remove and correlation-free covariances keep.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Upper-triangle then diagonal covariance entries (no ``participant_id``).
+    covariances : numpy.ndarray
+        ``(n_subjects, n_regions, n_regions)``.
+    """
+    from psymodal.mri.connectome import feature_names
+
+    p = len(regions)
+    covs = []
+    for label in y:
+        mix = np.eye(p) + 0.15 * rng.standard_normal((p, p))
+        if label:
+            mix[1, 0] += coupling
+        ts = rng.standard_normal((n_timepoints, p)) @ mix.T * np.exp(rng.normal(0, scale_sd))
+        covs.append(np.cov(ts, rowvar=False))
+    covs = np.stack(covs)
+    iu, ju = np.triu_indices(p, k=1)
+    d = np.arange(p)
+    values = np.concatenate([covs[:, iu, ju], covs[:, d, d]], axis=1)
+    return pd.DataFrame(values, columns=feature_names(regions, "tangent")), covs
+
+
 def write_study(
     participants: pd.DataFrame, features: dict[str, pd.DataFrame], out_dir: str | os.PathLike
 ) -> tuple[Path, dict[str, Path]]:
