@@ -189,13 +189,9 @@ class StudyPlan:
 
     def write_run_config(self) -> Path:
         """Record the effective config in ``<run_dir>/provenance/config.yaml`` (sorted keys)."""
-        import yaml
+        from psymodal.provenance import write_config_yaml
 
-        from psymodal.tables import atomic_write
-
-        path = self.run_dir / "provenance" / "config.yaml"
-        text = yaml.safe_dump(self.config, sort_keys=True)
-        return atomic_write(path, lambda tmp: tmp.write_text(text))
+        return write_config_yaml(self.config, self.run_dir / "provenance" / "config.yaml")
 
     def check_run_is_not_overwritten(self) -> None:
         """Refuse to reuse a run label whose recorded config differs from this one."""
