@@ -150,5 +150,6 @@ def test_report_for_a_clinician_scientist(demo_run):
         "permutation_null.png",
         "connectome_top_edges.png",
         "region_importance.png",
+        "mri_qc_gallery.html",
     ):
         assert piece in html, piece

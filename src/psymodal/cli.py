@@ -293,6 +293,14 @@ def _cmd_connectome_figures(args) -> int:
     return 0
 
 
+def _cmd_qc_gallery(args) -> int:
+    from psymodal.report_qc_gallery import qc_gallery
+
+    stage = args.stage_dir or args.qc_table.parent.parent
+    print(qc_gallery(args.qc_table, stage, args.out, max_embedded=args.max_embedded))
+    return 0
+
+
 def _batch_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--batch-dir", type=Path, help="also stack the subjects' features and QC rows here"
@@ -442,6 +450,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", type=Path, help="default: RUN_DIR/figures")
     p.add_argument("--top-k", type=int, default=20, help="edges drawn (default 20)")
     p.set_defaults(func=_cmd_connectome_figures)
+
+    p = sub.add_parser(
+        "qc-gallery", help="report page: every subject's MRI QC values and QC figures"
+    )
+    p.add_argument("qc_table", type=Path, help="the MRI stage's group/mri_qc.tsv")
+    p.add_argument("--out", type=Path, required=True, help="output HTML file")
+    p.add_argument(
+        "--stage-dir", type=Path, help="MRI stage folder (default: two levels above the table)"
+    )
+    p.add_argument(
+        "--max-embedded",
+        type=int,
+        default=60,
+        help="subjects whose figures are embedded (the rest are listed by path)",
+    )
+    p.set_defaults(func=_cmd_qc_gallery)
     return parser
 
 

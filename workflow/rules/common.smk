@@ -68,6 +68,18 @@ def connectome_figures():
     ]
 
 
+# The gallery shows the per-subject QC figures the MRI stage draws from images.
+QC_GALLERY = (
+    "mri" in PLAN.modalities
+    and PLAN.mri_input != "timeseries"
+    and (config.get("mri") or {}).get("qc_figure", True)
+)
+
+
+def qc_gallery():
+    return [RUN / "figures" / "mri_qc_gallery.html"] if QC_GALLERY else []
+
+
 def final_outputs():
     stages = [PLAN.stage_dir(s) / "dataset_description.json" for s in PLAN.stages]
     return [

@@ -91,6 +91,33 @@ if CONNECTOME_FIGURES:
             " --out-dir {params.outdir} --top-k {params.top_k} > {log} 2>&1"
 
 
+if QC_GALLERY:
+
+    rule qc_gallery:
+        input:
+            qc=PLAN.group_table("mri", "qc"),
+        output:
+            report(
+                RUN / "figures" / "mri_qc_gallery.html",
+                caption="../report/qc_gallery.rst",
+                category="Quality control",
+            ),
+        log:
+            RUN / "logs" / "qc_gallery.log",
+        conda:
+            "../../envs/psymodal.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        params:
+            cli=PSYMODAL,
+            stage=MRI,
+        shell:
+            "{params.cli} qc-gallery {input.qc} --stage-dir {params.stage} --out {output}"
+            " > {log} 2>&1"
+
+
 # The full environment, so that the recorded versions are those the audit compares.
 rule manifest:
     input:
@@ -99,6 +126,7 @@ rule manifest:
         config=RUN / "provenance" / "config.yaml",
         figures=rules.report_figures.output,
         connectome=connectome_figures(),
+        gallery=qc_gallery(),
         stages=[PLAN.stage_dir(s) / "dataset_description.json" for s in PLAN.stages],
     output:
         report(

@@ -1,0 +1,155 @@
+"""Per-subject MRI quality-control gallery: one self-contained HTML page.
+
+The page a clinician-scientist scrolls before trusting a result: every subject's QC values
+and its QC figure (mean EPI with atlas outlines, region carpet plot, motion trace), excluded
+subjects first with the reason, then the rest from the most to the least head motion. The
+figures are embedded (base64), so the page travels inside Snakemake's report; past
+``max_embedded`` subjects only the figure's path is listed, which keeps the page small for
+large studies. Same inputs give the same bytes (no timestamps).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from psymodal.tables import atomic_write, read_tsv
+
+__all__ = ["subject_figures", "qc_gallery"]
+
+#: QC columns shown when the table has them, in this order (name, label, decimals).
+_COLUMNS = [
+    ("mean_fd", "mean FD (mm)", 3),
+    ("max_fd", "max FD (mm)", 2),
+    ("fraction_scrubbed", "scrubbed", 2),
+    ("minutes_kept", "minutes kept", 1),
+    ("tsnr_median", "median tSNR", 1),
+    ("n_missing_regions", "missing regions", 0),
+    ("n_runs_included", "runs kept", 0),
+]
+
+_STYLE = """
+body { font-family: sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; margin-bottom: 1em; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+th { background: #f0f0f0; }
+td.id, td.reason { text-align: left; }
+tr.excluded td { background: #fbe3e3; }
+section { border-top: 1px solid #ccc; padding-top: 0.8em; margin-top: 1em; }
+section.excluded h3 { color: #a00; }
+img { max-width: 100%; }
+"""
+
+
+def subject_figures(stage_dir: str | os.PathLike, participant_id: str) -> list[Path]:
+    """The QC figures the MRI stage wrote for one subject (sorted by name)."""
+    label = participant_id if participant_id.startswith("sub-") else f"sub-{participant_id}"
+    return sorted((Path(stage_dir) / label / "figures").glob("*_desc-qc_bold.png"))
+
+
+def _order(qc: pd.DataFrame) -> pd.DataFrame:
+    """Excluded subjects first, then decreasing mean FD (missing last), then by ID."""
+    included = qc["included"].astype(str).str.lower().isin(["true", "1"])
+    fd = pd.to_numeric(qc.get("mean_fd", pd.Series(np.nan, index=qc.index)), errors="coerce")
+    key = pd.DataFrame(
+        {"included": included, "fd": -fd.fillna(-np.inf), "id": qc["participant_id"]}
+    )
+    order = key.sort_values(["included", "fd", "id"], kind="stable").index
+    return qc.loc[order].assign(_included=included.loc[order])
+
+
+def _cell(value, decimals: int) -> str:
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    if pd.isna(number):
+        return "" if pd.isna(value) else html.escape(str(value))
+    return f"{number:.{decimals}f}"
+
+
+def qc_gallery(
+    qc_table: str | os.PathLike,
+    stage_dir: str | os.PathLike,
+    path: str | os.PathLike,
+    max_embedded: int = 60,
+) -> Path:
+    """Write the MRI QC gallery.
+
+    Parameters
+    ----------
+    qc_table : path
+        The MRI stage's group QC table (``participant_id``, ``included``, ``reason`` and
+        the QC values of :func:`psymodal.mri.pipeline.summarize_qc`).
+    stage_dir : path
+        The MRI stage folder holding ``sub-*/figures/*_desc-qc_bold.png``.
+    path : path
+        Output HTML file.
+    max_embedded : int
+        Subjects whose figures are embedded, in the page's order; the others are listed
+        with their figures' paths (relative to ``stage_dir``).
+
+    Returns
+    -------
+    Path
+    """
+    qc = read_tsv(qc_table)
+    missing = {"participant_id", "included"} - set(qc.columns)
+    if missing:
+        raise ValueError(
+            f"{qc_table} lacks the columns {sorted(missing)}: pass the MRI stage's group QC "
+            "table (group/mri_qc.tsv)"
+        )
+    qc = _order(qc)
+    stage = Path(stage_dir)
+    columns = [c for c in _COLUMNS if c[0] in qc.columns]
+    n_excluded = int((~qc["_included"]).sum())
+    parts = [
+        "<!DOCTYPE html>",
+        '<html><head><meta charset="utf-8"><title>MRI quality control</title>',
+        f"<style>{_STYLE}</style></head><body>",
+        "<h1>MRI quality control, subject by subject</h1>",
+        f"<p>{len(qc)} subjects; {n_excluded} excluded from the analysis (listed first, "
+        "with the reason); the others follow from the most to the least head motion "
+        "(mean framewise displacement). Each figure shows the run's mean EPI with the atlas "
+        "outlines, the regional time series (carpet plot) and the motion trace with the "
+        "scrubbed volumes.</p>",
+        "<table><tr><th>subject</th><th>included</th>"
+        + "".join(f"<th>{html.escape(label)}</th>" for _, label, _ in columns)
+        + "<th>reason</th></tr>",
+    ]
+    for _, row in qc.iterrows():
+        pid = html.escape(str(row["participant_id"]))
+        css = "" if row["_included"] else ' class="excluded"'
+        cells = "".join(f"<td>{_cell(row[c], d)}</td>" for c, _, d in columns)
+        reason = "" if pd.isna(row.get("reason")) else html.escape(str(row.get("reason")))
+        parts.append(
+            f'<tr{css}><td class="id"><a href="#{pid}">{pid}</a></td>'
+            f"<td>{'yes' if row['_included'] else 'no'}</td>{cells}"
+            f'<td class="reason">{reason}</td></tr>'
+        )
+    parts.append("</table>")
+    for k, (_, row) in enumerate(qc.iterrows()):
+        pid = str(row["participant_id"])
+        state = "included" if row["_included"] else "excluded"
+        parts.append(f'<section id="{html.escape(pid)}" class="{state}">')
+        heading = f"{html.escape(pid)} ({state}"
+        if not row["_included"] and not pd.isna(row.get("reason")):
+            heading += f": {html.escape(str(row['reason']))}"
+        parts.append(f"<h3>{heading})</h3>")
+        figures = subject_figures(stage, pid)
+        if not figures:
+            parts.append("<p>No QC figure (no usable run, or figures switched off).</p>")
+        for figure in figures:
+            name = html.escape(figure.relative_to(stage).as_posix())
+            if k < max_embedded:
+                data = base64.b64encode(figure.read_bytes()).decode("ascii")
+                parts.append(f'<img alt="{name}" src="data:image/png;base64,{data}">')
+            else:
+                parts.append(f"<p>Figure not embedded (page limit): {name}</p>")
+        parts.append("</section>")
+    parts.append("</body></html>")
+    text = "\n".join(parts) + "\n"
+    return atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
