@@ -680,7 +680,7 @@ def rerun_subjects(
     -------
     Check
     """
-    from psymodal.workflow_plan import atlas_name
+    from psymodal.workflow_plan import mri_input, mri_source_arguments
 
     start = time.monotonic()
     config = manifest["config"]
@@ -718,22 +718,21 @@ def rerun_subjects(
         _compare_demo_inputs(manifest, workdir, regenerated, tmp, diff, notes)
     else:
         return Check("rerun", FAIL, "the recorded inputs are not available or not intact")
-    fmriprep = dataset.get("fmriprep_dir") or str(Path(bids) / "derivatives" / "fmriprep")
     steps, chosen = [], []
     if "mri" in modalities:
         mri = config.get("mri", {})
-        name = atlas_name(mri.get("atlas", {}))
         stage = out / _stage_prefix(layout, "mri")
-        atlas = stage / "atlas" / f"atlas-{name}_dseg"
-        atlas_settings = json.dumps(mri.get("atlas", {}), sort_keys=True)
-        steps.append(["atlas", str(stage / "atlas"), "--settings", atlas_settings])
+        # The rules' own argument builder, on the config with the dataset as found here.
+        located = {**config, "dataset": {**dataset, "bids_dir": bids}}
+        if mri_input(located) != "timeseries":
+            atlas_settings = json.dumps(mri.get("atlas", {}), sort_keys=True)
+            steps.append(["atlas", str(stage / "atlas"), "--settings", atlas_settings])
+            chosen.append(_stage_prefix(layout, "mri") + "atlas/")
         steps.append(
             ["mri", "--subjects", *subjects, "--bids-dir", bids]
-            + ["--fmriprep-dir", fmriprep, "--atlas", f"{atlas}.nii.gz"]
-            + ["--atlas-labels", f"{atlas}.tsv", "--atlas-name", name, "--out-dir", str(stage)]
-            + ["--settings", json.dumps(mri, sort_keys=True)]
+            + mri_source_arguments(located, stage / "atlas")
+            + ["--out-dir", str(stage), "--settings", json.dumps(mri, sort_keys=True)]
         )
-        chosen.append(_stage_prefix(layout, "mri") + "atlas/")
     if "speech" in modalities:
         stage = out / _stage_prefix(layout, "speech")
         steps.append(

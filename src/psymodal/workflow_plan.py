@@ -45,6 +45,43 @@ def atlas_name(spec: dict) -> str:
     return spec.get("name", "dosenbach160")
 
 
+def participants_tsv(config: dict) -> Path:
+    """The participants.tsv the stages read: BIDS's, or the one imported into results_dir."""
+    dataset = config["dataset"]
+    if dataset["source"] == "timeseries":
+        return Path(config["results_dir"]) / "participants.tsv"
+    return Path(dataset["bids_dir"]) / "participants.tsv"
+
+
+def mri_input(config: dict) -> str:
+    """What the MRI stage reads: ``fmriprep``, ``raw`` or ``timeseries``."""
+    default = "timeseries" if config["dataset"]["source"] == "timeseries" else "fmriprep"
+    return (config.get("mri") or {}).get("input", default)
+
+
+def mri_source_arguments(config: dict, atlas_dir: str | os.PathLike) -> list[str]:
+    """``psymodal mri`` arguments that say where a study's MRI data (and atlas) are.
+
+    The workflow's ``mri_batch`` rule and the audit's per-subject rerun both build their
+    command from here, so the two cannot drift apart. ``atlas_dir`` holds the ``atlas`` rule's
+    output (unused for ROI time-series input, which needs no atlas).
+    """
+    kind = mri_input(config)
+    dataset = config["dataset"]
+    args = ["--input", kind, "--participants", str(participants_tsv(config))]
+    if kind == "timeseries":
+        args += ["--timeseries-dir", str(dataset["timeseries_dir"])]
+        if dataset.get("timeseries_pattern"):
+            args += ["--timeseries-pattern", str(dataset["timeseries_pattern"])]
+        return args
+    bids = Path(dataset["bids_dir"])
+    fmriprep = Path(dataset.get("fmriprep_dir") or bids / "derivatives" / "fmriprep")
+    name = atlas_name((config.get("mri") or {}).get("atlas", {}))
+    atlas = Path(atlas_dir) / f"atlas-{name}_dseg"
+    args += ["--fmriprep-dir", str(fmriprep), "--atlas", f"{atlas}.nii.gz"]
+    return args + ["--atlas-labels", f"{atlas}.tsv", "--atlas-name", name]
+
+
 def speech_outputs(subject: str, out_dir, settings: dict) -> dict[str, Path]:
     """The per-subject speech features and QC tables (BIDS-Derivatives style names)."""
     task = settings.get("task") or "all"
@@ -120,14 +157,11 @@ class StudyPlan:
     @property
     def participants_tsv(self) -> Path:
         """The participants.tsv the learning stage reads (imported for non-BIDS tables)."""
-        if self.source == "timeseries":
-            return self.results_dir / "participants.tsv"
-        return self.bids_dir / "participants.tsv"
+        return participants_tsv(self.config)
 
     @property
     def mri_input(self) -> str:
-        default = "timeseries" if self.source == "timeseries" else "fmriprep"
-        return self.config.get("mri", {}).get("input", default)
+        return mri_input(self.config)
 
     def _read_participants(self) -> pd.DataFrame:
         dataset = self.config["dataset"]

@@ -6,6 +6,7 @@ from pathlib import Path
 from snakemake.settings.types import DeploymentMethod
 
 from psymodal.workflow_plan import StudyPlan
+from psymodal.workflow_plan import mri_source_arguments as mri_arguments_for
 
 PLAN = StudyPlan.from_config(config)
 PLAN.check_run_is_not_overwritten()
@@ -117,15 +118,7 @@ def mri_batch_inputs(wc):
 
 def mri_source_arguments(input):
     """CLI arguments that say where the MRI data are, for the configured input kind."""
-    args = ["--input", PLAN.mri_input, "--participants", str(PLAN.participants_tsv)]
-    if PLAN.mri_input == "timeseries":
-        dataset = config["dataset"]
-        args += ["--timeseries-dir", dataset["timeseries_dir"]]
-        if dataset.get("timeseries_pattern"):
-            args += ["--timeseries-pattern", dataset["timeseries_pattern"]]
-    else:
-        args += ["--fmriprep-dir", str(PLAN.fmriprep_dir), "--atlas", input.atlas]
-        args += ["--atlas-labels", input.labels, "--atlas-name", PLAN.atlas_name]
+    args = mri_arguments_for(PLAN.config, MRI / "atlas")
     return " ".join(shlex.quote(a) for a in args)
 
 
