@@ -65,3 +65,27 @@ def test_wrong_table_is_a_clear_error(tmp_path):
     write_tsv(pd.DataFrame({"participant_id": ["sub-01"]}), tmp_path / "features.tsv")
     with pytest.raises(ValueError, match="lacks the columns"):
         qc_gallery(tmp_path / "features.tsv", tmp_path, tmp_path / "g.html")
+
+
+def test_speech_gallery_lists_lowest_snr_first(tmp_path):
+    qc = pd.DataFrame(
+        {
+            "participant_id": ["sub-01", "sub-02", "sub-03"],
+            "included": [True, True, False],
+            "reason": ["", "", "no recordings found"],
+            "snr_db": [30.0, 12.0, float("nan")],
+            "speech_duration_s": [20.0, 18.0, float("nan")],
+        }
+    )
+    write_tsv(qc, tmp_path / "group" / "speech_qc.tsv")
+    fig = tmp_path / "sub-02" / "figures" / "sub-02_task-reading_desc-qc_audio.png"
+    fig.parent.mkdir(parents=True)
+    fig.write_bytes(b"speech png")
+    page = qc_gallery(
+        tmp_path / "group" / "speech_qc.tsv", tmp_path, tmp_path / "s.html", modality="speech"
+    ).read_text()
+    order = [page.index(f'<section id="{p}"') for p in ("sub-03", "sub-02", "sub-01")]
+    assert order == sorted(order)
+    assert "SNR (dB)" in page and base64.b64encode(b"speech png").decode() in page
+    with pytest.raises(ValueError, match="no QC gallery"):
+        qc_gallery(tmp_path / "group" / "speech_qc.tsv", tmp_path, tmp_path / "x.html", "eeg")

@@ -267,3 +267,25 @@ def test_process_subject_unusable(tmp_path):
     assert "short.wav" in qc.loc[0, "reason"] and "shorter" in qc.loc[0, "reason"]
     process_subject("03", [], feats_path, qc_path, None)
     assert read_tsv(qc_path).loc[0, "reason"] == "no recordings found"
+
+
+def test_qc_figure_per_recording(tmp_path):
+    rec = tmp_path / "sub-01_task-reading_audio.wav"
+    sf.write(rec, bursts([0.6, 0.6], [0.5], f0=130.0), SR)
+    silent = tmp_path / "sub-01_task-vowel_audio.wav"
+    sf.write(silent, np.zeros(SR), SR)
+    figures = tmp_path / "figs"
+    out = (tmp_path / "f.tsv", tmp_path / "q.tsv")
+    process_subject("sub-01", [rec, silent], *out, {}, figure_dir=figures)
+    # also for the recording with too little speech: the figure shows why it was left out
+    assert sorted(p.name for p in figures.iterdir()) == [
+        "sub-01_task-reading_desc-qc_audio.png",
+        "sub-01_task-vowel_desc-qc_audio.png",
+    ]
+    first = (figures / "sub-01_task-reading_desc-qc_audio.png").read_bytes()
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    process_subject("sub-01", [rec], *out, {}, figure_dir=figures)
+    assert (figures / "sub-01_task-reading_desc-qc_audio.png").read_bytes() == first
+    off = tmp_path / "off"
+    process_subject("sub-01", [rec], *out, {"qc_figure": False}, figure_dir=off)
+    assert not off.exists()

@@ -151,5 +151,6 @@ def test_report_for_a_clinician_scientist(demo_run):
         "connectome_top_edges.png",
         "region_importance.png",
         "mri_qc_gallery.html",
+        "speech_qc_gallery.html",
     ):
         assert piece in html, piece

@@ -171,6 +171,7 @@ def _cmd_speech(args) -> int:
             paths["features"],
             paths["qc"],
             settings,
+            figure_dir=paths["features"].parent.parent / "figures",
         )
         outputs.append({"speech": paths})
     _write_batch_tables(args, outputs)
@@ -297,7 +298,10 @@ def _cmd_qc_gallery(args) -> int:
     from psymodal.report_qc_gallery import qc_gallery
 
     stage = args.stage_dir or args.qc_table.parent.parent
-    print(qc_gallery(args.qc_table, stage, args.out, max_embedded=args.max_embedded))
+    path = qc_gallery(
+        args.qc_table, stage, args.out, modality=args.modality, max_embedded=args.max_embedded
+    )
+    print(path)
     return 0
 
 
@@ -451,13 +455,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=20, help="edges drawn (default 20)")
     p.set_defaults(func=_cmd_connectome_figures)
 
-    p = sub.add_parser(
-        "qc-gallery", help="report page: every subject's MRI QC values and QC figures"
-    )
-    p.add_argument("qc_table", type=Path, help="the MRI stage's group/mri_qc.tsv")
+    p = sub.add_parser("qc-gallery", help="report page: every subject's QC values and QC figures")
+    p.add_argument("qc_table", type=Path, help="a stage's group QC table (group/mri_qc.tsv)")
+    p.add_argument("--modality", choices=["mri", "speech"], default="mri")
     p.add_argument("--out", type=Path, required=True, help="output HTML file")
     p.add_argument(
-        "--stage-dir", type=Path, help="MRI stage folder (default: two levels above the table)"
+        "--stage-dir", type=Path, help="stage folder (default: two levels above the table)"
     )
     p.add_argument(
         "--max-embedded",

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from psymodal.tables import atomic_path, atomic_write, read_tsv
+from psymodal.figure_files import save_png
+from psymodal.tables import atomic_write, read_tsv
 
 FIGURE_NAMES = (
     "roc_curves.png",
@@ -64,10 +65,7 @@ def _figure(width: float, height: float):
 
 
 def _save(fig, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        # no 'Software' entry (it names the matplotlib version): identical bytes across reruns
-        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
-    return path
+    return save_png(fig, path, dpi=DPI)
 
 
 def _empty(ax, message: str) -> None:

@@ -1,11 +1,12 @@
-"""Per-subject MRI quality-control gallery: one self-contained HTML page.
+"""Per-subject quality-control galleries (MRI, speech): one self-contained HTML page each.
 
 The page a clinician-scientist scrolls before trusting a result: every subject's QC values
-and its QC figure (mean EPI with atlas outlines, region carpet plot, motion trace), excluded
-subjects first with the reason, then the rest from the most to the least head motion. The
-figures are embedded (base64), so the page travels inside Snakemake's report; past
-``max_embedded`` subjects only the figure's path is listed, which keeps the page small for
-large studies. Same inputs give the same bytes (no timestamps).
+and QC figures (MRI: mean EPI with atlas outlines, region carpet plot, motion trace; speech:
+waveform with speech segments and syllable nuclei, level, F0 track), excluded subjects first
+with the reason, then the rest from the worst to the best on the modality's key measure (head
+motion; signal-to-noise ratio). The figures are embedded (base64), so the page travels inside
+Snakemake's report; past ``max_embedded`` subjects only the figure's path is listed, which
+keeps the page small for large studies. Same inputs give the same bytes (no timestamps).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +22,75 @@ import pandas as pd
 
 from psymodal.tables import atomic_write, read_tsv
 
-__all__ = ["subject_figures", "qc_gallery"]
+__all__ = ["GALLERIES", "GallerySpec", "subject_figures", "qc_gallery"]
 
-#: QC columns shown when the table has them, in this order (name, label, decimals).
-_COLUMNS = [
-    ("mean_fd", "mean FD (mm)", 3),
-    ("max_fd", "max FD (mm)", 2),
-    ("fraction_scrubbed", "scrubbed", 2),
-    ("minutes_kept", "minutes kept", 1),
-    ("tsnr_median", "median tSNR", 1),
-    ("n_missing_regions", "missing regions", 0),
-    ("n_runs_included", "runs kept", 0),
-]
+
+@dataclass(frozen=True)
+class GallerySpec:
+    """What one modality's gallery shows.
+
+    Attributes
+    ----------
+    title, intro : str
+        Page heading and the end of the paragraph under it (plain text, escaped).
+    columns : tuple
+        ``(QC column, label, decimals)`` shown when the table has them, in order.
+    sort_by : str
+        Key QC measure; subjects are listed from its worst value to its best.
+    worst_is_high : bool
+        Whether a high ``sort_by`` is worse (head motion) or a low one (SNR).
+    figure_pattern : str
+        Glob of the subject's QC figures in ``<stage>/sub-*/figures/``.
+    """
+
+    title: str
+    intro: str
+    columns: tuple
+    sort_by: str
+    worst_is_high: bool
+    figure_pattern: str
+
+
+GALLERIES = {
+    "mri": GallerySpec(
+        title="MRI quality control, subject by subject",
+        intro="the others follow from the most to the least head motion (mean framewise "
+        "displacement). Each figure shows the run's mean EPI with the atlas outlines, the "
+        "regional time series (carpet plot) and the motion trace with the scrubbed volumes.",
+        columns=(
+            ("mean_fd", "mean FD (mm)", 3),
+            ("max_fd", "max FD (mm)", 2),
+            ("fraction_scrubbed", "scrubbed", 2),
+            ("minutes_kept", "minutes kept", 1),
+            ("tsnr_median", "median tSNR", 1),
+            ("n_missing_regions", "missing regions", 0),
+            ("n_runs_included", "runs kept", 0),
+        ),
+        sort_by="mean_fd",
+        worst_is_high=True,
+        figure_pattern="*_desc-qc_bold.png",
+    ),
+    "speech": GallerySpec(
+        title="Speech quality control, subject by subject",
+        intro="the others follow from the lowest to the highest signal-to-noise ratio. Each "
+        "figure shows one recording: the waveform with the detected speech segments and "
+        "syllable nuclei, the frame level with the speech threshold and noise floor, and the "
+        "F0 track.",
+        columns=(
+            ("duration_s", "duration (s)", 1),
+            ("speech_duration_s", "speech (s)", 1),
+            ("voiced_duration_s", "voiced (s)", 1),
+            ("snr_db", "SNR (dB)", 1),
+            ("peak_dbfs", "peak (dBFS)", 1),
+            ("clipping_fraction", "clipped", 4),
+            ("n_recordings_used", "recordings used", 0),
+            ("native_sample_rate", "sample rate (Hz)", 0),
+        ),
+        sort_by="snr_db",
+        worst_is_high=False,
+        figure_pattern="*_desc-qc_audio.png",
+    ),
+}
 
 _STYLE = """
 body { font-family: sans-serif; margin: 1.5em; color: #222; }
@@ -46,20 +105,23 @@ img { max-width: 100%; }
 """
 
 
-def subject_figures(stage_dir: str | os.PathLike, participant_id: str) -> list[Path]:
-    """The QC figures the MRI stage wrote for one subject (sorted by name)."""
+def subject_figures(
+    stage_dir: str | os.PathLike, participant_id: str, pattern: str = "*_desc-qc_bold.png"
+) -> list[Path]:
+    """The QC figures a stage wrote for one subject (sorted by name)."""
     label = participant_id if participant_id.startswith("sub-") else f"sub-{participant_id}"
-    return sorted((Path(stage_dir) / label / "figures").glob("*_desc-qc_bold.png"))
+    return sorted((Path(stage_dir) / label / "figures").glob(pattern))
 
 
-def _order(qc: pd.DataFrame) -> pd.DataFrame:
-    """Excluded subjects first, then decreasing mean FD (missing last), then by ID."""
+def _order(qc: pd.DataFrame, spec: GallerySpec) -> pd.DataFrame:
+    """Excluded subjects first, then from the worst to the best key measure (missing last)."""
     included = qc["included"].astype(str).str.lower().isin(["true", "1"])
-    fd = pd.to_numeric(qc.get("mean_fd", pd.Series(np.nan, index=qc.index)), errors="coerce")
+    value = pd.to_numeric(qc.get(spec.sort_by, pd.Series(np.nan, index=qc.index)), errors="coerce")
+    worst_first = -value if spec.worst_is_high else value
     key = pd.DataFrame(
-        {"included": included, "fd": -fd.fillna(-np.inf), "id": qc["participant_id"]}
+        {"included": included, "key": worst_first.fillna(np.inf), "id": qc["participant_id"]}
     )
-    order = key.sort_values(["included", "fd", "id"], kind="stable").index
+    order = key.sort_values(["included", "key", "id"], kind="stable").index
     return qc.loc[order].assign(_included=included.loc[order])
 
 
@@ -74,19 +136,22 @@ def qc_gallery(
     qc_table: str | os.PathLike,
     stage_dir: str | os.PathLike,
     path: str | os.PathLike,
+    modality: str = "mri",
     max_embedded: int = 60,
 ) -> Path:
-    """Write the MRI QC gallery.
+    """Write the QC gallery of one modality.
 
     Parameters
     ----------
     qc_table : path
-        The MRI stage's group QC table (``participant_id``, ``included``, ``reason`` and
-        the QC values of :func:`psymodal.mri.pipeline.summarize_qc`).
+        The stage's group QC table (``participant_id``, ``included``, ``reason`` and the QC
+        values, e.g. of :func:`psymodal.mri.pipeline.summarize_qc`).
     stage_dir : path
-        The MRI stage folder holding ``sub-*/figures/*_desc-qc_bold.png``.
+        The stage folder holding ``sub-*/figures/``.
     path : path
         Output HTML file.
+    modality : str
+        A key of :data:`GALLERIES` (``mri`` or ``speech``).
     max_embedded : int
         Subjects whose figures are embedded, in the page's order; the others are listed
         with their figures' paths (relative to ``stage_dir``).
@@ -95,27 +160,27 @@ def qc_gallery(
     -------
     Path
     """
+    if modality not in GALLERIES:
+        raise ValueError(f"no QC gallery for {modality!r}; choose from {sorted(GALLERIES)}")
+    spec = GALLERIES[modality]
     qc = read_tsv(qc_table)
     missing = {"participant_id", "included"} - set(qc.columns)
     if missing:
         raise ValueError(
-            f"{qc_table} lacks the columns {sorted(missing)}: pass the MRI stage's group QC "
-            "table (group/mri_qc.tsv)"
+            f"{qc_table} lacks the columns {sorted(missing)}: pass the stage's group QC "
+            f"table (group/{modality}_qc.tsv)"
         )
-    qc = _order(qc)
+    qc = _order(qc, spec)
     stage = Path(stage_dir)
-    columns = [c for c in _COLUMNS if c[0] in qc.columns]
+    columns = [c for c in spec.columns if c[0] in qc.columns]
     n_excluded = int((~qc["_included"]).sum())
     parts = [
         "<!DOCTYPE html>",
-        '<html><head><meta charset="utf-8"><title>MRI quality control</title>',
+        f'<html><head><meta charset="utf-8"><title>{html.escape(spec.title)}</title>',
         f"<style>{_STYLE}</style></head><body>",
-        "<h1>MRI quality control, subject by subject</h1>",
+        f"<h1>{html.escape(spec.title)}</h1>",
         f"<p>{len(qc)} subjects; {n_excluded} excluded from the analysis (listed first, "
-        "with the reason); the others follow from the most to the least head motion "
-        "(mean framewise displacement). Each figure shows the run's mean EPI with the atlas "
-        "outlines, the regional time series (carpet plot) and the motion trace with the "
-        "scrubbed volumes.</p>",
+        f"with the reason); {html.escape(spec.intro)}</p>",
         "<table><tr><th>subject</th><th>included</th>"
         + "".join(f"<th>{html.escape(label)}</th>" for _, label, _ in columns)
         + "<th>reason</th></tr>",
@@ -139,9 +204,9 @@ def qc_gallery(
         if not row["_included"] and not pd.isna(row.get("reason")):
             heading += f": {html.escape(str(row['reason']))}"
         parts.append(f"<h3>{heading})</h3>")
-        figures = subject_figures(stage, pid)
+        figures = subject_figures(stage, pid, spec.figure_pattern)
         if not figures:
-            parts.append("<p>No QC figure (no usable run, or figures switched off).</p>")
+            parts.append("<p>No QC figure (no usable data, or figures switched off).</p>")
         for figure in figures:
             name = html.escape(figure.relative_to(stage).as_posix())
             if k < max_embedded:

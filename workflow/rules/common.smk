@@ -5,7 +5,7 @@ from pathlib import Path
 
 from snakemake.settings.types import DeploymentMethod
 
-from psymodal.workflow_plan import StudyPlan
+from psymodal.workflow_plan import MODALITY_STAGE, StudyPlan
 from psymodal.workflow_plan import mri_source_arguments as mri_arguments_for
 
 PLAN = StudyPlan.from_config(config)
@@ -69,16 +69,18 @@ def connectome_figures():
     ]
 
 
-# The gallery shows the per-subject QC figures the MRI stage draws from images.
-QC_GALLERY = (
-    "mri" in PLAN.modalities
-    and PLAN.mri_input != "timeseries"
-    and (config.get("mri") or {}).get("qc_figure", True)
-)
+# Galleries of the per-subject QC figures: MRI draws them from images, speech per recording.
+QC_GALLERIES = [
+    m
+    for m in ("mri", "speech")
+    if m in PLAN.modalities
+    and (config.get(m) or {}).get("qc_figure", True)
+    and not (m == "mri" and PLAN.mri_input == "timeseries")
+]
 
 
-def qc_gallery():
-    return [RUN / "figures" / "mri_qc_gallery.html"] if QC_GALLERY else []
+def qc_galleries():
+    return [RUN / "figures" / f"{m}_qc_gallery.html" for m in QC_GALLERIES]
 
 
 def final_outputs():

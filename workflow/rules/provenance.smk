@@ -91,19 +91,21 @@ if CONNECTOME_FIGURES:
             " --out-dir {params.outdir} --top-k {params.top_k} > {log} 2>&1"
 
 
-if QC_GALLERY:
+if QC_GALLERIES:
 
     rule qc_gallery:
         input:
-            qc=PLAN.group_table("mri", "qc"),
+            qc=lambda wc: PLAN.group_table(wc.modality, "qc"),
         output:
             report(
-                RUN / "figures" / "mri_qc_gallery.html",
+                RUN / "figures" / "{modality}_qc_gallery.html",
                 caption="../report/qc_gallery.rst",
                 category="Quality control",
             ),
         log:
-            RUN / "logs" / "qc_gallery.log",
+            RUN / "logs" / "qc_gallery_{modality}.log",
+        wildcard_constraints:
+            modality="|".join(QC_GALLERIES),
         conda:
             "../../envs/psymodal.yaml"
         threads: 1
@@ -112,10 +114,10 @@ if QC_GALLERY:
             runtime=5,
         params:
             cli=PSYMODAL,
-            stage=MRI,
+            stage=lambda wc: PLAN.stage_dir(MODALITY_STAGE[wc.modality]),
         shell:
-            "{params.cli} qc-gallery {input.qc} --stage-dir {params.stage} --out {output}"
-            " > {log} 2>&1"
+            "{params.cli} qc-gallery {input.qc} --modality {wildcards.modality}"
+            " --stage-dir {params.stage} --out {output} > {log} 2>&1"
 
 
 # The full environment, so that the recorded versions are those the audit compares.
@@ -126,7 +128,7 @@ rule manifest:
         config=RUN / "provenance" / "config.yaml",
         figures=rules.report_figures.output,
         connectome=connectome_figures(),
-        gallery=qc_gallery(),
+        galleries=qc_galleries(),
         stages=[PLAN.stage_dir(s) / "dataset_description.json" for s in PLAN.stages],
     output:
         report(

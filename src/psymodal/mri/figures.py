@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..tables import atomic_path
+from ..figure_files import save_png
 
 
 def _boundaries(labels: np.ndarray) -> np.ndarray:
@@ -117,8 +117,4 @@ def qc_figure(
         ax.set_axis_off()
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        # no 'Software' entry (matplotlib version): identical bytes across reruns
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-    return path
+    return save_png(fig, path)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import numpy as np
 
 from .egemaps import EGEMAPS_DEFAULTS, band_limit_hz, egemaps_names, extract_egemaps
-from .prosody import PITCH_DEFAULTS, hz_to_semitones, track_pitch
+from .prosody import PITCH_DEFAULTS, PitchTrack, hz_to_semitones, track_pitch
 from .spectral import SPECTRAL_DEFAULTS, mfcc, power_spectrogram
 from .timing import SYLLABLE_DEFAULTS, pause_features, syllable_nuclei
-from .vad import VAD_DEFAULTS, segment_speech
+from .vad import VAD_DEFAULTS, Segmentation, segment_speech
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -18,12 +19,14 @@ __all__ = [
     "feature_names",
     "qc_names",
     "extract_features",
+    "analyse_recording",
+    "RecordingAnalysis",
 ]
 
 DEFAULT_SETTINGS = {
     "sample_rate": 16000,
-    # Pitch frame and grid hop in samples; None = 64 ms (rounded up to a power of two and at
-    # least two periods of fmin) and 10 ms at the signal's rate.
+    # Pitch frame and grid hop in samples; None = 40 ms (at least two periods of fmin) and
+    # 10 ms at the signal's rate.
     "frame_length": None,
     "hop_length": None,
     "pitch": PITCH_DEFAULTS,
@@ -34,6 +37,8 @@ DEFAULT_SETTINGS = {
     "egemaps": EGEMAPS_DEFAULTS,
     # A recording with less speech than this is unusable (QC reason "too little speech").
     "qc": {"min_speech_s": 0.5},
+    # One QC figure per recording (waveform with speech and pauses, level, F0 track).
+    "qc_figure": True,
 }
 
 # Minimum voiced frames for F0 statistics: fewer give unstable means and SDs.
@@ -141,10 +146,42 @@ def _f0_features(f0: np.ndarray, voiced: np.ndarray, speech_mask: np.ndarray) ->
     return out
 
 
+@dataclass(frozen=True)
+class RecordingAnalysis:
+    """Features of one recording and the analyses behind them (for QC figures).
+
+    Attributes
+    ----------
+    features : dict
+        What :func:`extract_features` returns.
+    segmentation : Segmentation
+        Speech segments and pauses (:func:`psymodal.speech.vad.segment_speech`).
+    pitch : PitchTrack
+        F0 and voicing per grid frame.
+    nuclei : numpy.ndarray
+        Grid frames of the syllable nuclei.
+    hop_length : int
+        Grid hop, samples.
+    """
+
+    features: dict
+    segmentation: Segmentation
+    pitch: PitchTrack
+    nuclei: np.ndarray
+    hop_length: int
+
+
 def extract_features(
     y: np.ndarray, sr: int, settings: dict | None = None, native_sr: int | None = None
 ) -> dict[str, float]:
-    """Speech features of one recording.
+    """Speech features of one recording (see :func:`analyse_recording`)."""
+    return analyse_recording(y, sr, settings, native_sr).features
+
+
+def analyse_recording(
+    y: np.ndarray, sr: int, settings: dict | None = None, native_sr: int | None = None
+) -> RecordingAnalysis:
+    """Speech features of one recording, with the segmentation and pitch track behind them.
 
     Parameters
     ----------
@@ -161,9 +198,10 @@ def extract_features(
 
     Returns
     -------
-    dict of str to float
-        :func:`feature_names` in order, then ``qc_`` + :func:`qc_names`. Features that cannot
-        be computed (no speech, too few voiced frames, no pause) are NaN; the keys never change.
+    RecordingAnalysis
+        ``features``: :func:`feature_names` in order, then ``qc_`` + :func:`qc_names`.
+        Features that cannot be computed (no speech, too few voiced frames, no pause) are NaN;
+        the keys never change.
 
     Raises
     ------
@@ -232,4 +270,4 @@ def extract_features(
         "nyquist_limited_features": float(limited),
     }
     out.update({f"qc_{k}": float(v) for k, v in qc.items()})
-    return out
+    return RecordingAnalysis(out, seg, pitch, nuclei, hop)

@@ -16,9 +16,9 @@ import pandas as pd
 
 from ..tables import write_tsv
 from .audio import read_audio
-from .features import extract_features, feature_names, qc_names, resolve_settings
+from .features import analyse_recording, feature_names, qc_names, resolve_settings
 
-__all__ = ["find_recordings", "process_subject", "AUDIO_EXTENSIONS"]
+__all__ = ["find_recordings", "process_subject", "figure_name", "AUDIO_EXTENSIONS"]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
@@ -78,17 +78,35 @@ def find_recordings(
     return [path for _, path in sorted(found)]
 
 
-def _recording_row(path: Path, cfg: dict) -> tuple[dict | None, str]:
-    """Features of one recording, or None and the reason it is unusable."""
+def figure_name(recording: Path) -> str:
+    """QC figure file name of a recording: ``..._audio.wav`` -> ``..._desc-qc_audio.png``."""
+    stem = recording.name.rsplit(".", 1)[0]
+    stem = stem[: -len("_audio")] if stem.endswith("_audio") else stem
+    return f"{stem}_desc-qc_audio.png"
+
+
+def _recording_row(path: Path, cfg: dict, figure_dir: Path | None) -> tuple[dict | None, str]:
+    """Features of one recording, or None and the reason it is unusable.
+
+    With ``figure_dir``, the recording's QC figure is written there (also for a recording
+    with too little speech: the figure shows why).
+    """
     try:
         audio = read_audio(path, cfg["sample_rate"])
-        feats = extract_features(audio.y, audio.sr, cfg, native_sr=audio.native_sr)
+        analysis = analyse_recording(audio.y, audio.sr, cfg, native_sr=audio.native_sr)
     except Exception as err:  # one bad file must not stop the subject: recorded in QC
         message = str(err)
         # load_audio's messages already name the file; others get the name prepended.
         return None, message if path.name in message else f"{path.name}: {message}"
+    feats = analysis.features
     feats["qc_clipping_fraction"] = audio.clipping_fraction
     feats["qc_native_sample_rate"] = float(audio.native_sr)
+    if figure_dir is not None and cfg.get("qc_figure", True):
+        from .figures import recording_qc_figure
+
+        recording_qc_figure(
+            Path(figure_dir) / figure_name(path), audio.y, audio.sr, analysis, path.name
+        )
     min_speech = float(cfg["qc"]["min_speech_s"])
     if feats["qc_speech_duration_s"] < min_speech:
         return None, (
@@ -104,6 +122,7 @@ def process_subject(
     out_features: Path,
     out_qc: Path,
     settings: dict | None,
+    figure_dir: Path | None = None,
 ) -> None:
     """Extract one subject's speech features and write its features and QC rows.
 
@@ -120,6 +139,9 @@ def process_subject(
         Output TSVs (written atomically through :func:`psymodal.tables.write_tsv`).
     settings : dict or None
         The ``speech`` section of the configuration.
+    figure_dir : Path, optional
+        Folder for one QC figure per recording (:func:`figure_name`); none when None or
+        when ``settings["qc_figure"]`` is False.
 
     Notes
     -----
@@ -133,7 +155,7 @@ def process_subject(
     names = feature_names(cfg)
     rows, problems = [], []
     for path in recordings:
-        row, problem = _recording_row(Path(path), cfg)
+        row, problem = _recording_row(Path(path), cfg, figure_dir)
         if row is None:
             problems.append(problem)
         else:
