@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -108,3 +110,19 @@ def test_timeseries_source_reads_abide_phenotypes(tmp_path):
     assert plan.subjects == ["sub-50003"]
     assert plan.modalities == ["mri", "speech"]
     assert functional / "50003.mat" in plan.subject_inputs(["sub-50003"], "mri")
+
+
+def test_slurm_profile_groups_every_group_level_rule():
+    """A group-level rule left out of the SLURM group splits it, which Snakemake refuses."""
+    import re
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[1]
+    profile = yaml.safe_load((repo / "profiles" / "slurm" / "config.yaml").read_text())
+    grouped = {entry.split("=")[0] for entry in profile["groups"]}
+    rules = set()
+    for name in ("group", "learn", "provenance"):
+        text = (repo / "workflow" / "rules" / f"{name}.smk").read_text()
+        rules |= set(re.findall(r"^\s*rule (\w+):", text, flags=re.MULTILINE))
+    assert rules and rules <= grouped, sorted(rules - grouped)
