@@ -33,6 +33,7 @@ counts them.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from .audio import frame_signal
@@ -337,47 +338,68 @@ def _period_marks(y: np.ndarray, sr: int, f0_frames: np.ndarray, hop: int, rel: 
     the previous pulse moves the maximum and inflates jitter).
     """
     marks_all, amps_all = [], []
+    y = np.ascontiguousarray(y, dtype=np.float64)
     voiced = np.isfinite(f0_frames)
     for start, stop in _runs(voiced):
         a = max(int((start - 0.5) * hop), 0)
         b = min(int((stop - 0.5) * hop), len(y) - 1)
         if b - a < 3:
             continue
-        f0_run = f0_frames[start:stop]
-        frame_pos = (np.arange(start, stop) * hop).astype(float)
-        t0 = sr / np.interp(a, frame_pos, f0_run)
-        pos = a + int(np.argmax(y[a : min(a + int(t0) + 1, b)]))
-        marks, amps = [float(pos)], []
-        while True:
-            t = sr / np.interp(pos, frame_pos, f0_run)
-            length = int(round(t))
-            lo = int(np.floor((1 - rel) * t))
-            hi = int(np.ceil((1 + rel) * t))
-            if pos + hi + length + 1 >= b or length < 4:
-                break
-            template = y[pos : pos + length]
-            cand = np.lib.stride_tricks.sliding_window_view(
-                y[pos + lo : pos + hi + length + 1], length
-            )
-            energy = np.einsum("ij,ij->i", cand, cand) * float(template @ template)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cc = (cand @ template) / np.sqrt(energy)
-            cc = np.nan_to_num(cc, nan=-1.0)
-            k = int(np.argmax(cc))
-            shift = 0.0
-            if 0 < k < len(cc) - 1:
-                den = cc[k - 1] - 2 * cc[k] + cc[k + 1]
-                if den < 0:
-                    shift = float(np.clip(0.5 * (cc[k - 1] - cc[k + 1]) / den, -0.5, 0.5))
-            nxt = pos + lo + k
-            seg = y[pos:nxt]
-            amps.append(float(seg.max() - seg.min()))
-            marks.append(nxt + shift)
-            pos = nxt
-        if len(amps) >= 2:
-            marks_all.append(np.asarray(marks))
-            amps_all.append(np.asarray(amps))
+        f0_run = np.ascontiguousarray(f0_frames[start:stop], dtype=np.float64)
+        frame_pos = (np.arange(start, stop) * hop).astype(np.float64)
+        marks, amps, n = _run_marks(y, float(sr), a, b, frame_pos, f0_run, float(rel))
+        if n >= 2:
+            marks_all.append(marks[: n + 1])
+            amps_all.append(amps[:n])
     return marks_all, amps_all
+
+
+@numba.njit(cache=True)
+def _run_marks(y, sr, a, b, frame_pos, f0_run, rel):  # pragma: no cover - JIT
+    """Period marks of one voiced run (see :func:`_period_marks`); returns their count."""
+    t0 = sr / np.interp(float(a), frame_pos, f0_run)
+    end = min(a + int(t0) + 1, b)
+    pos = a + int(np.argmax(y[a:end]))
+    capacity = (b - a) // 2 + 2
+    marks = np.empty(capacity)
+    amps = np.empty(capacity)
+    marks[0] = pos
+    n = 0
+    while n + 1 < capacity:
+        t = sr / np.interp(float(pos), frame_pos, f0_run)
+        length = int(round(t))
+        lo = int(np.floor((1 - rel) * t))
+        hi = int(np.ceil((1 + rel) * t))
+        if pos + hi + length + 1 >= b or length < 4:
+            break
+        template = y[pos : pos + length]
+        t_energy = 0.0
+        for i in range(length):
+            t_energy += template[i] * template[i]
+        n_lags = hi - lo + 2
+        cc = np.empty(n_lags)
+        for j in range(n_lags):
+            s = pos + lo + j
+            num = 0.0
+            energy = 0.0
+            for i in range(length):
+                num += y[s + i] * template[i]
+                energy += y[s + i] * y[s + i]
+            den = np.sqrt(energy * t_energy)
+            cc[j] = num / den if den > 0 else -1.0
+        k = int(np.argmax(cc))
+        shift = 0.0
+        if 0 < k < n_lags - 1:
+            curve = cc[k - 1] - 2 * cc[k] + cc[k + 1]
+            if curve < 0:
+                shift = min(max(0.5 * (cc[k - 1] - cc[k + 1]) / curve, -0.5), 0.5)
+        nxt = pos + lo + k
+        seg = y[pos:nxt]
+        amps[n] = seg.max() - seg.min()
+        n += 1
+        marks[n] = nxt + shift
+        pos = nxt
+    return marks, amps, n
 
 
 # Praat's limits for period-perturbation measures: neighbouring periods differing by more

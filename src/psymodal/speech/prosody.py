@@ -94,10 +94,13 @@ def hz_to_semitones(f0: np.ndarray) -> np.ndarray:
 
 def _cmndf_block(frames: np.ndarray, max_period: int) -> np.ndarray:
     """Cumulative mean normalised difference d'(k), k = 0..max_period, per frame (rows)."""
+    from scipy import fft
+
     n = frames.shape[1]
-    n_fft = 1 << int(np.ceil(np.log2(2 * n)))
-    spec = np.fft.rfft(frames, n=n_fft, axis=1)
-    acf = np.fft.irfft(spec.real**2 + spec.imag**2, n=n_fft, axis=1)[:, : max_period + 1]
+    # Lags up to max_period only: n + max_period points avoid circular wrap-around for them.
+    n_fft = fft.next_fast_len(n + max_period + 1, real=True)
+    spec = fft.rfft(frames, n=n_fft, axis=1, workers=1)
+    acf = fft.irfft(spec.real**2 + spec.imag**2, n=n_fft, axis=1, workers=1)[:, : max_period + 1]
     energy = np.cumsum(frames * frames, axis=1)
     total = energy[:, -1:]
     k = np.arange(1, max_period + 1)
