@@ -26,7 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speech_validate_opensmile import shared_speech_dir, validation_files  # noqa: E402
+from speech_validate_opensmile import speech_and_reference, validation_files  # noqa: E402
 
 
 def _best_time(fn, signals, repeats: int) -> float:
@@ -45,15 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
-    speech = shared_speech_dir()
-    if speech is None:
-        print("SKIP: shared speech data not found (/work/shared or ../shared)")
+    found = speech_and_reference()
+    if found is None:
         return 0
-    try:
-        import opensmile
-    except ImportError:
-        print("SKIP: opensmile not installed (pip install opensmile==2.6.0, validation only)")
-        return 0
+    speech, opensmile = found
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     sys.path.insert(0, str(REPO / "src"))
     from psymodal.determinism import limit_threads

@@ -51,6 +51,21 @@ def shared_speech_dir() -> Path | None:
     return None
 
 
+def speech_and_reference():
+    """The shared speech folder and the opensmile module, or None (with a SKIP line) when
+    either is missing: both benchmarks then exit cleanly."""
+    speech = shared_speech_dir()
+    if speech is None:
+        print("SKIP: shared speech data not found (/work/shared or ../shared)")
+        return None
+    try:
+        import opensmile
+    except ImportError:
+        print("SKIP: opensmile not installed (pip install opensmile==2.6.0, validation only)")
+        return None
+    return speech, opensmile
+
+
 def validation_files(speech: Path, n_fsdd: int, fsdd_offset: int = 0) -> list[Path]:
     """Deterministic file list: all non-FSDD recordings plus an evenly spaced FSDD sample.
 
@@ -147,15 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the per-feature table (TSV)")
     args = parser.parse_args(argv)
 
-    speech = shared_speech_dir()
-    if speech is None:
-        print("SKIP: shared speech data not found (/work/shared or ../shared)")
+    found = speech_and_reference()
+    if found is None:
         return 0
-    try:
-        import opensmile
-    except ImportError:
-        print("SKIP: opensmile not installed (pip install opensmile==2.6.0, validation only)")
-        return 0
+    speech, opensmile = found
     sys.path.insert(0, str(REPO / "src"))
     from psymodal.speech import extract_features, load_audio
     from psymodal.speech.egemaps import egemaps_names

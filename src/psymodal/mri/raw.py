@@ -28,7 +28,7 @@ from .errors import MRIInputError, RunTooShortError
 from .layout import RunInputs, find_tr, normalize_subject, parse_entities
 from .qc import qc_settings, voxel_metrics
 from .settings import fill_settings
-from .timeseries import _frozen_gc, _load_header, _read_data, labels_on_grid
+from .timeseries import _frozen_gc, _load_header, _read_data, atlas_columns, labels_on_grid
 
 # high_variance_confounds: nilearn's 5 principal components of the 2% highest-variance voxels
 DEFAULT_RAW = {"dummy_scans": 0, "high_variance_confounds": True, "smoothing_fwhm": None}
@@ -135,16 +135,8 @@ def extract_raw_timeseries(
     ids = [int(v) for k, v in masker.region_ids_.items() if k != "background"]
     if sorted(ids) != sorted(i for i in index.tolist() if i in present):
         raise RuntimeError(f"sub-{sub}: unexpected regions from nilearn; refusing to guess.")
-    out = np.full((signals.shape[0], len(index)), np.nan)
-    col = {int(v): j for j, v in enumerate(index)}
-    for k, label in enumerate(ids):
-        out[:, col[label]] = signals[:, k]
-    finite = np.isfinite(out).all(axis=0)
-    flat = ~finite
-    flat[finite] = out[:, finite].std(axis=0) == 0
-    out[:, flat] = np.nan
     names = atlas.region_names
-    missing = [names[j] for j in np.flatnonzero(flat)]
+    out, missing = atlas_columns(signals, ids, index, names)
     qc = {
         "n_volumes": n_vol,
         "n_dummy": n_dummy,

@@ -133,6 +133,27 @@ def check_run(run: RunInputs) -> dict:
     return {"bold": bold, "mask": mask, "confounds": confounds, "n_volumes": n_vol}
 
 
+def atlas_columns(
+    signals: np.ndarray, ids: list[int], index: np.ndarray, names: list[str]
+) -> tuple[np.ndarray, list[str]]:
+    """Masker signals placed in the atlas's region order, and the regions without signal.
+
+    nilearn returns one column per label that survived masking (``ids``, in its order);
+    every atlas region (``index`` / ``names``) gets a column, NaN when it has no signal. A
+    region inside the mask but with a flat signal (outside the acquired field of view,
+    zero-filled) carries no information and is reported as missing too.
+    """
+    out = np.full((signals.shape[0], len(index)), np.nan)
+    col = {int(v): j for j, v in enumerate(index)}
+    for k, label in enumerate(ids):
+        out[:, col[label]] = signals[:, k]
+    finite = np.isfinite(out).all(axis=0)
+    flat = ~finite
+    flat[finite] = out[:, finite].std(axis=0) == 0
+    out[:, flat] = np.nan
+    return out, [names[j] for j in np.flatnonzero(flat)]
+
+
 def labels_on_grid(atlas: Atlas, reference: nib.Nifti1Image) -> nib.Nifti1Image:
     """The atlas labels resampled (nearest neighbour) to the grid of ``reference``."""
     if _same_grid(atlas.labels_img, reference):
@@ -296,17 +317,7 @@ def extract_run_timeseries(
             f"sub-{sub}: nilearn returned regions {ids[:10]}... but {len(surviving)} atlas "
             "regions were expected to survive masking; refusing to guess the column order."
         )
-    out = np.full((signals.shape[0], len(index)), np.nan)
-    col = {int(v): j for j, v in enumerate(index)}
-    for k, label in enumerate(ids):
-        out[:, col[label]] = signals[:, k]
-    # a region inside the mask but with a flat signal (outside the acquired field of view,
-    # zero-filled) carries no information: report it as missing too
-    finite = np.isfinite(out).all(axis=0)
-    flat = ~finite
-    flat[finite] = out[:, finite].std(axis=0) == 0
-    out[:, flat] = np.nan
-    missing = [names[j] for j in np.flatnonzero(flat)]
+    out, missing = atlas_columns(signals, ids, index, names)
     qc["n_missing_regions"] = len(missing)
     qc["missing_regions"] = missing
     # for the QC figure only; keys starting with '_' never reach the QC tables
