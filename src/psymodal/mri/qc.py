@@ -58,25 +58,34 @@ def voxel_metrics(data: np.ndarray, mask: np.ndarray, keep: np.ndarray, slab: in
     n_nonfinite = 0
     n_vox = 0
     sq_diff = np.zeros(max(len(keep) - 1, 0))
+    keep = np.asarray(keep)
+    # The usual case (only leading dummy volumes dropped) is a slice: no copy of the volumes.
+    contiguous = len(keep) > 0 and np.array_equal(keep, np.arange(keep[0], keep[0] + len(keep)))
     for z0 in range(0, data.shape[2], slab):
         m = mask[:, :, z0 : z0 + slab]
         if not m.any():
             continue
         block = data[:, :, z0 : z0 + slab][m]  # (voxels, t), a copy of this slab only
-        block = block[:, keep].astype(np.float64)
+        block = block[:, keep[0] : keep[0] + len(keep)] if contiguous else block[:, keep]
+        if not np.issubdtype(block.dtype, np.floating):
+            block = block.astype(np.float64)  # integer BOLD: differences must not wrap around
         finite = np.isfinite(block)
         if not finite.all():
             n_nonfinite += int(block.size - finite.sum())
             block = np.where(finite, block, 0.0)
-        mean = block.mean(axis=1)
+        # Sums in float64 without a float64 copy of the block (BOLD is usually float32).
+        n_t = block.shape[1]
+        mean = np.einsum("ij->i", block, dtype=np.float64) / n_t
+        mean_sq = np.einsum("ij,ij->i", block, block, dtype=np.float64) / n_t
+        std = np.sqrt(np.maximum(mean_sq - mean * mean, 0.0))
         mean_img[:, :, z0 : z0 + slab][m] = mean
-        std = block.std(axis=1)
         ok = (std > 0) & (mean != 0)
         tsnr_parts.append(mean[ok] / std[ok])
-        if block.shape[1] > 1:
+        if n_t > 1:
             # percent signal change makes DVARS comparable across scanners
             scale = np.where(mean != 0, 100.0 / np.where(mean != 0, mean, 1.0), 0.0)
-            sq_diff += ((np.diff(block, axis=1) * scale[:, None]) ** 2).sum(axis=0)
+            step = np.diff(block, axis=1)
+            sq_diff += np.einsum("ij,ij,i->j", step, step, scale * scale, dtype=np.float64)
         n_vox += block.shape[0]
     tsnr = np.concatenate(tsnr_parts) if tsnr_parts else np.array([])
     dvars = np.sqrt(sq_diff / n_vox) if n_vox and sq_diff.size else np.array([])
