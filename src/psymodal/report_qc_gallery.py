@@ -126,7 +126,7 @@ def _order(qc: pd.DataFrame, spec: GallerySpec) -> pd.DataFrame:
 
 
 def _cell(value, decimals: int) -> str:
-    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    number = pd.to_numeric(value, errors="coerce")
     if pd.isna(number):
         return "" if pd.isna(value) else html.escape(str(value))
     return f"{number:.{decimals}f}"

@@ -53,6 +53,14 @@ def participants_tsv(config: dict) -> Path:
     return Path(dataset["bids_dir"]) / "participants.tsv"
 
 
+def fmriprep_dir(config: dict) -> Path:
+    """The fMRIPrep derivatives folder: ``dataset.fmriprep_dir`` or BIDS's derivatives."""
+    dataset = config["dataset"]
+    return Path(
+        dataset.get("fmriprep_dir") or Path(dataset["bids_dir"]) / "derivatives" / "fmriprep"
+    )
+
+
 def mri_input(config: dict) -> str:
     """What the MRI stage reads: ``fmriprep``, ``raw`` or ``timeseries``."""
     default = "timeseries" if config["dataset"]["source"] == "timeseries" else "fmriprep"
@@ -74,11 +82,9 @@ def mri_source_arguments(config: dict, atlas_dir: str | os.PathLike) -> list[str
         if dataset.get("timeseries_pattern"):
             args += ["--timeseries-pattern", str(dataset["timeseries_pattern"])]
         return args
-    bids = Path(dataset["bids_dir"])
-    fmriprep = Path(dataset.get("fmriprep_dir") or bids / "derivatives" / "fmriprep")
     name = atlas_name((config.get("mri") or {}).get("atlas", {}))
     atlas = Path(atlas_dir) / f"atlas-{name}_dseg"
-    args += ["--fmriprep-dir", str(fmriprep), "--atlas", f"{atlas}.nii.gz"]
+    args += ["--fmriprep-dir", str(fmriprep_dir(config)), "--atlas", f"{atlas}.nii.gz"]
     return args + ["--atlas-labels", f"{atlas}.tsv", "--atlas-name", name]
 
 
@@ -123,9 +129,7 @@ class StudyPlan:
         dataset = self.config["dataset"]
         self.is_demo = dataset["source"] == "demo"
         self.bids_dir = Path(dataset["bids_dir"])
-        self.fmriprep_dir = Path(
-            dataset.get("fmriprep_dir") or self.bids_dir / "derivatives" / "fmriprep"
-        )
+        self.fmriprep_dir = fmriprep_dir(self.config)
         self.results_dir = Path(self.config["results_dir"])
         self.batch_size = int(self.config.get("batch_size", 10))
         self.run_label = self.config.get("run_label") or self.default_run_label()

@@ -517,6 +517,12 @@ def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
     return freqs, bws
 
 
+def _gaussian_window(length: int) -> np.ndarray:
+    """openSMILE's Gaussian window of the 60 ms frames: sigma = 0.4 of the half-length."""
+    t = (np.arange(length) - (length - 1) / 2) / (0.4 * (length - 1) / 2)
+    return np.exp(-0.5 * t * t)
+
+
 def _harmonic_llds(
     y: np.ndarray, sr: int, hop: int, f0: np.ndarray, idx: np.ndarray, formants: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -527,10 +533,7 @@ def _harmonic_llds(
         return out
     length = int(round(0.060 * sr))
     n_fft = 1 << int(np.ceil(np.log2(length)))
-    # openSMILE's Gaussian window, sigma = 0.4 of the half-length.
-    t = (np.arange(length) - (length - 1) / 2) / (0.4 * (length - 1) / 2)
-    win = np.exp(-0.5 * t * t)
-    frames = frame_signal(y, length, hop)[idx] * win
+    frames = frame_signal(y, length, hop)[idx] * _gaussian_window(length)
     spec = np.fft.rfft(frames, n=2 * n_fft, axis=1)
     power = spec.real**2 + spec.imag**2
     acf = np.fft.irfft(power, axis=1)
@@ -576,8 +579,7 @@ def _energy_gate(y: np.ndarray, sr: int, hop: int, n: int, floor: float) -> np.n
     if floor <= 0:
         return np.ones(n, dtype=bool)
     length = int(round(0.060 * sr))
-    t = (np.arange(length) - (length - 1) / 2) / (0.4 * (length - 1) / 2)
-    frames = frame_signal(y, length, hop)[:n] * np.exp(-0.5 * t * t)
+    frames = frame_signal(y, length, hop)[:n] * _gaussian_window(length)
     return np.sqrt(np.einsum("ij,ij->i", frames, frames) / length) >= floor
 
 
@@ -703,7 +705,6 @@ def extract_egemaps(
             valid = spec_voiced & np.isfinite(x) & spec_ok
         m, s = _mean_sdnorm(_sma3nz(x, valid)[valid])
         out[f"{name}_sma3nz_amean"], out[f"{name}_sma3nz_stddevNorm"] = m, s
-    seg_voiced = voiced
     unvoiced = ~spec_voiced & analysed & spec_ok
     for name, key in zip(
         _UNVOICED,
@@ -720,8 +721,8 @@ def extract_egemaps(
     out["loudnessPeaksPerSec"] = n_peaks / (len(loud) * hop_s)
     # Segment statistics over the F0 frames, per second of F0-analysed signal.
     duration = max(int(f0_ok.sum()), 1) * hop_s
-    v_runs = _runs(seg_voiced[f0_ok])
-    u_runs = _runs(~seg_voiced[f0_ok])
+    v_runs = _runs(voiced[f0_ok])
+    u_runs = _runs(~voiced[f0_ok])
     v_len = (v_runs[:, 1] - v_runs[:, 0]) * hop_s if len(v_runs) else np.empty(0)
     u_len = (u_runs[:, 1] - u_runs[:, 0]) * hop_s if len(u_runs) else np.empty(0)
     out["VoicedSegmentsPerSec"] = len(v_runs) / duration

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from scipy import fft
 
 from .audio import frame_signal
 
@@ -94,8 +95,6 @@ def hz_to_semitones(f0: np.ndarray) -> np.ndarray:
 
 def _cmndf_block(frames: np.ndarray, max_period: int) -> np.ndarray:
     """Cumulative mean normalised difference d'(k), k = 0..max_period, per frame (rows)."""
-    from scipy import fft
-
     n = frames.shape[1]
     # Lags up to max_period only: n + max_period points avoid circular wrap-around for them.
     n_fft = fft.next_fast_len(n + max_period + 1, real=True)
@@ -191,11 +190,8 @@ def yin(
         rows = np.arange(len(d))
         block = slice(start, start + len(d))
         for j, lag in enumerate(cols):
-            if j > 0:
-                valid = np.isfinite(np.where(trough, d, np.inf)[rows, lag])
-                valid &= lag != idx
-            else:
-                valid = np.ones(len(d), dtype=bool)
+            # Frames with fewer dips than candidates: argsort filled in non-dips (or YIN's pick).
+            valid = trough[rows, lag] & (lag != idx) if j > 0 else np.ones(len(d), dtype=bool)
             f_j, a_j = _refine_dip(d, rows, lag, sr, min_period)
             f0[block, j] = np.where(valid, f_j, np.nan)
             aper[block, j] = np.where(valid, a_j, np.nan)
@@ -404,12 +400,10 @@ def track_pitch(
                 lag_cost=float(viterbi["lag_cost"]),
             )
             voiced = np.isfinite(f0)
-            known = voiced.copy()
             aper = np.where(voiced, aper, first_aper)
             f0 = np.where(voiced, f0, candidate)
         else:
             voiced = (aper < cfg["voicing_threshold"]) & in_range
-            known = voiced.copy()
             candidate = np.where(in_range, f0, np.nan)
     elif method == "pyin":
         import librosa
@@ -419,17 +413,18 @@ def track_pitch(
         )
         aper = 1.0 - prob
         voiced = np.asarray(voiced, dtype=bool) & np.isfinite(f0)
-        known = voiced.copy()
     else:
         raise ValueError(f"unknown pitch method {cfg['method']!r}; use 'yin' or 'pyin'")
-    periodic_f0 = np.where(voiced & known, f0, np.nan)
+    # The tracker's own voicing, before the speech-activity gate and the clean-up below.
+    tracked = voiced
+    periodic_f0 = np.where(tracked, f0, np.nan)
     if sounding is not None:
         voiced = voiced & sounding[: len(voiced)]
     voiced = _clean_voicing(voiced, int(cfg["max_gap_frames"]), int(cfg["min_voiced_frames"]))
     if cfg["max_gap_frames"]:
         # Filled gap frames need an F0: interpolate from the neighbouring voiced frames.
         frames = np.arange(len(f0))
-        keep = np.flatnonzero(voiced & known & np.isfinite(f0))
+        keep = np.flatnonzero(voiced & tracked & np.isfinite(f0))
         if len(keep):
             gap = voiced & ~np.isin(frames, keep)
             f0 = np.where(gap, np.interp(frames, keep, np.asarray(f0)[keep]), f0)
