@@ -14,6 +14,11 @@ rule learn:
         exclusions=RUN / "learn" / "exclusions.tsv",
         calibration=RUN / "learn" / "calibration.tsv",
         permutation_null=RUN / "learn" / "permutation_null.tsv",
+        membership_inference=report(
+            RUN / "learn" / "membership_inference.tsv",
+            caption="../report/membership_inference.rst",
+            category="Privacy",
+        ),
         run_info=RUN / "learn" / "run_info.json",
     log:
         RUN / "logs" / "learn.log",

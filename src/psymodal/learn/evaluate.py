@@ -31,6 +31,8 @@ from psymodal.learn.metrics import (
     calibration_table,
     permutation_p_value,
 )
+from psymodal.learn.privacy import COLUMNS as MIA_COLUMNS
+from psymodal.learn.privacy import membership_attack, membership_table
 from psymodal.learn.settings import resolve
 
 #: Column order of the predictions table.
@@ -73,6 +75,9 @@ class EvaluationResult:
         (repeat, fold, analysis, fitted estimator, test indices) when kept for explanation.
     null : pandas.DataFrame
         The permutation null: model, modality, permutation, roc_auc (empty without permutations).
+    membership : pandas.DataFrame
+        Membership-inference audit of the fitted models, one row per (model, modality):
+        :func:`psymodal.learn.privacy.membership_table`.
     """
 
     metrics: pd.DataFrame
@@ -83,6 +88,7 @@ class EvaluationResult:
     fitted: list = field(default_factory=list, repr=False)
     n_folds: int = 0
     null: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NULL_COLUMNS))
+    membership: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MIA_COLUMNS))
 
 
 def plan_analyses(data: StudyData, s: dict) -> list[Analysis]:
@@ -341,12 +347,12 @@ def _fit(estimator, analysis: Analysis, X, y, s: dict, seed: int):
         return estimator.fit(X, y)
 
 
-def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep):
+def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=False):
     # Also in joblib workers: one BLAS thread per fit is faster on these small problems and
     # makes the floats independent of the core count.
     _threads = limit_threads(1)  # noqa: F841 - the limit lasts while the controller lives
     seed = s["cv"]["seed"] + repeat
-    rows, notes, fitted = [], [], []
+    rows, notes, fitted, attacks = [], [], [], []
     block_probs: dict[str, dict[str, pd.Series]] = {}
     avail = data.available.to_numpy()
     modality_pos = {m: i for i, m in enumerate(data.modalities)}
@@ -395,6 +401,8 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep):
                 build_estimator(analysis, data, s, seed), analysis, X[tr], y[tr], s, seed
             )
             prob = estimator.predict_proba(X[te])[:, 1]
+            # The membership audit needs the model's view of its own training subjects.
+            train_prob = estimator.predict_proba(X[tr])[:, 1] if membership else None
         for message in dict.fromkeys(str(w.message) for w in caught):
             notes.append(
                 f"repeat {repeat} fold {fold} {analysis.model}/{analysis.modality}: {message}"
@@ -404,7 +412,10 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep):
             block_probs.setdefault(analysis.model, {})[analysis.block] = pd.Series(prob, index=te)
         if keep:
             fitted.append((repeat, fold, analysis, estimator, te))
-    return rows, notes, fitted
+        if membership:
+            attack = membership_attack(y[tr], train_prob, y[te], prob)
+            attacks.append({"model": analysis.model, "modality": analysis.modality, **attack})
+    return rows, notes, fitted, attacks
 
 
 def cross_validated_predictions(
@@ -413,6 +424,7 @@ def cross_validated_predictions(
     y: np.ndarray | None = None,
     repeats: int | None = None,
     keep_fitted: bool = False,
+    membership: bool = False,
 ):
     """Run every analysis on every outer split.
 
@@ -422,21 +434,25 @@ def cross_validated_predictions(
     n_folds : int
     notes : list of str
     fitted : list
+    attacks : pandas.DataFrame
+        With ``membership``: one membership-inference row per fold and fitted analysis
+        (:func:`psymodal.learn.privacy.membership_attack`); else empty.
     """
     y = data.y if y is None else np.asarray(y)
     analyses = plan_analyses(data, s)
     splits, n_folds, notes = make_splits(data, s, y, repeats)
     X = data.X.to_numpy(dtype=float)
     jobs = (
-        delayed(_fold)(data, X, y, s, analyses, r, f, tr, te, keep_fitted)
+        delayed(_fold)(data, X, y, s, analyses, r, f, tr, te, keep_fitted, membership)
         for r, f, tr, te in splits
     )
     outputs = Parallel(n_jobs=s["cv"]["n_jobs"])(jobs)
-    rows, fitted = [], []
-    for fold_rows, fold_notes, fold_fitted in outputs:
+    rows, fitted, attacks = [], [], []
+    for fold_rows, fold_notes, fold_fitted, fold_attacks in outputs:
         rows += fold_rows
         notes += fold_notes
         fitted += fold_fitted
+        attacks += fold_attacks
     predictions = pd.concat(rows, ignore_index=True)[PREDICTION_COLUMNS]
     order = {(a.model, a.modality): i for i, a in enumerate(analyses)}
     predictions["_order"] = [
@@ -444,7 +460,7 @@ def cross_validated_predictions(
     ]
     predictions = predictions.sort_values(["_order", "repeat", "fold", ID], kind="stable")
     predictions = predictions.drop(columns="_order").reset_index(drop=True)
-    return predictions, n_folds, notes, fitted
+    return predictions, n_folds, notes, fitted, pd.DataFrame(attacks)
 
 
 def _pooled_auc_per_key(predictions: pd.DataFrame) -> dict[tuple[str, str], float]:
@@ -551,7 +567,7 @@ def permutation_null(data: StudyData, s: dict) -> tuple[dict, list[str]]:
     rng = np.random.default_rng(s["permutation"]["seed"])
     for _ in range(n):
         y_perm = rng.permutation(data.y)
-        predictions, _, perm_notes, _ = cross_validated_predictions(data, s, y_perm, repeats=1)
+        predictions, _, perm_notes, _, _ = cross_validated_predictions(data, s, y_perm, repeats=1)
         notes += [n_ for n_ in perm_notes if n_ not in notes]
         for key, auc in _pooled_auc_per_key(predictions).items():
             null.setdefault(key, []).append(auc)
@@ -575,8 +591,8 @@ def evaluate(data: StudyData, settings: dict | None, keep_fitted: bool = False) 
     EvaluationResult
     """
     s = resolve(settings)
-    predictions, n_folds, notes, fitted = cross_validated_predictions(
-        data, s, keep_fitted=keep_fitted
+    predictions, n_folds, notes, fitted, attacks = cross_validated_predictions(
+        data, s, keep_fitted=keep_fitted, membership=True
     )
     null, perm_notes = permutation_null(data, s)
     metrics, calibration = summarize(predictions, s, n_folds, null)
@@ -589,4 +605,5 @@ def evaluate(data: StudyData, settings: dict | None, keep_fitted: bool = False) 
         fitted=fitted,
         n_folds=n_folds,
         null=null_table(null),
+        membership=membership_table(attacks),
     )

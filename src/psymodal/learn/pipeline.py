@@ -39,7 +39,8 @@ def run(
     Returns
     -------
     dict of str to Path
-        ``metrics``, ``predictions``, ``exclusions``, ``calibration``, ``run_info`` and, when
+        ``metrics``, ``predictions``, ``exclusions``, ``calibration``, ``permutation_null``,
+        ``membership_inference``, ``run_info`` and, when
         ``explain.enabled``, ``importance``.
     """
     # Single-threaded BLAS keeps the floats (hence the bytes) independent of the machine.
@@ -55,6 +56,7 @@ def run(
         "exclusions": write_tsv(data.exclusions, out / "exclusions.tsv"),
         "calibration": write_tsv(result.calibration, out / "calibration.tsv"),
         "permutation_null": write_tsv(result.null, out / "permutation_null.tsv"),
+        "membership_inference": write_tsv(result.membership, out / "membership_inference.tsv"),
     }
     if explain:
         from psymodal.learn.explain import importance_table
