@@ -178,6 +178,23 @@ def _cmd_speech(args) -> int:
     return 0
 
 
+def _cmd_anonymize_speech(args) -> int:
+    from psymodal.determinism import limit_threads
+    from psymodal.speech.anonymize import anonymize_file
+
+    limit_threads(1)
+    names = [Path(p).name for p in args.inputs]
+    if len(set(names)) < len(names):
+        raise ValueError("two inputs share a file name; anonymise them into separate folders")
+    for path in args.inputs:
+        target = args.out_dir / (Path(path).stem + f".{args.format}")
+        anonymize_file(
+            path, target, alpha=args.alpha, frame_s=args.frame_s, lpc_order=args.lpc_order
+        )
+        print(target)
+    return 0
+
+
 def _cmd_collect(args) -> int:
     from psymodal.tables import concat_rows
 
@@ -362,6 +379,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settings", help="the config's speech section as JSON or a YAML/JSON file")
     _batch_arguments(p)
     p.set_defaults(func=_cmd_speech)
+
+    p = sub.add_parser(
+        "anonymize-speech",
+        help="voice anonymisation (McAdams coefficient) of recordings before sharing them",
+    )
+    p.add_argument("inputs", nargs="+", type=Path, help="audio files")
+    p.add_argument("--out-dir", type=Path, required=True, help="folder for the anonymised files")
+    p.add_argument("--alpha", type=float, default=0.8, help="McAdams coefficient (default 0.8)")
+    p.add_argument("--frame-s", type=float, default=0.02, help="frame length, s (default 0.02)")
+    p.add_argument("--lpc-order", type=int, default=20, help="LPC order (default 20)")
+    p.add_argument("--format", choices=["wav", "flac"], default="wav", help="output format")
+    p.set_defaults(func=_cmd_anonymize_speech)
 
     p = sub.add_parser("describe", help="write dataset_description.json for a results folder")
     p.add_argument("results_dir", type=Path)
