@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import lfilter
+from scipy.signal import lfilter, lfiltic
 from scipy.signal.windows import hann
 
 __all__ = ["MCADAMS_DEFAULTS", "anonymize_file", "mcadams_anonymize"]
@@ -43,6 +43,15 @@ def _warp_poles(a: np.ndarray, alpha: float) -> np.ndarray:
     warped = np.abs(poles) * np.exp(1j * new_angle)
     # Conjugate pairs stay pairs (the map is odd in the angle), so the polynomial is real.
     return np.real(np.poly(warped))
+
+
+def _segment(x: np.ndarray, start: int, length: int) -> np.ndarray:
+    """``x[start : start + length]``, zero where the range leaves ``x``."""
+    out = np.zeros(length)
+    lo, hi = max(start, 0), min(start + length, len(x))
+    if hi > lo:
+        out[lo - start : hi - start] = x[lo:hi]
+    return out
 
 
 def mcadams_anonymize(
@@ -99,29 +108,44 @@ def mcadams_anonymize(
     hop = frame // 2
     window = hann(frame, sym=False)
     n = len(y)
-    n_frames = int(np.ceil((n + frame) / hop)) + 1
-    padded = np.zeros((n_frames - 1) * hop + frame)
+    n_segments = -(-n // hop)
+    # Zeros around the signal: analysis frames at the edges and the filters' past.
+    padded = np.zeros(frame + n_segments * hop + frame)
     padded[frame : frame + n] = y
-    out = np.zeros_like(padded)
-    for k in range(n_frames):
-        start = k * hop
-        x = padded[start : start + frame] * window
-        if np.mean(x * x) < _SILENT:
-            out[start : start + frame] += x
-            continue
-        try:
-            a = librosa.lpc(x, order=lpc_order)
-        except FloatingPointError:
-            # Ill-conditioned (e.g. a pure tone or a DC step): nothing safe to warp.
-            out[start : start + frame] += x
-            continue
-        residual = lfilter(a, [1.0], x)
-        warped = lfilter([1.0], _warp_poles(a, alpha), residual)
-        # Moving resonances changes the filter's gain; keeping each frame's energy keeps the
-        # loudness contour, itself a clinical measure.
-        gain = np.sqrt(np.sum(x * x) / max(np.sum(warped * warped), _SILENT))
-        out[start : start + frame] += gain * warped
-    return out[frame : frame + n]
+    identity = np.r_[1.0, np.zeros(lpc_order)]
+    synthesised = np.zeros(n_segments * hop)
+    gains = np.ones(n_segments)
+    energies = np.zeros(n_segments)
+    for k in range(n_segments):
+        begin = frame + k * hop
+        # The filter of hop k is estimated on a Hann frame centred on that hop.
+        centre = begin + hop // 2
+        x = padded[centre - frame // 2 : centre + frame // 2] * window
+        a = warped = identity
+        if np.mean(x * x) >= _SILENT:
+            try:
+                a = librosa.lpc(x, order=lpc_order)
+                warped = _warp_poles(a, alpha)
+            except FloatingPointError:
+                # Ill-conditioned (e.g. a pure tone): nothing safe to warp, pass it through.
+                pass
+        # Time-varying filtering sample-exact across hops: the residual reads the signal's
+        # past, the synthesis filter starts from its own past outputs, so hop boundaries add
+        # no clicks (a 100 Hz click train would be heard as pitch).
+        residual = np.convolve(padded[begin - lpc_order : begin + hop], a, mode="valid")
+        past = synthesised[max(k * hop - lpc_order, 0) : k * hop][::-1]
+        state = lfiltic([1.0], warped, past)
+        synthesised[k * hop : (k + 1) * hop] = lfilter([1.0], warped, residual, zi=state)[0]
+        energies[k] = float(np.sum(x * x))
+    # Moving resonances changes the filter's gain: a smooth gain restores the energy contour
+    # (loudness is itself a clinical measure), measured on the same frames as the analysis.
+    for k in np.flatnonzero(energies >= _SILENT * frame):
+        start = k * hop + hop // 2 - frame // 2
+        s_frame = _segment(synthesised, start, frame) * window
+        gains[k] = np.sqrt(energies[k] / max(float(np.sum(s_frame * s_frame)), _SILENT))
+    centres = np.arange(n_segments) * hop + hop / 2
+    out = synthesised[:n] * np.interp(np.arange(n), centres, gains)
+    return out
 
 
 def anonymize_file(
