@@ -25,6 +25,7 @@ typical use:
   psymodal speech --subjects sub-01 ...     # speech features and QC
   psymodal collect OUT.tsv IN1.tsv IN2.tsv  # stack one-row-per-subject tables
   psymodal learn --participants ... --features mri=... speech=... --out-dir results/learn
+  psymodal anonymize-speech rec.wav --out-dir shared/  # McAdams voice anonymisation for sharing
 """
 
 
