@@ -124,8 +124,8 @@ def mcadams_anonymize(
         a = warped = identity
         if np.mean(x * x) >= _SILENT:
             try:
-                a = librosa.lpc(x, order=lpc_order)
-                warped = _warp_poles(a, alpha)
+                lpc = librosa.lpc(x, order=lpc_order)
+                a, warped = lpc, _warp_poles(lpc, alpha)
             except FloatingPointError:
                 # Ill-conditioned (e.g. a pure tone): nothing safe to warp, pass it through.
                 pass
