@@ -55,7 +55,9 @@ def test_label_shuffled_demo_is_at_chance(default_demo, tmp_path):
             features,
             qc,
             tmp_path / f"learn-{k}",
-            config["learn"],
+            # Only the AUC is checked: the permutation p-values and explanations would re-run
+            # the same cross-validation 20 times over for nothing.
+            {**config["learn"], "permutation": {"n": 0}, "explain": {"enabled": False}},
         )
         aucs.append(fused_auc(paths["metrics"]))
     assert abs(np.mean(aucs) - 0.5) < 0.12, aucs
@@ -93,7 +95,7 @@ def test_planted_effects_rank_among_the_top_features(default_demo, tmp_path):
         {m: folder / f"{m}_features.tsv" for m, folder in stages.items()},
         {m: folder / f"{m}_qc.tsv" for m, folder in stages.items()},
         tmp_path,
-        {**config["learn"], "explain": {"enabled": True}},
+        {**config["learn"], "explain": {"enabled": True}, "permutation": {"n": 0}},
     )
     importance = read_tsv(paths["importance"])
     features = importance[importance["level"] == "feature"].assign(
