@@ -234,13 +234,6 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     for path in files:
         y, sr = load_audio(path, sample_rate=None)
-        if args.stability:
-            shown = {"native": (y, sr), **presentations(y, sr)}
-            for name, (y_shown, sr_shown) in shown.items():
-                feats = extract_features(y_shown, sr_shown, settings)
-                stability.setdefault(f"psymodal/{name}", []).append(feats)
-                ref = smile.process_signal(y_shown.astype(np.float32), sr_shown).iloc[0]
-                stability.setdefault(f"openSMILE/{name}", []).append(ref.to_dict())
         if args.reference_voicing:
             ref_f0 = lld.process_signal(y.astype(np.float32), sr)
             ref_f0 = ref_f0["F0semitoneFrom27.5Hz_sma3nz"].to_numpy()
@@ -248,8 +241,17 @@ def main(argv: list[str] | None = None) -> int:
         else:
             feats = extract_features(y, sr, settings)
         ours_rows.append({k: feats[k] for k in egemaps_names()})
-        ref = smile.process_signal(y.astype(np.float32), sr).iloc[0]
-        ref_rows.append(ref.to_dict())
+        ref = smile.process_signal(y.astype(np.float32), sr).iloc[0].to_dict()
+        ref_rows.append(ref)
+        if args.stability:
+            own = extract_features(y, sr, settings) if args.reference_voicing else feats
+            stability.setdefault("psymodal/native", []).append(own)
+            stability.setdefault("openSMILE/native", []).append(ref)
+            for name, (y_shown, sr_shown) in presentations(y, sr).items():
+                shown = extract_features(y_shown, sr_shown, settings)
+                stability.setdefault(f"psymodal/{name}", []).append(shown)
+                shown_ref = smile.process_signal(y_shown.astype(np.float32), sr_shown).iloc[0]
+                stability.setdefault(f"openSMILE/{name}", []).append(shown_ref.to_dict())
         groups.append(path.parent.name)
     ours, ref = pd.DataFrame(ours_rows), pd.DataFrame(ref_rows)[egemaps_names()]
     ref = undefined_as_nan(ref)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from psymodal.learn.assemble import StudyData
 from psymodal.learn.evaluate import EvaluationResult
+from psymodal.learn.metrics import roc_auc
 from psymodal.learn.shap_values import add_shap, shap_table
 
 COLUMNS = [
@@ -45,17 +45,13 @@ def _linear_coefficients(estimator) -> np.ndarray | None:
     return np.asarray(clf.coef_).ravel()
 
 
-def _auc(y, p) -> float:
-    return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else np.nan
-
-
 def _permuted_drop(predict, X: np.ndarray, y, columns, n_repeats, rng, base) -> float:
     """Mean AUC drop when the ``columns`` (positions) of ``X`` are permuted jointly over rows."""
     drops = []
     Xp = X.copy()
     for _ in range(n_repeats):
         Xp[:, columns] = X[rng.permutation(len(X))][:, columns]
-        drops.append(base - _auc(y, predict(Xp)))
+        drops.append(base - roc_auc(y, predict(Xp)))
     return float(np.mean(drops))
 
 
@@ -99,7 +95,7 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
         y = data.y[test]
         if analysis.kind == "block":
             late.setdefault((repeat, fold, analysis.model), {})[analysis.block] = (estimator, test)
-        base = _auc(y, estimator.predict_proba(X)[:, 1])
+        base = roc_auc(y, estimator.predict_proba(X)[:, 1])
         if np.isnan(base):
             continue
 
@@ -150,11 +146,11 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
                 count[rows] += 1
             return total / np.maximum(count, 1)
 
-        base = _auc(y, fused())
+        base = roc_auc(y, fused())
         if np.isnan(base):
             continue
         for block in fitted:
-            drop = float(np.mean([base - _auc(y, fused(block)) for _ in range(n_repeats)]))
+            drop = float(np.mean([base - roc_auc(y, fused(block)) for _ in range(n_repeats)]))
             add((model, "late_fusion", "block", block), drop)
 
     rows_out = []

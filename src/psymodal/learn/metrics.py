@@ -10,6 +10,11 @@ from sklearn.metrics import roc_auc_score
 METRICS = ("roc_auc", "balanced_accuracy", "sensitivity", "specificity", "f1", "brier")
 
 
+def roc_auc(y_true, score) -> float:
+    """ROC AUC of ``score`` for the binary ``y_true``; NaN when only one class is present."""
+    return float(roc_auc_score(y_true, score)) if len(np.unique(y_true)) == 2 else np.nan
+
+
 def binary_metrics(y_true, probability, threshold: float = 0.5) -> dict[str, float]:
     """ROC AUC, balanced accuracy, sensitivity, specificity, F1 and Brier score.
 

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.metrics import roc_curve
+
+from psymodal.learn.metrics import roc_auc
 
 #: Columns of :func:`membership_table`.
 COLUMNS = [
@@ -45,10 +47,6 @@ def log_loss_per_subject(y: np.ndarray, probability: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(probability, dtype=float), _EPS, 1.0 - _EPS)
     y = np.asarray(y).astype(bool)
     return -np.where(y, np.log(p), np.log1p(-p))
-
-
-def _auc(y, score) -> float:
-    return float(roc_auc_score(y, score)) if len(np.unique(y)) == 2 else np.nan
 
 
 def membership_attack(
@@ -77,14 +75,14 @@ def membership_attack(
     member = np.r_[np.ones(len(p_train), dtype=int), np.zeros(len(p_test), dtype=int)]
     attack_auc, advantage = np.nan, np.nan
     if len(p_train) and len(p_test):
-        attack_auc = _auc(member, -loss)
+        attack_auc = roc_auc(member, -loss)
         fpr, tpr, _ = roc_curve(member, -loss)
         advantage = float(np.max(tpr - fpr))
     return {
         "attack_auc": attack_auc,
         "advantage": advantage,
-        "train_auc": _auc(y_train, p_train),
-        "test_auc": _auc(y_test, p_test),
+        "train_auc": roc_auc(y_train, p_train),
+        "test_auc": roc_auc(y_test, p_test),
         "n_members": int(len(p_train)),
         "n_nonmembers": int(len(p_test)),
     }
