@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 import scipy.io
 
-from psymodal.determinism import limit_threads
+from psymodal.io.tables import read_tsv, write_tsv
 from psymodal.learn import run
-from psymodal.tables import read_tsv, write_tsv
+from psymodal.workflow.threads import limit_threads
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "abide100"
 

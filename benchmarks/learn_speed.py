@@ -18,9 +18,9 @@ import argparse
 import sys
 import time
 
-from psymodal.determinism import limit_threads
 from psymodal.learn import assemble, evaluate
 from psymodal.learn.simulate import simulate_study
+from psymodal.workflow.threads import limit_threads
 
 
 def _time(label, data, settings, target):

@@ -30,9 +30,9 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from psymodal.io.tables import read_tsv
 from psymodal.mri.tabular import process_abide
 from psymodal.mri.tangent import TangentSpace
-from psymodal.tables import read_tsv
 
 
 def _cv_auc(make_model, X, y, splits) -> tuple[float, float]:

@@ -101,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         print("SKIP: resemblyzer not installed (pip install --no-deps resemblyzer==0.1.4 ...)")
         return 0
     sys.path.insert(0, str(REPO / "src"))
-    from psymodal.determinism import limit_threads
     from psymodal.speech import extract_features, load_audio
     from psymodal.speech.anonymize import mcadams_anonymize
+    from psymodal.workflow.threads import limit_threads
 
     limit_threads(1)
     encoder = VoiceEncoder("cpu", verbose=False)

@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     speech, opensmile = found
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     sys.path.insert(0, str(REPO / "src"))
-    from psymodal.determinism import limit_threads
     from psymodal.speech import extract_features, load_audio
+    from psymodal.workflow.threads import limit_threads
 
     _limits = limit_threads(1)  # noqa: F841 - keep the limit alive for the whole run
     files = validation_files(speech, args.n_fsdd)

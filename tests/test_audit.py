@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-from psymodal import provenance as prov
-from psymodal.audit import (
+from psymodal.cli import main
+from psymodal.provenance import manifest as prov
+from psymodal.provenance.audit import (
     FAIL,
     PASS,
     SKIP,
@@ -20,7 +21,6 @@ from psymodal.audit import (
     infer_workdir,
     prepare_rerun_config,
 )
-from psymodal.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = {"results_dir": "results", "dataset": {"source": "bids", "bids_dir": "data"}}

@@ -16,7 +16,7 @@ import soundfile as sf
 from psymodal.demo import DemoSpec, generate, plan
 from psymodal.demo.bold import MOTION_COLUMNS, framewise_displacement
 from psymodal.demo.spec import N_DUMMY
-from psymodal.tables import read_tsv
+from psymodal.io.tables import read_tsv
 
 SPACE = "MNI152NLin2009cAsym"
 SPEC = DemoSpec.small()

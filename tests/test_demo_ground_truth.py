@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from psymodal.demo import DemoSpec, plan
+from psymodal.io.tables import read_tsv, write_tsv
 from psymodal.learn.pipeline import run as learn
-from psymodal.tables import read_tsv, write_tsv
 from test_workflow_e2e import REPO, assert_succeeded, run_dir, run_snakemake, stage_dir
 
 pytestmark = pytest.mark.slow

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from psymodal.determinism import limit_threads
+from psymodal.io.tables import read_tsv
 from psymodal.learn import assemble, evaluate, run
 from psymodal.learn.evaluate import make_splits
 from psymodal.learn.explain import importance_table
 from psymodal.learn.metrics import binary_metrics, bootstrap_ci, calibration_table
 from psymodal.learn.simulate import simulate_study, write_study
-from psymodal.tables import read_tsv
+from psymodal.workflow.threads import limit_threads
 
 FAST = {"metrics": {"bootstrap": 0}}
 

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
-from psymodal.determinism import limit_threads
 from psymodal.learn import assemble, evaluate
 from psymodal.learn.evaluate import build_estimator, plan_analyses
 from psymodal.learn.explain import importance_table
@@ -15,6 +14,7 @@ from psymodal.learn.fusion_torch import FusionNetClassifier
 from psymodal.learn.settings import resolve
 from psymodal.learn.simulate import simulate_covariance_table
 from psymodal.learn.transformers import ComBat, ConfoundRegressor, TangentFeatures
+from psymodal.workflow.threads import limit_threads
 
 REGIONS = [f"R{k}" for k in range(5)]
 N_TANGENT = 5 * 4 // 2  # i < j edges of 5 regions

@@ -14,10 +14,10 @@ import warnings
 import numpy as np
 import pytest
 
-from psymodal.determinism import limit_threads
 from psymodal.learn import assemble, evaluate
 from psymodal.learn.simulate import simulate_study
 from psymodal.learn.transformers import ComBat
+from psymodal.workflow.threads import limit_threads
 
 SEEDS = (0, 1, 2)
 SETTINGS = {"metrics": {"bootstrap": 0}, "confound_baseline": False}

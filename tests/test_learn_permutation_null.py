@@ -1,9 +1,9 @@
 import numpy as np
 import pandas as pd
 
+from psymodal.io.tables import read_tsv
 from psymodal.learn.pipeline import run
-from psymodal.report_figures import null_figure
-from psymodal.tables import read_tsv
+from psymodal.report.figures import null_figure
 
 
 def test_permutation_null_is_written_and_drawn(tmp_path):

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from psymodal.io.tables import read_tsv
 from psymodal.learn import assemble, evaluate, run
 from psymodal.learn.simulate import simulate_study, write_study
-from psymodal.tables import read_tsv
 
 FAST = {"metrics": {"bootstrap": 0}}
 

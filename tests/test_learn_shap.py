@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psymodal.determinism import limit_threads
 from psymodal.learn import assemble, evaluate
 from psymodal.learn.explain import importance_table
 from psymodal.learn.shap_values import add_shap, linear_shap, shap_table, shap_values
 from psymodal.learn.simulate import simulate_study
+from psymodal.workflow.threads import limit_threads
 
 FAST = {"metrics": {"bootstrap": 0}, "cv": {"folds": 3, "nested": False}}
 SIGNAL = {f"mri__f{j:04d}" for j in range(5)}

@@ -10,7 +10,6 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from psymodal.determinism import limit_threads
 from psymodal.learn import assemble, evaluate
 from psymodal.learn.evaluate import build_estimator, make_splits, plan_analyses
 from psymodal.learn.settings import resolve
@@ -19,6 +18,7 @@ from psymodal.learn.transformers import TangentFeatures, tangent_layout
 from psymodal.mri.connectome import connectivity_features, feature_names
 from psymodal.mri.pipeline import kind_label
 from psymodal.mri.tangent import TangentSpace
+from psymodal.workflow.threads import limit_threads
 
 REGIONS = [f"R{k}" for k in range(5)]
 FAST = {"metrics": {"bootstrap": 0}, "confound_baseline": False, "cv": {"folds": 4}}

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from psymodal.determinism import limit_threads
 from psymodal.learn.fusion_torch import FusionNetClassifier
 from psymodal.learn.transformers import (
     ComBat,
@@ -17,6 +16,7 @@ from psymodal.learn.transformers import (
     MedianImputer,
     ModalityBlockSelector,
 )
+from psymodal.workflow.threads import limit_threads
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -6,9 +6,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from psymodal.io.tables import read_tsv
 from psymodal.mri.anat import find_anat, gm_volumes, process_anat_subject
 from psymodal.mri.errors import MRIInputError
-from psymodal.tables import read_tsv
 from test_mri_synthetic import AFFINE, LABELS, NAMES, SHAPE, toy_atlas
 
 SPACE = "MNI152NLin2009cAsym"

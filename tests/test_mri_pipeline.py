@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from psymodal.io.tables import read_tsv
 from psymodal.mri.connectome import connectivity_features, edge_names
 from psymodal.mri.layout import find_runs
 from psymodal.mri.pipeline import process_subject
 from psymodal.mri.timeseries import extract_run_timeseries
-from psymodal.tables import read_tsv
 from test_mri_synthetic import FAST, LABELS, NAMES, make_run, toy_atlas
 
 

@@ -7,8 +7,8 @@ import json
 import nibabel as nib
 import numpy as np
 
+from psymodal.io.tables import read_tsv
 from psymodal.mri.raw import extract_raw_timeseries, find_raw_runs, process_raw_subject
-from psymodal.tables import read_tsv
 from test_mri_synthetic import AFFINE, FAST, NAMES, make_run, toy_atlas
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy.io import savemat
 
+from psymodal.io.tables import read_tsv
 from psymodal.mri.connectome import edge_names
 from psymodal.mri.errors import MRIInputError
 from psymodal.mri.tabular import (
@@ -17,7 +18,6 @@ from psymodal.mri.tabular import (
     read_abide_participants,
     read_timeseries,
 )
-from psymodal.tables import read_tsv
 
 ABIDE = Path("/work/shared/data/abide100")
 

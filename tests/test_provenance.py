@@ -1,4 +1,4 @@
-"""Provenance manifest (psymodal.provenance) and report figures (psymodal.report_figures)."""
+"""Provenance manifest (psymodal.provenance.manifest) and report figures."""
 
 import json
 from pathlib import Path
@@ -9,10 +9,11 @@ import pytest
 import yaml
 
 from psymodal import __version__
-from psymodal import provenance as prov
 from psymodal.cli import main
-from psymodal.report_figures import FIGURE_NAMES, write_report_figures
-from psymodal.tables import write_tsv
+from psymodal.io.tables import write_tsv
+from psymodal.provenance import manifest as prov
+from psymodal.report.figures import FIGURE_NAMES, write_report_figures
+from psymodal.settings.record import write_config_yaml
 
 CONFIG = {
     "results_dir": "results",
@@ -145,7 +146,7 @@ def versioned(tmp_path, monkeypatch):
         (results / name).write_text(text)
     (results / "latest").symlink_to("runs/run-a")
     # the workflow's own record of the run's configuration (rule record_config)
-    prov.write_config_yaml(CONFIG, results / "runs" / "run-a" / "provenance" / "config.yaml")
+    write_config_yaml(CONFIG, results / "runs" / "run-a" / "provenance" / "config.yaml")
     return results
 
 
@@ -196,7 +197,7 @@ def test_versioned_run_keeps_its_recorded_config(versioned):
 
 def test_manifest_command_finds_the_latest_run(versioned, monkeypatch):
     monkeypatch.setattr(
-        "psymodal.workflow_plan.StudyPlan.from_config",
+        "psymodal.workflow.plan.StudyPlan.from_config",
         lambda config: pytest.fail("stage folders are given, no plan needed"),
     )
     stages = ["--stage-dirs", "mri=results/mri-k1", "speech=results/speech-k3"]

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from psymodal.cli import main
-from psymodal.report_connectome import (
+from psymodal.io.tables import write_tsv
+from psymodal.report.connectome import (
     FIGURE_NAMES,
     connectome_edges,
     region_importance,
     write_connectome_figures,
 )
-from psymodal.tables import write_tsv
 
 REGIONS = ["PCC_M01", "mPFC_M02", "Ins_L03", "Ins_R04", "V1_L05", "V1_R06"]
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -7,8 +7,8 @@ import base64
 import pandas as pd
 import pytest
 
-from psymodal.report_qc_gallery import qc_gallery, subject_figures
-from psymodal.tables import write_tsv
+from psymodal.io.tables import write_tsv
+from psymodal.report.qc_gallery import qc_gallery, subject_figures
 
 
 @pytest.fixture

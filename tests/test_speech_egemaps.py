@@ -9,10 +9,10 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
+from psymodal.io.tables import read_tsv
 from psymodal.speech import extract_features, process_subject, read_audio
 from psymodal.speech.egemaps import _spectral_llds, band_limit_hz, egemaps_names
 from psymodal.speech.spectral import power_spectrogram
-from psymodal.tables import read_tsv
 
 SR = 16000
 KEEP = {"egemaps": {"nyquist_policy": "keep"}}

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from psymodal.io.tables import read_tsv
 from psymodal.speech import (
     AudioError,
     extract_features,
@@ -17,7 +18,6 @@ from psymodal.speech import (
     process_subject,
     qc_names,
 )
-from psymodal.tables import read_tsv
 
 SR = 16000
 

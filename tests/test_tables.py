@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psymodal.tables import atomic_path, concat_rows, read_tsv, write_json, write_tsv
+from psymodal.io.tables import atomic_path, concat_rows, read_tsv, write_json, write_tsv
 
 
 def test_write_tsv_is_byte_identical_and_round_trips(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from psymodal.tables import read_tsv
+from psymodal.io.tables import read_tsv
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]

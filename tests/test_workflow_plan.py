@@ -3,8 +3,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from psymodal.tables import write_tsv
-from psymodal.workflow_plan import StudyPlan
+from psymodal.io.tables import write_tsv
+from psymodal.workflow.plan import StudyPlan
 
 
 def bids_config(bids_dir, **extra):

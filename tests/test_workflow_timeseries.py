@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from psymodal.audit import PASS, audit
-from psymodal.tables import read_tsv, write_tsv
+from psymodal.io.tables import read_tsv, write_tsv
+from psymodal.provenance.audit import PASS, audit
 
 REPO = Path(__file__).resolve().parents[1]
 REGIONS = [f"R{k}" for k in range(1, 7)]

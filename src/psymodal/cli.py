@@ -52,8 +52,8 @@ def _pairs(items: list[str] | None, flag: str) -> dict[str, Path]:
 
 def _cmd_demo(args) -> int:
     from psymodal.demo import generate
-    from psymodal.tables import write_json
-    from psymodal.workflow_plan import demo_flag_for, demo_spec_from_config
+    from psymodal.io.tables import write_json
+    from psymodal.workflow.plan import demo_flag_for, demo_spec_from_config
 
     settings = _settings(args.settings)
     overrides = {
@@ -77,7 +77,7 @@ def _participant_rows(path) -> dict:
     """participant_id -> participants.tsv row (empty without a table)."""
     if not path:
         return {}
-    from psymodal.tables import read_tsv
+    from psymodal.io.tables import read_tsv
 
     table = read_tsv(path, dtype={"participant_id": str})
     return {row["participant_id"]: row for _, row in table.iterrows()}
@@ -85,7 +85,7 @@ def _participant_rows(path) -> dict:
 
 def _write_batch_tables(args, outputs: list[dict]) -> None:
     """Stack the subjects' one-row tables per modality: ``<modality>_batch-<N>_<kind>.tsv``."""
-    from psymodal.tables import concat_rows
+    from psymodal.io.tables import concat_rows
 
     if args.batch_dir is None:
         return
@@ -98,22 +98,22 @@ def _write_batch_tables(args, outputs: list[dict]) -> None:
 
 
 def _cmd_describe(args) -> int:
-    from psymodal.provenance import write_dataset_description
+    from psymodal.provenance.manifest import write_dataset_description
 
     print(write_dataset_description(args.results_dir))
     return 0
 
 
 def _cmd_import_participants(args) -> int:
-    from psymodal.tables import write_tsv
-    from psymodal.workflow_plan import StudyPlan
+    from psymodal.io.tables import write_tsv
+    from psymodal.workflow.plan import StudyPlan
 
     print(write_tsv(StudyPlan(_settings(args.config)).participants, args.output))
     return 0
 
 
 def _cmd_record_config(args) -> int:
-    from psymodal.workflow_plan import StudyPlan
+    from psymodal.workflow.plan import StudyPlan
 
     print(StudyPlan(_settings(args.config)).write_run_config())
     return 0
@@ -129,9 +129,9 @@ def _cmd_atlas(args) -> int:
 
 
 def _cmd_mri(args) -> int:
-    from psymodal.determinism import limit_threads
     from psymodal.mri.atlas import load_atlas_from_path
     from psymodal.mri.sources import MriSource, process_mri_subject
+    from psymodal.workflow.threads import limit_threads
 
     limit_threads(1)
     atlas = None
@@ -157,9 +157,9 @@ def _cmd_mri(args) -> int:
 
 
 def _cmd_speech(args) -> int:
-    from psymodal.determinism import limit_threads
     from psymodal.speech.pipeline import find_recordings, process_subject
-    from psymodal.workflow_plan import speech_outputs
+    from psymodal.workflow.plan import speech_outputs
+    from psymodal.workflow.threads import limit_threads
 
     limit_threads(1)
     settings = _settings(args.settings)
@@ -180,8 +180,8 @@ def _cmd_speech(args) -> int:
 
 
 def _cmd_anonymize_speech(args) -> int:
-    from psymodal.determinism import limit_threads
     from psymodal.speech.anonymize import anonymize_file
+    from psymodal.workflow.threads import limit_threads
 
     limit_threads(1)
     names = [Path(p).name for p in args.inputs]
@@ -197,7 +197,7 @@ def _cmd_anonymize_speech(args) -> int:
 
 
 def _cmd_collect(args) -> int:
-    from psymodal.tables import concat_rows
+    from psymodal.io.tables import concat_rows
 
     table = concat_rows(args.inputs, args.output)
     print(f"{len(table)} rows written to {args.output}")
@@ -220,7 +220,7 @@ def _cmd_learn(args) -> int:
 
 
 def _cmd_manifest(args) -> int:
-    from psymodal.provenance import (
+    from psymodal.provenance.manifest import (
         earliest_log_time,
         now_iso,
         study_inputs,
@@ -238,7 +238,7 @@ def _cmd_manifest(args) -> int:
     config = _settings(args.config or str(recorded))
     if run_dir is not None and not stage_dirs:
         # versioned layout, by hand: the stage folders of this config
-        from psymodal.workflow_plan import StudyPlan
+        from psymodal.workflow.plan import StudyPlan
 
         plan = StudyPlan.from_config(config)
         stage_dirs = {m: args.results_dir / plan.stage_dir(m).name for m in plan.modalities}
@@ -263,7 +263,7 @@ def _cmd_manifest(args) -> int:
 
 
 def _cmd_audit(args) -> int:
-    from psymodal.audit import audit
+    from psymodal.provenance.audit import audit
 
     if args.subjects is not None and not args.rerun:
         print("psymodal audit: error: --subjects needs --rerun", file=sys.stderr)
@@ -286,7 +286,7 @@ def _cmd_audit(args) -> int:
 
 
 def _cmd_figures(args) -> int:
-    from psymodal.report_figures import write_report_figures
+    from psymodal.report.figures import write_report_figures
 
     written = write_report_figures(
         args.results_dir,
@@ -301,7 +301,7 @@ def _cmd_figures(args) -> int:
 
 
 def _cmd_connectome_figures(args) -> int:
-    from psymodal.report_connectome import write_connectome_figures
+    from psymodal.report.connectome import write_connectome_figures
 
     importance = args.run_dir / "learn" / "importance.tsv"
     if not importance.exists():
@@ -313,7 +313,7 @@ def _cmd_connectome_figures(args) -> int:
 
 
 def _cmd_qc_gallery(args) -> int:
-    from psymodal.report_qc_gallery import qc_gallery
+    from psymodal.report.qc_gallery import qc_gallery
 
     stage = args.stage_dir or args.qc_table.parent.parent
     path = qc_gallery(

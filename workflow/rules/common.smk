@@ -5,8 +5,8 @@ from pathlib import Path
 
 from snakemake.settings.types import DeploymentMethod
 
-from psymodal.workflow_plan import MODALITY_STAGE, StudyPlan
-from psymodal.workflow_plan import mri_source_arguments as mri_arguments_for
+from psymodal.workflow.plan import MODALITY_STAGE, StudyPlan
+from psymodal.workflow.plan import mri_source_arguments as mri_arguments_for
 
 PLAN = StudyPlan.from_config(config)
 PLAN.check_run_is_not_overwritten()

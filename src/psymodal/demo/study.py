@@ -32,7 +32,7 @@ from psymodal.demo.write import (
     write_text,
     write_wav,
 )
-from psymodal.tables import atomic_path, write_json, write_tsv
+from psymodal.io.tables import atomic_path, write_json, write_tsv
 
 SPACE = "MNI152NLin2009cAsym"
 TASK_BOLD = "rest"

@@ -9,7 +9,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from psymodal.tables import atomic_path
+from psymodal.io.tables import atomic_path
 
 #: NIfTI sform/qform codes.
 SCANNER = 1

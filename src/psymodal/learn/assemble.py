@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from psymodal.io.tables import read_tsv
 from psymodal.learn.settings import resolve
-from psymodal.tables import read_tsv
 
 ID = "participant_id"
 #: Prefix of the covariate columns in :attr:`StudyData.X`.
@@ -287,8 +286,3 @@ def assemble(
         exclusions=exclusion_table.reset_index(drop=True),
         notes=notes,
     )
-
-
-def feature_paths(paths: Mapping[str, str | os.PathLike]) -> dict[str, Path]:
-    """Normalise a modality -> path mapping (helper for the CLI and workflow)."""
-    return {str(k): Path(v) for k, v in paths.items()}

@@ -21,7 +21,6 @@ from sklearn.model_selection import (
     StratifiedKFold,
 )
 
-from psymodal.determinism import limit_threads
 from psymodal.learn import models as M
 from psymodal.learn.assemble import ID, SEP, StudyData
 from psymodal.learn.metrics import (
@@ -34,6 +33,7 @@ from psymodal.learn.metrics import (
 from psymodal.learn.privacy import COLUMNS as MIA_COLUMNS
 from psymodal.learn.privacy import membership_attack, membership_table
 from psymodal.learn.settings import resolve
+from psymodal.workflow.threads import limit_threads
 
 #: Column order of the predictions table.
 PREDICTION_COLUMNS = [ID, "fold", "repeat", "modality", "model", "y_true", "probability"]

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import sklearn
 
-from psymodal.determinism import limit_threads
+from psymodal.io.tables import write_json, write_tsv
 from psymodal.learn.assemble import assemble
 from psymodal.learn.evaluate import evaluate
 from psymodal.learn.settings import resolve
-from psymodal.tables import write_json, write_tsv
+from psymodal.workflow.threads import limit_threads
 
 
 def run(

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from psymodal.tables import write_tsv
+from psymodal.io.tables import write_tsv
 
 
 def simulate_study(

@@ -28,7 +28,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
-from ..tables import write_tsv
+from ..io.tables import write_tsv
 from .atlas import Atlas
 from .errors import MRIInputError
 from .layout import normalize_subject, parse_entities

@@ -274,7 +274,7 @@ def write_atlas(atlas: Atlas, outdir) -> tuple:
     """
     from pathlib import Path
 
-    from psymodal.tables import atomic_path, write_tsv
+    from psymodal.io.tables import atomic_path, write_tsv
 
     outdir = Path(outdir)
     nii = outdir / f"atlas-{atlas.name}_dseg.nii.gz"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..figure_files import save_png
+from ..io.figures import save_png
 
 
 def _boundaries(labels: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Per-subject fMRI stage: runs -> region time series -> connectivity features + QC row.
 
-Files written under ``out_dir/sub-XX/func/`` (atomically, through :mod:`psymodal.tables`)::
+Files written under ``out_dir/sub-XX/func/`` (atomically, through :mod:`psymodal.io.tables`)::
 
     sub-XX[_ses-YY]_task-T[_run-N]_atlas-A_timeseries.tsv   one per run that was extracted
     sub-XX_task-T_atlas-A_desc-<kind>_features.tsv          participant_id + edges (one row)
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..determinism import limit_threads
-from ..tables import write_tsv
+from ..io.tables import write_tsv
+from ..workflow.threads import limit_threads
 from .atlas import Atlas
 from .connectome import connectivity_features, feature_names
 from .errors import RunTooShortError
@@ -57,9 +57,9 @@ QC_COLUMNS = [
 
 
 def single_thread():
-    """Limit BLAS/OpenMP to one thread for this process (see :mod:`psymodal.determinism`).
+    """Limit BLAS/OpenMP to one thread for this process (see :mod:`psymodal.workflow.threads`).
 
-    :func:`psymodal.determinism.limit_threads` also imports torch to set its thread count,
+    :func:`psymodal.workflow.threads.limit_threads` also imports torch to set its thread count,
     which costs ~2 s and makes every later ``gc.collect()`` slower; the MRI stage never uses
     torch, so torch is only configured when something else already imported it.
     """

@@ -284,7 +284,7 @@ def process_timeseries_subject(
     atlas_name = Path(str(atlas_name)).name.split(".")[0]
     kind = settings["connectivity"]
     paths = output_paths(sub, settings["task"], atlas_name, kind, out_dir)
-    from ..tables import write_tsv
+    from ..io.tables import write_tsv
     from .pipeline import bids_label
 
     run_rows, included, series, ts_paths = [], [], [], []
@@ -446,7 +446,7 @@ def process_abide(root, out_dir, settings: dict | None = None, subjects=None) ->
     DataFrame
         The participants table written to ``out_dir/participants.tsv``.
     """
-    from ..tables import write_tsv
+    from ..io.tables import write_tsv
 
     root = Path(root)
     participants = read_abide_participants(root / "phenotypic.csv", root / "Functional")

@@ -172,8 +172,8 @@ def anonymize_file(
     import soundfile as sf
     from scipy.io import wavfile
 
+    from psymodal.io.tables import atomic_path
     from psymodal.speech.audio import read_audio
-    from psymodal.tables import atomic_path
 
     target = Path(target)
     subtype = {".wav": "FLOAT", ".flac": "PCM_24"}.get(target.suffix.lower())

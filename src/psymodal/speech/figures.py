@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..figure_files import save_png
+from ..io.figures import save_png
 from .features import RecordingAnalysis
 
 __all__ = ["recording_qc_figure"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..tables import write_tsv
+from ..io.tables import write_tsv
 from .audio import read_audio
 from .features import analyse_recording, feature_names, qc_names, resolve_settings
 
@@ -136,7 +136,7 @@ def process_subject(
     recordings : list of Path
         The subject's audio files (e.g. from :func:`find_recordings`).
     out_features, out_qc : Path
-        Output TSVs (written atomically through :func:`psymodal.tables.write_tsv`).
+        Output TSVs (written atomically through :func:`psymodal.io.tables.write_tsv`).
     settings : dict or None
         The ``speech`` section of the configuration.
     figure_dir : Path, optional

@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from psymodal import __version__
-from psymodal.tables import read_tsv
+from psymodal.io.tables import read_tsv
+from psymodal.settings.record import write_config_yaml
 
 
 def demo_spec_from_config(demo: dict):
@@ -227,8 +228,6 @@ class StudyPlan:
 
     def write_run_config(self) -> Path:
         """Record the effective config in ``<run_dir>/provenance/config.yaml`` (sorted keys)."""
-        from psymodal.provenance import write_config_yaml
-
         return write_config_yaml(self.config, self.run_dir / "provenance" / "config.yaml")
 
     def check_run_is_not_overwritten(self) -> None:

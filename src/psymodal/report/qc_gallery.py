@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from psymodal.tables import atomic_write, read_tsv
+from psymodal.io.tables import atomic_write, read_tsv
 
 __all__ = ["GALLERIES", "GallerySpec", "subject_figures", "qc_gallery"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from psymodal.tables import atomic_path
+from psymodal.io.tables import atomic_path
 
 __all__ = ["save_png"]
 

@@ -1,12 +1,9 @@
-"""Control of threads and seeds, so that results do not depend on the machine's core count."""
+"""Thread limits, so that results and speed do not depend on the machine's core count."""
 
 from __future__ import annotations
 
 import os
-import random
 import sys
-
-import numpy as np
 
 
 def limit_threads(n_threads: int = 1):
@@ -23,18 +20,3 @@ def limit_threads(n_threads: int = 1):
     if torch is not None:
         torch.set_num_threads(n_threads)
     return controller
-
-
-def seed_everything(seed: int) -> np.random.Generator:
-    """Seed Python, NumPy and torch, and return a NumPy generator for explicit use."""
-    random.seed(seed)
-    # legacy global state still seeds third-party code that calls np.random directly
-    np.random.seed(seed % (2**32))  # noqa: NPY002
-    try:
-        import torch
-
-        torch.manual_seed(seed)
-        torch.use_deterministic_algorithms(True)
-    except ImportError:
-        pass
-    return np.random.default_rng(seed)

@@ -12,7 +12,7 @@ named ``<modality>__<regionA>__<regionB>``) and the run's atlas table (``index``
 
 Both files are always written (a placeholder says why when the table has no connectome
 edges with coefficients), so that a workflow rule can name them as outputs. The PNGs are
-byte-identical across reruns (see :mod:`psymodal.report_figures`).
+byte-identical across reruns (see :mod:`psymodal.report.figures`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from psymodal.report_figures import _empty, _figure, _save
-from psymodal.tables import read_tsv
+from psymodal.io.tables import read_tsv
+from psymodal.report.plotting import empty_panel, new_figure, save_figure
 
 FIGURE_NAMES = ("connectome_top_edges.png", "region_importance.png")
 SEP = "__"
@@ -102,9 +102,9 @@ def region_importance(edges: pd.DataFrame, atlas: pd.DataFrame) -> pd.Series:
 
 
 def _placeholder(path: Path, message: str) -> Path:
-    fig = _figure(_WIDTH, _HEIGHT)
-    _empty(fig.add_subplot(), message)
-    return _save(fig, path)
+    fig = new_figure(_WIDTH, _HEIGHT)
+    empty_panel(fig.add_subplot(), message)
+    return save_figure(fig, path)
 
 
 def _coords(atlas: pd.DataFrame, names) -> np.ndarray:
@@ -131,7 +131,7 @@ def top_edges_figure(
         adjacency[where[a], where[b]] = adjacency[where[b], where[a]] = c
     vmax = float(np.abs(adjacency).max()) or 1.0
     model, modality = edges["model"].iloc[0], edges["modality"].iloc[0]
-    fig = _figure(_WIDTH, _HEIGHT)
+    fig = new_figure(_WIDTH, _HEIGHT)
     fig.set_layout_engine(None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -148,7 +148,7 @@ def top_edges_figure(
             figure=fig,
             title=f"Top {len(top)} edges by |coefficient| ({model}, {modality})",
         )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def region_figure(edges: pd.DataFrame, atlas: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -162,7 +162,7 @@ def region_figure(edges: pd.DataFrame, atlas: pd.DataFrame, path: str | os.PathL
     vmax = float(values.max()) or 1.0
     sizes = 5.0 + 95.0 * values.to_numpy() / vmax
     model, modality = edges["model"].iloc[0], edges["modality"].iloc[0]
-    fig = _figure(_WIDTH, _HEIGHT)
+    fig = new_figure(_WIDTH, _HEIGHT)
     fig.set_layout_engine(None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -177,7 +177,7 @@ def region_figure(edges: pd.DataFrame, atlas: pd.DataFrame, path: str | os.PathL
             figure=fig,
             title=f"Region importance: summed |coefficient| of its edges ({model}, {modality})",
         )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def write_connectome_figures(

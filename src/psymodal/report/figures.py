@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from psymodal.figure_files import save_png
-from psymodal.tables import atomic_write, read_tsv
+from psymodal.io.tables import atomic_write, read_tsv
+from psymodal.report.plotting import empty_panel, new_figure, save_figure
 
 FIGURE_NAMES = (
     "roc_curves.png",
@@ -43,7 +43,6 @@ FIGURE_NAMES = (
 BASELINE = "confounds"
 #: Analyses in display order; others follow alphabetically.
 ORDER = ("mri", "speech", "early_fusion", "late_fusion", "fusion", BASELINE)
-DPI = 100
 _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 _BASELINE_COLOR = "#7f7f7f"
 _EXCLUDED_COLOR = "#d62728"
@@ -56,21 +55,6 @@ def _read(path: Path) -> pd.DataFrame | None:
 
 def _order_key(name: str) -> tuple[int, str]:
     return (ORDER.index(name) if name in ORDER else len(ORDER) - 1, name)
-
-
-def _figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-
-
-def _save(fig, path: Path) -> Path:
-    return save_png(fig, path, dpi=DPI)
-
-
-def _empty(ax, message: str) -> None:
-    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=10, wrap=True)
-    ax.set_axis_off()
 
 
 def _fmt(value, digits: int = 2) -> str:
@@ -121,12 +105,12 @@ def roc_figure(
     """
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    fig = _figure(5.5, 6.8)
+    fig = new_figure(5.5, 6.8)
     ax = fig.add_subplot()
     pairs = _analyses(None, predictions)
     if not pairs:
-        _empty(ax, "no out-of-fold predictions")
-        return _save(fig, Path(path))
+        empty_panel(ax, "no out-of-fold predictions")
+        return save_figure(fig, Path(path))
     several = predictions.groupby("modality")["model"].nunique().gt(1).any()
     rows = (
         {}
@@ -161,7 +145,7 @@ def roc_figure(
     ax.set_ylabel("true positive rate (sensitivity)")
     ax.set_title("Out-of-fold ROC curves (AUC [95% bootstrap CI])", fontsize=10)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=8, frameon=False)
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def auc_figure(metrics: pd.DataFrame | None, path: str | os.PathLike) -> Path:
@@ -178,12 +162,12 @@ def auc_figure(metrics: pd.DataFrame | None, path: str | os.PathLike) -> Path:
     Path
     """
     pairs = _analyses(metrics, None)
-    fig = _figure(8.0, 1.2 + 0.45 * max(len(pairs), 1))
+    fig = new_figure(8.0, 1.2 + 0.45 * max(len(pairs), 1))
     axes = fig.subplots(1, 2, sharey=True)
     if not pairs:
         for ax in axes:
-            _empty(ax, "no metrics")
-        return _save(fig, Path(path))
+            empty_panel(ax, "no metrics")
+        return save_figure(fig, Path(path))
     several = metrics.groupby("modality")["model"].nunique().gt(1).any()
     rows = {(r.modality, r.model): r._asdict() for r in metrics.itertuples()}
     labels = [_analysis_label(m, mdl, several) for m, mdl in pairs]
@@ -210,7 +194,7 @@ def auc_figure(metrics: pd.DataFrame | None, path: str | os.PathLike) -> Path:
         ax.grid(axis="x", color="#eeeeee", lw=0.6)
     axes[0].set_xlabel("dotted: chance; dashed: confound baseline", fontsize=8)
     fig.suptitle("Cross-validated performance with 95% bootstrap intervals", fontsize=10)
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def null_figure(
@@ -232,10 +216,10 @@ def null_figure(
     """
     pairs = [] if null is None or null.empty else _analyses(metrics, None)
     pairs = [p for p in pairs if ((null["modality"] == p[0]) & (null["model"] == p[1])).any()]
-    fig = _figure(8.0, 1.0 + 1.6 * max(len(pairs), 1))
+    fig = new_figure(8.0, 1.0 + 1.6 * max(len(pairs), 1))
     if not pairs:
-        _empty(fig.subplots(), "no label permutations (set learn.permutation.n)")
-        return _save(fig, Path(path))
+        empty_panel(fig.subplots(), "no label permutations (set learn.permutation.n)")
+        return save_figure(fig, Path(path))
     axes = np.atleast_1d(fig.subplots(len(pairs), 1, sharex=True))
     rows = {(r.modality, r.model): r._asdict() for r in metrics.itertuples()}
     several = metrics.groupby("modality")["model"].nunique().gt(1).any()
@@ -251,7 +235,7 @@ def null_figure(
         ax.set_ylabel("count", fontsize=8)
     axes[-1].set_xlabel("ROC AUC with permuted labels (grey) and observed (red)")
     axes[-1].set_xlim(0, 1)
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def importance_figure(
@@ -277,10 +261,10 @@ def importance_figure(
             (importance["level"] == "feature") & importance["coef_mean"].notna()
         ].copy()
     modalities = [] if rows is None else sorted(rows["modality"].unique(), key=_order_key)
-    fig = _figure(8.0, 1.0 + 0.22 * top_k * max(len(modalities), 1))
+    fig = new_figure(8.0, 1.0 + 0.22 * top_k * max(len(modalities), 1))
     if not modalities:
-        _empty(fig.subplots(), "no feature importance (set learn.explain.enabled)")
-        return _save(fig, Path(path))
+        empty_panel(fig.subplots(), "no feature importance (set learn.explain.enabled)")
+        return save_figure(fig, Path(path))
     axes = np.atleast_1d(fig.subplots(len(modalities), 1))
     for ax, modality in zip(axes, modalities, strict=True):
         part = rows[rows["modality"] == modality]
@@ -294,7 +278,7 @@ def importance_figure(
         ax.set_yticks(ypos, names, fontsize=7)
         ax.set_title(f"{modality} ({model}): red raises, blue lowers the patient odds", fontsize=9)
     axes[-1].set_xlabel("|coefficient| on standardised features, mean over folds (+/- sd)")
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def metrics_html(metrics: pd.DataFrame | None, path: str | os.PathLike) -> Path:
@@ -356,7 +340,7 @@ def metrics_html(metrics: pd.DataFrame | None, path: str | os.PathLike) -> Path:
 def _qc_panel(ax, qc: pd.DataFrame | None, column: str, threshold, above: bool, what: str):
     """Per-participant QC metric, included in blue, excluded in red, threshold dashed."""
     if qc is None or column not in qc:
-        _empty(ax, f"no {what} QC table")
+        empty_panel(ax, f"no {what} QC table")
         return
     qc = qc.sort_values("participant_id", kind="stable").reset_index(drop=True)
     x = np.arange(len(qc))
@@ -408,7 +392,7 @@ def qc_figure(
     n = max(
         len(mri_qc) if mri_qc is not None else 0, len(speech_qc) if speech_qc is not None else 0
     )
-    fig = _figure(max(7.0, 0.14 * n + 2), 6.5)
+    fig = new_figure(max(7.0, 0.14 * n + 2), 6.5)
     top, bottom = fig.subplots(2, 1)
     _qc_panel(top, mri_qc, "mean_fd", fd_threshold, True, "fMRI")
     if top.axison:
@@ -416,7 +400,7 @@ def qc_figure(
     _qc_panel(bottom, speech_qc, "speech_duration_s", min_speech_s, False, "speech")
     if bottom.axison:
         bottom.set_ylabel("detected speech (s)")
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 # ---- entry point --------------------------------------------------------------------------

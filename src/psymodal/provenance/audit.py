@@ -39,7 +39,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from psymodal import provenance as prov
+import psymodal
+from psymodal.provenance import manifest as prov
+from psymodal.settings.record import write_config_yaml
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 #: Names listed per kind of difference in the text report (the JSON report lists all).
@@ -416,8 +418,6 @@ def find_snakefile() -> Path:
     FileNotFoundError
         When psymodal is installed without its workflow (no checkout).
     """
-    import psymodal
-
     snakefile = Path(psymodal.__file__).resolve().parents[2] / "Snakefile"
     if not snakefile.exists():
         raise FileNotFoundError(
@@ -579,7 +579,7 @@ def rerun_workflow(
     start = time.monotonic()
     workdir = infer_workdir(results_dir, manifest["results_dir"])
     config, rewritten = prepare_rerun_config(manifest["config"], workdir, tmp)
-    prov.write_config_yaml(config, tmp / "config" / "config.yaml")
+    write_config_yaml(config, tmp / "config" / "config.yaml")
     snakefile = Path(snakefile or find_snakefile())
     log = tmp / "audit-rerun.log"
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile)]
@@ -595,7 +595,7 @@ def rerun_workflow(
     config_copy = _join(layout["run_dir"], f"{prov.PROVENANCE_DIR}/{prov.CONFIG_NAME}")
     if not (new_root / config_copy).exists():
         # a workflow that does not record its configuration: write the copy as it would
-        prov.write_config_yaml(config, new_root / config_copy)
+        write_config_yaml(config, new_root / config_copy)
         notes.append(f"the workflow wrote no {config_copy}: written by the audit")
     records = manifest["outputs"]
     present = prov.output_files(new_root, prov.layout_folders(layout))
@@ -626,7 +626,7 @@ def _compare_demo_inputs(manifest, workdir, config, tmp, diff, notes) -> None:
         except ValueError:
             continue
         records.append({**record, "path": rel})
-    present = [p.relative_to(new_root).as_posix() for p in prov._expand([new_root])]
+    present = [p.relative_to(new_root).as_posix() for p in prov.expand_paths([new_root])]
     inputs = compare_files(records, new_root, present)
     for kind in ("modified", "missing", "extra"):
         diff[kind] = diff.get(kind, []) + [f"input {new_root.name}/{p}" for p in inputs[kind]]
@@ -680,7 +680,7 @@ def rerun_subjects(
     -------
     Check
     """
-    from psymodal.workflow_plan import mri_input, mri_source_arguments
+    from psymodal.workflow.plan import mri_input, mri_source_arguments
 
     start = time.monotonic()
     config = manifest["config"]
@@ -694,7 +694,7 @@ def rerun_subjects(
     log = tmp / "audit-rerun.log"
     out = tmp / "results"
     env = dict(os.environ)
-    src = str(Path(prov.__file__).resolve().parents[1])
+    src = str(Path(psymodal.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     cli = [sys.executable, "-m", "psymodal.cli"]
     notes = []

@@ -31,7 +31,8 @@ from importlib import metadata
 from pathlib import Path
 
 from psymodal import __version__
-from psymodal.tables import atomic_write, write_json
+from psymodal.io.tables import write_json
+from psymodal.settings.record import plain_config, write_config_yaml
 
 CODE_URL = "https://github.com/psymodal/psymodal"
 BIDS_VERSION = "1.10.0"
@@ -204,7 +205,7 @@ def output_files(results_dir: str | os.PathLike, folders: Iterable[str] = (".",)
     return sorted(names)
 
 
-def _expand(paths: Iterable[str | os.PathLike]) -> list[Path]:
+def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
     """Files named by ``paths``: files as they are, folders by their files (recursively)."""
     files: set[Path] = set()
     for path in paths:
@@ -284,9 +285,6 @@ def environment() -> dict:
 
 
 # ---- configuration ------------------------------------------------------------------------
-def plain_config(config: Mapping) -> dict:
-    """``config`` as plain JSON types (paths and other objects become strings)."""
-    return json.loads(json.dumps(dict(config), sort_keys=True, default=str))
 
 
 def config_seeds(config: Mapping, prefix: str = "") -> dict[str, int]:
@@ -364,7 +362,7 @@ def study_inputs(config: Mapping, plan=None) -> list[Path]:
         Files and folders (folders are expanded by :func:`write_manifest`).
     """
     if plan is None:
-        from psymodal.workflow_plan import StudyPlan
+        from psymodal.workflow.plan import StudyPlan
 
         plan = StudyPlan.from_config(dict(config))
     if plan.is_demo:
@@ -379,50 +377,6 @@ def study_inputs(config: Mapping, plan=None) -> list[Path]:
     if atlas and "mri" in plan.modalities:
         inputs.append(Path(atlas))
     return sorted(set(inputs))
-
-
-def config_yaml(config: Mapping) -> str:
-    """``config`` as YAML text with sorted keys (equal configurations give equal text)."""
-    import yaml
-
-    return yaml.safe_dump(plain_config(config), sort_keys=True, default_flow_style=False)
-
-
-def write_config_yaml(config: Mapping, path: str | os.PathLike, overwrite: bool = True) -> Path:
-    """Write ``config`` as YAML with sorted keys, unless ``path`` already records it.
-
-    A file holding the same configuration is left untouched (its modification time too), so
-    a copy recorded by another workflow rule does not look changed to Snakemake.
-
-    Parameters
-    ----------
-    config : mapping
-    path : path-like
-    overwrite : bool
-        Replace a file that records another configuration; when False, that is an error.
-
-    Returns
-    -------
-    Path
-
-    Raises
-    ------
-    ValueError
-        When ``path`` records another configuration and ``overwrite`` is False.
-    """
-    import yaml
-
-    path = Path(path)
-    if path.is_file():
-        if yaml.safe_load(path.read_text()) == plain_config(config):
-            return path
-        if not overwrite:
-            raise ValueError(
-                f"{path} records another configuration than the one given: "
-                "pass the run's effective configuration (or that file itself)"
-            )
-    text = config_yaml(config)
-    return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def now_iso() -> str:
@@ -533,7 +487,7 @@ def build_manifest(
     layout = layout_of(results_dir, run_dir, stage_dirs)
     names = output_files(results_dir, layout_folders(layout))
     outputs = [file_record(results_dir / name, name) for name in names]
-    input_records = [file_record(p, _display_path(p, workdir)) for p in _expand(inputs)]
+    input_records = [file_record(p, _display_path(p, workdir)) for p in expand_paths(inputs)]
     return {
         "schema": MANIFEST_SCHEMA,
         "results_dir": _display_path(results_dir, workdir),

@@ -1,0 +1,1 @@
+"""Report figures and pages: metrics, ROC, QC summaries, connectome plots, QC galleries."""

@@ -1,0 +1,1 @@
+"""The settings layer: the configuration schema (every key, type and default) and its reader."""
