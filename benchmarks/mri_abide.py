@@ -31,7 +31,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from psymodal.io.tables import read_tsv
-from psymodal.mri.tabular import process_abide
+from psymodal.mri.ready_timeseries import process_abide
 from psymodal.mri.tangent import TangentSpace
 
 

@@ -107,7 +107,7 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 import nilearn.connectome, nilearn.interfaces.fmriprep, nilearn.maskers  # as the direct script
 from psymodal.mri.atlas import load_atlas
-from psymodal.mri.pipeline import process_subject
+from psymodal.mri.subject_runs import process_subject
 t1 = time.perf_counter()
 atlas = load_atlas({"path": sys.argv[2], "labels": sys.argv[3], "name": "dosenbach160"})
 process_subject("01", sys.argv[1], sys.argv[1] + "/derivatives/fmriprep", atlas,

@@ -16,7 +16,7 @@ from psymodal.learn.settings import resolve
 from psymodal.learn.simulate import simulate_covariance_table
 from psymodal.learn.transformers import TangentFeatures, tangent_layout
 from psymodal.mri.connectome import connectivity_features, feature_names
-from psymodal.mri.pipeline import kind_label
+from psymodal.mri.subject_runs import kind_label
 from psymodal.mri.tangent import TangentSpace
 from psymodal.workflow.threads import limit_threads
 

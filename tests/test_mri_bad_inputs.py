@@ -13,7 +13,7 @@ import pytest
 from psymodal.io.tables import read_tsv
 from psymodal.mri.errors import MRIInputError, RunTooShortError
 from psymodal.mri.layout import find_runs
-from psymodal.mri.pipeline import process_subject
+from psymodal.mri.subject_runs import process_subject
 from psymodal.mri.timeseries import extract_run_timeseries
 from test_mri_synthetic import AFFINE, FAST, make_run, toy_atlas
 

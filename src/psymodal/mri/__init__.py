@@ -5,9 +5,9 @@ Public API (imported lazily, so that ``import psymodal.mri`` does not load nilea
 - :func:`find_runs`, :class:`RunInputs` (:mod:`.layout`)
 - :func:`extract_run_timeseries` (:mod:`.timeseries`)
 - :func:`connectivity_features` (:mod:`.connectome`)
-- :func:`process_subject` (:mod:`.pipeline`): fMRIPrep derivatives -> features + QC
+- :func:`process_subject` (:mod:`.subject_runs`): fMRIPrep derivatives -> features + QC
 - :func:`process_timeseries_subject`, :func:`read_timeseries`, :func:`read_abide_participants`,
-  :func:`process_abide` (:mod:`.tabular`): ready parcellated time series
+  :func:`process_abide` (:mod:`.ready_timeseries`): ready parcellated time series
 - :func:`process_raw_subject` (:mod:`.raw`): raw BIDS BOLD without fMRIPrep (no motion
   correction or registration)
 - :func:`process_anat_subject` (:mod:`.anat`): regional GM volume + ICV proxy
@@ -28,11 +28,11 @@ _EXPORTS = {
     "find_runs": "layout",
     "extract_run_timeseries": "timeseries",
     "connectivity_features": "connectome",
-    "process_subject": "pipeline",
-    "process_timeseries_subject": "tabular",
-    "read_timeseries": "tabular",
-    "read_abide_participants": "tabular",
-    "process_abide": "tabular",
+    "process_subject": "subject_runs",
+    "process_timeseries_subject": "ready_timeseries",
+    "read_timeseries": "ready_timeseries",
+    "read_abide_participants": "ready_timeseries",
+    "process_abide": "ready_timeseries",
     "process_raw_subject": "raw",
     "process_anat_subject": "anat",
     "TangentSpace": "tangent",

@@ -32,7 +32,7 @@ from ..io.tables import write_tsv
 from .atlas import Atlas
 from .errors import MRIInputError
 from .layout import normalize_subject, parse_entities
-from .pipeline import bids_label, single_thread
+from .subject_runs import bids_label, single_thread
 from .timeseries import labels_on_grid
 
 

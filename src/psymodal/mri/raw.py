@@ -160,12 +160,12 @@ def extract_raw_timeseries(
 def process_raw_subject(
     subject: str, bids_dir, atlas: Atlas, out_dir, settings: dict | None = None
 ) -> dict[str, Path]:
-    """:func:`psymodal.mri.pipeline.process_subject` for raw BIDS BOLD (no fMRIPrep).
+    """:func:`psymodal.mri.subject_runs.process_subject` for raw BIDS BOLD (no fMRIPrep).
 
     Writes the same files; the QC reason of a subject without runs says so. See the module
     docstring for what this path does not correct.
     """
-    from .pipeline import process_runs, single_thread
+    from .subject_runs import process_runs, single_thread
 
     threads = single_thread()  # noqa: F841 -- the limit lasts while the controller lives
     settings = fill_settings(settings)

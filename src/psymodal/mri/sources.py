@@ -88,7 +88,7 @@ def process_mri_subject(
         ``mean_fd`` (when present) enters QC for inputs that carry no confounds.
     """
     if source.kind == "timeseries":
-        from .tabular import process_timeseries_subject
+        from .ready_timeseries import process_timeseries_subject
 
         qc_values = {}
         if participant is not None and pd.notna(participant.get("mean_fd", None)):
@@ -107,7 +107,7 @@ def process_mri_subject(
         return {"mri": process_raw_subject(subject, source.bids_dir, atlas, out_dir, settings)}
 
     from .anat import process_anat_subject
-    from .pipeline import process_subject
+    from .subject_runs import process_subject
 
     written = {
         "mri": process_subject(

@@ -145,7 +145,7 @@ def qc_gallery(
     ----------
     qc_table : path
         The stage's group QC table (``participant_id``, ``included``, ``reason`` and the QC
-        values, e.g. of :func:`psymodal.mri.pipeline.summarize_qc`).
+        values, e.g. of :func:`psymodal.mri.subject_runs.summarize_qc`).
     stage_dir : path
         The stage folder holding ``sub-*/figures/``.
     path : path

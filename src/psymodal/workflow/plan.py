@@ -141,7 +141,7 @@ class StudyPlan:
 
             self.participants = plan(demo_spec_from_config(dataset.get("demo")))
         elif self.source == "timeseries" and dataset.get("participants_format") == "abide":
-            from psymodal.mri.tabular import read_abide_participants
+            from psymodal.mri.ready_timeseries import read_abide_participants
 
             self.participants = read_abide_participants(
                 dataset["participants"], self.timeseries_dir

@@ -3,7 +3,7 @@
 Many shared datasets distribute region time series rather than images. This module reads them
 into the same time x region table that :func:`psymodal.mri.timeseries.extract_run_timeseries`
 returns, and writes the same per-subject features and QC files as
-:func:`psymodal.mri.pipeline.process_subject`.
+:func:`psymodal.mri.subject_runs.process_subject`.
 
 Supported formats (``timeseries.format`` setting, or ``auto`` from the file name):
 
@@ -28,15 +28,15 @@ import pandas as pd
 from .connectome import edge_names
 from .errors import MRIInputError
 from .layout import normalize_subject
-from .pipeline import (
+from .qc import qc_settings, run_exclusion_reason
+from .settings import fill_settings
+from .subject_runs import (
     combine_runs,
     output_paths,
     single_thread,
     summarize_qc,
     write_subject_outputs,
 )
-from .qc import qc_settings, run_exclusion_reason
-from .settings import fill_settings
 
 # The 116 regions of the AAL atlas (Tzourio-Mazoyer et al. 2002) in the order of its labels
 # image (values 2001 ... 9170), which is the column order of DPABI's and C-PAC's AAL outputs.
@@ -258,7 +258,7 @@ def process_timeseries_subject(
         One file per run; several runs are combined by ``combine_runs``.
     out_dir : path
         Output root; files go to ``out_dir/sub-XX/func/`` with the names of
-        :func:`psymodal.mri.pipeline.process_subject`.
+        :func:`psymodal.mri.subject_runs.process_subject`.
     settings : dict, optional
         The ``mri`` settings; the ``timeseries`` sub-section (:data:`DEFAULT_TIMESERIES`)
         describes the files, ``qc`` the exclusion rules.
@@ -285,7 +285,7 @@ def process_timeseries_subject(
     kind = settings["connectivity"]
     paths = output_paths(sub, settings["task"], atlas_name, kind, out_dir)
     from ..io.tables import write_tsv
-    from .pipeline import bids_label
+    from .subject_runs import bids_label
 
     run_rows, included, series, ts_paths = [], [], [], []
     names = None

@@ -12,7 +12,7 @@ from scipy.io import savemat
 from psymodal.io.tables import read_tsv
 from psymodal.mri.connectome import edge_names
 from psymodal.mri.errors import MRIInputError
-from psymodal.mri.tabular import (
+from psymodal.mri.ready_timeseries import (
     AAL116,
     process_timeseries_subject,
     read_abide_participants,
@@ -90,7 +90,7 @@ def test_abide_reader_and_one_subject(tmp_path):
     assert set(table["sex"]) <= {"M", "F"}
     counts = table.groupby(["site", "diagnosis"]).size().to_dict()
     assert counts[("PITT", "patient")] == 29 and counts[("OHSU", "patient")] == 10
-    from psymodal.mri.tabular import abide_settings
+    from psymodal.mri.ready_timeseries import abide_settings
 
     sub = table["participant_id"].iloc[0][4:]
     settings = abide_settings({"timeseries": {"tr": 1.5}})

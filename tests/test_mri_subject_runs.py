@@ -11,7 +11,7 @@ import pytest
 from psymodal.io.tables import read_tsv
 from psymodal.mri.connectome import connectivity_features, edge_names
 from psymodal.mri.layout import find_runs
-from psymodal.mri.pipeline import process_subject
+from psymodal.mri.subject_runs import process_subject
 from psymodal.mri.timeseries import extract_run_timeseries
 from test_mri_synthetic import FAST, LABELS, NAMES, make_run, toy_atlas
 

@@ -1,4 +1,4 @@
-"""Per-subject fMRI stage: runs -> region time series -> connectivity features + QC row.
+"""One subject's fMRI runs -> region time series -> connectivity features + QC row.
 
 Files written under ``out_dir/sub-XX/func/`` (atomically, through :mod:`psymodal.io.tables`)::
 
