@@ -1,6 +1,9 @@
 # psymodal: fMRI + speech features and leakage-free classification, from BIDS to metrics.
 # Rules are thin glue around the psymodal library (src/psymodal); see README.md.
-from snakemake.utils import min_version, validate
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version
+
+from psymodal.settings import SettingsError, resolve_config
 
 min_version("9.0")
 
@@ -8,7 +11,14 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+# Every key is checked against workflow/schemas/config.schema.yaml (an unknown one is named with
+# the nearest valid key) and every default is filled from it, before any job is planned.
+try:
+    EFFECTIVE_CONFIG = resolve_config(config)
+except SettingsError as error:
+    raise WorkflowError(f"config: {error}") from None
+config.clear()
+config.update(EFFECTIVE_CONFIG)
 
 
 include: "workflow/rules/common.smk"

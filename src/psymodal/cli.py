@@ -130,6 +130,7 @@ def _cmd_atlas(args) -> int:
 
 def _cmd_mri(args) -> int:
     from psymodal.mri.atlas import load_atlas_from_path
+    from psymodal.mri.settings import fill_settings
     from psymodal.mri.sources import MriSource, process_mri_subject
     from psymodal.workflow.threads import limit_threads
 
@@ -137,7 +138,7 @@ def _cmd_mri(args) -> int:
     atlas = None
     if args.atlas:
         atlas = load_atlas_from_path(args.atlas, args.atlas_labels, name=args.atlas_name)
-    settings = _settings(args.settings)
+    settings = fill_settings(_settings(args.settings))
     source = MriSource(
         kind=args.input,
         bids_dir=args.bids_dir,
@@ -157,18 +158,19 @@ def _cmd_mri(args) -> int:
 
 
 def _cmd_speech(args) -> int:
+    from psymodal.settings import resolve_section
     from psymodal.speech.pipeline import find_recordings, process_subject
     from psymodal.workflow.plan import speech_outputs
     from psymodal.workflow.threads import limit_threads
 
     limit_threads(1)
-    settings = _settings(args.settings)
+    settings = resolve_section("speech", _settings(args.settings))
     outputs = []
     for subject in args.subjects:
         paths = speech_outputs(subject, args.out_dir, settings)
         process_subject(
             subject,
-            find_recordings(args.bids_dir, subject, settings.get("task")),
+            find_recordings(args.bids_dir, subject, settings["task"]),
             paths["features"],
             paths["qc"],
             settings,
@@ -235,6 +237,7 @@ def _cmd_manifest(args) -> int:
     if args.config is None and not recorded.is_file():
         print(f"psymodal manifest: error: no --config and no {recorded}", file=sys.stderr)
         return 2
+    # as recorded: the workflow's provenance/config.yaml already holds the effective settings
     config = _settings(args.config or str(recorded))
     if run_dir is not None and not stage_dirs:
         # versioned layout, by hand: the stage folders of this config

@@ -35,7 +35,7 @@ def settings_json(section=None):
 
     Returned as a function so that braces in the config are not read as wildcards.
     """
-    value = config if section is None else config.get(section, {})
+    value = PLAN.config if section is None else PLAN.config[section]
     text = shlex.quote(json.dumps(value, sort_keys=True))
     return lambda wildcards: text
 
@@ -47,7 +47,7 @@ def dataset_inputs(subjects, modality):
     return PLAN.subject_inputs(subjects, modality)
 
 
-EXPLAIN = config["learn"].get("explain", {}).get("enabled", False)
+EXPLAIN = PLAN.config["learn"]["explain"]["enabled"]
 
 
 def learn_optional_outputs():
@@ -74,7 +74,7 @@ QC_GALLERIES = [
     m
     for m in ("mri", "speech")
     if m in PLAN.modalities
-    and (config.get(m) or {}).get("qc_figure", True)
+    and PLAN.config[m]["qc_figure"]
     and not (m == "mri" and PLAN.mri_input == "timeseries")
 ]
 

@@ -16,7 +16,7 @@ if PLAN.is_demo:
             cli=PSYMODAL,
             bids=BIDS,
             settings=shlex.quote(
-                json.dumps(config["dataset"].get("demo", {}), sort_keys=True)
+                json.dumps(config["dataset"]["demo"], sort_keys=True)
             ),
         shell:
             "{params.cli} demo {params.bids} --settings {params.settings} > {log} 2>&1"

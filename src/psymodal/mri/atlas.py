@@ -17,6 +17,11 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
+from psymodal.settings import resolve_section
+
+#: The atlas built offline from published coordinates (``mri.atlas.name`` null).
+BUILTIN_ATLAS = "dosenbach160"
+
 
 @dataclass(frozen=True)
 class Atlas:
@@ -112,7 +117,7 @@ def load_default_atlas(radius_mm: float = 6.0) -> Atlas:
     mask_img = load_mni152_brain_mask(resolution=2)
     coords = dosenbach_coordinates()
     img = spheres_to_labels(coords, mask_img, np.asarray(mask_img.dataobj) > 0, radius_mm)
-    return Atlas(name="dosenbach160", labels_img=img, labels=coords)
+    return Atlas(name=BUILTIN_ATLAS, labels_img=img, labels=coords)
 
 
 def load_atlas_from_path(path: str, labels_tsv: str | None = None, name: str | None = None):
@@ -160,21 +165,21 @@ def _fetch(kind: str, spec: dict, data_dir):
     from nilearn import datasets
 
     if kind == "schaefer":
-        n_rois = int(spec.get("n_rois", 100))
-        networks = int(spec.get("yeo_networks", 7))
+        n_rois = int(spec["n_rois"])
+        networks = int(spec["yeo_networks"])
         bunch = datasets.fetch_atlas_schaefer_2018(
             n_rois=n_rois,
             yeo_networks=networks,
-            resolution_mm=int(spec.get("resolution_mm", 2)),
+            resolution_mm=int(spec["resolution_mm"]),
             data_dir=data_dir,
             verbose=0,
         )
         return bunch, f"schaefer{n_rois}x{networks}"
     if kind == "aal":
-        version = str(spec.get("version", "SPM12"))
+        version = str(spec["version"])
         return datasets.fetch_atlas_aal(version=version, data_dir=data_dir, verbose=0), "aal"
     if kind == "harvard_oxford":
-        variant = str(spec.get("variant", "cort-maxprob-thr25-2mm"))
+        variant = str(spec["variant"])
         bunch = datasets.fetch_atlas_harvard_oxford(variant, data_dir=data_dir, verbose=0)
         return bunch, "harvardoxford"
     if kind == "destrieux":
@@ -214,8 +219,9 @@ def fetch_atlas(spec: dict) -> Atlas:
     """
     import os
 
-    kind = spec.get("name")
-    data_dir = spec.get("data_dir") or os.environ.get("PSYMODAL_ATLAS_DIR") or None
+    spec = resolve_section("mri.atlas", spec)
+    kind = spec["name"]
+    data_dir = spec["data_dir"] or os.environ.get("PSYMODAL_ATLAS_DIR") or None
     try:
         bunch, name = _fetch(kind, spec, data_dir)
     except Exception as err:  # requests/urllib/OSError: any failure means "not available"
@@ -253,12 +259,12 @@ def load_atlas(spec: dict | None = None) -> Atlas:
     ``dosenbach160`` (default) is built offline; ``path`` (+ ``labels``) loads a local file;
     the names in :data:`FETCHED` go through :func:`fetch_atlas` (cached download).
     """
-    spec = spec or {}
-    kind = spec.get("name", "dosenbach160")
-    if spec.get("path"):
-        return load_atlas_from_path(spec["path"], spec.get("labels"), spec.get("name"))
-    if kind == "dosenbach160":
-        return load_default_atlas(float(spec.get("radius_mm", 6.0)))
+    spec = resolve_section("mri.atlas", spec)
+    if spec["path"]:
+        return load_atlas_from_path(spec["path"], spec["labels"], spec["name"])
+    kind = spec["name"] or BUILTIN_ATLAS
+    if kind == BUILTIN_ATLAS:
+        return load_default_atlas(float(spec["radius_mm"]))
     if kind in FETCHED:
         return fetch_atlas(spec)
     raise ValueError(
@@ -276,9 +282,10 @@ def write_atlas(atlas: Atlas, outdir) -> tuple:
 
     from psymodal.io.tables import atomic_path, write_tsv
 
+    from .paths import atlas_files
+
     outdir = Path(outdir)
-    nii = outdir / f"atlas-{atlas.name}_dseg.nii.gz"
-    tsv = outdir / f"atlas-{atlas.name}_dseg.tsv"
+    nii, tsv = atlas_files(outdir, atlas.name)
     with atomic_path(nii) as tmp:
         atlas.labels_img.to_filename(tmp)
     write_tsv(atlas.labels, tsv)

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from psymodal.settings import defaults
+
 from .errors import MRIInputError
 
 # nilearn's presets (nilearn 0.13 load_confounds_strategy.preset_strategies), repeated here so
@@ -57,18 +59,8 @@ PRESETS = {
     },
 }
 
-DEFAULT_CONFOUNDS = {
-    "strategy": "simple",
-    "motion": "full",
-    "wm_csf": "basic",
-    "global_signal": None,
-    "scrub": 5,
-    "fd_threshold": 0.5,
-    "std_dvars_threshold": 1.5,
-    "compcor": "anat_combined",
-    "n_compcor": "all",
-    "demean": True,
-}
+#: The defaults of ``mri.confounds`` (from the settings schema, the one place they are written).
+DEFAULT_CONFOUNDS = defaults("mri.confounds", include_preset_base=True)
 
 _PARAM_KEYS = (
     "motion",
@@ -99,7 +91,7 @@ def confound_parameters(settings: dict | None, masker_high_pass: float | None) -
         ``strategy`` (tuple) plus the parameters nilearn needs for it.
     """
     settings = dict(settings or {})
-    strategy = settings.get("strategy", "simple")
+    strategy = settings.get("strategy", DEFAULT_CONFOUNDS["strategy"])
     if isinstance(strategy, str):
         if strategy not in PRESETS:
             raise MRIInputError(

@@ -8,28 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-DEFAULT_QC = {
-    # mean framewise displacement (mm) above which a run is excluded; 0.5 mm is a common
-    # lenient threshold (Power et al. 2012 use 0.5 for censoring, many studies 0.2-0.5 mean FD)
-    "max_mean_fd": 0.5,
-    # maximum FD (mm) above which a run is excluded; null disables the rule
-    "max_max_fd": None,
-    # fraction of volumes removed by scrubbing above which a run is excluded
-    "max_fraction_scrubbed": 0.5,
-    # minutes of data left (over included runs) below which the subject is excluded;
-    # connectivity estimates are unreliable below ~3-5 minutes (Birn et al. 2013)
-    "min_minutes": 3.0,
-    # a run with fewer kept volumes cannot be denoised at all: it is excluded before extraction
-    "min_volumes": 20,
-    # fraction of atlas regions missing from the mask/field of view above which the subject
-    # is excluded (a few missing regions only give n/a edges)
-    "max_missing_fraction": 0.1,
-}
+from psymodal.settings import defaults, resolve_section
+
+#: The defaults of ``mri.qc`` (from the settings schema, the one place they are written).
+DEFAULT_QC = defaults("mri.qc")
 
 
 def qc_settings(settings: dict | None) -> dict:
     """The ``qc`` settings with defaults filled in."""
-    return {**DEFAULT_QC, **(settings or {})}
+    return resolve_section("mri.qc", settings)
 
 
 def voxel_metrics(data: np.ndarray, mask: np.ndarray, keep: np.ndarray, slab: int = 8) -> dict:

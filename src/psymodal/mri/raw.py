@@ -23,6 +23,8 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
+from psymodal.settings import resolve_section
+
 from .atlas import Atlas
 from .errors import MRIInputError, RunTooShortError
 from .layout import RunInputs, find_tr, normalize_subject, parse_entities
@@ -31,12 +33,11 @@ from .settings import fill_settings
 from .timeseries import _frozen_gc, _load_header, _read_data, atlas_columns, labels_on_grid
 
 # high_variance_confounds: nilearn's 5 principal components of the 2% highest-variance voxels
-DEFAULT_RAW = {"dummy_scans": 0, "high_variance_confounds": True, "smoothing_fwhm": None}
 
 
 def raw_settings(settings: dict) -> dict:
     """The ``raw`` sub-section of the ``mri`` settings with defaults."""
-    return {**DEFAULT_RAW, **(settings.get("raw") or {})}
+    return resolve_section("mri.raw", settings.get("raw"))
 
 
 def find_raw_runs(bids_dir, subject: str, task: str = "rest") -> list[RunInputs]:

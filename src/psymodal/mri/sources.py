@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from psymodal.settings import defaults
+
 from .atlas import Atlas
+from .settings import fill_settings
 
 INPUTS = ("fmriprep", "raw", "timeseries")
 
@@ -38,7 +41,7 @@ class MriSource:
     bids_dir: Path = Path(".")
     fmriprep_dir: Path | None = None
     timeseries_dir: Path | None = None
-    timeseries_pattern: str = "{participant_id}_timeseries.tsv"
+    timeseries_pattern: str = defaults("dataset")["timeseries_pattern"]
 
     def __post_init__(self):
         if self.kind not in INPUTS:
@@ -55,10 +58,10 @@ class MriSource:
 
 def subject_timeseries_settings(settings: dict, participant: pd.Series | None) -> dict:
     """Per-subject ``timeseries`` settings: the TR may depend on the subject's site."""
-    ts = dict(settings.get("timeseries") or {})
-    by_site = ts.pop("tr_by_site", None) or {}
-    if ts.get("tr") is None and participant is not None and "site" in participant:
-        ts["tr"] = by_site.get(str(participant["site"]))
+    settings = fill_settings(settings)
+    ts = dict(settings["timeseries"])
+    if ts["tr"] is None and participant is not None and "site" in participant:
+        ts["tr"] = ts["tr_by_site"].get(str(participant["site"]))
     return {**settings, "timeseries": ts}
 
 
@@ -87,6 +90,7 @@ def process_mri_subject(
         The subject's participants.tsv row: ``site`` selects a per-site TR for time series and
         ``mean_fd`` (when present) enters QC for inputs that carry no confounds.
     """
+    settings = fill_settings(settings)
     if source.kind == "timeseries":
         from .ready_timeseries import process_timeseries_subject
 
@@ -114,7 +118,7 @@ def process_mri_subject(
             subject, source.bids_dir, source.fmriprep_dir, atlas, out_dir, settings
         )
     }
-    if settings.get("anat", {}).get("enabled", True):
+    if settings["anat"]["enabled"]:
         written["anat"] = process_anat_subject(
             subject, source.fmriprep_dir, atlas, out_dir, settings
         )
@@ -123,6 +127,6 @@ def process_mri_subject(
 
 def stage_modalities(settings: dict, kind: str) -> list[str]:
     """The feature tables the MRI stage writes for this input kind."""
-    if kind == "fmriprep" and settings.get("anat", {}).get("enabled", True):
+    if kind == "fmriprep" and fill_settings(settings)["anat"]["enabled"]:
         return ["mri", "anat"]
     return ["mri"]

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import psymodal
 from psymodal.provenance import manifest as prov
+from psymodal.settings import resolve_config
 from psymodal.settings.record import write_config_yaml
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
@@ -470,19 +471,20 @@ def prepare_rerun_config(config: Mapping, workdir: Path, tmp: Path) -> tuple[dic
     rewritten : list of str
         The configuration keys that had to change.
     """
+    effective = resolve_config(config)  # read with every default; written as recorded
     config = json.loads(json.dumps(config))
-    dataset = config["dataset"]
+    dataset = config.setdefault("dataset", {})
     rewritten = []
-    if Path(config["results_dir"]).is_absolute():
+    if Path(effective["results_dir"]).is_absolute():
         config["results_dir"] = "results"
         rewritten.append("results_dir")
-    paths = [config.get("mri", {}).get("atlas", {}).get("path")]
-    if dataset["source"] == "demo":
-        if Path(dataset["bids_dir"]).is_absolute():
+    paths = [effective["mri"]["atlas"]["path"]]
+    if effective["dataset"]["source"] == "demo":
+        if Path(effective["dataset"]["bids_dir"]).is_absolute():
             dataset["bids_dir"] = "resources/demo"
             rewritten.append("dataset.bids_dir")
     else:
-        paths += [dataset["bids_dir"], dataset.get("fmriprep_dir")]
+        paths += [effective["dataset"]["bids_dir"], effective["dataset"]["fmriprep_dir"]]
     for path in paths:
         if path and not Path(path).is_absolute():
             _link(workdir / path, tmp / path)
@@ -683,11 +685,11 @@ def rerun_subjects(
     from psymodal.workflow.plan import mri_input, mri_source_arguments
 
     start = time.monotonic()
-    config = manifest["config"]
+    config = resolve_config(manifest["config"])
     dataset = config["dataset"]
     layout = manifest["layout"]
     workdir = infer_workdir(results_dir, manifest["results_dir"])
-    modalities = [m for m in ("mri", "speech") if config.get(m, {}).get("enabled", True)]
+    modalities = [m for m in ("mri", "speech") if config[m]["enabled"]]
     subjects = _pick_subjects(manifest, modalities, n_subjects)
     if not subjects:
         return Check("rerun", FAIL, "the manifest lists no per-subject outputs (sub-*/)")
@@ -708,10 +710,10 @@ def rerun_subjects(
         if Path(bids).is_absolute():
             bids = "resources/demo"
             notes.append("demo study regenerated in resources/demo: recorded paths differ")
-        atlas_path = config.get("mri", {}).get("atlas", {}).get("path")
+        atlas_path = config["mri"]["atlas"]["path"]
         if atlas_path and not Path(atlas_path).is_absolute():
             _link(workdir / atlas_path, tmp / atlas_path)
-        settings = json.dumps(dataset.get("demo", {}), sort_keys=True)
+        settings = json.dumps(dataset["demo"], sort_keys=True)
         if _run([*cli, "demo", bids, "--settings", settings], log, run_dir, env) != 0:
             return Check("rerun", FAIL, f"demo generation failed (log: {log})", {"log": _tail(log)})
         regenerated = {"dataset": {"bids_dir": str(tmp / bids)}}
@@ -720,12 +722,12 @@ def rerun_subjects(
         return Check("rerun", FAIL, "the recorded inputs are not available or not intact")
     steps, chosen = [], []
     if "mri" in modalities:
-        mri = config.get("mri", {})
+        mri = config["mri"]
         stage = out / _stage_prefix(layout, "mri")
         # The rules' own argument builder, on the config with the dataset as found here.
         located = {**config, "dataset": {**dataset, "bids_dir": bids}}
         if mri_input(located) != "timeseries":
-            atlas_settings = json.dumps(mri.get("atlas", {}), sort_keys=True)
+            atlas_settings = json.dumps(mri["atlas"], sort_keys=True)
             steps.append(["atlas", str(stage / "atlas"), "--settings", atlas_settings])
             chosen.append(_stage_prefix(layout, "mri") + "atlas/")
         steps.append(
@@ -737,7 +739,7 @@ def rerun_subjects(
         stage = out / _stage_prefix(layout, "speech")
         steps.append(
             ["speech", "--subjects", *subjects, "--bids-dir", bids, "--out-dir", str(stage)]
-            + ["--settings", json.dumps(config.get("speech", {}), sort_keys=True)]
+            + ["--settings", json.dumps(config["speech"], sort_keys=True)]
         )
     for modality in modalities:
         chosen += [f"{_stage_prefix(layout, modality)}{s}/" for s in subjects]

@@ -373,7 +373,7 @@ def study_inputs(config: Mapping, plan=None) -> list[Path]:
         inputs.append(description)
     for modality in plan.modalities:
         inputs.extend(plan.subject_inputs(plan.subjects, modality))
-    atlas = config.get("mri", {}).get("atlas", {}).get("path")
+    atlas = plan.config["mri"]["atlas"]["path"]
     if atlas and "mri" in plan.modalities:
         inputs.append(Path(atlas))
     return sorted(set(inputs))

@@ -1,1 +1,231 @@
-"""The settings layer: the configuration schema (every key, type and default) and its reader."""
+"""The settings layer: one schema holds every key, type, default and description.
+
+``config.schema.yaml`` (next to this module; ``workflow/schemas/config.schema.yaml`` links to
+it) is the only place a default is written. Everything that reads settings (the Snakefile, the
+command line, the stage functions of the library, the audit) goes through here:
+
+- :func:`resolve_config` checks a whole configuration: an unknown key anywhere is an error that
+  names it and the nearest valid key; then every default is filled and the types are validated.
+- :func:`resolve_section` does the same for one section (``mri``, ``speech``, ``learn``...),
+  for library calls that are given only that section.
+- :func:`defaults` returns the defaults of a section, for module constants derived from them.
+- :class:`Settings` is a read-only, attribute-access view of resolved settings.
+
+The effective settings (every default filled) are what provenance records.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+__all__ = [
+    "SCHEMA_FILE",
+    "Settings",
+    "SettingsError",
+    "defaults",
+    "resolve_config",
+    "resolve_section",
+    "schema",
+]
+
+SCHEMA_FILE = "config.schema.yaml"
+
+_MISSING = object()
+
+
+class SettingsError(ValueError):
+    """A configuration that cannot be used: an unknown key, a wrong type or value."""
+
+
+@functools.cache
+def _schema() -> dict:
+    import yaml
+
+    text = resources.files(__name__).joinpath(SCHEMA_FILE).read_text()
+    return yaml.safe_load(text)
+
+
+def schema() -> dict:
+    """The configuration schema (a JSON Schema, draft 2020-12) as a new dictionary."""
+    return copy.deepcopy(_schema())
+
+
+def _node(path: str) -> dict:
+    node = _schema()
+    for part in filter(None, path.split(".")):
+        try:
+            node = node["properties"][part]
+        except KeyError:
+            raise KeyError(f"the settings schema has no section {path!r}") from None
+    return node
+
+
+def _is_object(node: Mapping) -> bool:
+    return "properties" in node
+
+
+def _fill(value: Any, node: Mapping, all_defaults: bool = False) -> Any:
+    """``value`` with the defaults of ``node`` filled in (``_MISSING``: nothing given)."""
+    if not _is_object(node) or not (value is _MISSING or isinstance(value, Mapping)):
+        if value is _MISSING:
+            return copy.deepcopy(node.get("default"))
+        return copy.deepcopy(value)
+    if node.get("x-keep-given") and not all_defaults:
+        given = node.get("default", {}) if value is _MISSING else value
+        return copy.deepcopy(dict(given))
+    given = {} if value is _MISSING else value
+    out = {}
+    for key, child in node["properties"].items():
+        if key in given:
+            out[key] = _fill(given[key], child, all_defaults)
+        elif "default" in child or _is_object(child):
+            out[key] = _fill(_MISSING, child, all_defaults)
+    for key, item in given.items():  # keys of open mappings (learn.transforms...)
+        if key not in out:
+            out[key] = copy.deepcopy(item)
+    return out
+
+
+def defaults(path: str = "", include_preset_base: bool = False) -> dict:
+    """The defaults of a section of the configuration, e.g. ``defaults("speech.pitch")``.
+
+    Parameters
+    ----------
+    path : str
+        Dotted section name; ``""`` is the whole configuration.
+    include_preset_base : bool
+        For a section whose given keys override a preset (``mri.confounds``), return every
+        key's default (the base under the preset) instead of what is stored when nothing is
+        given.
+
+    Returns
+    -------
+    dict
+        A new dictionary.
+    """
+    return _fill(_MISSING, _node(path), all_defaults=include_preset_base)
+
+
+def _unknown_keys(value: Any, node: Mapping, where: str) -> list[str]:
+    """One message per unknown key in ``value``, with the nearest valid key."""
+    if not isinstance(value, Mapping) or not _is_object(node):
+        return []
+    messages = []
+    known = node["properties"]
+    closed = node.get("additionalProperties", True) is False
+    for key, item in value.items():
+        name = f"{where}.{key}" if where else str(key)
+        if key in known:
+            messages += _unknown_keys(item, known[key], name)
+            continue
+        if not closed:
+            continue
+        near = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+        if near:
+            hint = f"did you mean `{where + '.' if where else ''}{near[0]}`?"
+        else:
+            hint = f"valid keys{' of ' + where if where else ''}: {', '.join(sorted(known))}"
+        messages.append(f"`{name}`: unknown key; {hint}")
+    return messages
+
+
+def _validate(value: Any, node: Mapping, where: str) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(node)
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        at = ".".join([where] * bool(where) + [str(p) for p in error.absolute_path])
+        raise SettingsError(f"`{at or 'config'}`: {error.message}")
+
+
+def _resolve(value: Any, path: str, where: str) -> Any:
+    node = _node(path)
+    unknown = _unknown_keys(value, node, where)
+    if unknown:
+        raise SettingsError(unknown[0] + (f" (and {len(unknown) - 1} more)" * (len(unknown) > 1)))
+    filled = _fill(_MISSING if value is None else value, node)
+    _validate(filled, node, where)
+    return filled
+
+
+def resolve_config(config: Mapping | None) -> dict:
+    """Check a whole configuration and fill every default.
+
+    Parameters
+    ----------
+    config : mapping or None
+        The workflow configuration (``config/config.yaml``); ``None`` is all defaults.
+
+    Returns
+    -------
+    dict
+        The effective configuration: plain dictionaries and lists, every default filled.
+        Resolving it again gives the same dictionary.
+
+    Raises
+    ------
+    SettingsError
+        With a one-line message naming the first unknown key (and the nearest valid one) or
+        the first invalid value.
+    """
+    return _resolve(config, "", "")
+
+
+def resolve_section(section: str, settings: Mapping | None) -> dict:
+    """Check one section (``"mri"``, ``"speech.pitch"``...) and fill its defaults.
+
+    Library functions that are given one section call this, so that a misspelt key fails the
+    same way in a script as in the workflow.
+    """
+    return _resolve(settings, section, section)
+
+
+class Settings(Mapping):
+    """A read-only view of resolved settings with attribute access.
+
+    ``Settings.from_config(config).learn.cv.folds`` is the effective number of folds; a key the
+    schema does not know raises :class:`AttributeError`. ``to_dict()`` gives plain data.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping):
+        object.__setattr__(self, "_data", data)
+
+    @classmethod
+    def from_config(cls, config: Mapping | None) -> Settings:
+        """Resolve ``config`` (see :func:`resolve_config`) and wrap it."""
+        return cls(resolve_config(config))
+
+    def __getitem__(self, key):
+        value = self._data[key]
+        return Settings(value) if isinstance(value, Mapping) else copy.deepcopy(value)
+
+    def __getattr__(self, key):
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(f"no setting {key!r}; known: {', '.join(self._data)}") from None
+
+    def __setattr__(self, key, value):
+        raise AttributeError("settings are read-only; change the configuration instead")
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __repr__(self):
+        return f"Settings({self._data!r})"
+
+    def to_dict(self) -> dict:
+        """The settings as plain, new dictionaries."""
+        return copy.deepcopy(dict(self._data))

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
 
-from .egemaps import EGEMAPS_DEFAULTS, band_limit_hz, egemaps_names, extract_egemaps
-from .prosody import PITCH_DEFAULTS, PitchTrack, hz_to_semitones, track_pitch
-from .spectral import SPECTRAL_DEFAULTS, mfcc, power_spectrogram
-from .timing import SYLLABLE_DEFAULTS, pause_features, syllable_nuclei
-from .vad import VAD_DEFAULTS, Segmentation, segment_speech
+from psymodal.settings import defaults, resolve_section
+
+from .egemaps import band_limit_hz, egemaps_names, extract_egemaps
+from .prosody import PitchTrack, hz_to_semitones, track_pitch
+from .spectral import mfcc, power_spectrogram
+from .timing import pause_features, syllable_nuclei
+from .vad import Segmentation, segment_speech
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -23,28 +24,13 @@ __all__ = [
     "RecordingAnalysis",
 ]
 
-DEFAULT_SETTINGS = {
-    "sample_rate": 16000,
-    # Pitch frame and grid hop in samples; None = 40 ms (at least two periods of fmin) and
-    # 10 ms at the signal's rate.
-    "frame_length": None,
-    "hop_length": None,
-    "pitch": PITCH_DEFAULTS,
-    "vad": VAD_DEFAULTS,
-    "syllables": SYLLABLE_DEFAULTS,
-    "spectral": SPECTRAL_DEFAULTS,
-    # The 88 eGeMAPS v02 functionals (openSMILE column names), after the features above.
-    "egemaps": EGEMAPS_DEFAULTS,
-    # A recording with less speech than this is unusable (QC reason "too little speech").
-    "qc": {"min_speech_s": 0.5},
-    # One QC figure per recording (waveform with speech and pauses, level, F0 track).
-    "qc_figure": True,
-}
+#: Every default of the ``speech`` section (from the settings schema).
+DEFAULT_SETTINGS = defaults("speech")
 
 # Minimum voiced frames for F0 statistics: fewer give unstable means and SDs.
 _MIN_VOICED_FRAMES = 5
 
-_N_MFCC = SPECTRAL_DEFAULTS["n_mfcc"]
+_N_MFCC = DEFAULT_SETTINGS["spectral"]["n_mfcc"]
 
 _F0_NAMES = [
     "f0_mean_hz",
@@ -77,18 +63,8 @@ _QC_NAMES = [
 ]
 
 
-def _merge(base: dict, override: dict | None) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in (override or {}).items():
-        if isinstance(out.get(key), dict) and isinstance(value, dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def resolve_settings(settings: dict | None, sr: int | None = None) -> dict:
-    """Fill defaults into a speech ``settings`` dict (keys unknown here are kept untouched).
+    """Check a speech ``settings`` dict against the schema and fill its defaults.
 
     Parameters
     ----------
@@ -97,7 +73,7 @@ def resolve_settings(settings: dict | None, sr: int | None = None) -> dict:
     sr : int, optional
         Rate of the signal to analyse; sets ``frame_length``/``hop_length`` when they are None.
     """
-    cfg = _merge(DEFAULT_SETTINGS, settings)
+    cfg = resolve_section("speech", settings)
     rate = int(sr or cfg["sample_rate"])
     if cfg["hop_length"] is None:
         cfg["hop_length"] = int(round(0.010 * rate))

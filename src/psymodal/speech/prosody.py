@@ -15,6 +15,8 @@ import numba
 import numpy as np
 from scipy import fft
 
+from psymodal.settings import defaults
+
 from .audio import frame_signal
 
 __all__ = [
@@ -26,33 +28,8 @@ __all__ = [
     "hz_to_semitones",
 ]
 
-PITCH_DEFAULTS = {
-    "method": "yin",  # "yin" or "pyin"
-    "fmin": 60.0,
-    "fmax": 500.0,
-    # YIN's absolute threshold (librosa's default): first dip below it gives the period.
-    "trough_threshold": 0.1,
-    # Frames without a dip below it take the first dip within this margin of their deepest
-    # (0 = librosa's rule, the deepest dip; it agreed best with openSMILE on real speech).
-    "trough_margin": 0.0,
-    # Frames whose aperiodicity exceeds this are unvoiced.
-    "voicing_threshold": 0.3,
-    # Voicing clean-up (frames): unvoiced gaps up to this long inside voicing are filled,
-    # then voiced runs shorter than ``min_voiced_frames`` are dropped. Single-frame flips are
-    # estimator noise, not phonation changes.
-    "max_gap_frames": 2,
-    "min_voiced_frames": 3,
-    # Choose among several YIN candidates per frame by dynamic programming (see
-    # viterbi_pitch): costs per frame in units of aperiodicity.
-    "viterbi": {
-        "enabled": True,
-        "candidates": 4,
-        "unvoiced_cost": 0.3,
-        "switch_cost": 0.2,
-        "octave_jump_cost": 2.0,
-        "lag_cost": 0.2,
-    },
-}
+#: The defaults of ``speech.pitch`` (from the settings schema, the one place they are written).
+PITCH_DEFAULTS = defaults("speech.pitch")
 
 #: Reference of the semitone scale, as in openSMILE's eGeMAPS (A0 = 27.5 Hz).
 SEMITONE_REF_HZ = 27.5

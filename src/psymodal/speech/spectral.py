@@ -10,19 +10,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
+from psymodal.settings import defaults
+
 from .audio import frame_signal
 
 __all__ = ["SPECTRAL_DEFAULTS", "power_spectrogram", "mel_filterbank", "mfcc"]
 
-SPECTRAL_DEFAULTS = {
-    # eGeMAPS' spectral frames are 20 ms (its "frame25" level is configured as 0.020 s).
-    "window_s": 0.020,
-    "n_mels": 26,
-    "fmin": 20.0,
-    "fmax": 8000.0,
-    "n_mfcc": 13,
-    "lifter": 22,
-}
+#: The defaults of ``speech.spectral`` (from the settings schema, the one place they are written).
+SPECTRAL_DEFAULTS = defaults("speech.spectral")
 
 
 def power_spectrogram(

@@ -10,20 +10,15 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import find_peaks
 
+from psymodal.settings import defaults
+
 from .audio import frame_signal
 from .vad import Segmentation
 
 __all__ = ["SYLLABLE_DEFAULTS", "intensity_db", "syllable_nuclei", "pause_features"]
 
-SYLLABLE_DEFAULTS = {
-    # Intensity window; de Jong & Wempe use Praat's intensity for a 50 Hz minimum pitch
-    # (an effective window of ~64 ms), which smooths away pitch-period ripple.
-    "window_s": 0.064,
-    # Dip required between two successive nuclei (de Jong & Wempe's "minimum dip", 2 dB).
-    "min_dip_db": 2.0,
-    # Peak threshold below the 99th percentile of intensity (their "silence threshold").
-    "silence_db": 25.0,
-}
+#: The defaults of ``speech.syllables`` (from the settings schema, the one place they are written).
+SYLLABLE_DEFAULTS = defaults("speech.syllables")
 
 
 def intensity_db(y: np.ndarray, sr: int, hop_length: int, window_s: float) -> np.ndarray:

@@ -17,25 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from psymodal.settings import defaults
+
 from .audio import frame_signal
 
 __all__ = ["VAD_DEFAULTS", "Segmentation", "frame_level_db", "segment_speech"]
 
-VAD_DEFAULTS = {
-    # Threshold below the 99th-percentile frame level (de Jong & Wempe's -25 dB).
-    "silence_db": 25.0,
-    # A frame must also be this far above the noise floor (10th-percentile level); this keeps
-    # noisy recordings from being all "speech".
-    "noise_margin_db": 6.0,
-    # Never put the threshold closer than this to the loud level (recordings without silence).
-    "min_dynamic_db": 12.0,
-    # Recordings whose loud level is below this (dBFS) are treated as silent.
-    "abs_floor_dbfs": -60.0,
-    # Silent gaps shorter than this are not pauses (250 ms, Goldman-Eisler's classic cut-off).
-    "min_pause_s": 0.25,
-    # Sounding runs shorter than this are clicks, not speech.
-    "min_speech_s": 0.10,
-}
+#: The defaults of ``speech.vad`` (from the settings schema, the one place they are written).
+VAD_DEFAULTS = defaults("speech.vad")
 
 _DB_FLOOR = -200.0
 

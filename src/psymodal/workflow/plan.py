@@ -19,6 +19,7 @@ import pandas as pd
 
 from psymodal import __version__
 from psymodal.io.tables import read_tsv
+from psymodal.settings import Settings, resolve_config, resolve_section
 from psymodal.settings.record import write_config_yaml
 
 
@@ -26,7 +27,7 @@ def demo_spec_from_config(demo: dict):
     """Build the :class:`psymodal.demo.DemoSpec` described by ``dataset.demo``."""
     from psymodal.demo import DemoSpec
 
-    demo = dict(demo or {})
+    demo = resolve_section("dataset.demo", demo)
     base = DemoSpec.small() if demo.pop("small", False) else DemoSpec()
     fields = {k: v for k, v in demo.items() if v is not None}
     return base.__class__(**{**base.__dict__, **fields})
@@ -39,11 +40,14 @@ def demo_flag_for(bids_dir) -> Path:
 
 def atlas_name(spec: dict) -> str:
     """The atlas entity used in file names, from the config's ``mri.atlas`` section."""
-    if spec.get("path") and not spec.get("name"):
+    from psymodal.mri.atlas import BUILTIN_ATLAS
+
+    spec = resolve_section("mri.atlas", spec)
+    if spec["path"] and not spec["name"]:
         stem = Path(spec["path"]).name.split(".")[0]
         entities = dict(part.split("-", 1) for part in stem.split("_") if "-" in part)
         return entities.get("atlas", stem)
-    return spec.get("name", "dosenbach160")
+    return spec["name"] or BUILTIN_ATLAS
 
 
 def participants_tsv(config: dict) -> Path:
@@ -57,15 +61,15 @@ def participants_tsv(config: dict) -> Path:
 def fmriprep_dir(config: dict) -> Path:
     """The fMRIPrep derivatives folder: ``dataset.fmriprep_dir`` or BIDS's derivatives."""
     dataset = config["dataset"]
-    return Path(
-        dataset.get("fmriprep_dir") or Path(dataset["bids_dir"]) / "derivatives" / "fmriprep"
-    )
+    return Path(dataset["fmriprep_dir"] or Path(dataset["bids_dir"]) / "derivatives" / "fmriprep")
 
 
 def mri_input(config: dict) -> str:
     """What the MRI stage reads: ``fmriprep``, ``raw`` or ``timeseries``."""
-    default = "timeseries" if config["dataset"]["source"] == "timeseries" else "fmriprep"
-    return (config.get("mri") or {}).get("input", default)
+    chosen = config["mri"]["input"]
+    if chosen:
+        return chosen
+    return "timeseries" if config["dataset"]["source"] == "timeseries" else "fmriprep"
 
 
 def mri_source_arguments(config: dict, atlas_dir: str | os.PathLike) -> list[str]:
@@ -80,10 +84,9 @@ def mri_source_arguments(config: dict, atlas_dir: str | os.PathLike) -> list[str
     args = ["--input", kind, "--participants", str(participants_tsv(config))]
     if kind == "timeseries":
         args += ["--timeseries-dir", str(dataset["timeseries_dir"])]
-        if dataset.get("timeseries_pattern"):
-            args += ["--timeseries-pattern", str(dataset["timeseries_pattern"])]
+        args += ["--timeseries-pattern", str(dataset["timeseries_pattern"])]
         return args
-    name = atlas_name((config.get("mri") or {}).get("atlas", {}))
+    name = atlas_name(config["mri"]["atlas"])
     atlas = Path(atlas_dir) / f"atlas-{name}_dseg"
     args += ["--fmriprep-dir", str(fmriprep_dir(config)), "--atlas", f"{atlas}.nii.gz"]
     return args + ["--atlas-labels", f"{atlas}.tsv", "--atlas-name", name]
@@ -91,12 +94,9 @@ def mri_source_arguments(config: dict, atlas_dir: str | os.PathLike) -> list[str
 
 def speech_outputs(subject: str, out_dir, settings: dict) -> dict[str, Path]:
     """The per-subject speech features and QC tables (BIDS-Derivatives style names)."""
-    task = settings.get("task") or "all"
-    folder = Path(out_dir) / subject / "audio"
-    return {
-        "features": folder / f"{subject}_task-{task}_features.tsv",
-        "qc": folder / f"{subject}_task-{task}_desc-qc.tsv",
-    }
+    from psymodal.speech.paths import subject_outputs
+
+    return subject_outputs(subject, out_dir, settings["task"])
 
 
 # Which stage folder holds each modality's tables.
@@ -120,27 +120,31 @@ class StudyPlan:
     Parameters
     ----------
     config : dict
-        The validated workflow configuration (``config/config.yaml``).
+        The workflow configuration (``config/config.yaml``); it is checked and completed
+        through :func:`psymodal.settings.resolve_config`, so ``plan.config`` holds every
+        effective setting.
     """
 
     config: dict
     participants: pd.DataFrame = field(init=False)
 
     def __post_init__(self):
+        self.config = resolve_config(self.config)
+        self.settings = Settings(self.config)
         dataset = self.config["dataset"]
         self.is_demo = dataset["source"] == "demo"
         self.bids_dir = Path(dataset["bids_dir"])
         self.fmriprep_dir = fmriprep_dir(self.config)
         self.results_dir = Path(self.config["results_dir"])
-        self.batch_size = int(self.config.get("batch_size", 10))
-        self.run_label = self.config.get("run_label") or self.default_run_label()
+        self.batch_size = int(self.config["batch_size"])
+        self.run_label = self.config["run_label"] or self.default_run_label()
         self.source = dataset["source"]
-        self.timeseries_dir = dataset.get("timeseries_dir")
+        self.timeseries_dir = dataset["timeseries_dir"]
         if self.is_demo:
             from psymodal.demo import plan
 
-            self.participants = plan(demo_spec_from_config(dataset.get("demo")))
-        elif self.source == "timeseries" and dataset.get("participants_format") == "abide":
+            self.participants = plan(demo_spec_from_config(dataset["demo"]))
+        elif self.source == "timeseries" and dataset["participants_format"] == "abide":
             from psymodal.mri.ready_timeseries import read_abide_participants
 
             self.participants = read_abide_participants(
@@ -156,7 +160,7 @@ class StudyPlan:
     @property
     def participants_source(self) -> Path:
         """The participants table as given (BIDS participants.tsv or e.g. ABIDE's CSV)."""
-        given = self.config["dataset"].get("participants")
+        given = self.config["dataset"]["participants"]
         return Path(given) if given else self.bids_dir / "participants.tsv"
 
     @property
@@ -169,8 +173,7 @@ class StudyPlan:
         return mri_input(self.config)
 
     def _read_participants(self) -> pd.DataFrame:
-        dataset = self.config["dataset"]
-        path = Path(dataset.get("participants") or self.bids_dir / "participants.tsv")
+        path = self.participants_source
         if not path.exists():
             raise FileNotFoundError(
                 f"{path} not found: dataset.bids_dir must point at a BIDS dataset with a "
@@ -200,14 +203,14 @@ class StudyPlan:
         dataset = self.config["dataset"]
         identity = {"source": dataset["source"], "bids_dir": str(self.bids_dir)}
         if self.is_demo:
-            identity["demo"] = dataset.get("demo", {})
+            identity["demo"] = dataset["demo"]
         else:
             identity["fmriprep_dir"] = str(self.fmriprep_dir)
         return identity
 
     def stage_key(self, modality: str) -> str:
         """Names a stage's folder: same inputs, settings and psymodal version share the work."""
-        return settings_key(__version__, self._dataset_identity(), self.config.get(modality, {}))
+        return settings_key(__version__, self._dataset_identity(), self.config[modality])
 
     def stage_dir(self, modality: str) -> Path:
         """``<results_dir>/<modality>-<key>``: a BIDS-Derivatives folder shared between runs."""
@@ -238,7 +241,7 @@ class StudyPlan:
         if not recorded.exists():
             return
         current = {k: v for k, v in self.config.items() if k not in NOT_IN_RUN_KEY}
-        before = yaml.safe_load(recorded.read_text()) or {}
+        before = resolve_config(yaml.safe_load(recorded.read_text()) or {})
         before = {k: v for k, v in before.items() if k not in NOT_IN_RUN_KEY}
         if json.dumps(before, sort_keys=True) != json.dumps(current, sort_keys=True):
             raise ValueError(
@@ -274,15 +277,15 @@ class StudyPlan:
     # ---- output names -------------------------------------------------------------------
     @property
     def mri_settings(self) -> dict:
-        return self.config.get("mri", {})
+        return self.config["mri"]
 
     @property
     def atlas_name(self) -> str:
-        return atlas_name(self.mri_settings.get("atlas", {}))
+        return atlas_name(self.mri_settings["atlas"])
 
     def stage_modalities(self, stage: str) -> list[str]:
         """The feature tables a stage writes: the MRI stage adds ``anat`` with fMRIPrep input."""
-        if not self.config.get(stage, {}).get("enabled", True):
+        if not self.config[stage]["enabled"]:
             return []
         if stage == "mri":
             from psymodal.mri.sources import stage_modalities
@@ -306,10 +309,6 @@ class StudyPlan:
         folder = self.stage_dir(MODALITY_STAGE[modality]) / "group" / "batches"
         return folder / f"{modality}_batch-{batch}_{kind}.tsv"
 
-    def _pattern(self) -> dict:
-        pattern = self.config["dataset"].get("timeseries_pattern")
-        return {"timeseries_pattern": pattern} if pattern else {}
-
     # ---- inputs for real datasets -----------------------------------------------------------
     def subject_inputs(self, subjects: list[str], modality: str) -> list[Path]:
         """The files a batch reads, so that Snakemake reruns a batch when one changes."""
@@ -317,22 +316,26 @@ class StudyPlan:
         if modality == "mri" and self.mri_input == "timeseries":
             from psymodal.mri.sources import MriSource
 
-            source = MriSource("timeseries", timeseries_dir=self.timeseries_dir, **self._pattern())
+            source = MriSource(
+                "timeseries",
+                timeseries_dir=self.timeseries_dir,
+                timeseries_pattern=self.config["dataset"]["timeseries_pattern"],
+            )
             return files + [source.timeseries_file(s) for s in subjects]
         # (folder or None for any, glob of the name after the subject) under each subject's
         # folder: the same files as sorted(root.glob(f"**/[folder/]{subject}{glob}")) per pattern
         if modality == "mri" and self.mri_input == "raw":
-            task = self.mri_settings.get("task", "rest")
+            task = self.mri_settings["task"]
             base, patterns = self.bids_dir, [("func", f"*_task-{task}*_bold.nii*")]
         elif modality == "mri":
-            task = self.mri_settings.get("task", "rest")
+            task = self.mri_settings["task"]
             base = self.fmriprep_dir
             patterns = [
                 (None, f"*_task-{task}*_desc-preproc_bold.nii*"),
                 (None, f"*_task-{task}*_desc-confounds_timeseries.tsv"),
             ]
         else:
-            task = self.config.get("speech", {}).get("task")
+            task = self.config["speech"]["task"]
             tag = f"_task-{task}" if task else ""
             base, patterns = self.bids_dir, [("audio", f"*{tag}*_audio.*")]
         for subject in subjects:
