@@ -14,7 +14,6 @@ from psymodal.learn.fusion_torch import FusionNetClassifier
 from psymodal.learn.settings import resolve
 from psymodal.learn.simulate import simulate_covariance_table
 from psymodal.learn.transformers import ComBat, ConfoundRegressor, TangentFeatures
-from psymodal.workflow.threads import limit_threads
 
 REGIONS = [f"R{k}" for k in range(5)]
 N_TANGENT = 5 * 4 // 2  # i < j edges of 5 regions
@@ -28,12 +27,7 @@ SETTINGS = {
     "torch": TORCH,
     "explain": {"n_repeats": 2},
 }
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    controller = limit_threads(1)
-    yield controller
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _study(n=36, seed=0):

@@ -17,16 +17,10 @@ import pytest
 from psymodal.learn import assemble, evaluate
 from psymodal.learn.simulate import simulate_study
 from psymodal.learn.transformers import ComBat
-from psymodal.workflow.threads import limit_threads
 
 SEEDS = (0, 1, 2)
 SETTINGS = {"metrics": {"bootstrap": 0}, "confound_baseline": False}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    controller = limit_threads(1)
-    yield controller
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _study(seed):

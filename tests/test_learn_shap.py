@@ -10,16 +10,10 @@ from psymodal.learn import assemble, evaluate
 from psymodal.learn.explain import importance_table
 from psymodal.learn.shap_values import add_shap, linear_shap, shap_table, shap_values
 from psymodal.learn.simulate import simulate_study
-from psymodal.workflow.threads import limit_threads
 
 FAST = {"metrics": {"bootstrap": 0}, "cv": {"folds": 3, "nested": False}}
 SIGNAL = {f"mri__f{j:04d}" for j in range(5)}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    controller = limit_threads(1)
-    yield controller
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -16,19 +16,13 @@ from psymodal.learn.settings import resolve
 from psymodal.learn.simulate import simulate_covariance_table
 from psymodal.learn.transformers import TangentFeatures, tangent_layout
 from psymodal.mri.connectome import connectivity_features, feature_names
-from psymodal.mri.subject_runs import kind_label
+from psymodal.mri.paths import kind_label
 from psymodal.mri.tangent import TangentSpace
-from psymodal.workflow.threads import limit_threads
 
 REGIONS = [f"R{k}" for k in range(5)]
 FAST = {"metrics": {"bootstrap": 0}, "confound_baseline": False, "cv": {"folds": 4}}
 TANGENT = {**FAST, "transforms": {"mri": "tangent"}}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    controller = limit_threads(1)
-    yield controller
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def simulate(n=64, seed=0, effect=0.6):

@@ -16,13 +16,8 @@ from psymodal.learn.transformers import (
     MedianImputer,
     ModalityBlockSelector,
 )
-from psymodal.workflow.threads import limit_threads
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    controller = limit_threads(1)
-    yield controller
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @parametrize_with_checks(

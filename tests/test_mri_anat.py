@@ -6,10 +6,10 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from _helpers import AFFINE, LABELS, NAMES, SHAPE, toy_atlas
 from psymodal.io.tables import read_tsv
 from psymodal.mri.anat import find_anat, gm_volumes, process_anat_subject
 from psymodal.mri.errors import MRIInputError
-from test_mri_synthetic import AFFINE, LABELS, NAMES, SHAPE, toy_atlas
 
 SPACE = "MNI152NLin2009cAsym"
 

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _helpers import AFFINE, FAST, make_run, toy_atlas
 from psymodal.io.tables import read_tsv
 from psymodal.mri.errors import MRIInputError, RunTooShortError
 from psymodal.mri.layout import find_runs
 from psymodal.mri.subject_runs import process_subject
 from psymodal.mri.timeseries import extract_run_timeseries
-from test_mri_synthetic import AFFINE, FAST, make_run, toy_atlas
 
 
 def _single(tmp_path, **kw):

@@ -7,9 +7,9 @@ import json
 import nibabel as nib
 import numpy as np
 
+from _helpers import AFFINE, FAST, NAMES, make_run, toy_atlas
 from psymodal.io.tables import read_tsv
 from psymodal.mri.raw import extract_raw_timeseries, find_raw_runs, process_raw_subject
-from test_mri_synthetic import AFFINE, FAST, NAMES, make_run, toy_atlas
 
 
 def _raw_dataset(tmp_path):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from _helpers import SR, pulse_vowel, with_silence
 from psymodal.cli import main
 from psymodal.speech import extract_features
 from psymodal.speech.anonymize import anonymize_file, mcadams_anonymize
-from test_speech_egemaps import SR, pulse_vowel, with_silence
 
 
 def _warped_hz(f, alpha, sr=SR):

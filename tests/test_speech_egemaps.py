@@ -9,41 +9,13 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
+from _helpers import SR, pulse_vowel, with_silence
 from psymodal.io.tables import read_tsv
 from psymodal.speech import extract_features, process_subject, read_audio
 from psymodal.speech.egemaps import _spectral_llds, band_limit_hz, egemaps_names
 from psymodal.speech.spectral import power_spectrogram
 
-SR = 16000
 KEEP = {"egemaps": {"nyquist_policy": "keep"}}
-
-
-def pulse_vowel(duration, periods=None, f0=120.0, amps=None, formants=(700, 1200, 2600), sr=SR):
-    """Impulse train (given periods in samples, or constant F0) through formant resonators."""
-    n = int(duration * sr)
-    src = np.zeros(n)
-    if periods is None:
-        periods = [sr / f0]
-    pos, i = 50.0, 0
-    while pos < n - 1:
-        src[int(round(pos))] = 1.0 if amps is None else amps[i % len(amps)]
-        pos += periods[i % len(periods)]
-        i += 1
-    y = src
-    for f, bw in zip(formants, (80.0, 90.0, 120.0), strict=False):
-        r = math.exp(-math.pi * bw / sr)
-        a = [1.0, -2 * r * math.cos(2 * math.pi * f / sr), r * r]
-        y = scipy.signal.lfilter([1.0 - r], a, y)
-    y = 0.3 * y / np.max(np.abs(y))
-    rng = np.random.default_rng(1)
-    return y + rng.normal(0, 1e-4, n)
-
-
-def with_silence(y, sr=SR, lead=0.3):
-    pad = np.zeros(int(lead * sr))
-    return np.concatenate([pad, y, pad]) + np.random.default_rng(2).normal(
-        0, 1e-4, len(y) + 2 * len(pad)
-    )
 
 
 def test_names_match_opensmile_layout():
