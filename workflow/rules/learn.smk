@@ -1,3 +1,8 @@
+from psymodal.learn.paths import learn_dir, learn_file
+
+LEARN = learn_dir(RUN)
+
+
 rule learn:
     input:
         participants=PLAN.participants_tsv,
@@ -6,20 +11,20 @@ rule learn:
     output:
         **learn_optional_outputs(),
         metrics=report(
-            RUN / "learn" / "metrics.tsv",
+            learn_file(LEARN, "metrics"),
             caption="../report/metrics.rst",
             category="Classification",
         ),
-        predictions=RUN / "learn" / "predictions.tsv",
-        exclusions=RUN / "learn" / "exclusions.tsv",
-        calibration=RUN / "learn" / "calibration.tsv",
-        permutation_null=RUN / "learn" / "permutation_null.tsv",
+        predictions=learn_file(LEARN, "predictions"),
+        exclusions=learn_file(LEARN, "exclusions"),
+        calibration=learn_file(LEARN, "calibration"),
+        permutation_null=learn_file(LEARN, "permutation_null"),
         membership_inference=report(
-            RUN / "learn" / "membership_inference.tsv",
+            learn_file(LEARN, "membership_inference"),
             caption="../report/membership_inference.rst",
             category="Privacy",
         ),
-        run_info=RUN / "learn" / "run_info.json",
+        run_info=learn_file(LEARN, "run_info"),
     log:
         RUN / "logs" / "learn.log",
     conda:
@@ -35,7 +40,7 @@ rule learn:
         ),
         qc=" ".join(f"{m}={PLAN.group_table(m, 'qc')}" for m in PLAN.modalities),
         settings=settings_json("learn"),
-        outdir=RUN / "learn",
+        outdir=LEARN,
     shell:
         "{params.cli} learn --participants {input.participants} --features {params.features}"
         " --qc {params.qc} --out-dir {params.outdir} --settings {params.settings} > {log} 2>&1"

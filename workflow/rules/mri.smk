@@ -1,7 +1,13 @@
+from psymodal.mri.paths import atlas_dir, atlas_files
+
+ATLAS_DIR = atlas_dir(MRI)
+ATLAS_NII, ATLAS_TSV = atlas_files(ATLAS_DIR, PLAN.atlas_name)
+
+
 rule atlas:
     output:
-        nii=MRI / "atlas" / f"atlas-{PLAN.atlas_name}_dseg.nii.gz",
-        tsv=MRI / "atlas" / f"atlas-{PLAN.atlas_name}_dseg.tsv",
+        nii=ATLAS_NII,
+        tsv=ATLAS_TSV,
     log:
         MRI / "logs" / "atlas.log",
     conda:
@@ -12,7 +18,7 @@ rule atlas:
         runtime=5,
     params:
         cli=PSYMODAL,
-        outdir=MRI / "atlas",
+        outdir=ATLAS_DIR,
         settings=shlex.quote(json.dumps(config["mri"].get("atlas", {}), sort_keys=True)),
     shell:
         "{params.cli} atlas {params.outdir} --settings {params.settings} > {log} 2>&1"

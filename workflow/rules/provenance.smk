@@ -1,38 +1,48 @@
+from psymodal.report.paths import (
+    connectome_figure,
+    figures_dir,
+    qc_gallery_file,
+    report_figure,
+)
+
+FIGURES_DIR = figures_dir(RUN)
+
+
 rule report_figures:
     input:
-        metrics=RUN / "learn" / "metrics.tsv",
-        predictions=RUN / "learn" / "predictions.tsv",
-        null=RUN / "learn" / "permutation_null.tsv",
+        metrics=learn_file(LEARN, "metrics"),
+        predictions=learn_file(LEARN, "predictions"),
+        null=learn_file(LEARN, "permutation_null"),
         importance=learn_optional_outputs().values(),
         qc=[PLAN.group_table(m, "qc") for m in PLAN.modalities],
     output:
         roc=report(
-            RUN / "figures" / "roc_curves.png",
+            report_figure(FIGURES_DIR, "roc"),
             caption="../report/roc.rst",
             category="Classification",
         ),
         auc=report(
-            RUN / "figures" / "auc_summary.png",
+            report_figure(FIGURES_DIR, "auc"),
             caption="../report/auc_summary.rst",
             category="Classification",
         ),
         table=report(
-            RUN / "figures" / "metrics_table.html",
+            report_figure(FIGURES_DIR, "table"),
             caption="../report/metrics_table.rst",
             category="Classification",
         ),
         qc=report(
-            RUN / "figures" / "qc_summary.png",
+            report_figure(FIGURES_DIR, "qc"),
             caption="../report/qc_summary.rst",
             category="Quality control",
         ),
         null=report(
-            RUN / "figures" / "permutation_null.png",
+            report_figure(FIGURES_DIR, "null"),
             caption="../report/permutation_null.rst",
             category="Classification",
         ),
         importance=report(
-            RUN / "figures" / "feature_importance.png",
+            report_figure(FIGURES_DIR, "importance"),
             caption="../report/feature_importance.rst",
             category="Explanations",
         ),
@@ -47,7 +57,7 @@ rule report_figures:
     params:
         cli=PSYMODAL,
         run=RUN,
-        outdir=RUN / "figures",
+        outdir=FIGURES_DIR,
         qc=" ".join(f"{m}={PLAN.group_table(m, 'qc')}" for m in PLAN.modalities),
         mri=settings_json("mri"),
         speech=settings_json("speech"),
@@ -60,16 +70,16 @@ if CONNECTOME_FIGURES:
 
     rule connectome_figures:
         input:
-            importance=RUN / "learn" / "importance.tsv",
-            atlas=MRI / "atlas" / f"atlas-{PLAN.atlas_name}_dseg.tsv",
+            importance=learn_file(LEARN, "importance"),
+            atlas=ATLAS_TSV,
         output:
             edges=report(
-                RUN / "figures" / "connectome_top_edges.png",
+                connectome_figure(FIGURES_DIR, "edges"),
                 caption="../report/connectome.rst",
                 category="Explanations",
             ),
             regions=report(
-                RUN / "figures" / "region_importance.png",
+                connectome_figure(FIGURES_DIR, "regions"),
                 caption="../report/region_importance.rst",
                 category="Explanations",
             ),
@@ -84,7 +94,7 @@ if CONNECTOME_FIGURES:
         params:
             cli=PSYMODAL,
             run=RUN,
-            outdir=RUN / "figures",
+            outdir=FIGURES_DIR,
             top_k=20,
         shell:
             "{params.cli} connectome-figures {params.run} --atlas-labels {input.atlas}"
@@ -98,7 +108,7 @@ if QC_GALLERIES:
             qc=lambda wc: PLAN.group_table(wc.modality, "qc"),
         output:
             report(
-                RUN / "figures" / "{modality}_qc_gallery.html",
+                qc_gallery_file(FIGURES_DIR, "{modality}"),
                 caption="../report/qc_gallery.rst",
                 category="Quality control",
             ),
@@ -123,7 +133,7 @@ if QC_GALLERIES:
 # The full environment, so that the recorded versions are those the audit compares.
 rule manifest:
     input:
-        metrics=RUN / "learn" / "metrics.tsv",
+        metrics=learn_file(LEARN, "metrics"),
         description=RUN / "dataset_description.json",
         config=RUN / "provenance" / "config.yaml",
         figures=rules.report_figures.output,

@@ -12,6 +12,7 @@ import sklearn
 from psymodal.io.tables import write_json, write_tsv
 from psymodal.learn.assemble import assemble
 from psymodal.learn.evaluate import evaluate
+from psymodal.learn.paths import learn_outputs
 from psymodal.learn.settings import resolve
 from psymodal.workflow.threads import limit_threads
 
@@ -46,22 +47,22 @@ def run(
     # Single-threaded BLAS keeps the floats (hence the bytes) independent of the machine.
     _threads = limit_threads(1)  # noqa: F841 - the limit lasts while the controller lives
     s = resolve(settings)
-    out = Path(out_dir)
     data = assemble(participants_tsv, feature_tables, qc_tables, s)
     explain = bool(s["explain"]["enabled"])
+    files = learn_outputs(out_dir, explain)
     result = evaluate(data, s, keep_fitted=explain)
     paths = {
-        "metrics": write_tsv(result.metrics, out / "metrics.tsv"),
-        "predictions": write_tsv(result.predictions, out / "predictions.tsv"),
-        "exclusions": write_tsv(data.exclusions, out / "exclusions.tsv"),
-        "calibration": write_tsv(result.calibration, out / "calibration.tsv"),
-        "permutation_null": write_tsv(result.null, out / "permutation_null.tsv"),
-        "membership_inference": write_tsv(result.membership, out / "membership_inference.tsv"),
+        "metrics": write_tsv(result.metrics, files["metrics"]),
+        "predictions": write_tsv(result.predictions, files["predictions"]),
+        "exclusions": write_tsv(data.exclusions, files["exclusions"]),
+        "calibration": write_tsv(result.calibration, files["calibration"]),
+        "permutation_null": write_tsv(result.null, files["permutation_null"]),
+        "membership_inference": write_tsv(result.membership, files["membership_inference"]),
     }
     if explain:
         from psymodal.learn.explain import importance_table
 
-        paths["importance"] = write_tsv(importance_table(data, result), out / "importance.tsv")
+        paths["importance"] = write_tsv(importance_table(data, result), files["importance"])
     info = {
         "settings": s,
         "notes": result.notes,
@@ -73,5 +74,5 @@ def run(
         # Versions, not timestamps or host names, so that reruns stay byte-identical.
         "versions": {"python": platform.python_version(), "scikit-learn": sklearn.__version__},
     }
-    paths["run_info"] = write_json(info, out / "run_info.json")
+    paths["run_info"] = write_json(info, files["run_info"])
     return paths

@@ -32,7 +32,8 @@ from ..io.tables import write_tsv
 from .atlas import Atlas
 from .errors import MRIInputError
 from .layout import normalize_subject, parse_entities
-from .subject_runs import bids_label, single_thread
+from .paths import anat_outputs
+from .subject_runs import single_thread
 from .timeseries import labels_on_grid
 
 
@@ -146,12 +147,8 @@ def process_anat_subject(
     sub = normalize_subject(subject)
     pid = f"sub-{sub}"
     space = settings["space"]
-    base = Path(out_dir) / pid / "anat"
-    feat_path = (
-        base
-        / f"{pid}_space-{bids_label(space)}_atlas-{bids_label(atlas.name)}_desc-gmv_features.tsv"
-    )
-    qc_path = base / f"{pid}_desc-anat_qc.tsv"
+    paths = anat_outputs(sub, space, atlas.name, out_dir)
+    feat_path, qc_path = paths["features"], paths["qc"]
     names = anat_feature_names(atlas)
     found = find_anat(fmriprep_dir, sub, space)
     qc = {

@@ -21,16 +21,11 @@ from pathlib import Path
 import nibabel as nib
 
 from .errors import MRIInputError
+from .paths import normalize_subject
 
 _ENTITY = re.compile(r"([a-zA-Z0-9]+)-([a-zA-Z0-9.+]+)")
 # entities that only describe the output space; confounds files do not carry them
 _SPACE_ENTITIES = ("space", "res", "den", "cohort")
-
-
-def normalize_subject(subject: str) -> str:
-    """Return the subject label without the ``sub-`` prefix (``'sub-01'`` -> ``'01'``)."""
-    subject = str(subject)
-    return subject[4:] if subject.startswith("sub-") else subject
 
 
 def parse_entities(path: str | Path) -> tuple[dict[str, str], str]:

@@ -28,11 +28,11 @@ import pandas as pd
 from .connectome import edge_names
 from .errors import MRIInputError
 from .layout import normalize_subject
+from .paths import func_outputs, ready_timeseries_path
 from .qc import qc_settings, run_exclusion_reason
 from .settings import fill_settings
 from .subject_runs import (
     combine_runs,
-    output_paths,
     single_thread,
     summarize_qc,
     write_subject_outputs,
@@ -283,9 +283,8 @@ def process_timeseries_subject(
     )
     atlas_name = Path(str(atlas_name)).name.split(".")[0]
     kind = settings["connectivity"]
-    paths = output_paths(sub, settings["task"], atlas_name, kind, out_dir)
+    paths = func_outputs(sub, settings["task"], atlas_name, kind, out_dir)
     from ..io.tables import write_tsv
-    from .subject_runs import bids_label
 
     run_rows, included, series, ts_paths = [], [], [], []
     names = None
@@ -317,16 +316,8 @@ def process_timeseries_subject(
             "missing_regions": missing,
         }
         row.update(qc_values or {})
-        suffix = f"_run-{k + 1}" if len(files) > 1 else ""
-        ts_path = (
-            Path(out_dir)
-            / participant_id
-            / "func"
-            / (
-                f"{participant_id}_task-{bids_label(settings['task'])}{suffix}"
-                f"_atlas-{bids_label(atlas_name)}_timeseries.tsv"
-            )
-        )
+        run_index = k + 1 if len(files) > 1 else None
+        ts_path = ready_timeseries_path(sub, settings["task"], atlas_name, out_dir, run_index)
         write_tsv(ts, ts_path)
         ts_paths.append(ts_path)
         too_short = len(ts) < rules["min_volumes"]

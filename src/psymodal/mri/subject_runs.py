@@ -18,7 +18,6 @@ series and computes one matrix.
 
 from __future__ import annotations
 
-import re
 import sys
 import warnings
 from pathlib import Path
@@ -32,6 +31,7 @@ from .atlas import Atlas
 from .connectome import connectivity_features, feature_names
 from .errors import RunTooShortError
 from .layout import RunInputs, find_runs, normalize_subject
+from .paths import func_outputs, qc_figure_path, timeseries_path
 from .qc import qc_settings, run_exclusion_reason
 from .settings import fill_settings
 from .timeseries import extract_run_timeseries
@@ -71,47 +71,6 @@ def single_thread():
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     return threadpool_limits(limits=1)
-
-
-def bids_label(text: str) -> str:
-    """Make ``text`` usable as a BIDS entity value (alphanumerics only)."""
-    return re.sub(r"[^A-Za-z0-9]", "", str(text)) or "x"
-
-
-def kind_label(kind: str) -> str:
-    """``partial correlation`` -> ``partialcorrelation`` for ``desc-`` entities.
-
-    Kind ``tangent`` (per-subject covariance with its diagonal, projected in the learning
-    stage) is labelled ``tangent``.
-    """
-    return bids_label(kind)
-
-
-def output_paths(subject: str, task: str, atlas_name: str, kind: str, out_dir) -> dict:
-    """Paths of the subject-level outputs (``features``, ``qc``, ``runs_qc``)."""
-    sub = normalize_subject(subject)
-    base = Path(out_dir) / f"sub-{sub}" / "func"
-    stem = f"sub-{sub}_task-{bids_label(task)}"
-    atlas = bids_label(atlas_name)
-    return {
-        "features": base / f"{stem}_atlas-{atlas}_desc-{kind_label(kind)}_features.tsv",
-        "qc": base / f"{stem}_desc-qc.tsv",
-        "runs_qc": base / f"{stem}_desc-runs_qc.tsv",
-    }
-
-
-def timeseries_path(run: RunInputs, atlas_name: str, out_dir, several: bool) -> Path:
-    """Per-run time series path; ``ses``/``run``/``acq`` entities are kept when needed."""
-    ents = [f"sub-{run.subject}"]
-    if several and run.session:
-        ents.append(f"ses-{run.session}")
-    ents.append(f"task-{bids_label(run.task)}")
-    if several:
-        for key in ("acq", "rec", "dir", "echo", "run"):
-            if key in run.entities:
-                ents.append(f"{key}-{run.entities[key]}")
-    name = "_".join(ents) + f"_atlas-{bids_label(atlas_name)}_timeseries.tsv"
-    return Path(out_dir) / f"sub-{run.subject}" / "func" / name
 
 
 def _weighted(values, weights) -> float:
@@ -279,7 +238,7 @@ def process_runs(
     sub = normalize_subject(subject)
     participant_id = f"sub-{sub}"
     task, kind = settings["task"], settings["connectivity"]
-    paths = output_paths(sub, task, atlas.name, kind, out_dir)
+    paths = func_outputs(sub, task, atlas.name, kind, out_dir)
     edges = feature_names(atlas.region_names, kind)
     empty = pd.Series(np.nan, index=edges, dtype=float)
 
@@ -311,7 +270,7 @@ def process_runs(
         ts_path = timeseries_path(run, atlas.name, out_dir, several)
         write_tsv(ts, ts_path)
         ts_paths.append(ts_path)
-        if settings.get("qc_figure", True) and "_mean_img" in private:
+        if settings["qc_figure"] and "_mean_img" in private:
             fig_paths.append(_write_figure(run, atlas, ts, private, out_dir, several, settings))
         reason = run_exclusion_reason(qc, rules)
         if reason:
@@ -354,9 +313,7 @@ def process_runs(
 def _write_figure(run, atlas, ts, private, out_dir, several, settings) -> Path:
     from .figures import qc_figure
 
-    ts_path = timeseries_path(run, atlas.name, out_dir, several)
-    name = ts_path.name.replace("_timeseries.tsv", "_desc-qc_bold.png")
-    path = Path(out_dir) / f"sub-{run.subject}" / "figures" / name
+    path = qc_figure_path(run, atlas.name, out_dir, several)
     fd_threshold = (settings.get("confounds") or {}).get("fd_threshold", 0.5)
     return qc_figure(
         path,

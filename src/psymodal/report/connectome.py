@@ -25,9 +25,12 @@ import numpy as np
 import pandas as pd
 
 from psymodal.io.tables import read_tsv
+from psymodal.report.paths import CONNECTOME_FIGURES, connectome_figure
 from psymodal.report.plotting import empty_panel, new_figure, save_figure
 
-FIGURE_NAMES = ("connectome_top_edges.png", "region_importance.png")
+#: The files :func:`write_connectome_figures` writes, in order
+#: (:data:`~psymodal.report.paths.CONNECTOME_FIGURES`).
+FIGURE_NAMES = tuple(CONNECTOME_FIGURES.values())
 SEP = "__"
 #: Model whose coefficients are drawn when several linear models were fitted.
 PREFERRED_MODEL = "logistic"
@@ -212,6 +215,6 @@ def write_connectome_figures(
     atlas = read_tsv(atlas_tsv) if atlas_tsv is not None and Path(atlas_tsv).exists() else None
     edges = connectome_edges(importance, atlas, model)
     return [
-        top_edges_figure(edges, atlas, out / FIGURE_NAMES[0], top_k),
-        region_figure(edges, atlas, out / FIGURE_NAMES[1]),
+        top_edges_figure(edges, atlas, connectome_figure(out, "edges"), top_k),
+        region_figure(edges, atlas, connectome_figure(out, "regions")),
     ]

@@ -29,16 +29,12 @@ import numpy as np
 import pandas as pd
 
 from psymodal.io.tables import atomic_write, read_tsv
+from psymodal.report.paths import REPORT_FIGURES, figures_dir, report_figure
 from psymodal.report.plotting import empty_panel, new_figure, save_figure
 
-FIGURE_NAMES = (
-    "roc_curves.png",
-    "auc_summary.png",
-    "metrics_table.html",
-    "qc_summary.png",
-    "permutation_null.png",
-    "feature_importance.png",
-)
+#: The files :func:`write_report_figures` writes, in order
+#: (:data:`~psymodal.report.paths.REPORT_FIGURES`).
+FIGURE_NAMES = tuple(REPORT_FIGURES.values())
 #: The confound-only analysis: drawn as a baseline, not as a model.
 BASELINE = "confounds"
 #: Analyses in display order; others follow alphabetically.
@@ -463,12 +459,14 @@ def write_report_figures(
     """
     import matplotlib
 
+    from psymodal.learn.paths import run_file
+
     results_dir = Path(results_dir)
-    out = Path(out_dir) if out_dir is not None else results_dir / "figures"
-    metrics = _read(results_dir / "learn" / "metrics.tsv")
-    predictions = _read(results_dir / "learn" / "predictions.tsv")
-    null = _read(results_dir / "learn" / "permutation_null.tsv")
-    importance = _read(results_dir / "learn" / "importance.tsv")
+    out = Path(out_dir) if out_dir is not None else figures_dir(results_dir)
+    metrics = _read(run_file(results_dir, "metrics"))
+    predictions = _read(run_file(results_dir, "predictions"))
+    null = _read(run_file(results_dir, "permutation_null"))
+    importance = _read(run_file(results_dir, "importance"))
     qc_tables = qc_tables or {m: results_dir / "group" / f"{m}_qc.tsv" for m in ("mri", "speech")}
     mri_qc = _read(Path(qc_tables["mri"])) if "mri" in qc_tables else None
     speech_qc = _read(Path(qc_tables["speech"])) if "speech" in qc_tables else None
@@ -477,10 +475,10 @@ def write_report_figures(
         matplotlib.rcdefaults()  # matplotlib's own style, whatever the user's matplotlibrc
         matplotlib.rcParams["svg.hashsalt"] = "psymodal"
         return [
-            roc_figure(predictions, metrics, out / FIGURE_NAMES[0]),
-            auc_figure(metrics, out / FIGURE_NAMES[1]),
-            metrics_html(metrics, out / FIGURE_NAMES[2]),
-            qc_figure(mri_qc, speech_qc, out / FIGURE_NAMES[3], fd, speech),
-            null_figure(null, metrics, out / FIGURE_NAMES[4]),
-            importance_figure(importance, out / FIGURE_NAMES[5]),
+            roc_figure(predictions, metrics, report_figure(out, "roc")),
+            auc_figure(metrics, report_figure(out, "auc")),
+            metrics_html(metrics, report_figure(out, "table")),
+            qc_figure(mri_qc, speech_qc, report_figure(out, "qc"), fd, speech),
+            null_figure(null, metrics, report_figure(out, "null")),
+            importance_figure(importance, report_figure(out, "importance")),
         ]

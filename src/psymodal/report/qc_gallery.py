@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from psymodal.io.tables import atomic_write, read_tsv
+from psymodal.mri import paths as mri_paths
+from psymodal.speech import paths as speech_paths
 
 __all__ = ["GALLERIES", "GallerySpec", "subject_figures", "qc_gallery"]
 
@@ -68,7 +70,7 @@ GALLERIES = {
         ),
         sort_by="mean_fd",
         worst_is_high=True,
-        figure_pattern="*_desc-qc_bold.png",
+        figure_pattern=mri_paths.QC_FIGURE_GLOB,
     ),
     "speech": GallerySpec(
         title="Speech quality control, subject by subject",
@@ -88,7 +90,7 @@ GALLERIES = {
         ),
         sort_by="snr_db",
         worst_is_high=False,
-        figure_pattern="*_desc-qc_audio.png",
+        figure_pattern=speech_paths.QC_FIGURE_GLOB,
     ),
 }
 
@@ -106,11 +108,14 @@ img { max-width: 100%; }
 
 
 def subject_figures(
-    stage_dir: str | os.PathLike, participant_id: str, pattern: str = "*_desc-qc_bold.png"
+    stage_dir: str | os.PathLike, participant_id: str, pattern: str = mri_paths.QC_FIGURE_GLOB
 ) -> list[Path]:
-    """The QC figures a stage wrote for one subject (sorted by name)."""
-    label = participant_id if participant_id.startswith("sub-") else f"sub-{participant_id}"
-    return sorted((Path(stage_dir) / label / "figures").glob(pattern))
+    """The QC figures a stage wrote for one subject (sorted by name).
+
+    Both stages put them in ``sub-XX/figures/`` (:func:`psymodal.mri.paths.figure_dir`,
+    :func:`psymodal.speech.paths.figure_dir`).
+    """
+    return sorted(mri_paths.figure_dir(stage_dir, participant_id).glob(pattern))
 
 
 def _order(qc: pd.DataFrame, spec: GallerySpec) -> pd.DataFrame:

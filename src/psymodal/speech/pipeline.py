@@ -17,8 +17,9 @@ import pandas as pd
 from ..io.tables import write_tsv
 from .audio import read_audio
 from .features import analyse_recording, feature_names, qc_names, resolve_settings
+from .paths import figure_name
 
-__all__ = ["find_recordings", "process_subject", "figure_name", "AUDIO_EXTENSIONS"]
+__all__ = ["find_recordings", "process_subject", "AUDIO_EXTENSIONS"]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
@@ -78,13 +79,6 @@ def find_recordings(
     return [path for _, path in sorted(found)]
 
 
-def figure_name(recording: Path) -> str:
-    """QC figure file name of a recording: ``..._audio.wav`` -> ``..._desc-qc_audio.png``."""
-    stem = recording.name.rsplit(".", 1)[0]
-    stem = stem[: -len("_audio")] if stem.endswith("_audio") else stem
-    return f"{stem}_desc-qc_audio.png"
-
-
 def _recording_row(path: Path, cfg: dict, figure_dir: Path | None) -> tuple[dict | None, str]:
     """Features of one recording, or None and the reason it is unusable.
 
@@ -101,7 +95,7 @@ def _recording_row(path: Path, cfg: dict, figure_dir: Path | None) -> tuple[dict
     feats = analysis.features
     feats["qc_clipping_fraction"] = audio.clipping_fraction
     feats["qc_native_sample_rate"] = float(audio.native_sr)
-    if figure_dir is not None and cfg.get("qc_figure", True):
+    if figure_dir is not None and cfg["qc_figure"]:
         from .figures import recording_qc_figure
 
         recording_qc_figure(
@@ -140,8 +134,8 @@ def process_subject(
     settings : dict or None
         The ``speech`` section of the configuration.
     figure_dir : Path, optional
-        Folder for one QC figure per recording (:func:`figure_name`); none when None or
-        when ``settings["qc_figure"]`` is False.
+        Folder for one QC figure per recording (:func:`psymodal.speech.paths.figure_name`);
+        none when None or when ``settings["qc_figure"]`` is False.
 
     Notes
     -----

@@ -1,0 +1,58 @@
+"""File names of the learning stage's outputs: the one place they are decided.
+
+The stage writes into ``<run>/learn/``::
+
+    metrics.tsv                 one row per (model, modality) with bootstrap intervals
+    predictions.tsv             out-of-fold probabilities
+    exclusions.tsv              participants left out, with the reason
+    calibration.tsv             reliability-diagram bins
+    permutation_null.tsv        the label-permutation null distribution
+    membership_inference.tsv    the membership-inference (privacy) audit
+    importance.tsv              feature importance (only with ``explain.enabled``)
+    run_info.json               effective settings, notes, counts and versions
+
+:func:`psymodal.learn.pipeline.run`, the report and the workflow rules all take the names from
+here. Only the standard library is imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: The stage's folder inside a run folder.
+LEARN_FOLDER = "learn"
+
+#: Output key -> file name, in the order :func:`psymodal.learn.pipeline.run` returns them.
+FILE_NAMES = {
+    "metrics": "metrics.tsv",
+    "predictions": "predictions.tsv",
+    "exclusions": "exclusions.tsv",
+    "calibration": "calibration.tsv",
+    "permutation_null": "permutation_null.tsv",
+    "membership_inference": "membership_inference.tsv",
+    "importance": "importance.tsv",
+    "run_info": "run_info.json",
+}
+
+#: Written only when ``explain.enabled``.
+OPTIONAL = ("importance",)
+
+
+def learn_dir(run_dir) -> Path:
+    """``<run>/learn``: the learning stage's folder of a run."""
+    return Path(run_dir) / LEARN_FOLDER
+
+
+def learn_file(out_dir, key: str) -> Path:
+    """The output ``key`` (a key of :data:`FILE_NAMES`) inside the stage folder ``out_dir``."""
+    return Path(out_dir) / FILE_NAMES[key]
+
+
+def run_file(run_dir, key: str) -> Path:
+    """The output ``key`` of the learning stage of the run folder ``run_dir``."""
+    return learn_file(learn_dir(run_dir), key)
+
+
+def learn_outputs(out_dir, explain: bool = False) -> dict[str, Path]:
+    """Every file the stage writes into ``out_dir`` (``importance`` only with ``explain``)."""
+    return {key: learn_file(out_dir, key) for key in FILE_NAMES if explain or key not in OPTIONAL}
