@@ -6,7 +6,7 @@ from pathlib import Path
 from snakemake.settings.types import DeploymentMethod
 
 from psymodal.workflow.plan import MODALITY_STAGE, StudyPlan
-from psymodal.workflow.plan import mri_source_arguments as mri_arguments_for
+from psymodal.workflow import commands
 
 PLAN = StudyPlan.from_config(config)
 PLAN.check_run_is_not_overwritten()
@@ -116,12 +116,6 @@ def mri_batch_inputs(wc):
         inputs["atlas"] = rules.atlas.output.nii
         inputs["labels"] = rules.atlas.output.tsv
     return inputs
-
-
-def mri_source_arguments(input):
-    """CLI arguments that say where the MRI data are, for the configured input kind."""
-    args = mri_arguments_for(PLAN.config, MRI / "atlas")
-    return " ".join(shlex.quote(a) for a in args)
 
 
 def mri_batch_mem_mb(files):

@@ -14,12 +14,9 @@ if PLAN.is_demo:
             runtime=10,
         params:
             cli=PSYMODAL,
-            bids=BIDS,
-            settings=shlex.quote(
-                json.dumps(config["dataset"]["demo"], sort_keys=True)
-            ),
+            args=lambda wc: shlex.join(commands.demo_command(PLAN.config, BIDS)),
         shell:
-            "{params.cli} demo {params.bids} --settings {params.settings} > {log} 2>&1"
+            "{params.cli} {params.args} > {log} 2>&1"
 
 
 if PLAN.source == "timeseries":

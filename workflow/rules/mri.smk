@@ -18,10 +18,9 @@ rule atlas:
         runtime=5,
     params:
         cli=PSYMODAL,
-        outdir=ATLAS_DIR,
-        settings=shlex.quote(json.dumps(config["mri"].get("atlas", {}), sort_keys=True)),
+        args=lambda wc: shlex.join(commands.atlas_command(PLAN.config, ATLAS_DIR)),
     shell:
-        "{params.cli} atlas {params.outdir} --settings {params.settings} > {log} 2>&1"
+        "{params.cli} {params.args} > {log} 2>&1"
 
 
 # One job per batch of subjects: per-subject BIDS-style files are written inside the job,
@@ -41,13 +40,16 @@ rule mri_batch:
         runtime=batch_runtime,
     params:
         cli=PSYMODAL,
-        subjects=lambda wc: " ".join(PLAN.batch(wc.batch)),
-        settings=settings_json("mri"),
-        source=lambda wc, input: mri_source_arguments(input),
-        bids=BIDS,
-        outdir=MRI,
-        batchdir=MRI / "group" / "batches",
+        args=lambda wc: shlex.join(
+            commands.mri_command(
+                PLAN.config,
+                PLAN.batch(wc.batch),
+                BIDS,
+                MRI,
+                ATLAS_DIR,
+                batch=wc.batch,
+                batch_dir=MRI / "group" / "batches",
+            )
+        ),
     shell:
-        "{params.cli} mri --subjects {params.subjects} --bids-dir {params.bids} {params.source}"
-        " --out-dir {params.outdir} --batch-dir {params.batchdir} --batch {wildcards.batch}"
-        " --settings {params.settings} > {log} 2>&1"
+        "{params.cli} {params.args} > {log} 2>&1"

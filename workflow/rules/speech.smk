@@ -13,12 +13,15 @@ rule speech_batch:
         runtime=batch_runtime,
     params:
         cli=PSYMODAL,
-        subjects=lambda wc: " ".join(PLAN.batch(wc.batch)),
-        settings=settings_json("speech"),
-        bids=BIDS,
-        outdir=SPEECH,
-        batchdir=SPEECH / "group" / "batches",
+        args=lambda wc: shlex.join(
+            commands.speech_command(
+                PLAN.config,
+                PLAN.batch(wc.batch),
+                BIDS,
+                SPEECH,
+                batch=wc.batch,
+                batch_dir=SPEECH / "group" / "batches",
+            )
+        ),
     shell:
-        "{params.cli} speech --subjects {params.subjects} --bids-dir {params.bids}"
-        " --out-dir {params.outdir} --batch-dir {params.batchdir} --batch {wildcards.batch}"
-        " --settings {params.settings} > {log} 2>&1"
+        "{params.cli} {params.args} > {log} 2>&1"

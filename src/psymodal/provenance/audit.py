@@ -682,7 +682,13 @@ def rerun_subjects(
     -------
     Check
     """
-    from psymodal.workflow.plan import mri_input, mri_source_arguments
+    from psymodal.workflow.commands import (
+        atlas_command,
+        demo_command,
+        mri_command,
+        speech_command,
+    )
+    from psymodal.workflow.plan import mri_input
 
     start = time.monotonic()
     config = resolve_config(manifest["config"])
@@ -713,8 +719,7 @@ def rerun_subjects(
         atlas_path = config["mri"]["atlas"]["path"]
         if atlas_path and not Path(atlas_path).is_absolute():
             _link(workdir / atlas_path, tmp / atlas_path)
-        settings = json.dumps(dataset["demo"], sort_keys=True)
-        if _run([*cli, "demo", bids, "--settings", settings], log, run_dir, env) != 0:
+        if _run([*cli, *demo_command(config, bids)], log, run_dir, env) != 0:
             return Check("rerun", FAIL, f"demo generation failed (log: {log})", {"log": _tail(log)})
         regenerated = {"dataset": {"bids_dir": str(tmp / bids)}}
         _compare_demo_inputs(manifest, workdir, regenerated, tmp, diff, notes)
@@ -722,25 +727,16 @@ def rerun_subjects(
         return Check("rerun", FAIL, "the recorded inputs are not available or not intact")
     steps, chosen = [], []
     if "mri" in modalities:
-        mri = config["mri"]
         stage = out / _stage_prefix(layout, "mri")
-        # The rules' own argument builder, on the config with the dataset as found here.
+        # The rules' own command builder, on the config with the dataset as found here.
         located = {**config, "dataset": {**dataset, "bids_dir": bids}}
         if mri_input(located) != "timeseries":
-            atlas_settings = json.dumps(mri["atlas"], sort_keys=True)
-            steps.append(["atlas", str(stage / "atlas"), "--settings", atlas_settings])
+            steps.append(atlas_command(located, stage / "atlas"))
             chosen.append(_stage_prefix(layout, "mri") + "atlas/")
-        steps.append(
-            ["mri", "--subjects", *subjects, "--bids-dir", bids]
-            + mri_source_arguments(located, stage / "atlas")
-            + ["--out-dir", str(stage), "--settings", json.dumps(mri, sort_keys=True)]
-        )
+        steps.append(mri_command(located, subjects, bids, stage, stage / "atlas"))
     if "speech" in modalities:
         stage = out / _stage_prefix(layout, "speech")
-        steps.append(
-            ["speech", "--subjects", *subjects, "--bids-dir", bids, "--out-dir", str(stage)]
-            + ["--settings", json.dumps(config["speech"], sort_keys=True)]
-        )
+        steps.append(speech_command(config, subjects, bids, stage))
     for modality in modalities:
         chosen += [f"{_stage_prefix(layout, modality)}{s}/" for s in subjects]
     for step in steps:

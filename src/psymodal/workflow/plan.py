@@ -72,26 +72,6 @@ def mri_input(config: dict) -> str:
     return "timeseries" if config["dataset"]["source"] == "timeseries" else "fmriprep"
 
 
-def mri_source_arguments(config: dict, atlas_dir: str | os.PathLike) -> list[str]:
-    """``psymodal mri`` arguments that say where a study's MRI data (and atlas) are.
-
-    The workflow's ``mri_batch`` rule and the audit's per-subject rerun both build their
-    command from here, so the two cannot drift apart. ``atlas_dir`` holds the ``atlas`` rule's
-    output (unused for ROI time-series input, which needs no atlas).
-    """
-    kind = mri_input(config)
-    dataset = config["dataset"]
-    args = ["--input", kind, "--participants", str(participants_tsv(config))]
-    if kind == "timeseries":
-        args += ["--timeseries-dir", str(dataset["timeseries_dir"])]
-        args += ["--timeseries-pattern", str(dataset["timeseries_pattern"])]
-        return args
-    name = atlas_name(config["mri"]["atlas"])
-    atlas = Path(atlas_dir) / f"atlas-{name}_dseg"
-    args += ["--fmriprep-dir", str(fmriprep_dir(config)), "--atlas", f"{atlas}.nii.gz"]
-    return args + ["--atlas-labels", f"{atlas}.tsv", "--atlas-name", name]
-
-
 def speech_outputs(subject: str, out_dir, settings: dict) -> dict[str, Path]:
     """The per-subject speech features and QC tables (BIDS-Derivatives style names)."""
     from psymodal.speech.paths import subject_outputs

@@ -1,0 +1,101 @@
+"""The one builder of the ``psymodal`` command lines that the workflow's jobs run.
+
+The Snakemake rules and the audit's reruns both call these functions, so that a rerun runs
+exactly what a rule ran. Every function returns an argument list (never a shell string): the
+rules join it with :func:`shlex.join`, so that identifiers and paths taken from the data are
+quoted, whatever they hold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from psymodal.workflow.plan import atlas_name, fmriprep_dir, mri_input, participants_tsv
+
+__all__ = [
+    "atlas_command",
+    "demo_command",
+    "mri_command",
+    "mri_source_arguments",
+    "settings_argument",
+    "speech_command",
+]
+
+PathLike = str | os.PathLike
+
+
+def settings_argument(section: Mapping) -> str:
+    """A settings section as the JSON text of a ``--settings`` argument (sorted keys)."""
+    return json.dumps(section, sort_keys=True)
+
+
+def mri_source_arguments(config: Mapping, atlas_dir: PathLike) -> list[str]:
+    """``psymodal mri`` arguments that say where a study's MRI data (and atlas) are.
+
+    ``config`` is an effective configuration (:func:`psymodal.settings.resolve_config`);
+    ``atlas_dir`` holds the ``atlas`` rule's output (unused for ROI time-series input, which
+    needs no atlas).
+    """
+    kind = mri_input(config)
+    dataset = config["dataset"]
+    args = ["--input", kind, "--participants", str(participants_tsv(config))]
+    if kind == "timeseries":
+        args += ["--timeseries-dir", str(dataset["timeseries_dir"])]
+        return args + ["--timeseries-pattern", str(dataset["timeseries_pattern"])]
+    name = atlas_name(config["mri"]["atlas"])
+    atlas = Path(atlas_dir) / f"atlas-{name}_dseg"
+    args += ["--fmriprep-dir", str(fmriprep_dir(config)), "--atlas", f"{atlas}.nii.gz"]
+    return args + ["--atlas-labels", f"{atlas}.tsv", "--atlas-name", name]
+
+
+def demo_command(config: Mapping, bids_dir: PathLike) -> list[str]:
+    """Generate the demo study described by ``dataset.demo`` into ``bids_dir``."""
+    return ["demo", str(bids_dir), "--settings", settings_argument(config["dataset"]["demo"])]
+
+
+def atlas_command(config: Mapping, atlas_dir: PathLike) -> list[str]:
+    """Write the configured atlas (image and labels table) into ``atlas_dir``."""
+    return ["atlas", str(atlas_dir), "--settings", settings_argument(config["mri"]["atlas"])]
+
+
+def _batch(batch: int | str | None, batch_dir: PathLike | None) -> list[str]:
+    if batch is None:
+        return []
+    return ["--batch-dir", str(batch_dir), "--batch", str(batch)]
+
+
+def mri_command(
+    config: Mapping,
+    subjects: Sequence[str],
+    bids_dir: PathLike,
+    out_dir: PathLike,
+    atlas_dir: PathLike,
+    batch: int | str | None = None,
+    batch_dir: PathLike | None = None,
+) -> list[str]:
+    """The MRI stage for ``subjects`` (and, with ``batch``, the batch's group tables)."""
+    return (
+        ["mri", "--subjects", *subjects, "--bids-dir", str(bids_dir)]
+        + mri_source_arguments(config, atlas_dir)
+        + ["--out-dir", str(out_dir), *_batch(batch, batch_dir)]
+        + ["--settings", settings_argument(config["mri"])]
+    )
+
+
+def speech_command(
+    config: Mapping,
+    subjects: Sequence[str],
+    bids_dir: PathLike,
+    out_dir: PathLike,
+    batch: int | str | None = None,
+    batch_dir: PathLike | None = None,
+) -> list[str]:
+    """The speech stage for ``subjects`` (and, with ``batch``, the batch's group tables)."""
+    return (
+        ["speech", "--subjects", *subjects, "--bids-dir", str(bids_dir)]
+        + ["--out-dir", str(out_dir), *_batch(batch, batch_dir)]
+        + ["--settings", settings_argument(config["speech"])]
+    )
