@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from psymodal.settings import defaults, resolve_section
+
 from .connectome import edge_names
 from .errors import MRIInputError
 from .layout import normalize_subject
@@ -68,26 +70,13 @@ NAMED_REGION_SETS = {"aal116": AAL116}
 # protocols); other sites need ``timeseries.tr`` in the settings.
 ABIDE_TR = {"PITT": 1.5, "OLIN": 1.5, "OHSU": 2.5}
 
-DEFAULT_TIMESERIES = {
-    "format": "auto",
-    "variable": "ROISignals",
-    # None (from the file header, else region001...), 'aal116', a list, or a TSV/CSV path
-    # with a 'name' column
-    "region_names": None,
-    "atlas_name": None,
-    "tr": None,
-    # ready time series are usually already denoised and filtered: by default they are only
-    # z-scored; set these to clean them again with nilearn.signal.clean (needs tr)
-    "detrend": False,
-    "high_pass": None,
-    "low_pass": None,
-    "standardize": "zscore_sample",
-}
+#: The defaults of ``mri.timeseries`` (from the settings schema, the one place they are written).
+DEFAULT_TIMESERIES = defaults("mri.timeseries")
 
 
 def timeseries_settings(settings: dict | None) -> dict:
     """The ``timeseries`` sub-section with defaults filled in."""
-    return {**DEFAULT_TIMESERIES, **((settings or {}).get("timeseries") or {})}
+    return resolve_section("mri.timeseries", (settings or {}).get("timeseries"))
 
 
 def _format(path: Path, fmt: str) -> str:

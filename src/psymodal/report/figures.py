@@ -411,22 +411,12 @@ def qc_thresholds(mri_settings: Mapping | None, speech_settings: Mapping | None)
     Returns
     -------
     tuple of (float or None, float or None)
-        Maximum mean FD (mm) and minimum speech duration (s); ``None`` (no line drawn) for
-        the speech default when the speech stage cannot be imported.
+        Maximum mean FD (mm) and minimum speech duration (s); ``None`` draws no line.
     """
-    mri_qc = dict((mri_settings or {}).get("qc") or {})
-    if "max_mean_fd" not in mri_qc:
-        from psymodal.mri.qc import DEFAULT_QC
+    from psymodal.settings import resolve_section
 
-        mri_qc["max_mean_fd"] = DEFAULT_QC["max_mean_fd"]
-    speech_qc = dict((speech_settings or {}).get("qc") or {})
-    if "min_speech_s" not in speech_qc:
-        try:  # the speech stage's defaults (librosa: absent from the learn environment)
-            from psymodal.speech.features import DEFAULT_SETTINGS
-        except ImportError:
-            speech_qc["min_speech_s"] = None
-        else:
-            speech_qc["min_speech_s"] = DEFAULT_SETTINGS["qc"]["min_speech_s"]
+    mri_qc = resolve_section("mri", mri_settings)["qc"]
+    speech_qc = resolve_section("speech", speech_settings)["qc"]
     return mri_qc["max_mean_fd"], speech_qc["min_speech_s"]
 
 

@@ -36,26 +36,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from psymodal.settings import defaults
+
 from .audio import frame_signal
 from .prosody import PitchTrack, hz_to_semitones
 from .spectral import _hz_to_mel, mel_filterbank, mfcc, power_spectrogram
 
 __all__ = ["EGEMAPS_DEFAULTS", "egemaps_names", "band_limit_hz", "extract_egemaps"]
 
-EGEMAPS_DEFAULTS = {
-    "enabled": True,
-    # "nan": features whose band exceeds the native Nyquist are NaN; "keep": computed anyway.
-    "nyquist_policy": "nan",
-    # Relative search range for the next glottal period (openSMILE's searchRangeRel).
-    "period_search_rel": 0.1,
-    # Frames whose Gaussian-windowed 60 ms RMS is below this are unvoiced (openSMILE's
-    # eGeMAPS zeroes F0 below an RMS energy of 0.001, full scale = 1).
-    "energy_floor_rms": 0.001,
-    # openSMILE pairs the n-th 60 ms F0 frame with the n-th 20 ms spectral frame, so the
-    # voicing that selects V and UV spectral frames is that of the F0 frame centred 20 ms
-    # (2 hops) later; kept for comparability with published eGeMAPS values (0: time-aligned).
-    "spectral_voicing_lag": 2,
-}
+#: The defaults of ``speech.egemaps`` (from the settings schema, the one place they are written).
+EGEMAPS_DEFAULTS = defaults("speech.egemaps")
 
 _SMA_NZ = "sma3nz"
 _VOICED_MS = [
