@@ -199,3 +199,17 @@ def test_the_workflow_stops_before_any_job_on_a_misspelt_key(tmp_path, override,
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert not (tmp_path / "resources").exists() and not (tmp_path / "results").exists()
+
+
+def test_config_command_prints_the_effective_settings_or_names_the_typo(tmp_path, capsys):
+    from psymodal.cli import main
+
+    good = tmp_path / "good.yaml"
+    good.write_text("learn:\n  models: [svm]\n")
+    assert main(["config", str(good)]) == 0
+    effective = yaml.safe_load(capsys.readouterr().out)
+    assert effective == resolve_config({"learn": {"models": ["svm"]}})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("learn:\n  modles: [svm]\n")
+    assert main(["config", str(bad)]) == 2
+    assert "did you mean `learn.models`?" in capsys.readouterr().err

@@ -104,6 +104,15 @@ def _cmd_describe(args) -> int:
     return 0
 
 
+def _cmd_config(args) -> int:
+    from psymodal.settings import resolve_config
+    from psymodal.settings.record import config_yaml
+
+    effective = resolve_config(_settings(str(args.config)))
+    print(config_yaml(effective), end="")
+    return 0
+
+
 def _cmd_import_participants(args) -> int:
     from psymodal.io.tables import write_tsv
     from psymodal.workflow.plan import StudyPlan
@@ -333,13 +342,7 @@ def _batch_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", default="0", help="batch index used in the stacked tables' names")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="psymodal", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--version", action="version", version=f"psymodal {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def _add_demo(sub) -> None:
     p = sub.add_parser("demo", help="write the embedded synthetic demo study")
     p.add_argument("outdir", type=Path, help="folder for the BIDS dataset (created)")
     p.add_argument("--n-subjects", type=int, help="number of participants (default 40)")
@@ -350,11 +353,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shuffle-labels", action="store_true", help="permute diagnoses: a null study")
     p.set_defaults(func=_cmd_demo)
 
+
+def _add_atlas(sub) -> None:
     p = sub.add_parser("atlas", help="write the configured atlas (labels image + names)")
     p.add_argument("outdir", type=Path)
     p.add_argument("--settings", help="atlas settings as JSON or a YAML/JSON file")
     p.set_defaults(func=_cmd_atlas)
 
+
+def _add_mri(sub) -> None:
     p = sub.add_parser("mri", help="fMRI: parcellated time series, connectivity features, QC")
     p.add_argument("--subjects", nargs="+", required=True, help="participant ids (sub-XX)")
     p.add_argument(
@@ -376,6 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     _batch_arguments(p)
     p.set_defaults(func=_cmd_mri)
 
+
+def _add_speech(sub) -> None:
     p = sub.add_parser("speech", help="speech features and QC per subject")
     p.add_argument("--subjects", nargs="+", required=True, help="participant ids (sub-XX)")
     p.add_argument("--bids-dir", type=Path, required=True)
@@ -384,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     _batch_arguments(p)
     p.set_defaults(func=_cmd_speech)
 
+
+def _add_anonymize_speech(sub) -> None:
     p = sub.add_parser(
         "anonymize-speech",
         help="voice anonymisation (McAdams coefficient) of recordings before sharing them",
@@ -396,24 +407,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["wav", "flac"], default="wav", help="output format")
     p.set_defaults(func=_cmd_anonymize_speech)
 
+
+def _add_config(sub) -> None:
+    p = sub.add_parser(
+        "config", help="check a config file and print the effective settings (defaults filled)"
+    )
+    p.add_argument("config", type=Path, help="a workflow config (YAML or JSON)")
+    p.set_defaults(func=_cmd_config)
+
+
+def _add_describe(sub) -> None:
     p = sub.add_parser("describe", help="write dataset_description.json for a results folder")
     p.add_argument("results_dir", type=Path)
     p.set_defaults(func=_cmd_describe)
 
+
+def _add_import_participants(sub) -> None:
     p = sub.add_parser("import-participants", help="write the study's participants.tsv")
     p.add_argument("output", type=Path)
     p.add_argument("--config", required=True, help="the whole effective config as JSON or a file")
     p.set_defaults(func=_cmd_import_participants)
 
+
+def _add_record_config(sub) -> None:
     p = sub.add_parser("record-config", help="record the effective config in the run folder")
     p.add_argument("--config", required=True, help="the whole effective config as JSON or a file")
     p.set_defaults(func=_cmd_record_config)
 
+
+def _add_collect(sub) -> None:
     p = sub.add_parser("collect", help="stack one-row-per-subject TSVs into one table")
     p.add_argument("output", type=Path)
     p.add_argument("inputs", nargs="+", type=Path)
     p.set_defaults(func=_cmd_collect)
 
+
+def _add_learn(sub) -> None:
     p = sub.add_parser("learn", help="cross-validated classification per modality and fused")
     p.add_argument("--participants", type=Path, required=True, help="participants.tsv")
     p.add_argument("--features", nargs="+", required=True, help="MODALITY=features.tsv ...")
@@ -422,6 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settings", help="the config's learn section as JSON or a YAML/JSON file")
     p.set_defaults(func=_cmd_learn)
 
+
+def _add_manifest(sub) -> None:
     p = sub.add_parser("manifest", help="write provenance/manifest.json for a results folder")
     p.add_argument("results_dir", type=Path, help="the config's results_dir")
     p.add_argument(
@@ -450,6 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ended", default="now", help="end time, ISO 8601 (default: now)")
     p.set_defaults(func=_cmd_manifest)
 
+
+def _add_audit(sub) -> None:
     p = sub.add_parser(
         "audit", help="check a results folder against its manifest (exit 0 PASS, 1 FAIL)"
     )
@@ -471,6 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the rerun's temporary folder")
     p.set_defaults(func=_cmd_audit)
 
+
+def _add_figures(sub) -> None:
     p = sub.add_parser("figures", help="report figures: ROC curves, metrics with CIs, QC")
     p.add_argument("results_dir", type=Path, help="the run folder (with learn/)")
     p.add_argument("--out-dir", type=Path, help="default: RESULTS_DIR/figures")
@@ -479,6 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speech-settings", help="the config's speech section (QC thresholds)")
     p.set_defaults(func=_cmd_figures)
 
+
+def _add_connectome_figures(sub) -> None:
     p = sub.add_parser(
         "connectome-figures", help="report figures: top connectome edges, region importance"
     )
@@ -488,6 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=20, help="edges drawn (default 20)")
     p.set_defaults(func=_cmd_connectome_figures)
 
+
+def _add_qc_gallery(sub) -> None:
     p = sub.add_parser("qc-gallery", help="report page: every subject's QC values and QC figures")
     p.add_argument("qc_table", type=Path, help="a stage's group QC table (group/mri_qc.tsv)")
     p.add_argument("--modality", choices=["mri", "speech"], default="mri")
@@ -502,6 +541,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="subjects whose figures are embedded (the rest are listed by path)",
     )
     p.set_defaults(func=_cmd_qc_gallery)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="psymodal", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"psymodal {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (
+        _add_demo,
+        _add_atlas,
+        _add_mri,
+        _add_speech,
+        _add_anonymize_speech,
+        _add_config,
+        _add_describe,
+        _add_import_participants,
+        _add_record_config,
+        _add_collect,
+        _add_learn,
+        _add_manifest,
+        _add_audit,
+        _add_figures,
+        _add_connectome_figures,
+        _add_qc_gallery,
+    ):
+        add(sub)
     return parser
 
 

@@ -502,7 +502,7 @@ def _rerun_results_dir(manifest: Mapping, config: Mapping, tmp: Path) -> Path:
 def _rerun_layout(layout: Mapping, new_root: Path) -> tuple[dict, list[str]]:
     """The rerun's run folder and stage folders, matched to the recorded ones.
 
-    A rerun derives its run label and stage keys itself (the label includes the git commit):
+    A rerun derives its run label and stage keys itself (from the config and the version):
     the run folder is the one ``LATEST`` names, a stage folder the one ``<modality>-*``.
     """
     notes = []
