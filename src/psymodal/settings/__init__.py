@@ -17,8 +17,8 @@ The effective settings (every default filled) are what provenance records.
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
+import json
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -47,7 +47,7 @@ def _schema() -> dict:
     import yaml
 
     text = resources.files(__name__).joinpath(SCHEMA_FILE).read_text()
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def schema() -> dict:
@@ -125,6 +125,8 @@ def _unknown_keys(value: Any, node: Mapping, where: str) -> list[str]:
             continue
         if not closed:
             continue
+        import difflib
+
         near = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
         if near:
             hint = f"did you mean `{where + '.' if where else ''}{near[0]}`?"
@@ -134,10 +136,15 @@ def _unknown_keys(value: Any, node: Mapping, where: str) -> list[str]:
     return messages
 
 
-def _validate(value: Any, node: Mapping, where: str) -> None:
+@functools.cache
+def _validator(path: str):
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(node)
+    return jsonschema.Draft202012Validator(_node(path))
+
+
+def _validate(value: Any, path: str, where: str) -> None:
+    validator = _validator(path)
     errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
@@ -146,12 +153,26 @@ def _validate(value: Any, node: Mapping, where: str) -> None:
 
 
 def _resolve(value: Any, path: str, where: str) -> Any:
+    try:
+        key = json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError):  # not plain data (paths...): not cached
+        return _resolve_uncached(value, path, where)
+    return copy.deepcopy(_resolve_cached(key, path, where))
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve_cached(key: str, path: str, where: str) -> Any:
+    # stage functions resolve the same section for every subject: validated once
+    return _resolve_uncached(json.loads(key), path, where)
+
+
+def _resolve_uncached(value: Any, path: str, where: str) -> Any:
     node = _node(path)
     unknown = _unknown_keys(value, node, where)
     if unknown:
         raise SettingsError(unknown[0] + (f" (and {len(unknown) - 1} more)" * (len(unknown) > 1)))
     filled = _fill(_MISSING if value is None else value, node)
-    _validate(filled, node, where)
+    _validate(filled, path, where)
     return filled
 
 
