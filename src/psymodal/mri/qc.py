@@ -6,12 +6,66 @@ z-slabs of the already loaded data, so that they never allocate a second full-si
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 
 from psymodal.settings import defaults, resolve_section
 
 #: The defaults of ``mri.qc`` (from the settings schema, the one place they are written).
 DEFAULT_QC = defaults("mri.qc")
+
+
+@dataclass(frozen=True)
+class RunFigureInputs:
+    """What the QC figure of one run draws (see :func:`psymodal.mri.figures.qc_figure`).
+
+    Attributes
+    ----------
+    mean_img : nibabel image
+        Temporal mean of the run inside the mask (zero elsewhere).
+    labels_img : nibabel image
+        The atlas on the BOLD grid.
+    kept : ndarray of int
+        Volumes kept after dummy removal and scrubbing.
+    fd : ndarray, optional
+        Framewise displacement of every volume, when the confounds table has it.
+    """
+
+    mean_img: Any
+    labels_img: Any
+    kept: np.ndarray
+    fd: np.ndarray | None = None
+
+
+@dataclass
+class RunQC(Mapping):
+    """Quality control of one extracted run.
+
+    A read-only mapping of its :attr:`metrics`, so ``qc["mean_fd"]`` reads a metric.
+
+    Attributes
+    ----------
+    metrics : dict
+        The values of the run's row in the runs QC table, in column order (``n_volumes``,
+        ``mean_fd``, ``tsnr_median``, ``missing_regions``...).
+    figure : RunFigureInputs or None
+        What the run's QC figure draws; never written to a QC table.
+    """
+
+    metrics: dict = field(default_factory=dict)
+    figure: RunFigureInputs | None = None
+
+    def __getitem__(self, key: str):
+        return self.metrics[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.metrics)
+
+    def __len__(self) -> int:
+        return len(self.metrics)
 
 
 def qc_settings(settings: dict | None) -> dict:

@@ -28,7 +28,7 @@ from psymodal.settings import resolve_section
 from .atlas import Atlas
 from .errors import MRIInputError, RunTooShortError
 from .layout import RunInputs, find_tr, normalize_subject, parse_entities
-from .qc import qc_settings, voxel_metrics
+from .qc import RunFigureInputs, RunQC, qc_settings, voxel_metrics
 from .settings import fill_settings
 from .timeseries import _frozen_gc, _load_header, _read_data, atlas_columns, labels_on_grid
 
@@ -69,7 +69,7 @@ def find_raw_runs(bids_dir, subject: str, task: str = "rest") -> list[RunInputs]
 
 def extract_raw_timeseries(
     run: RunInputs, atlas: Atlas, settings: dict | None = None
-) -> tuple[pd.DataFrame, dict]:
+) -> tuple[pd.DataFrame, RunQC]:
     """Like :func:`psymodal.mri.timeseries.extract_run_timeseries`, for raw BOLD (see above).
 
     ``run.confounds`` and ``run.mask`` are ignored; the mask is computed from the EPI.
@@ -151,11 +151,12 @@ def extract_raw_timeseries(
         "tsnr_median": vox["tsnr_median"],
         "n_missing_regions": len(missing),
         "missing_regions": missing,
-        "_mean_img": nib.Nifti1Image(vox["mean_img"], bold.affine),
-        "_labels_img": labels_img,
-        "_kept": kept,
     }
-    return pd.DataFrame(out, columns=names, index=pd.Index(kept, name="volume")), qc
+    figure = RunFigureInputs(
+        mean_img=nib.Nifti1Image(vox["mean_img"], bold.affine), labels_img=labels_img, kept=kept
+    )
+    frame = pd.DataFrame(out, columns=names, index=pd.Index(kept, name="volume"))
+    return frame, RunQC(qc, figure)
 
 
 def process_raw_subject(

@@ -32,7 +32,7 @@ from .connectome import connectivity_features, feature_names
 from .errors import RunTooShortError
 from .layout import RunInputs, find_runs, normalize_subject
 from .paths import func_outputs, qc_figure_path, timeseries_path
-from .qc import qc_settings, run_exclusion_reason
+from .qc import RunFigureInputs, qc_settings, run_exclusion_reason
 from .settings import fill_settings
 from .timeseries import extract_run_timeseries
 
@@ -227,7 +227,7 @@ def process_runs(
     runs : list of RunInputs
         The subject's runs (may be empty: the subject is then excluded).
     extract : callable
-        ``extract(run, atlas, settings) -> (timeseries, qc)``, e.g.
+        ``extract(run, atlas, settings) -> (timeseries, RunQC)``, e.g.
         :func:`~psymodal.mri.timeseries.extract_run_timeseries`.
     atlas, out_dir, settings
         As in :func:`process_subject` (``settings`` already filled).
@@ -265,14 +265,13 @@ def process_runs(
             row.update(included=False, reason=getattr(err, "reason", str(err)))
             run_rows.append(row)
             continue
-        private = {k: qc.pop(k) for k in [k for k in qc if k.startswith("_")]}
-        row.update(qc)
+        row.update(qc.metrics)
         ts_path = timeseries_path(run, atlas.name, out_dir, several)
         write_tsv(ts, ts_path)
         ts_paths.append(ts_path)
-        if settings["qc_figure"] and "_mean_img" in private:
-            fig_paths.append(_write_figure(run, atlas, ts, private, out_dir, several, settings))
-        reason = run_exclusion_reason(qc, rules)
+        if settings["qc_figure"] and qc.figure is not None:
+            fig_paths.append(_write_figure(run, atlas, ts, qc.figure, out_dir, several, settings))
+        reason = run_exclusion_reason(qc.metrics, rules)
         if reason:
             row.update(included=False, reason=reason)
         else:
@@ -310,18 +309,27 @@ def process_runs(
     return out
 
 
-def _write_figure(run, atlas, ts, private, out_dir, several, settings) -> Path:
+def _write_figure(
+    run: RunInputs,
+    atlas: Atlas,
+    ts: pd.DataFrame,
+    figure: RunFigureInputs,
+    out_dir,
+    several: bool,
+    settings: dict,
+) -> Path:
+    """Write the QC figure of one run (:func:`psymodal.mri.figures.qc_figure`)."""
     from .figures import qc_figure
 
     path = qc_figure_path(run, atlas.name, out_dir, several)
     fd_threshold = (settings.get("confounds") or {}).get("fd_threshold", 0.5)
     return qc_figure(
         path,
-        private["_mean_img"],
-        private["_labels_img"],
+        figure.mean_img,
+        figure.labels_img,
         ts,
         title=f"{run.label}  atlas-{atlas.name}",
-        fd=private.get("_fd"),
-        kept=private.get("_kept"),
+        fd=figure.fd,
+        kept=figure.kept,
         fd_threshold=fd_threshold,
     )

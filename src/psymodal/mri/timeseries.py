@@ -26,7 +26,7 @@ from .confounds import (
 )
 from .errors import MRIInputError, RunTooShortError
 from .layout import RunInputs
-from .qc import qc_settings, voxel_metrics
+from .qc import RunFigureInputs, RunQC, qc_settings, voxel_metrics
 from .settings import fill_settings
 
 AFFINE_TOLERANCE = 1e-3  # mm; fMRIPrep writes mask and BOLD with identical affines
@@ -177,7 +177,7 @@ def labels_on_grid(atlas: Atlas, reference: nib.Nifti1Image) -> nib.Nifti1Image:
 
 def extract_run_timeseries(
     run: RunInputs, atlas: Atlas, settings: dict | None = None
-) -> tuple[pd.DataFrame, dict]:
+) -> tuple[pd.DataFrame, RunQC]:
     """Denoise one run and average it within each atlas region.
 
     Parameters
@@ -194,10 +194,11 @@ def extract_run_timeseries(
     timeseries : DataFrame
         Kept volumes x regions, one column per atlas region in atlas order. A region with no
         voxel inside the mask/field of view (or a constant signal) is an all-NaN column.
-    qc : dict
-        ``mean_fd``, ``max_fd``, ``mean_dvars``, ``n_volumes``, ``n_dummy``,
-        ``n_volumes_kept``, ``fraction_scrubbed``, ``minutes_kept``, ``tsnr_median``,
-        ``n_missing_regions``, ``missing_regions`` (list of names), ``n_confounds``.
+    qc : RunQC
+        Metrics ``n_volumes``, ``n_dummy``, ``n_volumes_kept``, ``fraction_scrubbed``,
+        ``minutes_kept``, ``n_confounds``, ``mean_fd``, ``max_fd``, ``mean_dvars``,
+        ``tsnr_median``, ``n_missing_regions``, ``missing_regions`` (list of names), read as
+        ``qc[name]``; ``qc.figure`` holds what the run's QC figure draws.
 
     Raises
     ------
@@ -206,31 +207,99 @@ def extract_run_timeseries(
     RunTooShortError
         When fewer than ``qc.min_volumes`` volumes remain after dummy removal and scrubbing.
     """
-    from nilearn.maskers import NiftiLabelsMasker
-
     settings = fill_settings(settings)
     rules = qc_settings(settings["qc"])
-    sub = run.subject
     checked = check_run(run)
     bold, mask_img, table = checked["bold"], checked["mask"], checked["confounds"]
     n_vol = checked["n_volumes"]
 
-    # --- confounds and sample mask (cheap; before the data are read) ---
+    # cheap: which volumes are kept, and the motion metrics, before the data are read
+    dummies, after_dummies, confounds, sample_mask = _confounds_and_sample_mask(
+        run, table, n_vol, settings
+    )
+    n_conf = 0 if confounds is None else confounds.shape[1]
+    kept = after_dummies if sample_mask is None else np.asarray(sample_mask, dtype=int)
+    qc = _volume_qc(run, table, n_vol, dummies, after_dummies, kept, n_conf)
+    _check_enough_volumes(run, qc, n_conf, rules)
+
+    # the one full read of the data
+    data, mask = _read_data_and_mask(run, bold, mask_img)
+    labels_img = labels_on_grid(atlas, bold)
+    vox = _voxel_qc(run, data, mask, after_dummies)
+    qc["tsnr_median"] = vox["tsnr_median"]
+    if not np.isfinite(qc["mean_dvars"]):
+        qc["mean_dvars"] = vox["dvars_mean"]
+
+    out, missing = _parcellate(
+        run, data, bold, mask, mask_img, labels_img, atlas, settings, confounds, sample_mask
+    )
+    del data
+    qc["n_missing_regions"] = len(missing)
+    qc["missing_regions"] = missing
+    fd = None
+    if table is not None and "framewise_displacement" in table:
+        fd = table["framewise_displacement"].to_numpy(dtype=float)
+    figure = RunFigureInputs(
+        mean_img=nib.Nifti1Image(vox["mean_img"], bold.affine),
+        labels_img=labels_img,
+        kept=kept,
+        fd=fd,
+    )
+    frame = pd.DataFrame(out, columns=atlas.region_names, index=pd.Index(kept, name="volume"))
+    return frame, RunQC(qc, figure)
+
+
+def _confounds_and_sample_mask(run: RunInputs, table, n_vol: int, settings: dict) -> tuple:
+    """Non-steady-state volumes, confound regressors and scrubbing sample mask of a run.
+
+    Parameters
+    ----------
+    run : RunInputs
+    table : DataFrame or None
+        The run's fMRIPrep confounds table (from :func:`check_run`).
+    n_vol : int
+        Volumes in the BOLD image.
+    settings : dict
+        The filled ``mri`` settings (``confounds``, ``high_pass``).
+
+    Returns
+    -------
+    dummies : ndarray of int
+        Non-steady-state volumes.
+    after_dummies : ndarray of int
+        The other volumes.
+    confounds : DataFrame or None
+        Regressors for the masker (None without a confounds file or strategy).
+    sample_mask : ndarray of int or None
+        Volumes kept after dummy removal and scrubbing (None: keep ``after_dummies``).
+    """
     dummies = non_steady_state_volumes(table) if table is not None else np.array([], int)
     after_dummies = np.setdiff1d(np.arange(n_vol), dummies)
     confounds, sample_mask = None, None
-    n_conf = 0
     if table is not None:
         params = confound_parameters(settings["confounds"], settings["high_pass"])
-        confounds, sample_mask = load_run_confounds(run.confounds, run.entities, params, sub)
-        n_conf = 0 if confounds is None else confounds.shape[1]
+        confounds, sample_mask = load_run_confounds(
+            run.confounds, run.entities, params, run.subject
+        )
     elif settings["confounds"].get("strategy"):
         warnings.warn(
-            f"sub-{sub}: no confounds file for {run.bold}; the run is only detrended and "
-            "filtered, not denoised.",
-            stacklevel=2,
+            f"sub-{run.subject}: no confounds file for {run.bold}; the run is only detrended "
+            "and filtered, not denoised.",
+            stacklevel=3,
         )
-    kept = after_dummies if sample_mask is None else np.asarray(sample_mask, dtype=int)
+    return dummies, after_dummies, confounds, sample_mask
+
+
+def _volume_qc(run, table, n_vol, dummies, after_dummies, kept, n_conf: int) -> dict:
+    """Volume counts and head-motion metrics of a run, from the confounds table only.
+
+    Returns
+    -------
+    dict
+        ``n_volumes``, ``n_dummy``, ``n_volumes_kept``, ``fraction_scrubbed``,
+        ``minutes_kept``, ``n_confounds``, ``mean_fd``, ``max_fd``, ``mean_dvars`` (NaN
+        motion metrics without a confounds table).
+    """
     n_kept = int(len(kept))
     qc = {
         "n_volumes": n_vol,
@@ -247,44 +316,91 @@ def extract_run_timeseries(
         if table is not None
         else {"mean_fd": np.nan, "max_fd": np.nan, "mean_dvars": np.nan}
     )
-    # regression needs more samples than regressors (+ detrend/constant); filtering and
-    # z-scoring need a few more: below this the run cannot be cleaned at all
-    need = max(int(rules["min_volumes"]), n_conf + 3)
-    if n_kept < need:
-        err = RunTooShortError(
-            f"sub-{sub}: {run.bold}: only {n_kept} of {n_vol} volumes remain after removing "
-            f"{len(dummies)} non-steady-state and scrubbing (need >= {need}). The run is too "
-            "short or moved too much; it is excluded (loosen 'confounds' scrubbing or "
-            "'qc.min_volumes' to keep it)."
-        )
-        # process_subject records these in the QC table of the excluded run
-        err.qc = dict(qc, tsnr_median=np.nan, n_missing_regions=np.nan, missing_regions=[])
-        err.reason = f"only {n_kept} of {n_vol} volumes kept after scrubbing (need {need})"
-        raise err
+    return qc
 
-    # --- the one full read of the data ---
-    data = _read_data(bold, run.bold, "BOLD image", sub)
-    labels_img = labels_on_grid(atlas, bold)
-    labels = np.asarray(labels_img.dataobj)
+
+def _check_enough_volumes(run: RunInputs, qc: dict, n_conf: int, rules: dict) -> None:
+    """Raise :class:`RunTooShortError` when too few volumes are kept to clean the run.
+
+    Regression needs more samples than regressors (+ detrend/constant); filtering and
+    z-scoring need a few more: below ``max(qc.min_volumes, n_confounds + 3)`` the run cannot
+    be cleaned at all. The error carries the QC row of the excluded run (``qc``, ``reason``).
+    """
+    n_vol, n_kept, n_dummy = qc["n_volumes"], qc["n_volumes_kept"], qc["n_dummy"]
+    need = max(int(rules["min_volumes"]), n_conf + 3)
+    if n_kept >= need:
+        return
+    err = RunTooShortError(
+        f"sub-{run.subject}: {run.bold}: only {n_kept} of {n_vol} volumes remain after "
+        f"removing {n_dummy} non-steady-state and scrubbing (need >= {need}). The run is too "
+        "short or moved too much; it is excluded (loosen 'confounds' scrubbing or "
+        "'qc.min_volumes' to keep it)."
+    )
+    # process_subject records these in the QC table of the excluded run
+    err.qc = dict(qc, tsnr_median=np.nan, n_missing_regions=np.nan, missing_regions=[])
+    err.reason = f"only {n_kept} of {n_vol} volumes kept after scrubbing (need {need})"
+    raise err
+
+
+def _read_data_and_mask(run: RunInputs, bold, mask_img) -> tuple[np.ndarray, np.ndarray]:
+    """The BOLD data (one full read) and the brain mask as booleans (all True without one).
+
+    Raises
+    ------
+    MRIInputError
+        For a truncated/corrupt image or an empty mask.
+    """
+    data = _read_data(bold, run.bold, "BOLD image", run.subject)
     if mask_img is not None:
-        mask = _read_data(mask_img, run.mask, "brain mask", sub).reshape(bold.shape[:3]) > 0
+        mask = _read_data(mask_img, run.mask, "brain mask", run.subject).reshape(bold.shape[:3]) > 0
         if not mask.any():
-            raise MRIInputError(f"sub-{sub}: brain mask {run.mask} is empty.")
+            raise MRIInputError(f"sub-{run.subject}: brain mask {run.mask} is empty.")
     else:
         mask = np.ones(bold.shape[:3], dtype=bool)
+    return data, mask
+
+
+def _voxel_qc(run: RunInputs, data: np.ndarray, mask: np.ndarray, after_dummies) -> dict:
+    """Voxel-wise QC (:func:`psymodal.mri.qc.voxel_metrics`); non-finite data are an error."""
     vox = voxel_metrics(data, mask, after_dummies)
     if vox["n_nonfinite"]:
         raise MRIInputError(
-            f"sub-{sub}: BOLD image {run.bold} has {vox['n_nonfinite']} NaN/inf values inside "
-            "the brain mask. Re-run the preprocessing, or mask the bad voxels out."
+            f"sub-{run.subject}: BOLD image {run.bold} has {vox['n_nonfinite']} NaN/inf values "
+            "inside the brain mask. Re-run the preprocessing, or mask the bad voxels out."
         )
-    qc["tsnr_median"] = vox["tsnr_median"]
-    if not np.isfinite(qc["mean_dvars"]):
-        qc["mean_dvars"] = vox["dvars_mean"]
+    return vox
 
-    # --- which atlas regions survive resampling and masking ---
+
+def _parcellate(
+    run: RunInputs,
+    data: np.ndarray,
+    bold,
+    mask: np.ndarray,
+    mask_img,
+    labels_img,
+    atlas: Atlas,
+    settings: dict,
+    confounds,
+    sample_mask,
+) -> tuple[np.ndarray, list[str]]:
+    """Clean the run and average it within each atlas region (nilearn's labels masker).
+
+    Returns
+    -------
+    ndarray
+        Kept volumes x every atlas region, in atlas order (NaN for a missing region).
+    list of str
+        The missing regions (outside the mask/field of view, or flat).
+
+    Raises
+    ------
+    RuntimeError
+        When nilearn returns other regions than those that survive the masking.
+    """
+    from nilearn.maskers import NiftiLabelsMasker
+
     index = atlas.labels["index"].to_numpy(dtype=int)
-    names = atlas.region_names
+    labels = np.asarray(labels_img.dataobj)
     present = set(np.unique(labels[mask]).astype(int).tolist()) - {0}
     surviving = [int(i) for i in index if i in present]
 
@@ -314,17 +430,7 @@ def extract_run_timeseries(
     extra = set(ids) - set(index.tolist())
     if extra or sorted(ids) != sorted(surviving) or signals.shape[1] != len(ids):
         raise RuntimeError(
-            f"sub-{sub}: nilearn returned regions {ids[:10]}... but {len(surviving)} atlas "
-            "regions were expected to survive masking; refusing to guess the column order."
+            f"sub-{run.subject}: nilearn returned regions {ids[:10]}... but {len(surviving)} "
+            "atlas regions were expected to survive masking; refusing to guess the column order."
         )
-    out, missing = atlas_columns(signals, ids, index, names)
-    qc["n_missing_regions"] = len(missing)
-    qc["missing_regions"] = missing
-    # for the QC figure only; keys starting with '_' never reach the QC tables
-    qc["_mean_img"] = nib.Nifti1Image(vox["mean_img"], bold.affine)
-    qc["_labels_img"] = labels_img
-    if table is not None and "framewise_displacement" in table:
-        qc["_fd"] = table["framewise_displacement"].to_numpy(dtype=float)
-    qc["_kept"] = kept
-    frame = pd.DataFrame(out, columns=names, index=pd.Index(kept, name="volume"))
-    return frame, qc
+    return atlas_columns(signals, ids, index, atlas.region_names)
