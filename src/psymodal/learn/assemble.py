@@ -153,25 +153,9 @@ def assemble(
     s = resolve(settings)
     if not feature_tables:
         raise ValueError("no feature table given: at least one modality is needed")
-    participants = _require_id(_read(participants_tsv), "participants.tsv")
-    participants = participants.sort_values(ID, kind="stable").reset_index(drop=True)
-    label_col = s["label_column"]
-    if label_col not in participants.columns:
-        raise ValueError(f"participants.tsv has no label column '{label_col}'")
-
     exclusions: list[tuple[str, str]] = []
     notes: list[str] = []
-    label = participants[label_col]
-    missing_label = label.isna() | (label.astype(str).str.strip() == "")
-    for pid in participants.loc[missing_label, ID]:
-        exclusions.append((pid, f"missing label ({label_col})"))
-    keep = ~missing_label
-    if s["negative_label"] is not None:
-        known = label.astype(str).isin([str(s["positive_label"]), str(s["negative_label"])])
-        for pid, value in participants.loc[keep & ~known, [ID, label_col]].itertuples(index=False):
-            exclusions.append((pid, f"label '{value}' is neither positive nor negative label"))
-        keep &= known
-    participants = participants[keep].reset_index(drop=True)
+    participants = _labelled_participants(participants_tsv, s, exclusions)
     ids = participants[ID]
 
     blocks: dict[str, list[str]] = {}
@@ -179,52 +163,10 @@ def assemble(
     qc_covariates: dict[str, pd.Series] = {}
     available = pd.DataFrame(index=pd.Index(ids, name=ID))
     for modality, source in feature_tables.items():
-        if SEP in modality or modality == COVARIATE_PREFIX.rstrip("_"):
-            raise ValueError(f"modality name '{modality}' may not contain '{SEP}' or be 'confound'")
-        table = _require_id(_read(source), f"feature table '{modality}'")
-        extra = sorted(set(table[ID]) - set(participants[ID]) - {p for p, _ in exclusions})
-        for pid in extra:
-            exclusions.append((pid, f"in {modality} features but not in participants.tsv"))
-        features = table.drop(columns=[ID])
-        non_numeric = [
-            c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])
-        ]
-        # A column that only holds missing values is read as object/str; it is numeric in intent.
-        non_numeric = [c for c in non_numeric if not features[c].isna().all()]
-        if non_numeric:
-            raise ValueError(
-                f"feature table '{modality}' has non-numeric columns: {non_numeric[:5]}"
-            )
-        features = features.astype(float)
-        features.index = table[ID]
-        features = features.reindex(ids)
-        present = features.notna().any(axis=1)
-        if qc_tables and modality in qc_tables:
-            qc = _require_id(_read(qc_tables[modality]), f"QC table '{modality}'")
-            if "included" not in qc.columns:
-                raise ValueError(f"QC table '{modality}' has no 'included' column")
-            # QC measures (e.g. the MRI stage's mean_fd) can serve as confounds by name
-            for name in s["confounds"]:
-                if name in qc.columns and name not in participants.columns:
-                    qc_covariates.setdefault(
-                        name, pd.to_numeric(qc.set_index(ID)[name], errors="coerce").reindex(ids)
-                    )
-            included = _as_bool(qc["included"])
-            excluded_ids = set(qc.loc[~included.to_numpy(), ID])
-            qc_fail = ids.isin(excluded_ids).to_numpy()
-            present &= ~qc_fail
-            features.loc[qc_fail, :] = np.nan
-        # A feature missing for every labelled subject carries no information; dropping it here
-        # uses no label, so it cannot leak, and keeps every fold's design the same width.
-        empty = [c for c in features.columns if features[c].isna().all()]
-        if empty:
-            notes.append(f"{modality}: dropped {len(empty)} feature(s) missing for all subjects")
-            features = features.drop(columns=empty)
-        if features.shape[1] == 0:
-            raise ValueError(f"feature table '{modality}' has no usable feature column")
-        columns = [f"{modality}{SEP}{c}" for c in features.columns]
-        features.columns = columns
-        blocks[modality] = columns
+        features, present = _modality_block(
+            modality, source, qc_tables, participants, s, exclusions, notes, qc_covariates
+        )
+        blocks[modality] = list(features.columns)
         frames.append(features.reset_index(drop=True))
         available[modality] = present.to_numpy()
 
@@ -232,44 +174,15 @@ def assemble(
     for pid in ids[none_available]:
         exclusions.append((pid, "no modality available"))
 
-    covariates, categorical = [], []
-    cov_frame = pd.DataFrame(index=range(len(ids)))
-    for name in s["confounds"]:
-        if name in participants.columns:
-            values = participants[name]
-        elif name in qc_covariates:
-            values = qc_covariates[name].reset_index(drop=True)
-        else:
-            notes.append(f"confound '{name}' not in participants.tsv nor a QC table: skipped")
-            continue
-        column = f"{COVARIATE_PREFIX}{name}"
-        if name in s["categorical_confounds"] or not pd.api.types.is_numeric_dtype(values):
-            cov_frame[column] = _encode_categorical(values)
-            categorical.append(column)
-        else:
-            cov_frame[column] = values.astype(float)
-        covariates.append(column)
-
+    cov_frame, covariates, categorical = _covariate_columns(participants, qc_covariates, s, notes)
     X = pd.concat([cov_frame, *frames], axis=1)
     X.index = pd.Index(ids.to_numpy(), name=ID)
     keep = ~none_available
     X = X[keep]
     available = available[keep]
     participants = participants[keep].reset_index(drop=True)
-    y = (participants[label_col].astype(str) == str(s["positive_label"])).to_numpy().astype(int)
-    if len(np.unique(y)) < 2:
-        raise ValueError(
-            f"only one class after assembly ({len(y)} subjects, positive label "
-            f"'{s['positive_label']}' found {int(y.sum())} times): classification needs both"
-        )
-    site_col = s["site_column"]
-    site = participants[site_col].astype(str).to_numpy() if site_col in participants else None
-    group_col = s["cv"].get("group_column")
-    groups = None
-    if group_col is not None:
-        if group_col not in participants.columns:
-            raise ValueError(f"cv.group_column '{group_col}' not in participants.tsv")
-        groups = participants[group_col].astype(str).to_numpy()
+    y = _labels(participants, s)
+    site, groups = _sites_and_groups(participants, s)
 
     exclusion_table = pd.DataFrame(exclusions, columns=[ID, "reason"])
     exclusion_table = exclusion_table.sort_values([ID, "reason"], kind="stable")
@@ -286,3 +199,200 @@ def assemble(
         exclusions=exclusion_table.reset_index(drop=True),
         notes=notes,
     )
+
+
+def _labelled_participants(
+    participants_tsv, s: Mapping, exclusions: list[tuple[str, str]]
+) -> pd.DataFrame:
+    """participants.tsv sorted by ``participant_id``, without the subjects that lack a label.
+
+    A missing label, and with ``negative_label`` set a label that is neither the positive nor
+    the negative one, excludes the subject (appended to ``exclusions`` with the reason).
+
+    Raises
+    ------
+    ValueError
+        No ``participant_id`` or label column, or duplicated participants.
+    """
+    participants = _require_id(_read(participants_tsv), "participants.tsv")
+    participants = participants.sort_values(ID, kind="stable").reset_index(drop=True)
+    label_col = s["label_column"]
+    if label_col not in participants.columns:
+        raise ValueError(f"participants.tsv has no label column '{label_col}'")
+    label = participants[label_col]
+    missing_label = label.isna() | (label.astype(str).str.strip() == "")
+    for pid in participants.loc[missing_label, ID]:
+        exclusions.append((pid, f"missing label ({label_col})"))
+    keep = ~missing_label
+    if s["negative_label"] is not None:
+        known = label.astype(str).isin([str(s["positive_label"]), str(s["negative_label"])])
+        for pid, value in participants.loc[keep & ~known, [ID, label_col]].itertuples(index=False):
+            exclusions.append((pid, f"label '{value}' is neither positive nor negative label"))
+        keep &= known
+    return participants[keep].reset_index(drop=True)
+
+
+def _modality_block(
+    modality: str,
+    source,
+    qc_tables: Mapping | None,
+    participants: pd.DataFrame,
+    s: Mapping,
+    exclusions: list[tuple[str, str]],
+    notes: list[str],
+    qc_covariates: dict[str, pd.Series],
+) -> tuple[pd.DataFrame, pd.Series]:
+    """One modality's features on the participants' rows, and which subjects have them.
+
+    Subjects of the table absent from participants.tsv are recorded in ``exclusions``; with a
+    QC table the modality of a subject with ``included`` false is set missing
+    (:func:`_apply_qc`); features missing for every subject are dropped (noted in ``notes``).
+
+    Returns
+    -------
+    DataFrame
+        Index ``participant_id`` (the participants' order), columns ``<modality>__<feature>``.
+    Series of bool
+        Whether the subject has the modality (a non-missing value, and QC passed).
+
+    Raises
+    ------
+    ValueError
+        A reserved modality name, no ``participant_id`` column, duplicated subjects,
+        non-numeric features, or no usable feature column.
+    """
+    if SEP in modality or modality == COVARIATE_PREFIX.rstrip("_"):
+        raise ValueError(f"modality name '{modality}' may not contain '{SEP}' or be 'confound'")
+    ids = participants[ID]
+    table = _require_id(_read(source), f"feature table '{modality}'")
+    extra = sorted(set(table[ID]) - set(participants[ID]) - {p for p, _ in exclusions})
+    for pid in extra:
+        exclusions.append((pid, f"in {modality} features but not in participants.tsv"))
+    features = table.drop(columns=[ID])
+    non_numeric = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+    # A column that only holds missing values is read as object/str; it is numeric in intent.
+    non_numeric = [c for c in non_numeric if not features[c].isna().all()]
+    if non_numeric:
+        raise ValueError(f"feature table '{modality}' has non-numeric columns: {non_numeric[:5]}")
+    features = features.astype(float)
+    features.index = table[ID]
+    features = features.reindex(ids)
+    present = features.notna().any(axis=1)
+    if qc_tables and modality in qc_tables:
+        present = _apply_qc(
+            modality, qc_tables[modality], features, present, participants, s, qc_covariates
+        )
+    # A feature missing for every labelled subject carries no information; dropping it here
+    # uses no label, so it cannot leak, and keeps every fold's design the same width.
+    empty = [c for c in features.columns if features[c].isna().all()]
+    if empty:
+        notes.append(f"{modality}: dropped {len(empty)} feature(s) missing for all subjects")
+        features = features.drop(columns=empty)
+    if features.shape[1] == 0:
+        raise ValueError(f"feature table '{modality}' has no usable feature column")
+    features.columns = [f"{modality}{SEP}{c}" for c in features.columns]
+    return features, present
+
+
+def _apply_qc(
+    modality: str,
+    qc_source,
+    features: pd.DataFrame,
+    present: pd.Series,
+    participants: pd.DataFrame,
+    s: Mapping,
+    qc_covariates: dict[str, pd.Series],
+) -> pd.Series:
+    """Set the modality missing (in place) for subjects its QC table does not include.
+
+    QC measures named in the ``confounds`` setting and absent from participants.tsv (e.g. the
+    MRI stage's ``mean_fd``) are collected into ``qc_covariates`` (first table wins).
+
+    Returns
+    -------
+    Series of bool
+        ``present`` without the subjects that failed QC.
+    """
+    ids = participants[ID]
+    qc = _require_id(_read(qc_source), f"QC table '{modality}'")
+    if "included" not in qc.columns:
+        raise ValueError(f"QC table '{modality}' has no 'included' column")
+    # QC measures (e.g. the MRI stage's mean_fd) can serve as confounds by name
+    for name in s["confounds"]:
+        if name in qc.columns and name not in participants.columns:
+            qc_covariates.setdefault(
+                name, pd.to_numeric(qc.set_index(ID)[name], errors="coerce").reindex(ids)
+            )
+    included = _as_bool(qc["included"])
+    excluded_ids = set(qc.loc[~included.to_numpy(), ID])
+    qc_fail = ids.isin(excluded_ids).to_numpy()
+    present &= ~qc_fail
+    features.loc[qc_fail, :] = np.nan
+    return present
+
+
+def _covariate_columns(
+    participants: pd.DataFrame,
+    qc_covariates: dict[str, pd.Series],
+    s: Mapping,
+    notes: list[str],
+) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """The ``confound__<name>`` columns, from participants.tsv or else a QC table.
+
+    Categorical covariates (``categorical_confounds``, or non-numeric) become integer codes
+    (:func:`_encode_categorical`); a confound found nowhere is skipped (noted in ``notes``).
+
+    Returns
+    -------
+    DataFrame
+        One row per participant (positional index), one column per covariate.
+    list of str
+        The covariate columns.
+    list of str
+        The categorical ones among them.
+    """
+    covariates, categorical = [], []
+    cov_frame = pd.DataFrame(index=range(len(participants[ID])))
+    for name in s["confounds"]:
+        if name in participants.columns:
+            values = participants[name]
+        elif name in qc_covariates:
+            values = qc_covariates[name].reset_index(drop=True)
+        else:
+            notes.append(f"confound '{name}' not in participants.tsv nor a QC table: skipped")
+            continue
+        column = f"{COVARIATE_PREFIX}{name}"
+        if name in s["categorical_confounds"] or not pd.api.types.is_numeric_dtype(values):
+            cov_frame[column] = _encode_categorical(values)
+            categorical.append(column)
+        else:
+            cov_frame[column] = values.astype(float)
+        covariates.append(column)
+    return cov_frame, covariates, categorical
+
+
+def _labels(participants: pd.DataFrame, s: Mapping) -> np.ndarray:
+    """``y``: 1 where the label is the positive label, else 0; both classes are required."""
+    label_col = s["label_column"]
+    y = (participants[label_col].astype(str) == str(s["positive_label"])).to_numpy().astype(int)
+    if len(np.unique(y)) < 2:
+        raise ValueError(
+            f"only one class after assembly ({len(y)} subjects, positive label "
+            f"'{s['positive_label']}' found {int(y.sum())} times): classification needs both"
+        )
+    return y
+
+
+def _sites_and_groups(
+    participants: pd.DataFrame, s: Mapping
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Site labels (``site_column``, when present) and CV groups (``cv.group_column``)."""
+    site_col = s["site_column"]
+    site = participants[site_col].astype(str).to_numpy() if site_col in participants else None
+    group_col = s["cv"].get("group_column")
+    groups = None
+    if group_col is not None:
+        if group_col not in participants.columns:
+            raise ValueError(f"cv.group_column '{group_col}' not in participants.tsv")
+        groups = participants[group_col].astype(str).to_numpy()
+    return site, groups
