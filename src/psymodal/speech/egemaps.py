@@ -636,6 +636,46 @@ def extract_egemaps(
     st = _sma3nz(hz_to_semitones(np.where(voiced, f0, 1.0)), voiced)
     out.update(_contour_functionals("F0semitoneFrom27.5Hz_sma3nz", st[voiced], hop_s))
 
+    spectral, spec, ceps, loud = _spectral_functionals(y, sr, hop, n, spec_ok, hop_s)
+    out.update(spectral)
+    out.update(_voice_quality_functionals(y, sr, hop, f0, voiced, f0_ok, spec_ok, spec, ceps, cfg))
+    out.update(_temporal_functionals(y, sr, hop, n, loud, voiced, f0_ok, spec_ok))
+
+    names = egemaps_names()
+    out = {k: float(out[k]) for k in names}
+    limited = _limit_to_nyquist(out, min(sr, native_sr or sr) / 2.0, cfg["nyquist_policy"])
+    return out, {"nyquist_limited_features": float(limited)}
+
+
+def _spectral_functionals(
+    y: np.ndarray, sr: int, hop: int, n: int, spec_ok: np.ndarray, hop_s: float
+) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Loudness contour, spectral flux and MFCC 1-4 functionals over every analysed frame.
+
+    Parameters
+    ----------
+    y, sr, hop
+        Signal, rate and grid hop (samples).
+    n : int
+        Frames on the grid (the pitch track's length).
+    spec_ok : ndarray of bool
+        Frames whose 20 ms window lies inside the signal.
+    hop_s : float
+        Hop, seconds.
+
+    Returns
+    -------
+    functionals : dict
+        ``loudness_sma3_*``, ``spectralFlux_sma3_*`` and ``mfcc<k>_sma3_*``.
+    spec : dict of ndarray
+        The spectral LLDs of every frame (:func:`_spectral_llds`); the first analysed frame's
+        flux is zero.
+    ceps : ndarray, shape (n, 4)
+        MFCC 1-4 of every frame.
+    loud : ndarray
+        The smoothed loudness contour over the analysed frames.
+    """
+    out: dict[str, float] = {}
     power, freqs = power_spectrogram(y, sr, hop, 0.020)
     power = power[:n]
     spec = _spectral_llds(power, freqs, sr)
@@ -650,8 +690,48 @@ def extract_egemaps(
     for name, x in all_frames.items():
         m, s = _mean_sdnorm(_sma3(x[spec_ok]))
         out[f"{name}_sma3_amean"], out[f"{name}_sma3_stddevNorm"] = m, s
+    return out, spec, ceps, loud
 
-    # Voice quality on voiced frames.
+
+def _voice_quality_functionals(
+    y: np.ndarray,
+    sr: int,
+    hop: int,
+    f0: np.ndarray,
+    voiced: np.ndarray,
+    f0_ok: np.ndarray,
+    spec_ok: np.ndarray,
+    spec: dict[str, np.ndarray],
+    ceps: np.ndarray,
+    cfg: dict,
+) -> dict[str, float]:
+    """Voice-quality functionals and the spectral functionals of voiced and unvoiced frames.
+
+    Jitter, shimmer, HNR, formants and harmonic levels are averaged over voiced frames; the
+    spectral LLDs of voiced and of unvoiced frames use openSMILE's voicing, lagged by
+    ``spectral_voicing_lag`` frames.
+
+    Parameters
+    ----------
+    y, sr, hop
+        Signal, rate and grid hop (samples).
+    f0 : ndarray
+        eGeMAPS F0 (Hz, NaN = unvoiced) on the grid.
+    voiced, f0_ok, spec_ok : ndarray of bool
+        Voiced frames, frames with a full 60 ms F0 window, frames with a full 20 ms window.
+    spec, ceps
+        Spectral LLDs and MFCC 1-4 of every frame (:func:`_spectral_functionals`).
+    cfg : dict
+        The filled eGeMAPS settings.
+
+    Returns
+    -------
+    dict
+        ``<lld>_sma3nz_amean`` / ``_stddevNorm`` of the voiced LLDs and
+        ``<lld>_sma3nz_amean`` of the unvoiced ones.
+    """
+    out: dict[str, float] = {}
+    n = len(f0)
     idx = np.flatnonzero(voiced)
     marks, amps = _period_marks(y, sr, np.where(voiced, f0, np.nan), hop, cfg["period_search_rel"])
     jitter, shimmer = _jitter_shimmer(marks, amps, n, hop, sr)
@@ -705,8 +785,26 @@ def extract_egemaps(
         valid = unvoiced & np.isfinite(x) & (x != 0)
         vals = _sma3nz(x, valid)[valid]
         out[f"{name}_sma3nz_amean"] = float(vals.mean()) if len(vals) else np.nan
+    return out
 
-    # Temporal features.
+
+def _temporal_functionals(
+    y: np.ndarray,
+    sr: int,
+    hop: int,
+    n: int,
+    loud: np.ndarray,
+    voiced: np.ndarray,
+    f0_ok: np.ndarray,
+    spec_ok: np.ndarray,
+) -> dict[str, float]:
+    """Loudness peaks, voiced/unvoiced segment statistics and the equivalent sound level.
+
+    Segment statistics are taken over the F0-analysed frames, per second of that signal; the
+    equivalent sound level over the frames with a full 20 ms window.
+    """
+    out: dict[str, float] = {}
+    hop_s = hop / sr
     n_peaks = _slopes(loud, hop_s)[4]
     out["loudnessPeaksPerSec"] = n_peaks / (len(loud) * hop_s)
     # Segment statistics over the F0 frames, per second of F0-analysed signal.
@@ -723,14 +821,18 @@ def extract_egemaps(
     frames = frame_signal(y, int(round(0.020 * sr)), hop)[:n][spec_ok]
     energy = np.mean(np.einsum("ij,ij->i", frames, frames) / frames.shape[1])
     out["equivalentSoundLevel_dBp"] = 10.0 * np.log10(energy) if energy > 0 else np.nan
+    return out
 
-    names = egemaps_names()
-    out = {k: float(out[k]) for k in names}
+
+def _limit_to_nyquist(out: dict[str, float], nyquist: float, policy: str) -> int:
+    """Set (in place) the features whose band exceeds ``nyquist`` to NaN, with policy ``nan``.
+
+    Returns the number of features set to NaN.
+    """
     limited = 0
-    nyquist = min(sr, native_sr or sr) / 2.0
-    if cfg["nyquist_policy"] == "nan":
-        for k in names:
+    if policy == "nan":
+        for k in out:
             if band_limit_hz(k) > nyquist * 1.001:
                 out[k] = np.nan
                 limited += 1
-    return out, {"nyquist_limited_features": float(limited)}
+    return limited
