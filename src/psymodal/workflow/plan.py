@@ -21,6 +21,7 @@ from psymodal import __version__
 from psymodal.io.tables import read_tsv
 from psymodal.settings import Settings, resolve_config, resolve_section
 from psymodal.settings.record import write_config_yaml
+from psymodal.workflow.participants import check_participant_ids
 
 
 def demo_spec_from_config(demo: dict):
@@ -132,6 +133,8 @@ class StudyPlan:
             )
         else:
             self.participants = self._read_participants()
+        # before any job: identifiers become file names and command-line arguments
+        check_participant_ids(self.participants, self.participants_source)
 
     @classmethod
     def from_config(cls, config: dict) -> StudyPlan:
@@ -159,20 +162,7 @@ class StudyPlan:
                 f"{path} not found: dataset.bids_dir must point at a BIDS dataset with a "
                 "participants.tsv (participant_id, diagnosis, age, sex, site)."
             )
-        table = read_tsv(path, dtype={"participant_id": str})
-        if "participant_id" not in table:
-            raise ValueError(f"{path} has no participant_id column; BIDS requires one.")
-        ids = table["participant_id"]
-        bad = ids[~ids.str.startswith("sub-")]
-        if len(bad):
-            raise ValueError(
-                f"{path}: participant_id values must look like 'sub-<label>', "
-                f"found {list(bad[:3])}."
-            )
-        duplicated = ids[ids.duplicated()]
-        if len(duplicated):
-            raise ValueError(f"{path}: duplicated participant_id {list(duplicated[:3])}.")
-        return table
+        return read_tsv(path, dtype={"participant_id": str})
 
     @property
     def demo_flag(self) -> Path:
