@@ -7,7 +7,7 @@ import pytest
 
 from psymodal.io.tables import read_tsv
 from psymodal.learn import assemble, evaluate, run
-from psymodal.learn.evaluate import make_splits
+from psymodal.learn.cross_validation import make_splits
 from psymodal.learn.explain import importance_table
 from psymodal.learn.metrics import binary_metrics, bootstrap_ci, calibration_table
 from psymodal.learn.simulate import simulate_study, write_study

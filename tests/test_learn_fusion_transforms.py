@@ -8,7 +8,7 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from psymodal.learn import assemble, evaluate
-from psymodal.learn.evaluate import build_estimator, plan_analyses
+from psymodal.learn.cross_validation import build_estimator, plan_analyses
 from psymodal.learn.explain import importance_table
 from psymodal.learn.fusion_torch import FusionNetClassifier
 from psymodal.learn.settings import resolve

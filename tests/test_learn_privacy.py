@@ -5,7 +5,7 @@ import pytest
 
 from psymodal.io.tables import read_tsv
 from psymodal.learn.assemble import assemble
-from psymodal.learn.evaluate import evaluate
+from psymodal.learn.cross_validation import evaluate
 from psymodal.learn.pipeline import run
 from psymodal.learn.privacy import COLUMNS, log_loss_per_subject, membership_attack
 from psymodal.learn.simulate import simulate_study, write_study

@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from psymodal.learn import assemble, evaluate
-from psymodal.learn.evaluate import build_estimator, make_splits, plan_analyses
+from psymodal.learn.cross_validation import build_estimator, make_splits, plan_analyses
 from psymodal.learn.settings import resolve
 from psymodal.learn.simulate import simulate_covariance_table
 from psymodal.learn.transformers import TangentFeatures, tangent_layout

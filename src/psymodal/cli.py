@@ -168,6 +168,7 @@ def _cmd_mri(args) -> int:
 
 def _cmd_speech(args) -> int:
     from psymodal.settings import resolve_section
+    from psymodal.speech import paths as speech_paths
     from psymodal.speech.pipeline import find_recordings, process_subject
     from psymodal.workflow.plan import speech_outputs
     from psymodal.workflow.threads import limit_threads
@@ -183,7 +184,7 @@ def _cmd_speech(args) -> int:
             paths["features"],
             paths["qc"],
             settings,
-            figure_dir=paths["features"].parent.parent / "figures",
+            figure_dir=speech_paths.figure_dir(args.out_dir, subject),
         )
         outputs.append({"speech": paths})
     _write_batch_tables(args, outputs)
@@ -313,12 +314,14 @@ def _cmd_figures(args) -> int:
 
 
 def _cmd_connectome_figures(args) -> int:
+    from psymodal.learn.paths import run_file
     from psymodal.report.connectome import write_connectome_figures
+    from psymodal.report.paths import figures_dir
 
-    importance = args.run_dir / "learn" / "importance.tsv"
+    importance = run_file(args.run_dir, "importance")
     if not importance.exists():
         raise FileNotFoundError(f"{importance} not found (run learn with explain.enabled)")
-    out = args.out_dir or args.run_dir / "figures"
+    out = args.out_dir or figures_dir(args.run_dir)
     for path in write_connectome_figures(importance, args.atlas_labels, out, top_k=args.top_k):
         print(path)
     return 0

@@ -5,8 +5,10 @@ from pathlib import Path
 
 from snakemake.settings.types import DeploymentMethod
 
-from psymodal.workflow.plan import MODALITY_STAGE, StudyPlan
+from psymodal.learn.paths import learn_dir, learn_file, run_file
+from psymodal.report.paths import connectome_figure, figures_dir, qc_gallery_file
 from psymodal.workflow import commands
+from psymodal.workflow.plan import MODALITY_STAGE, StudyPlan
 
 PLAN = StudyPlan.from_config(config)
 PLAN.check_run_is_not_overwritten()
@@ -51,7 +53,7 @@ EXPLAIN = PLAN.config["learn"]["explain"]["enabled"]
 
 
 def learn_optional_outputs():
-    return {"importance": RUN / "learn" / "importance.tsv"} if EXPLAIN else {}
+    return {"importance": learn_file(learn_dir(RUN), "importance")} if EXPLAIN else {}
 
 
 # Connectome plots need importance scores and an atlas with coordinates (image inputs).
@@ -63,10 +65,7 @@ CONNECTOME_FIGURES = (
 def connectome_figures():
     if not CONNECTOME_FIGURES:
         return []
-    return [
-        RUN / "figures" / f
-        for f in ("connectome_top_edges.png", "region_importance.png")
-    ]
+    return [connectome_figure(figures_dir(RUN), k) for k in ("edges", "regions")]
 
 
 # Galleries of the per-subject QC figures: MRI draws them from images, speech per recording.
@@ -80,13 +79,13 @@ QC_GALLERIES = [
 
 
 def qc_galleries():
-    return [RUN / "figures" / f"{m}_qc_gallery.html" for m in QC_GALLERIES]
+    return [qc_gallery_file(figures_dir(RUN), m) for m in QC_GALLERIES]
 
 
 def final_outputs():
     stages = [PLAN.stage_dir(s) / "dataset_description.json" for s in PLAN.stages]
     return [
-        RUN / "learn" / "metrics.tsv",
+        run_file(RUN, "metrics"),
         RUN / "dataset_description.json",
         RUN / "provenance" / "config.yaml",
         RUN / "provenance" / "manifest.json",

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from psymodal.learn.assemble import StudyData
-from psymodal.learn.evaluate import EvaluationResult
+from psymodal.learn.cross_validation import EvaluationResult
 from psymodal.learn.metrics import roc_auc
 from psymodal.learn.shap_values import add_shap, shap_table
 

@@ -111,7 +111,7 @@ def feature_pipeline(
     transform : transformer, optional
         Block feature transform (``learn.transforms``, e.g. tangent space) applied right after
         the selector, so it is fitted on the training fold; it must keep the covariates after
-        the features (see :func:`psymodal.learn.evaluate.build_estimator`).
+        the features (see :func:`psymodal.learn.cross_validation.build_estimator`).
 
     Notes
     -----

@@ -11,7 +11,7 @@ import sklearn
 
 from psymodal.io.tables import write_json, write_tsv
 from psymodal.learn.assemble import assemble
-from psymodal.learn.evaluate import evaluate
+from psymodal.learn.cross_validation import evaluate
 from psymodal.learn.paths import learn_outputs
 from psymodal.learn.settings import resolve
 from psymodal.workflow.threads import limit_threads

@@ -24,7 +24,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.preprocessing import StandardScaler
 
 from psymodal.learn.assemble import StudyData
-from psymodal.learn.evaluate import EvaluationResult
+from psymodal.learn.cross_validation import EvaluationResult
 
 SHAP_COLUMNS = ["model", "modality", "level", "feature", "shap_mean_abs", "n_folds"]
 

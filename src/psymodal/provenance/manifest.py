@@ -32,6 +32,7 @@ from pathlib import Path
 
 from psymodal import __version__
 from psymodal.io.tables import write_json
+from psymodal.learn.paths import run_file
 from psymodal.settings.record import plain_config, write_config_yaml
 
 CODE_URL = "https://github.com/psymodal/psymodal"
@@ -334,7 +335,7 @@ def run_seeds(config: Mapping, run_dir: str | os.PathLike | None = None) -> dict
         Sorted by dotted key.
     """
     seeds = config_seeds(config)
-    info = Path(run_dir) / "learn" / "run_info.json" if run_dir is not None else None
+    info = run_file(run_dir, "run_info") if run_dir is not None else None
     if info is not None and info.is_file():
         settings = json.loads(info.read_text()).get("settings")
         if isinstance(settings, Mapping):

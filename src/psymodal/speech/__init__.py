@@ -10,9 +10,22 @@ find_recordings, process_subject
     Per-subject stage used by the workflow.
 """
 
-from .audio import AudioError, load_audio, read_audio
-from .features import DEFAULT_SETTINGS, extract_features, feature_names, qc_names, resolve_settings
-from .pipeline import find_recordings, process_subject
+import importlib
+
+# Imported on first use: ``psymodal.speech.paths`` (read by the workflow and the report) must
+# not load librosa and numba.
+_EXPORTS = {
+    "AudioError": "audio",
+    "load_audio": "audio",
+    "read_audio": "audio",
+    "DEFAULT_SETTINGS": "features",
+    "extract_features": "features",
+    "feature_names": "features",
+    "qc_names": "features",
+    "resolve_settings": "features",
+    "find_recordings": "pipeline",
+    "process_subject": "pipeline",
+}
 
 __all__ = [
     "AudioError",
@@ -26,3 +39,10 @@ __all__ = [
     "read_audio",
     "resolve_settings",
 ]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

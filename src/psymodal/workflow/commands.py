@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
+from psymodal.mri.paths import atlas_files
 from psymodal.workflow.plan import atlas_name, fmriprep_dir, mri_input, participants_tsv
 
 __all__ = [
@@ -46,9 +46,9 @@ def mri_source_arguments(config: Mapping, atlas_dir: PathLike) -> list[str]:
         args += ["--timeseries-dir", str(dataset["timeseries_dir"])]
         return args + ["--timeseries-pattern", str(dataset["timeseries_pattern"])]
     name = atlas_name(config["mri"]["atlas"])
-    atlas = Path(atlas_dir) / f"atlas-{name}_dseg"
-    args += ["--fmriprep-dir", str(fmriprep_dir(config)), "--atlas", f"{atlas}.nii.gz"]
-    return args + ["--atlas-labels", f"{atlas}.tsv", "--atlas-name", name]
+    nii, tsv = atlas_files(atlas_dir, name)
+    args += ["--fmriprep-dir", str(fmriprep_dir(config)), "--atlas", str(nii)]
+    return args + ["--atlas-labels", str(tsv), "--atlas-name", name]
 
 
 def demo_command(config: Mapping, bids_dir: PathLike) -> list[str]:
