@@ -30,7 +30,7 @@ from .errors import MRIInputError, RunTooShortError
 from .layout import RunInputs, find_tr, normalize_subject, parse_entities
 from .qc import RunFigureInputs, RunQC, qc_settings, voxel_metrics
 from .settings import fill_settings
-from .timeseries import _frozen_gc, _load_header, _read_data, atlas_columns, labels_on_grid
+from .timeseries import atlas_columns, frozen_gc, labels_on_grid, load_header, read_data
 
 # high_variance_confounds: nilearn's 5 principal components of the 2% highest-variance voxels
 
@@ -81,7 +81,7 @@ def extract_raw_timeseries(
     raw = raw_settings(settings)
     rules = qc_settings(settings["qc"])
     sub = run.subject
-    bold = _load_header(run.bold, "BOLD image", sub)
+    bold = load_header(run.bold, "BOLD image", sub)
     if len(bold.shape) != 4:
         raise MRIInputError(
             f"sub-{sub}: BOLD image {run.bold} has shape {bold.shape}; a 4D image is expected."
@@ -99,7 +99,7 @@ def extract_raw_timeseries(
         err.reason = f"only {len(kept)} volumes (need {need})"
         err.qc = {"n_volumes": n_vol, "n_volumes_kept": len(kept)}
         raise err
-    data = _read_data(bold, run.bold, "BOLD image", sub)
+    data = read_data(bold, run.bold, "BOLD image", sub)
     if n_dummy:
         data = data[..., n_dummy:]
     img = nib.Nifti1Image(data, bold.affine, bold.header)
@@ -130,7 +130,7 @@ def extract_raw_timeseries(
         resampling_target="data",
         reports=False,
     )
-    with warnings.catch_warnings(), _frozen_gc():
+    with warnings.catch_warnings(), frozen_gc():
         warnings.simplefilter("ignore")
         signals = masker.fit_transform(img)
     ids = [int(v) for k, v in masker.region_ids_.items() if k != "background"]

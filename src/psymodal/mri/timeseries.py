@@ -32,7 +32,7 @@ from .settings import fill_settings
 AFFINE_TOLERANCE = 1e-3  # mm; fMRIPrep writes mask and BOLD with identical affines
 
 
-def _load_header(path: Path, what: str, subject: str) -> nib.Nifti1Image:
+def load_header(path: Path, what: str, subject: str) -> nib.Nifti1Image:
     if not Path(path).is_file():
         raise MRIInputError(f"sub-{subject}: {what} {path} does not exist.")
     try:
@@ -44,7 +44,7 @@ def _load_header(path: Path, what: str, subject: str) -> nib.Nifti1Image:
         ) from err
 
 
-def _read_data(img: nib.Nifti1Image, path: Path, what: str, subject: str) -> np.ndarray:
+def read_data(img: nib.Nifti1Image, path: Path, what: str, subject: str) -> np.ndarray:
     try:
         # dataobj keeps float32 data as float32 (get_fdata would double the memory)
         return np.asanyarray(img.dataobj)
@@ -56,7 +56,7 @@ def _read_data(img: nib.Nifti1Image, path: Path, what: str, subject: str) -> np.
 
 
 @contextmanager
-def _frozen_gc():
+def frozen_gc():
     """Exclude the objects alive now from garbage collection while nilearn runs.
 
     nilearn's ``safe_get_data`` calls ``gc.collect()`` about ten times per extraction; each
@@ -92,7 +92,7 @@ def check_run(run: RunInputs) -> dict:
         With the file, the subject, what is wrong and what to do.
     """
     sub = run.subject
-    bold = _load_header(run.bold, "BOLD image", sub)
+    bold = load_header(run.bold, "BOLD image", sub)
     if len(bold.shape) != 4:
         raise MRIInputError(
             f"sub-{sub}: BOLD image {run.bold} has shape {bold.shape}; a 4D (x, y, z, time) "
@@ -109,7 +109,7 @@ def check_run(run: RunInputs) -> dict:
         )
     mask = None
     if run.mask is not None:
-        mask = _load_header(run.mask, "brain mask", sub)
+        mask = load_header(run.mask, "brain mask", sub)
         if len(mask.shape) != 3 and not (len(mask.shape) == 4 and mask.shape[3] == 1):
             raise MRIInputError(
                 f"sub-{sub}: brain mask {run.mask} has shape {mask.shape}; a 3D mask is expected."
@@ -350,9 +350,9 @@ def _read_data_and_mask(run: RunInputs, bold, mask_img) -> tuple[np.ndarray, np.
     MRIInputError
         For a truncated/corrupt image or an empty mask.
     """
-    data = _read_data(bold, run.bold, "BOLD image", run.subject)
+    data = read_data(bold, run.bold, "BOLD image", run.subject)
     if mask_img is not None:
-        mask = _read_data(mask_img, run.mask, "brain mask", run.subject).reshape(bold.shape[:3]) > 0
+        mask = read_data(mask_img, run.mask, "brain mask", run.subject).reshape(bold.shape[:3]) > 0
         if not mask.any():
             raise MRIInputError(f"sub-{run.subject}: brain mask {run.mask} is empty.")
     else:
@@ -417,7 +417,7 @@ def _parcellate(
         resampling_target="data",
         reports=False,
     )
-    with warnings.catch_warnings(), _frozen_gc():
+    with warnings.catch_warnings(), frozen_gc():
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*[Rr]esampl.*")

@@ -40,7 +40,7 @@ from psymodal.settings import defaults
 
 from .audio import frame_signal
 from .prosody import PitchTrack, hz_to_semitones
-from .spectral import _hz_to_mel, mel_filterbank, mfcc, power_spectrogram
+from .spectral import hz_to_mel, mel_filterbank, mfcc, power_spectrogram
 
 __all__ = ["EGEMAPS_DEFAULTS", "egemaps_names", "band_limit_hz", "extract_egemaps"]
 
@@ -300,7 +300,7 @@ def _spectral_llds(power: np.ndarray, freqs: np.ndarray, sr: int) -> dict[str, n
     # (openSMILE's cPlp with doAud=1, compression 0.33, then the L1 sum of the bands).
     fmax = min(8000.0, sr / 2.0)
     bank = mel_filterbank(freqs, 26, 20.0, fmax)
-    edges = np.linspace(_hz_to_mel(20.0), _hz_to_mel(fmax), 28)
+    edges = np.linspace(hz_to_mel(20.0), hz_to_mel(fmax), 28)
     centres = 700.0 * np.expm1(edges[1:-1] / 1127.0)
     bands = np.maximum(power @ bank.T, 1e-8) * _equal_loudness(centres)
     loudness = _LOUDNESS_SCALE * np.sum(bands**0.33, axis=1)

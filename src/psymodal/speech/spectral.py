@@ -40,7 +40,7 @@ def power_spectrogram(
     return power, np.fft.rfftfreq(n_fft, 1.0 / sr)
 
 
-def _hz_to_mel(f):
+def hz_to_mel(f):
     return 1127.0 * np.log1p(np.asarray(f, dtype=float) / 700.0)
 
 
@@ -50,7 +50,7 @@ def _mel_to_hz(m):
 
 def mel_filterbank(freqs: np.ndarray, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
     """HTK-style triangular mel filters (unit peak), ``(n_mels, n_bins)``."""
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    edges = _mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
     lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     f = freqs[None, :]
     rising = (f - lo) / (mid - lo)
