@@ -86,14 +86,15 @@ def _participant_rows(path) -> dict:
 def _write_batch_tables(args, outputs: list[dict]) -> None:
     """Stack the subjects' one-row tables per modality: ``<modality>_batch-<N>_<kind>.tsv``."""
     from psymodal.io.tables import concat_rows
+    from psymodal.workflow.stage_tables import KINDS, batch_table
 
     if args.batch_dir is None:
         return
     for modality in sorted({m for written in outputs for m in written}):
-        for kind in ("features", "qc"):
+        for kind in KINDS:
             concat_rows(
                 [written[modality][kind] for written in outputs if modality in written],
-                Path(args.batch_dir) / f"{modality}_batch-{args.batch}_{kind}.tsv",
+                batch_table(args.batch_dir, modality, args.batch, kind),
             )
 
 

@@ -9,6 +9,7 @@ from psymodal.learn.paths import learn_dir, learn_file, run_file
 from psymodal.report.paths import connectome_figure, figures_dir, qc_gallery_file
 from psymodal.workflow import commands
 from psymodal.workflow.plan import MODALITY_STAGE, StudyPlan
+from psymodal.workflow.stage_tables import KINDS, batch_dir, group_table
 
 PLAN = StudyPlan.from_config(config)
 PLAN.check_run_is_not_overwritten()
@@ -98,7 +99,7 @@ def batch_outputs(stage):
     return [
         str(PLAN.batch_table(m, "{batch}", kind))
         for m in PLAN.stage_modalities(stage)
-        for kind in ("features", "qc")
+        for kind in KINDS
     ]
 
 

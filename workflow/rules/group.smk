@@ -4,12 +4,12 @@ rule collect_modality:
         qc=lambda wc: batch_tables(wc.modality, "qc"),
     output:
         features=report(
-            RESULTS / "{stage}-{key}" / "group" / "{modality}_features.tsv",
+            group_table(RESULTS / "{stage}-{key}", "{modality}", "features"),
             caption="../report/features.rst",
             category="Features",
         ),
         qc=report(
-            RESULTS / "{stage}-{key}" / "group" / "{modality}_qc.tsv",
+            group_table(RESULTS / "{stage}-{key}", "{modality}", "qc"),
             caption="../report/qc.rst",
             category="Quality control",
         ),

@@ -48,7 +48,7 @@ rule mri_batch:
                 MRI,
                 ATLAS_DIR,
                 batch=wc.batch,
-                batch_dir=MRI / "group" / "batches",
+                batch_dir=batch_dir(MRI),
             )
         ),
     shell:

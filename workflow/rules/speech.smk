@@ -20,7 +20,7 @@ rule speech_batch:
                 BIDS,
                 SPEECH,
                 batch=wc.batch,
-                batch_dir=SPEECH / "group" / "batches",
+                batch_dir=batch_dir(SPEECH),
             )
         ),
     shell:

@@ -31,6 +31,7 @@ import pandas as pd
 from psymodal.io.tables import atomic_write, read_tsv
 from psymodal.report.paths import REPORT_FIGURES, figures_dir, report_figure
 from psymodal.report.plotting import empty_panel, new_figure, save_figure
+from psymodal.workflow.stage_tables import group_table
 
 #: The files :func:`write_report_figures` writes, in order
 #: (:data:`~psymodal.report.paths.REPORT_FIGURES`).
@@ -457,7 +458,7 @@ def write_report_figures(
     predictions = _read(run_file(results_dir, "predictions"))
     null = _read(run_file(results_dir, "permutation_null"))
     importance = _read(run_file(results_dir, "importance"))
-    qc_tables = qc_tables or {m: results_dir / "group" / f"{m}_qc.tsv" for m in ("mri", "speech")}
+    qc_tables = qc_tables or {m: group_table(results_dir, m, "qc") for m in ("mri", "speech")}
     mri_qc = _read(Path(qc_tables["mri"])) if "mri" in qc_tables else None
     speech_qc = _read(Path(qc_tables["speech"])) if "speech" in qc_tables else None
     fd, speech = qc_thresholds(mri_settings, speech_settings)

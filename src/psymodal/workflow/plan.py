@@ -21,6 +21,7 @@ from psymodal import __version__
 from psymodal.io.tables import read_tsv
 from psymodal.settings import Settings, resolve_config, resolve_section
 from psymodal.settings.record import write_config_yaml
+from psymodal.workflow import stage_tables
 from psymodal.workflow.participants import check_participant_ids
 
 
@@ -272,12 +273,11 @@ class StudyPlan:
         return [m for stage in ("mri", "speech") for m in self.stage_modalities(stage)]
 
     def group_table(self, modality: str, kind: str) -> Path:
-        folder = self.stage_dir(MODALITY_STAGE[modality]) / "group"
-        return folder / f"{modality}_{kind}.tsv"
+        return stage_tables.group_table(self.stage_dir(MODALITY_STAGE[modality]), modality, kind)
 
     def batch_table(self, modality: str, batch: int | str, kind: str) -> Path:
-        folder = self.stage_dir(MODALITY_STAGE[modality]) / "group" / "batches"
-        return folder / f"{modality}_batch-{batch}_{kind}.tsv"
+        folder = stage_tables.batch_dir(self.stage_dir(MODALITY_STAGE[modality]))
+        return stage_tables.batch_table(folder, modality, batch, kind)
 
     # ---- inputs for real datasets -----------------------------------------------------------
     def subject_inputs(self, subjects: list[str], modality: str) -> list[Path]:
