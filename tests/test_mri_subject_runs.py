@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _helpers import FAST, LABELS, NAMES, make_run, toy_atlas
 from psymodal.io.tables import read_tsv
 from psymodal.mri.connectome import connectivity_features, edge_names
 from psymodal.mri.layout import find_runs
 from psymodal.mri.subject_runs import process_subject
 from psymodal.mri.timeseries import extract_run_timeseries
-from test_mri_synthetic import FAST, LABELS, NAMES, make_run, toy_atlas
 
 
 def _run(tmp_path, **kw):
