@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from psymodal.cli import main
 from psymodal.provenance import manifest as prov
@@ -198,35 +197,11 @@ def test_workdir_is_inferred_from_the_recorded_results_location(tmp_path):
     assert infer_workdir(tmp_path / "moved", "results") == Path.cwd()
 
 
-# ---- rerun on the small demo workflow (slow) ------------------------------------------------
-def _small_demo_config() -> dict:
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    config["dataset"]["demo"].update({"small": True})
-    config["batch_size"] = 4
-    return config
-
-
-@pytest.fixture(scope="module")
-def demo_results(tmp_path_factory):
-    """One small demo workflow run with its manifest, shared by the slow tests."""
-    workdir = tmp_path_factory.mktemp("audit-demo")
-    config = _small_demo_config()
-    (workdir / "config").mkdir()
-    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
-    result = subprocess.run(
-        [*command, "--directory", str(workdir), "--cores", "2"], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        pytest.fail(f"snakemake failed:\n{result.stderr[-5000:]}")
-    results = workdir / "results"
-    try:
-        prov.find_manifest(results)
-    except FileNotFoundError:  # a workflow without the manifest rule: write it as it would
-        cli = [sys.executable, "-m", "psymodal.cli", "manifest", "results"]
-        config = [] if (results / "LATEST").exists() else ["--config", json.dumps(config)]
-        subprocess.run([*cli, *config], cwd=workdir, check=True)
-    return results
+# ---- the small demo workflow run (slow) ----------------------------------------------------
+@pytest.fixture
+def demo_results(small_demo):
+    """The results of the session's small demo run (conftest.py), with its manifest."""
+    return small_demo / "results"
 
 
 @pytest.mark.slow
@@ -251,8 +226,13 @@ def test_rerun_of_a_few_subjects_reproduces_their_files(demo_results, tmp_path):
 
 
 @pytest.mark.slow
-def test_rerun_of_the_whole_workflow_reproduces_every_file(demo_results, tmp_path):
-    report = audit(demo_results, rerun=True, tmp_root=tmp_path)
+def test_rerun_of_the_whole_workflow_reproduces_every_file(small_demo_rerun):
+    """``audit(rerun=True)`` of the small demo with one core: the session's one rerun from
+    scratch, whose files test_workflow_e2e also compares."""
+    report = small_demo_rerun.report
     assert report.check("rerun").status == PASS, "\n".join(report.lines())
     assert report.passed and report.rerun_dir is None
-    assert not any(tmp_path.iterdir()), "a passing rerun cleans up its folder"
+    # conftest's stand-in for shutil.rmtree moved the folder away to keep it for the e2e test
+    assert len(small_demo_rerun.removed) == 1
+    assert small_demo_rerun.removed[0].parent == small_demo_rerun.tmp_root
+    assert not any(small_demo_rerun.tmp_root.iterdir()), "a passing rerun cleans up its folder"

@@ -6,19 +6,25 @@ import numpy as np
 import pytest
 import yaml
 
+from _helpers import (
+    assert_succeeded,
+    run_dir,
+    run_snakemake,
+    scenario_config,
+    stage_dir,
+    write_config,
+)
 from psymodal.demo import DemoSpec, plan
 from psymodal.io.tables import read_tsv, write_tsv
 from psymodal.learn.pipeline import run as learn
-from test_workflow_e2e import REPO, assert_succeeded, run_dir, run_snakemake, stage_dir
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def default_demo(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("default_demo")
-    (workdir / "config").mkdir()
-    (workdir / "config" / "config.yaml").write_text((REPO / "config" / "config.yaml").read_text())
+    """The default demo (``.test/config-demo.yaml``, which is config/config.yaml)."""
+    workdir = write_config(tmp_path_factory.mktemp("default_demo"), scenario_config("demo"))
     assert_succeeded(run_snakemake(workdir), workdir)
     return workdir
 

@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from _helpers import REPO, SNAKEMAKE
 from psymodal.io.tables import read_tsv
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 N_SUBJECTS = 6
 BATCH_SIZE = 2
 

@@ -18,14 +18,12 @@ import shlex
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+from _helpers import REPO, SNAKEMAKE, scenario_config, write_config
+
 # the single-node CI cluster has no accounting database: poll squeue, and poll early
 CI_SLURM_ARGS = "--slurm-status-command squeue --slurm-init-seconds-before-status-checks 2"
 PROFILE = str(REPO / "profiles" / "slurm")
@@ -62,15 +60,6 @@ def slurm():
         pytest.skip(problem)
 
 
-def small_demo_workdir(workdir: Path) -> Path:
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    config["dataset"]["demo"]["small"] = True
-    config["batch_size"] = 4
-    (workdir / "config").mkdir(parents=True)
-    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    return workdir
-
-
 def start_snakemake(workdir: Path, *args: str) -> subprocess.Popen:
     with (workdir / "snakemake.log").open("w") as log:
         return subprocess.Popen(
@@ -105,15 +94,15 @@ def compared_files(workdir: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def runs(slurm, tmp_path_factory):
-    """The same small demo run locally and through SLURM, at the same time: the SLURM run
-    mostly waits (job start-up, status polls), the local one fills those gaps."""
-    local = small_demo_workdir(tmp_path_factory.mktemp("local"))
-    cluster = small_demo_workdir(tmp_path_factory.mktemp("slurm"))
+def runs(slurm, request, tmp_path_factory):
+    """The small demo through SLURM, and the session's local run of it (``small_demo``) to
+    compare with: when that one is not done yet, it runs while the SLURM run mostly waits (job
+    start-up, status polls)."""
+    cluster = write_config(tmp_path_factory.mktemp("slurm"), scenario_config("small-demo"))
     extra = shlex.split(os.environ.get("PSYMODAL_SLURM_ARGS", CI_SLURM_ARGS))
     cluster_proc = start_snakemake(cluster, "--workflow-profile", PROFILE, "--jobs", "8", *extra)
     try:
-        finish(start_snakemake(local, "--cores", "1"), local)
+        local = request.getfixturevalue("small_demo")
     except BaseException:
         cluster_proc.send_signal(signal.SIGINT)  # Snakemake then cancels its SLURM jobs
         cluster_proc.wait(timeout=120)

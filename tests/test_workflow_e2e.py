@@ -1,118 +1,76 @@
-"""End to end: the Snakemake workflow on the small demo study, in a temporary folder."""
+"""End to end: the Snakemake workflow on the small demo study, in a temporary folder.
+
+The run itself is the session's ``small_demo`` fixture (conftest.py), shared with the other
+slow tests; tests that change a run work on a copy.
+"""
 
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
+from _helpers import run_dir, run_snakemake, stage_dir
 from psymodal.io.tables import read_tsv
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 
 pytestmark = pytest.mark.slow
 
 
-def small_demo_config(**demo):
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    config["dataset"]["demo"].update({"small": True, **demo})
-    config["batch_size"] = 4
-    return config
-
-
-def run_snakemake(workdir: Path, *args: str, cores: int = 2) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*SNAKEMAKE, "--directory", str(workdir), "--cores", str(cores), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def assert_succeeded(result: subprocess.CompletedProcess, workdir: Path) -> None:
-    """Fail with Snakemake's error and the tails of every job log, to debug CI from its output."""
-    if result.returncode == 0:
-        return
-    logs = "\n".join(
-        f"--- {p.relative_to(workdir)}\n{p.read_text()[-2000:]}"
-        for p in sorted((workdir / "results").glob("**/logs/*.log"))
-    )
-    pytest.fail(f"snakemake failed:\n{result.stderr[-5000:]}\n{logs}")
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("e2e")
-    (workdir / "config").mkdir()
-    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(small_demo_config()))
-    assert_succeeded(run_snakemake(workdir), workdir)
-    return workdir
-
-
-def run_dir(workdir: Path) -> Path:
-    label = (workdir / "results" / "LATEST").read_text().strip()
-    return workdir / "results" / "runs" / label
-
-
-def stage_dir(workdir: Path, modality: str) -> Path:
-    (folder,) = (workdir / "results").glob(f"{modality}-*")
-    return folder
-
-
-def test_workflow_writes_metrics_per_modality_and_fused(demo_run):
-    metrics = read_tsv(run_dir(demo_run) / "learn" / "metrics.tsv")
+def test_workflow_writes_metrics_per_modality_and_fused(small_demo):
+    metrics = read_tsv(run_dir(small_demo) / "learn" / "metrics.tsv")
     assert {"mri", "speech", "late_fusion", "confounds"} <= set(metrics["modality"])
     assert metrics["roc_auc"].between(0, 1).all()
-    predictions = read_tsv(run_dir(demo_run) / "learn" / "predictions.tsv")
-    participants = read_tsv(demo_run / "resources" / "demo" / "participants.tsv")
+    predictions = read_tsv(run_dir(small_demo) / "learn" / "predictions.tsv")
+    participants = read_tsv(small_demo / "resources" / "demo" / "participants.tsv")
     fused = predictions[predictions["modality"] == "late_fusion"]
     # every labelled participant gets a fused prediction, even without one modality
     assert set(fused["participant_id"]) == set(participants["participant_id"])
 
 
-def test_every_participant_has_a_qc_row_with_reason(demo_run):
-    participants = read_tsv(demo_run / "resources" / "demo" / "participants.tsv")
+def test_every_participant_has_a_qc_row_with_reason(small_demo):
+    participants = read_tsv(small_demo / "resources" / "demo" / "participants.tsv")
     for modality in ("mri", "speech"):
-        qc = read_tsv(stage_dir(demo_run, modality) / "group" / f"{modality}_qc.tsv")
+        qc = read_tsv(stage_dir(small_demo, modality) / "group" / f"{modality}_qc.tsv")
         assert list(qc["participant_id"]) == sorted(participants["participant_id"])
         excluded = qc[~qc["included"].astype(bool)]
         assert len(excluded) >= 1, f"the demo has a participant without {modality}"
         assert excluded["reason"].notna().all()
 
 
-def test_feature_tables_have_the_same_columns_for_everyone(demo_run):
-    features = read_tsv(stage_dir(demo_run, "mri") / "group" / "mri_features.tsv")
+def test_feature_tables_have_the_same_columns_for_everyone(small_demo):
+    features = read_tsv(stage_dir(small_demo, "mri") / "group" / "mri_features.tsv")
     assert features.shape[1] == 1 + 160 * 159 // 2
     assert all("__" in c for c in features.columns[1:])
 
 
-def test_outputs_are_a_bids_derivatives_dataset(demo_run):
-    for folder in (run_dir(demo_run), stage_dir(demo_run, "mri"), stage_dir(demo_run, "speech")):
+def test_outputs_are_a_bids_derivatives_dataset(small_demo):
+    for folder in (
+        run_dir(small_demo),
+        stage_dir(small_demo, "mri"),
+        stage_dir(small_demo, "speech"),
+    ):
         description = yaml.safe_load((folder / "dataset_description.json").read_text())
         assert description["DatasetType"] == "derivative"
         assert description["GeneratedBy"][0]["Name"] == "psymodal"
 
 
-def test_second_run_does_no_work(demo_run):
-    result = run_snakemake(demo_run, "--dry-run")
+def test_second_run_does_no_work(small_demo):
+    result = run_snakemake(small_demo, "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-def test_rerun_from_scratch_is_byte_identical(demo_run, tmp_path):
-    shutil.copytree(demo_run / "config", tmp_path / "config")
-    shutil.copytree(demo_run / "resources", tmp_path / "resources")
-    result = run_snakemake(tmp_path, cores=1)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert run_dir(tmp_path).name == run_dir(demo_run).name
+def test_rerun_from_scratch_is_byte_identical(small_demo, small_demo_rerun):
+    """The session's one rerun from scratch: same config, one core instead of two, the demo
+    study generated again (``small_demo_rerun``, which the audit tests read too)."""
+    rerun = small_demo_rerun.workdir
+    log = rerun / "audit-rerun.log"
+    assert (rerun / "results" / "LATEST").is_file(), log.read_text()[-3000:]
+    assert run_dir(rerun).name == run_dir(small_demo).name
     pairs = [
-        (run_dir(tmp_path), run_dir(demo_run), f"learn/{n}.tsv") for n in ("metrics", "predictions")
+        (run_dir(rerun), run_dir(small_demo), f"learn/{n}.tsv") for n in ("metrics", "predictions")
     ]
     pairs += [
-        (stage_dir(tmp_path, m), stage_dir(demo_run, m), f"group/{m}_{kind}.tsv")
+        (stage_dir(rerun, m), stage_dir(small_demo, m), f"group/{m}_{kind}.tsv")
         for m in ("mri", "speech")
         for kind in ("features", "qc")
     ]
@@ -120,8 +78,8 @@ def test_rerun_from_scratch_is_byte_identical(demo_run, tmp_path):
         assert (new / name).read_bytes() == (old / name).read_bytes(), name
 
 
-def test_another_config_makes_a_new_run_and_keeps_the_old(demo_run, tmp_path):
-    shutil.copytree(demo_run, tmp_path / "w", symlinks=True)
+def test_another_config_makes_a_new_run_and_keeps_the_old(small_demo, tmp_path):
+    shutil.copytree(small_demo, tmp_path / "w", symlinks=True)
     workdir = tmp_path / "w"
     first = run_dir(workdir)
     config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
@@ -140,10 +98,11 @@ def test_another_config_makes_a_new_run_and_keeps_the_old(demo_run, tmp_path):
     assert result.returncode != 0 and "another config" in result.stdout + result.stderr
 
 
-def test_report_for_a_clinician_scientist(demo_run):
-    result = run_snakemake(demo_run, "--report", "report.html")
+def test_report_for_a_clinician_scientist(small_demo, tmp_path):
+    report = tmp_path / "report.html"  # outside the shared run's folder
+    result = run_snakemake(small_demo, "--report", str(report))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    html = (demo_run / "report.html").read_text(errors="replace")
+    html = report.read_text(errors="replace")
     pieces = ("roc_curves.png", "metrics_table.html", "qc_summary.png", "manifest.json")
     for piece in (
         *pieces,
