@@ -59,3 +59,16 @@ def test_one_class_is_refused():
         )
     with pytest.raises(ValueError, match="no 'diagnosis' column"):
         check_labels(pd.DataFrame({"dx": ["patient"]}), "t.tsv", LEARN)
+
+
+def test_the_plan_checks_labels_before_any_job(tmp_path):
+    table = "participant_id\tdiagnosis\nsub-01\tpatient\nsub-02\tcontrol\nsub-03\tbipolar\n"
+    (tmp_path / "participants.tsv").write_text(table)
+    config = {"dataset": {"source": "bids", "bids_dir": str(tmp_path)}}
+    with pytest.raises(ValueError, match=r"'bipolar' \(1\)"):
+        StudyPlan(config)
+    config["learn"] = {"negative_label": "control"}
+    assert StudyPlan(config).subjects == ["sub-01", "sub-02", "sub-03"]
+    (tmp_path / "participants.tsv").write_text(table.replace("patient", "control"))
+    with pytest.raises(ValueError, match="one class only"):
+        StudyPlan(config)

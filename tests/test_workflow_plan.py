@@ -19,10 +19,21 @@ def bids_config(bids_dir, **extra):
     return config
 
 
+def write_two_subjects(path):
+    """A participants table the plan accepts: BIDS ids and both classes."""
+    table = pd.DataFrame(
+        {"participant_id": ["sub-01", "sub-02"], "diagnosis": ["patient", "control"]}
+    )
+    write_tsv(table, path)
+
+
 def test_plan_reads_participants_and_batches(tmp_path):
     ids = [f"sub-{i:02d}" for i in range(1, 24)]
     write_tsv(
-        pd.DataFrame({"participant_id": ids, "diagnosis": "control"}), tmp_path / "participants.tsv"
+        pd.DataFrame(
+            {"participant_id": ids, "diagnosis": ["patient", "control"] * 11 + ["control"]}
+        ),
+        tmp_path / "participants.tsv",
     )
     plan = StudyPlan(bids_config(tmp_path, batch_size=10))
     assert plan.subjects == ids
@@ -34,7 +45,7 @@ def test_plan_reads_participants_and_batches(tmp_path):
 
 
 def test_plan_lists_subject_files_so_edits_trigger_reruns(tmp_path):
-    write_tsv(pd.DataFrame({"participant_id": ["sub-01"]}), tmp_path / "participants.tsv")
+    write_two_subjects(tmp_path / "participants.tsv")
     audio = tmp_path / "sub-01" / "audio" / "sub-01_task-reading_audio.wav"
     audio.parent.mkdir(parents=True)
     audio.write_bytes(b"")
@@ -62,7 +73,7 @@ def test_missing_participants_table(tmp_path):
 
 
 def test_stage_folders_are_keyed_by_settings_and_runs_by_config(tmp_path):
-    write_tsv(pd.DataFrame({"participant_id": ["sub-01"]}), tmp_path / "participants.tsv")
+    write_two_subjects(tmp_path / "participants.tsv")
     base = StudyPlan(bids_config(tmp_path))
     other = bids_config(tmp_path)
     other["learn"] = {"cv": {"seed": 3}}
@@ -74,7 +85,7 @@ def test_stage_folders_are_keyed_by_settings_and_runs_by_config(tmp_path):
 
 
 def test_reusing_a_run_label_with_another_config_is_refused(tmp_path):
-    write_tsv(pd.DataFrame({"participant_id": ["sub-01"]}), tmp_path / "participants.tsv")
+    write_two_subjects(tmp_path / "participants.tsv")
     first = StudyPlan(bids_config(tmp_path, run_label="mine"))
     first.write_run_config()
     first.check_run_is_not_overwritten()
@@ -88,13 +99,14 @@ def test_timeseries_source_reads_abide_phenotypes(tmp_path):
     functional = tmp_path / "Functional"
     functional.mkdir()
     (functional / "50003.mat").write_bytes(b"")
+    (functional / "50005.mat").write_bytes(b"")
     pd.DataFrame(
         {
-            "SUB_ID": [50003, 50004],
-            "DX_GROUP": [1, 0],
-            "AGE_AT_SCAN": [20.0, 22.0],
-            "SEX": [1, 2],
-            "SITE_ID": ["PITT", "PITT"],
+            "SUB_ID": [50003, 50004, 50005],
+            "DX_GROUP": [1, 0, 0],
+            "AGE_AT_SCAN": [20.0, 22.0, 21.0],
+            "SEX": [1, 2, 1],
+            "SITE_ID": ["PITT", "PITT", "PITT"],
         }
     ).to_csv(tmp_path / "phenotypic.csv", index=False)
     config = bids_config(tmp_path)
@@ -107,7 +119,7 @@ def test_timeseries_source_reads_abide_phenotypes(tmp_path):
         "timeseries_pattern": "{label}.mat",
     }
     plan = StudyPlan(config)
-    assert plan.subjects == ["sub-50003"]
+    assert plan.subjects == ["sub-50003", "sub-50005"]  # 50004 has no file
     assert plan.modalities == ["mri", "speech"]
     assert functional / "50003.mat" in plan.subject_inputs(["sub-50003"], "mri")
 

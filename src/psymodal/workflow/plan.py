@@ -22,7 +22,7 @@ from psymodal.io.tables import read_tsv
 from psymodal.settings import Settings, resolve_config, resolve_section
 from psymodal.settings.record import write_config_yaml
 from psymodal.workflow import stage_tables
-from psymodal.workflow.participants import check_participant_ids
+from psymodal.workflow.participants import check_labels, check_participant_ids
 
 
 def demo_spec_from_config(demo: dict):
@@ -134,8 +134,10 @@ class StudyPlan:
             )
         else:
             self.participants = self._read_participants()
-        # before any job: identifiers become file names and command-line arguments
+        # before any job: identifiers become file names and command-line arguments, and the
+        # label column must give two classes (not after hours of feature work)
         check_participant_ids(self.participants, self.participants_source)
+        check_labels(self.participants, self.participants_source, self.config["learn"])
 
     @classmethod
     def from_config(cls, config: dict) -> StudyPlan:
