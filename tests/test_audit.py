@@ -10,6 +10,7 @@ import pytest
 
 from psymodal.cli import main
 from psymodal.provenance import manifest as prov
+from psymodal.provenance import sampling
 from psymodal.provenance.audit import (
     FAIL,
     PASS,
@@ -129,7 +130,16 @@ def test_audit_command_exit_codes_and_json(audited, capsys):
     assert main(["audit", str(audited), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["passed"] is True
-    assert [c["name"] for c in report["checks"]] == ["outputs", "inputs", "code", "environment"]
+    assert [c["name"] for c in report["checks"]] == [
+        "outputs",
+        "inputs",
+        "code",
+        "environment",
+        "logs",
+        "digest",
+        "signature",
+        "recompute",
+    ]
     (audited / "learn" / "metrics.tsv").write_text("changed\n")
     assert main(["audit", str(audited)]) == 1
     assert "FAIL outputs" in capsys.readouterr().out
@@ -216,12 +226,14 @@ def test_demo_run_audits_clean(demo_results):
 
 @pytest.mark.slow
 def test_rerun_of_a_few_subjects_reproduces_their_files(demo_results, tmp_path):
-    report = audit(demo_results, rerun=True, subjects=1, tmp_root=tmp_path)
+    report = audit(demo_results, rerun=True, subjects=1, tmp_root=tmp_path, seed=0)
     rerun = report.check("rerun")
     assert rerun.status == PASS, "\n".join(report.lines())
-    assert "sub-01" in rerun.details["note"][0]
+    (subject,) = sampling.draw_subjects([f"sub-{i:02d}" for i in range(1, 13)], 1, seed=0)
+    assert subject in rerun.details["note"][0]
+    assert "seed 0" in rerun.details["sample"][0]
     outputs = prov.read_manifest(demo_results)["outputs"]
-    assert any("sub-01" in r["path"].split("/") for r in outputs)
+    assert any(subject in r["path"].split("/") for r in outputs)
     assert report.passed
 
 

@@ -25,6 +25,7 @@ typical use:
   psymodal speech --subjects sub-01 ...     # speech features and QC
   psymodal collect OUT.tsv IN1.tsv IN2.tsv  # stack one-row-per-subject tables
   psymodal learn --participants ... --features mri=... speech=... --out-dir results/learn
+  psymodal audit results --expect sha256:...  # checksums, run digest, recomputed metrics
   psymodal anonymize-speech rec.wav --out-dir shared/  # McAdams voice anonymisation for sharing
 """
 
@@ -236,6 +237,8 @@ def _cmd_manifest(args) -> int:
     from psymodal.provenance.manifest import (
         earliest_log_time,
         now_iso,
+        read_manifest,
+        run_digest,
         study_inputs,
         write_manifest,
     )
@@ -273,6 +276,19 @@ def _cmd_manifest(args) -> int:
         stage_dirs=stage_dirs,
     )
     print(path)
+    print(f"run digest: {run_digest(read_manifest(path))}")
+    return 0
+
+
+def _cmd_sign(args) -> int:
+    from psymodal.provenance.integrity import sign_manifest
+    from psymodal.provenance.manifest import find_manifest, read_manifest, run_digest
+
+    manifest_file, _ = find_manifest(args.results_dir)
+    signature = sign_manifest(manifest_file, args.key)
+    print(signature)
+    digest = run_digest(read_manifest(manifest_file))
+    print(f"signed manifest {manifest_file} (run digest: {digest})")
     return 0
 
 
@@ -281,6 +297,13 @@ def _cmd_audit(args) -> int:
 
     if args.subjects is not None and not args.rerun:
         print("psymodal audit: error: --subjects needs --rerun", file=sys.stderr)
+        return 2
+    if args.seed is not None and args.subjects is None:
+        print("psymodal audit: error: --seed needs --rerun --subjects", file=sys.stderr)
+        return 2
+    if (args.allowed_signers is None) != (args.identity is None):
+        message = "--allowed-signers and --identity go together"
+        print(f"psymodal audit: error: {message}", file=sys.stderr)
         return 2
     report = audit(
         args.results_dir,
@@ -291,11 +314,23 @@ def _cmd_audit(args) -> int:
         cores=args.cores,
         snakefile=args.snakefile,
         keep=args.keep,
+        expect=args.expect,
+        allowed_signers=args.allowed_signers,
+        identity=args.identity,
+        recompute=not args.no_recompute,
+        relearn_stage=args.relearn,
+        seed=args.seed,
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:
         print("\n".join(report.lines()))
+    if args.report is not None:
+        from psymodal.io.tables import atomic_write
+
+        text = report.document()
+        atomic_write(args.report, lambda tmp: tmp.write_text(text))
+        print(f"report written to {args.report}", file=sys.stderr)
     return report.exit_code
 
 
@@ -506,7 +541,46 @@ def _add_audit(sub) -> None:
     p.add_argument("--cores", type=int, default=2, help="cores for --rerun (default 2)")
     p.add_argument("--snakefile", type=Path, help="workflow for --rerun (default: this checkout)")
     p.add_argument("--keep", action="store_true", help="keep the rerun's temporary folder")
+    p.add_argument(
+        "--seed",
+        type=int,
+        help="with --rerun --subjects: seed of the random draw (default: from the clock; "
+        "printed either way)",
+    )
+    p.add_argument(
+        "--expect",
+        metavar="DIGEST",
+        help="the run digest (sha256:...) the lab recorded when the run ended: FAIL otherwise",
+    )
+    p.add_argument(
+        "--allowed-signers",
+        type=Path,
+        metavar="FILE",
+        help="OpenSSH allowed-signers file: verify provenance/manifest.json.sig (with --identity)",
+    )
+    p.add_argument("--identity", help="the signer's identity in --allowed-signers")
+    p.add_argument(
+        "--no-recompute",
+        action="store_true",
+        help="do not recompute metrics.tsv and calibration.tsv from predictions.tsv",
+    )
+    p.add_argument(
+        "--relearn",
+        action="store_true",
+        help="re-run the learning stage from the stored group tables and compare its files",
+    )
+    p.add_argument("--report", type=Path, metavar="FILE", help="also write a text report to FILE")
     p.set_defaults(func=_cmd_audit)
+
+
+def _add_sign(sub) -> None:
+    p = sub.add_parser(
+        "sign",
+        help="sign a run's manifest with an OpenSSH key (ssh-keygen -Y sign -n psymodal)",
+    )
+    p.add_argument("results_dir", type=Path, help="a results or run folder, or a manifest file")
+    p.add_argument("--key", type=Path, required=True, help="private key (e.g. ~/.ssh/id_ed25519)")
+    p.set_defaults(func=_cmd_sign)
 
 
 def _add_figures(sub) -> None:
@@ -567,6 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_learn,
         _add_manifest,
         _add_audit,
+        _add_sign,
         _add_figures,
         _add_connectome_figures,
         _add_qc_gallery,

@@ -1,10 +1,12 @@
 """Audit a results folder against its provenance manifest (``psymodal audit``).
 
-The audit answers four questions, each as one check with a PASS, WARN, FAIL or SKIP line:
+Each check prints one PASS, WARN, FAIL or SKIP line. What each level proves:
 
-``outputs``
-    Is every file the manifest lists still there, unchanged (SHA-256), and is nothing else
-    there? Missing, modified and extra files are named. (FAIL when any.)
+``outputs``, ``logs``
+    Is every file (and job log) the manifest lists still there, unchanged (SHA-256), and is
+    nothing else there? Missing, modified and extra files are named. (FAIL when any; leftover
+    temporary files are named with a WARN.) This catches accidental change only: a forger who
+    edits a result can update its checksum in the manifest too.
 ``inputs``
     Are the recorded input files still where the run read them, unchanged? (FAIL when one was
     modified; WARN when they are not available here, for example a results folder copied
@@ -14,18 +16,38 @@ The audit answers four questions, each as one check with a PASS, WARN, FAIL or S
     platform the recorded ones? Every difference is named. (WARN: the stored results are not
     wrong because the environment changed, but a rerun may not reproduce them; ``strict``
     turns warnings into failures.)
+``digest`` and ``signature``
+    Is the manifest the one the run wrote? ``expect`` compares its run digest with the one the
+    lab recorded when the run ended; a signature (``psymodal sign``) is verified against the
+    lab's allowed-signers file (:mod:`psymodal.provenance.integrity`). Without either, the
+    audit says so: "integrity against accidental change only" (WARN).
+``recompute``
+    Do ``learn/metrics.tsv`` and ``learn/calibration.tsv`` follow from the stored out-of-fold
+    predictions and permutation null? Recomputed with the learning stage's own
+    :func:`~psymodal.learn.cross_validation.summarize` (:mod:`psymodal.provenance.recompute`);
+    seconds, no model is fitted.
+``relearn`` (optional)
+    Does the learning stage, re-run from the stored group feature tables (the ``learn`` rule's
+    command, :func:`psymodal.workflow.commands.learn_command`), write the same predictions,
+    metrics and other learning files? Compared with the files on disk and with the manifest.
 ``rerun`` (optional)
-    Does re-executing the run in a temporary folder re-produce the recorded files byte for
-    byte? Either the whole workflow (Snakemake with the recorded ``provenance/config.yaml``
-    on the same inputs, or a regenerated demo study) or, with ``subjects``, the atlas and the
-    per-subject MRI and speech stages for the first few subjects, through the same
-    ``psymodal`` sub-commands the workflow's rules call.
+    Does re-executing the run in a temporary folder re-produce the files byte for byte?
+    Either the whole workflow (Snakemake with the recorded ``provenance/config.yaml`` on the
+    same inputs, or a regenerated demo study) or, with ``subjects``, the atlas and the
+    per-subject MRI and speech stages for a random sample of participants
+    (:mod:`psymodal.provenance.sampling`: the seed is reported; with ``k`` forged subjects
+    among ``n``, a sample of ``N`` finds one with probability ``1 - C(n-k, N) / C(n, N)``),
+    through the same ``psymodal`` sub-commands the workflow's rules call. The re-produced
+    files are compared with the manifest *and* with the files on disk; both kinds of
+    disagreement are named.
 
-The audit passes when no check fails.
+The audit passes when no check fails. A manifest that cannot be read (truncated, not JSON)
+fails the audit with its path named.
 """
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 import re
@@ -40,11 +62,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psymodal
+from psymodal.provenance import integrity, sampling
 from psymodal.provenance import manifest as prov
 from psymodal.settings import resolve_config
 from psymodal.settings.record import write_config_yaml
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
+#: Detail kinds that describe a check rather than report a problem.
+INFO_KINDS = ("note", "sample")
+#: How each check works, for the text report (``--report``).
+METHODS = {
+    "manifest": "read provenance/manifest.json as JSON of the known schema",
+    "outputs": "SHA-256 of every file of the run and stage folders against the manifest; "
+    "files the manifest does not list are extra. Catches accidental change; a forger can "
+    "update the manifest too.",
+    "inputs": "SHA-256 of every recorded input file, where the run read it",
+    "code": "psymodal version and git commit against the recorded ones",
+    "environment": "package versions and platform against the recorded ones",
+    "logs": "SHA-256 of every recorded job log; logs the manifest does not list are extra",
+    "digest": "SHA-256 of the manifest's canonical JSON (the run digest) against the digest "
+    "given with --expect (the lab's record of the digest printed when the run ended)",
+    "signature": "ssh-keygen -Y verify of provenance/manifest.json.sig (namespace "
+    f"'{integrity.NAMESPACE}') against the given allowed-signers file and identity",
+    "recompute": "learn/metrics.tsv and learn/calibration.tsv recomputed from "
+    "learn/predictions.tsv and learn/permutation_null.tsv by the learning stage's own "
+    "summarize(); numbers agree when equal as written or within 1e-9 relative (the tables "
+    "store 10 significant digits)",
+    "relearn": "the learning stage re-run from the stored group feature tables with the "
+    "recorded settings (the learn rule's command) in a temporary folder; every learning file "
+    "compared byte for byte with the files on disk and with the manifest",
+    "rerun": "the workflow (or the per-subject stages of a random sample of subjects) re-run "
+    "in a temporary folder; every re-produced file compared byte for byte with the manifest "
+    "and with the files on disk",
+}
 #: Names listed per kind of difference in the text report (the JSON report lists all).
 MAX_LISTED = 20
 _SUBJECT = re.compile(r"^sub-[^/]+$")
@@ -113,6 +163,7 @@ class AuditReport:
     checks: list[Check] = field(default_factory=list)
     strict: bool = False
     rerun_dir: Path | None = None
+    info: dict[str, str] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -157,7 +208,37 @@ class AuditReport:
             "strict": self.strict,
             "checks": [c.to_dict() for c in self.checks],
             "rerun_dir": None if self.rerun_dir is None else str(self.rerun_dir),
+            "info": dict(self.info),
         }
+
+    def document(self) -> str:
+        """The report as a text document a reviewer can attach (``--report``).
+
+        It says what was audited and with which options (expected digest, signature identity,
+        rerun sample and seed), how each check works (:data:`METHODS`), every result with
+        every difference, and the verdict.
+        """
+        verdict = self.lines()[-1]
+        out = ["psymodal audit report", "=" * 21, ""]
+        out.append(f"results folder: {self.results_dir}")
+        out.append(f"manifest:       {self.manifest}")
+        out += [f"{k + ':':<15} {v}" for k, v in self.info.items()]
+        out += [f"{'verdict:':<15} {verdict}", ""]
+        for item in self.checks:
+            out.append(f"{item.name}")
+            out.append("-" * len(item.name))
+            out.append(f"how: {METHODS.get(item.name, '')}")
+            out.extend(item.lines(limit=None))
+            out.append("")
+        out.append(
+            "Levels: checksums (outputs, logs, inputs) catch accidental change only; the digest "
+            "(against the lab's record) or a verified signature show the manifest is the one "
+            "the run wrote; recompute shows the summary tables follow from the stored "
+            "predictions; relearn and rerun show the predictions and per-subject files follow "
+            "from the stored inputs with this code (rerun --subjects: for the sampled subjects "
+            "only)."
+        )
+        return "\n".join(out) + "\n"
 
 
 # ---- file checks --------------------------------------------------------------------------
@@ -224,10 +305,171 @@ def check_outputs(manifest: Mapping, results_dir: Path) -> Check:
     diff = compare_files(manifest["outputs"], results_dir, prov.output_files(results_dir, folders))
     n = len(manifest["outputs"])
     details = {k: diff[k] for k in ("modified", "missing", "extra") if diff[k]}
+    temporary = prov.temporary_files(results_dir, folders)
     if not details:
+        if temporary:
+            return Check(
+                "outputs",
+                WARN,
+                f"{n} files match the manifest; {len(temporary)} leftover temporary files "
+                "(an interrupted write; not outputs)",
+                {"temporary": temporary},
+            )
         return Check("outputs", PASS, f"{n} files match the manifest")
     counts = ", ".join(f"{len(v)} {k}" for k, v in details.items())
+    if temporary:
+        details["temporary"] = temporary
     return Check("outputs", FAIL, f"{counts} ({n} files recorded)", details)
+
+
+def check_logs(manifest: Mapping, results_dir: Path) -> Check:
+    """Every recorded job log against its checksum; missing, modified and extra logs named.
+
+    Logs written with or after the manifest (:data:`~psymodal.provenance.manifest.LATE_LOGS`)
+    are not recorded and not extra. SKIP for a manifest that records no logs (written by an
+    older psymodal).
+    """
+    if "logs" not in manifest:
+        return Check("logs", SKIP, "this manifest does not record logs (older psymodal)")
+    folders = prov.layout_folders(manifest["layout"])
+    diff = compare_files(manifest["logs"], results_dir, prov.log_files(results_dir, folders))
+    n = len(manifest["logs"])
+    details = {k: diff[k] for k in ("modified", "missing", "extra") if diff[k]}
+    if not details:
+        return Check("logs", PASS, f"{n} logs match the manifest")
+    counts = ", ".join(f"{len(v)} {k}" for k, v in details.items())
+    return Check("logs", FAIL, f"{counts} ({n} logs recorded)", details)
+
+
+def _clean_digest(value: str) -> str:
+    value = value.strip().lower()
+    return value if value.startswith("sha256:") else f"sha256:{value}"
+
+
+def check_digest(manifest: Mapping, manifest_file: Path, expect: str | None = None) -> Check:
+    """The run digest of the manifest against the one the lab recorded (``expect``).
+
+    Without ``expect`` the digest is only compared with ``provenance/manifest.sha256``, which
+    lives beside the manifest and proves nothing against a forger: SKIP when they agree (or
+    the file is absent), FAIL when they differ (the manifest was edited after the run).
+
+    Parameters
+    ----------
+    manifest : mapping
+    manifest_file : Path
+    expect : str, optional
+        ``sha256:<hex>`` (or the bare hex digits).
+
+    Returns
+    -------
+    Check
+    """
+    digest = prov.run_digest(manifest)
+    beside = prov.digest_path(manifest_file)
+    if expect:
+        wanted = _clean_digest(expect)
+        if wanted == digest:
+            return Check("digest", PASS, f"run digest {digest} is the expected one")
+        details = {"expected": [wanted], "found": [digest]}
+        return Check(
+            "digest", FAIL, "the manifest is not the one the expected digest names", details
+        )
+    if beside.is_file() and _clean_digest(beside.read_text()) != digest:
+        details = {"recorded": [_clean_digest(beside.read_text())], "found": [digest]}
+        return Check(
+            "digest", FAIL, f"the manifest was changed after {beside.name} was written", details
+        )
+    return Check(
+        "digest",
+        SKIP,
+        f"run digest {digest}: not compared with the lab's record (--expect DIGEST)",
+    )
+
+
+def check_signature(
+    manifest_file: Path,
+    allowed_signers: str | os.PathLike | None = None,
+    identity: str | None = None,
+    digest_expected: bool = False,
+) -> Check:
+    """The manifest's OpenSSH signature, verified against the lab's allowed signers.
+
+    Parameters
+    ----------
+    manifest_file : Path
+    allowed_signers : path-like, optional
+        The lab's allowed-signers file; without it a signature is not verified.
+    identity : str, optional
+        The signer's identity in ``allowed_signers`` (required with it).
+    digest_expected : bool
+        Whether the run digest matched the lab's record (then an unsigned run is tamper
+        evident anyway: SKIP instead of WARN).
+
+    Returns
+    -------
+    Check
+        PASS when the signature verifies, FAIL when it does not (or is required and absent),
+        WARN ("integrity against accidental change only") when nothing shows the manifest is
+        the one the run wrote.
+    """
+    signature = integrity.signature_path(manifest_file)
+    if allowed_signers is not None:
+        if not identity:
+            raise ValueError("--allowed-signers needs --identity (the signer in that file)")
+        if not signature.is_file():
+            return Check("signature", FAIL, f"no signature ({signature.name}) to verify")
+        ok, message = integrity.verify_signature(manifest_file, allowed_signers, identity)
+        if ok:
+            return Check("signature", PASS, f"signed by {identity}: {message}")
+        details = {"ssh-keygen": [message]}
+        return Check("signature", FAIL, f"does not verify for {identity}", details)
+    if digest_expected:
+        return Check("signature", SKIP, "not verified; the expected run digest matched")
+    state = "signed but not verified (--allowed-signers, --identity)"
+    if not signature.is_file():
+        state = "unsigned, and no expected digest given"
+    return Check("signature", WARN, f"integrity against accidental change only: {state}")
+
+
+def check_recompute(manifest: Mapping, results_dir: Path) -> Check:
+    """The metrics and calibration tables recomputed from the stored predictions.
+
+    Parameters
+    ----------
+    manifest : mapping
+    results_dir : Path
+
+    Returns
+    -------
+    Check
+        SKIP for a run without learning outputs.
+    """
+    from psymodal.learn.paths import learn_dir, learn_file
+    from psymodal.provenance.recompute import compare_recomputed
+
+    folder = learn_dir(results_dir / manifest["layout"]["run_dir"])
+    predictions = learn_file(folder, "predictions")
+    if not predictions.is_file():
+        return Check("recompute", SKIP, f"no {predictions.name} to recompute from")
+    try:
+        found = compare_recomputed(folder)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return Check("recompute", FAIL, f"could not recompute from {folder}: {error}")
+    details = {name: r["differences"] for name, r in found.items() if r["differences"]}
+    cells = sum(r["cells"] for r in found.values())
+    if details:
+        counts = ", ".join(f"{len(v)} in {k}.tsv" for k, v in details.items())
+        return Check(
+            "recompute", FAIL, f"stored tables disagree with their predictions: {counts}", details
+        )
+    exact = [f"{k}.tsv" for k, r in found.items() if r["identical"]]
+    how = f"byte-identical: {', '.join(exact)}" if exact else "equal to stored precision"
+    return Check(
+        "recompute",
+        PASS,
+        f"{cells} cells of {', '.join(f'{k}.tsv' for k in found)} recomputed from the "
+        f"predictions ({how})",
+    )
 
 
 def infer_workdir(results_dir: Path, recorded: str) -> Path:
@@ -542,15 +784,66 @@ def _renamer(old: Mapping, new: Mapping) -> Callable[[str], str]:
     return rename
 
 
-def _summarize_rerun(diff: dict, n: int, what: str, elapsed: float, notes: list[str]) -> Check:
-    details = {k: diff[k] for k in ("modified", "missing", "extra") if diff.get(k)}
+#: Kinds of disagreement between re-produced files and the files on disk.
+DISK_KINDS = ("modified on disk", "missing on disk", "extra on disk")
+
+
+def compare_with_disk(
+    rerun_names: list[str],
+    rerun_root: Path,
+    disk_names: list[str],
+    disk_root: Path,
+    rename: Callable[[str], str] | None = None,
+) -> dict[str, list[str]]:
+    """Re-produced files against the files on disk (not against the manifest).
+
+    Parameters
+    ----------
+    rerun_names : list of str
+        Relative paths of the re-produced files under ``rerun_root``.
+    rerun_root : Path
+    disk_names : list of str
+        Relative paths of the audited files under ``disk_root``.
+    disk_root : Path
+    rename : callable, optional
+        Where a path on disk is expected among the re-produced ones (run label, stage keys).
+
+    Returns
+    -------
+    dict
+        ``modified on disk`` (both there, bytes differ), ``missing on disk`` (re-produced, not
+        on disk), ``extra on disk`` (on disk, not re-produced): names on disk, or for
+        ``missing on disk`` the re-produced names.
+    """
+    rename = rename or (lambda name: name)
+    expected = {rename(name): name for name in disk_names}
+    found = set(rerun_names)
+    modified = sorted(
+        old
+        for new, old in expected.items()
+        if new in found and not filecmp.cmp(rerun_root / new, disk_root / old, shallow=False)
+    )
+    return {
+        "modified on disk": modified,
+        "missing on disk": sorted(found - set(expected)),
+        "extra on disk": sorted(old for new, old in expected.items() if new not in found),
+    }
+
+
+def _summarize_rerun(
+    diff: dict, n: int, what: str, elapsed: float, notes: list[str], name: str = "rerun"
+) -> Check:
+    kinds = ("modified", "missing", "extra", *DISK_KINDS)
+    details = {k: diff[k] for k in kinds if diff.get(k)}
+    if diff.get("sample"):
+        details["sample"] = diff["sample"]
     if notes:
         details["note"] = notes
-    problems = {k: v for k, v in details.items() if k != "note"}
+    problems = {k: v for k, v in details.items() if k not in INFO_KINDS}
     if not problems:
-        return Check("rerun", PASS, f"{n} {what} re-produced identically", details)
+        return Check(name, PASS, f"{n} {what} re-produced identically (manifest and disk)", details)
     counts = ", ".join(f"{len(v)} {k}" for k, v in problems.items())
-    return Check("rerun", FAIL, f"{counts} of {n} {what} ({elapsed:.0f} s)", details)
+    return Check(name, FAIL, f"{counts} of {n} {what} ({elapsed:.0f} s)", details)
 
 
 def rerun_workflow(
@@ -612,6 +905,10 @@ def rerun_workflow(
         notes.append(f"config keys changed for the rerun: {', '.join(rewritten)}")
         notes.append(f"not compared: {recorded_copy}")
     diff = compare_files(records, new_root, present, rename)
+    on_disk = prov.output_files(results_dir, prov.layout_folders(manifest["layout"]))
+    recorded_names = {r["path"] for r in manifest["outputs"]} - {r["path"] for r in records}
+    on_disk = [p for p in on_disk if p not in recorded_names]  # not compared (config copy)
+    diff.update(compare_with_disk(present, new_root, on_disk, results_dir, rename))
     if config["dataset"]["source"] == "demo":
         _compare_demo_inputs(manifest, workdir, config, tmp, diff, notes)
     return _summarize_rerun(diff, len(records), "outputs", elapsed, notes)
@@ -641,7 +938,8 @@ def _stage_prefix(layout: Mapping, modality: str) -> str:
     return "" if stage == "." else stage + "/"
 
 
-def _pick_subjects(manifest: Mapping, modalities: list[str], n: int) -> list[str]:
+def recorded_subjects(manifest: Mapping, modalities: list[str]) -> list[str]:
+    """The subjects with per-subject outputs (``sub-*/`` of a stage folder) in the manifest."""
     subjects = set()
     for modality in modalities:
         prefix = _stage_prefix(manifest["layout"], modality)
@@ -650,7 +948,7 @@ def _pick_subjects(manifest: Mapping, modalities: list[str], n: int) -> list[str
                 first = record["path"][len(prefix) :].split("/")[0]
                 if _SUBJECT.match(first):
                     subjects.add(first)
-    return sorted(subjects)[:n]
+    return sorted(subjects)
 
 
 def rerun_subjects(
@@ -659,13 +957,17 @@ def rerun_subjects(
     tmp: Path,
     n_subjects: int,
     inputs_ok: bool,
+    seed: int | None = None,
 ) -> Check:
-    """Re-run the atlas and the per-subject stages for the first ``n_subjects`` participants.
+    """Re-run the atlas and the per-subject stages for ``n_subjects`` random participants.
 
-    The ``psymodal atlas``, ``mri`` and ``speech`` sub-commands are called as the workflow's
-    rules call them, with the recorded settings, on the recorded inputs (or, for a demo study
-    whose files are not available or not intact, on a regenerated one); their files are
-    compared with the manifest. Group tables and learning are not re-run.
+    The subjects are drawn from those with recorded per-subject outputs by
+    :func:`psymodal.provenance.sampling.draw_subjects` with ``seed`` (the current time when
+    not given; the seed is reported, so that the draw can be repeated). The ``psymodal
+    atlas``, ``mri`` and ``speech`` sub-commands are called as the workflow's rules call them,
+    with the recorded settings, on the recorded inputs (or, for a demo study whose files are
+    not available or not intact, on a regenerated one); their files are compared with the
+    manifest and with the files on disk. Group tables and learning are not re-run.
 
     Parameters
     ----------
@@ -677,6 +979,8 @@ def rerun_subjects(
     n_subjects : int
     inputs_ok : bool
         Whether the recorded inputs are present and intact (the ``inputs`` check passed).
+    seed : int, optional
+        Seed of the draw; :func:`psymodal.provenance.sampling.time_seed` when not given.
 
     Returns
     -------
@@ -696,9 +1000,18 @@ def rerun_subjects(
     layout = manifest["layout"]
     workdir = infer_workdir(results_dir, manifest["results_dir"])
     modalities = [m for m in ("mri", "speech") if config[m]["enabled"]]
-    subjects = _pick_subjects(manifest, modalities, n_subjects)
-    if not subjects:
+    everyone = recorded_subjects(manifest, modalities)
+    if not everyone:
         return Check("rerun", FAIL, "the manifest lists no per-subject outputs (sub-*/)")
+    seed = sampling.time_seed() if seed is None else int(seed)
+    subjects = sampling.draw_subjects(everyone, n_subjects, seed)
+    n, k1 = len(everyone), sampling.detection_probability(len(everyone), 1, len(subjects))
+    sample = [
+        f"{len(subjects)} of {n} subjects drawn at random with seed {seed} "
+        f"(--seed {seed} repeats the draw): {', '.join(subjects)}",
+        f"P(found) = 1 - C(n-k, N)/C(n, N) with k forged of n = {n}, N = {len(subjects)}: "
+        f"{k1:.2f} for k = 1; N = {sampling.subjects_needed(n, 1, 0.95)} reaches 0.95",
+    ]
     log = tmp / "audit-rerun.log"
     out = tmp / "results"
     env = dict(os.environ)
@@ -706,7 +1019,7 @@ def rerun_subjects(
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     cli = [sys.executable, "-m", "psymodal.cli"]
     notes = []
-    diff: dict[str, list[str]] = {"modified": [], "missing": [], "extra": []}
+    diff: dict[str, list[str]] = {"modified": [], "missing": [], "extra": [], "sample": sample}
     # Paths are passed as the rules pass them (the config's, often relative to the working
     # directory) because some outputs record them; outputs go to ``tmp``.
     if inputs_ok:
@@ -751,10 +1064,89 @@ def rerun_subjects(
     files = compare_files(records, out, present)
     for kind in ("modified", "missing", "extra"):
         diff[kind] = files[kind] + diff[kind]
+    folders = prov.layout_folders(layout)
+    on_disk = [p for p in prov.output_files(results_dir, folders) if p.startswith(prefixes)]
+    diff.update(compare_with_disk(present, out, on_disk, results_dir))
     notes.insert(
         0, f"subjects {', '.join(subjects)}: atlas and per-subject stages in {elapsed:.0f} s"
     )
     return _summarize_rerun(diff, len(records), "outputs", elapsed, notes)
+
+
+def _as_run(path: Path, workdir: Path) -> str:
+    """``path`` as the workflow passed it: relative to ``workdir`` when inside it."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(workdir).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+def relearn(manifest: Mapping, results_dir: Path, tmp: Path) -> Check:
+    """Re-run the learning stage from the stored group tables; compare every learning file.
+
+    The ``learn`` rule's command (:func:`psymodal.workflow.commands.learn_command`) runs with
+    the recorded configuration, in the run's working directory, on the stored
+    ``participants.tsv`` and group feature and QC tables, writing into ``tmp``. Every file it
+    writes is compared with the manifest and with the files on disk (``predictions.tsv``
+    first of all: a forged prediction does not come out of the stored features).
+
+    Parameters
+    ----------
+    manifest : mapping
+    results_dir : Path
+        The folder the manifest's paths are relative to.
+    tmp : Path
+        An empty folder.
+
+    Returns
+    -------
+    Check
+    """
+    from psymodal.learn.paths import LEARN_FOLDER
+    from psymodal.workflow.commands import learn_command
+    from psymodal.workflow.plan import MODALITY_STAGE, participants_tsv, stage_modalities
+    from psymodal.workflow.stage_tables import group_table
+
+    start = time.monotonic()
+    config = resolve_config(manifest["config"])
+    layout = manifest["layout"]
+    workdir = infer_workdir(results_dir, manifest["results_dir"])
+    participants = _locate(str(participants_tsv(config)), workdir)
+    if not participants.is_file():
+        return Check("relearn", FAIL, f"{participants} not found: cannot re-run learning")
+    modalities = [m for stage in ("mri", "speech") for m in stage_modalities(config, stage)]
+    tables = {}
+    for kind in ("features", "qc"):
+        tables[kind] = {}
+        for modality in modalities:
+            stage = layout["stage_dirs"].get(MODALITY_STAGE[modality], ".")
+            path = group_table(results_dir / stage, modality, kind)
+            if not path.is_file():
+                return Check("relearn", FAIL, f"{path} not found: cannot re-run learning")
+            tables[kind][modality] = _as_run(path, workdir)
+    recorded_dir = _join(layout["run_dir"], LEARN_FOLDER)
+    out = tmp / recorded_dir
+    command = learn_command(
+        config, _as_run(participants, workdir), tables["features"], tables["qc"], out
+    )
+    log = tmp / "audit-relearn.log"
+    env = dict(os.environ)
+    src = str(Path(psymodal.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    if _run([sys.executable, "-m", "psymodal.cli", *command], log, workdir, env) != 0:
+        return Check("relearn", FAIL, f"`psymodal learn` failed (log: {log})", {"log": _tail(log)})
+    elapsed = time.monotonic() - start
+    prefix = recorded_dir + "/"
+    records = [r for r in manifest["outputs"] if r["path"].startswith(prefix)]
+    present = prov.output_files(tmp, [recorded_dir])
+    diff = compare_files(records, tmp, present)
+    disk = prov.output_files(results_dir, [recorded_dir])
+    diff.update(compare_with_disk(present, tmp, disk, results_dir))
+    note = f"learning re-run in {elapsed:.0f} s from the group tables of " + ", ".join(
+        f"{m} ({tables['features'][m]})" for m in modalities
+    )
+    return _summarize_rerun(diff, len(records), "learning files", elapsed, [note], "relearn")
 
 
 # ---- entry point --------------------------------------------------------------------------
@@ -769,6 +1161,12 @@ def audit(
     snakefile: str | os.PathLike | None = None,
     keep: bool = False,
     tmp_root: str | os.PathLike | None = None,
+    expect: str | None = None,
+    allowed_signers: str | os.PathLike | None = None,
+    identity: str | None = None,
+    recompute: bool = True,
+    relearn_stage: bool = False,
+    seed: int | None = None,
 ) -> AuditReport:
     """Audit ``results_dir`` against ``<results_dir>/provenance/manifest.json``.
 
@@ -779,11 +1177,11 @@ def audit(
         Also re-execute the run in a temporary folder and compare the re-produced files.
     subjects : int, optional
         With ``rerun``: re-run only the atlas and the per-subject stages for this many
-        participants (the first in sorted order) instead of the whole workflow.
+        participants, drawn at random with ``seed``, instead of the whole workflow.
     verify_inputs : bool
         Whether to checksum the recorded inputs (large studies: hours of BOLD data).
     strict : bool
-        Count warnings (environment, code, unavailable inputs) as failures.
+        Count warnings (environment, code, unavailable inputs, an unsigned run) as failures.
     cores : int
         Cores for the rerun.
     snakefile : path-like, optional
@@ -792,6 +1190,20 @@ def audit(
         Keep the rerun folder (it is always kept when the rerun fails).
     tmp_root : path-like, optional
         Where to create the rerun folder; the system's temporary folder by default.
+    expect : str, optional
+        The run digest the lab recorded (``sha256:...``); FAIL when the manifest's differs.
+    allowed_signers : path-like, optional
+        An OpenSSH allowed-signers file: verify ``provenance/manifest.json.sig`` (with
+        ``identity``).
+    identity : str, optional
+        The signer's identity in ``allowed_signers``.
+    recompute : bool
+        Recompute the metrics and calibration tables from the stored predictions.
+    relearn_stage : bool
+        Re-run the learning stage from the stored group tables and compare its files.
+    seed : int, optional
+        Seed of the subject sample of ``rerun`` with ``subjects``; from the current time by
+        default (reported either way).
 
     Returns
     -------
@@ -800,13 +1212,23 @@ def audit(
     Raises
     ------
     FileNotFoundError, ValueError
-        Without a readable manifest (a usage error, not a failed audit).
+        Without a manifest, or with one of an unknown schema (a usage error, not a failed
+        audit). A damaged manifest (not JSON) is a failed audit.
     """
     if subjects is not None and subjects < 1:
         raise ValueError("subjects must be at least 1")
-    manifest_file, root = prov.find_manifest(results_dir)
-    manifest = prov.read_manifest(manifest_file)
+    if allowed_signers is not None and not identity:
+        raise ValueError("allowed_signers needs identity (the signer in that file)")
+    try:
+        manifest_file, root = prov.find_manifest(results_dir)
+        manifest = prov.read_manifest(manifest_file)
+    except prov.DamagedManifestError as error:
+        report = AuditReport(Path(results_dir), manifest=error.path, strict=strict)
+        report.checks.append(Check("manifest", FAIL, str(error)))
+        return report
     report = AuditReport(Path(results_dir), manifest=manifest_file, strict=strict)
+    report.info["run digest"] = prov.run_digest(manifest)
+    report.info["audited"] = f"{prov.now_iso()} with psymodal {psymodal.__version__}"
     report.checks.append(check_outputs(manifest, root))
     workdir = infer_workdir(root, manifest["results_dir"])
     if verify_inputs:
@@ -815,12 +1237,37 @@ def audit(
         report.checks.append(Check("inputs", SKIP, "not checked (--no-inputs)"))
     report.checks.append(check_code(manifest, results_dir=root))
     report.checks.append(check_environment(manifest))
+    report.checks.append(check_logs(manifest, root))
+    digest = check_digest(manifest, manifest_file, expect)
+    report.checks.append(digest)
+    if expect:
+        report.info["expected digest"] = _clean_digest(expect)
+    report.checks.append(
+        check_signature(manifest_file, allowed_signers, identity, digest.status == PASS)
+    )
+    if allowed_signers is not None:
+        report.info["signature"] = f"identity {identity}, allowed signers {allowed_signers}"
+    if recompute:
+        report.checks.append(check_recompute(manifest, root))
+    else:
+        report.checks.append(Check("recompute", SKIP, "not run (--no-recompute)"))
+    if relearn_stage:
+        tmp = Path(tempfile.mkdtemp(prefix="psymodal-relearn-", dir=tmp_root))
+        check = relearn(manifest, root, tmp)
+        report.checks.append(check)
+        if keep or check.status == FAIL:
+            report.info["relearn folder"] = str(tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     if rerun:
         tmp = Path(tempfile.mkdtemp(prefix="psymodal-audit-", dir=tmp_root))
         if subjects is not None:
             inputs_ok = report.check("inputs").status == PASS
-            check = rerun_subjects(manifest, root, tmp, subjects, inputs_ok)
+            seed = sampling.time_seed() if seed is None else int(seed)
+            report.info["rerun"] = f"per-subject stages of {subjects} random subjects, seed {seed}"
+            check = rerun_subjects(manifest, root, tmp, subjects, inputs_ok, seed)
         else:
+            report.info["rerun"] = "the whole workflow"
             check = rerun_workflow(manifest, root, tmp, snakefile, cores)
         report.checks.append(check)
         if keep or check.status == FAIL:

@@ -15,6 +15,17 @@ Two records are written:
 Paths in the manifest are relative (outputs to the results folder; inputs to the working
 directory the workflow ran in, when they lie inside it), so that a results folder can be moved
 and still audited.
+
+Next to the manifest, ``provenance/manifest.sha256`` holds the **run digest**
+(:func:`run_digest`: SHA-256 of the manifest's canonical JSON bytes), which
+``psymodal manifest`` and the workflow print at the end of a run. A forger who edits a result
+can also edit the manifest and that file; the digest becomes tamper evidence once the lab has
+copied it into its own records (``psymodal audit --expect sha256:...``), or when the manifest
+is signed (``psymodal sign``, :mod:`psymodal.provenance.integrity`).
+
+Job logs are recorded (``logs``, checksummed like outputs) except those written by the jobs
+that run with or after the manifest (:data:`LATE_LOGS`). Temporary files (an interrupted
+atomic write's ``.<name>.<random>.tmp<suffix>``, any ``*.tmp``) are never recorded.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -31,7 +43,7 @@ from importlib import metadata
 from pathlib import Path
 
 from psymodal import __version__
-from psymodal.io.tables import write_json
+from psymodal.io.tables import atomic_write, write_json
 from psymodal.learn.paths import run_file
 from psymodal.settings.record import plain_config, write_config_yaml
 
@@ -44,9 +56,22 @@ MANIFEST_SCHEMA = "psymodal-manifest/1"
 PROVENANCE_DIR = "provenance"
 MANIFEST_NAME = "manifest.json"
 CONFIG_NAME = "config.yaml"
-#: Top-level entries of a results folder that are not outputs: job logs (timings, host
-#: details) and Snakemake's bookkeeping.
-EXCLUDED_DIRS = ("logs", ".snakemake")
+#: The run digest (``sha256:<hex>``) and the manifest's OpenSSH signature, beside the manifest.
+DIGEST_NAME = "manifest.sha256"
+SIGNATURE_NAME = "manifest.json.sig"
+#: Files of ``provenance/`` that describe the outputs and are not outputs themselves.
+RECORD_NAMES = (MANIFEST_NAME, DIGEST_NAME, SIGNATURE_NAME)
+#: The job-log folder at the top of a run or stage folder (recorded in the ``logs`` section).
+LOGS_DIR = "logs"
+#: Top-level entries of a results folder that are not outputs: job logs (recorded apart, in
+#: ``logs``) and Snakemake's bookkeeping.
+EXCLUDED_DIRS = (LOGS_DIR, ".snakemake")
+#: Logs of the jobs that run while the manifest is written or after it (the manifest job's
+#: own, the LATEST pointer's, ``snakemake audit``'s): never recorded, never reported as extra.
+LATE_LOGS = ("manifest.log", "point_latest.log", "audit.log")
+#: An interrupted atomic write's temporary name (``psymodal.io.tables.atomic_path``:
+#: ``.<name>.<random>.tmp<suffixes>``) or any ``*.tmp`` file.
+TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp(\..*)?$|\.tmp$")
 #: Distributions whose versions are recorded (read from package metadata, nothing imported).
 TRACKED_PACKAGES = (
     "numpy",
@@ -172,12 +197,61 @@ def file_record(path: str | os.PathLike, name: str) -> dict:
     return {"path": name, "sha256": sha256_file(path), "size": Path(path).stat().st_size}
 
 
+def is_temporary(name: str) -> bool:
+    """Whether a file name is a temporary file's (:data:`TEMPORARY`): never an output."""
+    return bool(TEMPORARY.search(Path(name).name))
+
+
+def _walk_files(top: Path, prune_top: tuple[str, ...]) -> list[Path]:
+    """Files under ``top`` (not entering ``prune_top`` folders at its top), temporaries left out."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        here = Path(dirpath)
+        if here == top:
+            dirnames[:] = [d for d in dirnames if d not in prune_top]
+        found += [here / f for f in filenames if not is_temporary(f)]
+    return found
+
+
+def temporary_files(results_dir: str | os.PathLike, folders: Iterable[str] = (".",)) -> list[str]:
+    """Relative paths of the temporary files (:func:`is_temporary`) in ``folders``, sorted."""
+    root = Path(results_dir)
+    names = set()
+    for folder in folders:
+        for dirpath, dirnames, filenames in os.walk(root / folder):
+            dirnames[:] = [d for d in dirnames if d != ".snakemake"]
+            names.update(
+                (Path(dirpath) / f).relative_to(root).as_posix()
+                for f in filenames
+                if is_temporary(f)
+            )
+    return sorted(names)
+
+
+def log_files(results_dir: str | os.PathLike, folders: Iterable[str] = (".",)) -> list[str]:
+    """Relative POSIX paths of the job logs (``<folder>/logs/``) of ``folders``, sorted.
+
+    Logs written with or after the manifest (:data:`LATE_LOGS`) and temporary files are left
+    out.
+    """
+    root = Path(results_dir)
+    names = set()
+    for folder in folders:
+        top = root / folder / LOGS_DIR
+        for path in _walk_files(top, ()):
+            if path.parent == top and path.name in LATE_LOGS:
+                continue
+            names.add(path.relative_to(root).as_posix())
+    return sorted(names)
+
+
 def output_files(results_dir: str | os.PathLike, folders: Iterable[str] = (".",)) -> list[str]:
     """Relative POSIX paths of the outputs in ``folders`` of ``results_dir``, sorted.
 
-    Everything is an output except manifests (``provenance/manifest.json``), the job logs
-    (a ``logs/`` folder at the top of each folder) and Snakemake's bookkeeping
-    (``.snakemake/``).
+    Everything is an output except the manifest and its digest and signature
+    (``provenance/manifest.json``, :data:`RECORD_NAMES`), the job logs (a ``logs/`` folder at
+    the top of each folder: :func:`log_files`), Snakemake's bookkeeping (``.snakemake/``) and
+    temporary files (:func:`is_temporary`).
 
     Parameters
     ----------
@@ -191,18 +265,13 @@ def output_files(results_dir: str | os.PathLike, folders: Iterable[str] = (".",)
     list of str
     """
     root = Path(results_dir)
-    manifest = f"{PROVENANCE_DIR}/{MANIFEST_NAME}"
+    records = {f"{PROVENANCE_DIR}/{name}" for name in RECORD_NAMES}
     names = set()
     for folder in folders:
         top = root / folder
-        for dirpath, dirnames, filenames in os.walk(top):
-            here = Path(dirpath)
-            if here == top:
-                dirnames[:] = [d for d in dirnames if d not in EXCLUDED_DIRS]
-            for filename in filenames:
-                path = here / filename
-                if path.relative_to(top).as_posix() != manifest:
-                    names.add(path.relative_to(root).as_posix())
+        for path in _walk_files(top, EXCLUDED_DIRS):
+            if path.relative_to(top).as_posix() not in records:
+                names.add(path.relative_to(root).as_posix())
     return sorted(names)
 
 
@@ -486,8 +555,9 @@ def build_manifest(
     results_dir = Path(results_dir)
     workdir = Path(os.path.abspath(workdir or os.getcwd()))
     layout = layout_of(results_dir, run_dir, stage_dirs)
-    names = output_files(results_dir, layout_folders(layout))
-    outputs = [file_record(results_dir / name, name) for name in names]
+    folders = layout_folders(layout)
+    outputs = [file_record(results_dir / n, n) for n in output_files(results_dir, folders)]
+    logs = [file_record(results_dir / n, n) for n in log_files(results_dir, folders)]
     input_records = [file_record(p, _display_path(p, workdir)) for p in expand_paths(inputs)]
     return {
         "schema": MANIFEST_SCHEMA,
@@ -499,6 +569,7 @@ def build_manifest(
         ),
         "inputs": sorted(input_records, key=lambda r: r["path"]),
         "outputs": outputs,
+        "logs": logs,
         **environment(),
         # the only fields that change when nothing else does; audit ignores them
         "time": {"started": started, "ended": ended},
@@ -567,7 +638,11 @@ def write_manifest(
         ``run_dir`` and ``stage_dirs``, relative to the results folder (``"."``: itself).
     ``outputs``, ``inputs``
         ``[{"path", "sha256", "size"}]``; outputs relative to the results folder, every file
-        of the run folder and stage folders except manifests, ``logs/`` and ``.snakemake/``.
+        of the run folder and stage folders except manifests, ``logs/``, ``.snakemake/`` and
+        temporary files.
+    ``logs``
+        The job logs of those folders (``logs/``), as outputs are recorded, except
+        :data:`LATE_LOGS`.
     ``config``, ``seeds``
         Effective configuration and its seeds.
     ``psymodal``, ``packages``, ``platform``
@@ -590,13 +665,76 @@ def write_manifest(
         run_dir=run_dir,
         stage_dirs=stage_dirs,
     )
-    return write_json(manifest, manifest_path(results_dir, run))
+    path = write_json(manifest, manifest_path(results_dir, run))
+    write_digest(path)
+    return path
+
+
+# ---- run digest ---------------------------------------------------------------------------
+def canonical_bytes(manifest: Mapping) -> bytes:
+    """The manifest as canonical JSON: sorted keys, no whitespace, UTF-8.
+
+    Two manifests with the same content have the same canonical bytes, however their files
+    are indented.
+    """
+    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def run_digest(manifest: Mapping) -> str:
+    """The run digest: ``sha256:`` and the SHA-256 of :func:`canonical_bytes` (time included).
+
+    Parameters
+    ----------
+    manifest : mapping
+        A manifest as read (:func:`read_manifest`) or built (:func:`build_manifest`).
+
+    Returns
+    -------
+    str
+    """
+    return "sha256:" + hashlib.sha256(canonical_bytes(manifest)).hexdigest()
+
+
+def digest_path(manifest_file: str | os.PathLike) -> Path:
+    """``provenance/manifest.sha256`` beside a manifest file."""
+    return Path(manifest_file).with_name(DIGEST_NAME)
+
+
+def write_digest(manifest_file: str | os.PathLike) -> str:
+    """Write the run digest of ``manifest_file`` beside it (:data:`DIGEST_NAME`); return it."""
+    digest = run_digest(_load(Path(manifest_file)))
+    atomic_write(digest_path(manifest_file), lambda tmp: tmp.write_text(digest + "\n"))
+    return digest
+
+
+class DamagedManifestError(ValueError):
+    """A manifest file that cannot be read as JSON (truncated, edited by hand...).
+
+    Attributes
+    ----------
+    path : Path
+        The manifest file.
+    """
+
+    def __init__(self, path: Path, reason: str):
+        self.path = Path(path)
+        super().__init__(f"{path} is damaged and cannot be read as a manifest: {reason}")
 
 
 def _load(path: Path) -> dict:
-    manifest = json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise DamagedManifestError(path, f"not UTF-8 text ({error})") from None
+    except json.JSONDecodeError as error:
+        raise DamagedManifestError(path, f"invalid JSON ({error})") from None
     if not isinstance(manifest, dict) or manifest.get("schema") != MANIFEST_SCHEMA:
         raise ValueError(f"{path} is not a {MANIFEST_SCHEMA} manifest")
+    if not isinstance(manifest.get("outputs"), list) or not isinstance(
+        manifest.get("results_dir", ""), str
+    ):
+        raise DamagedManifestError(path, "no list of outputs")
     manifest.setdefault("layout", {"run_dir": ".", "stage_dirs": {}})
     return manifest
 

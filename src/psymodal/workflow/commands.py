@@ -18,6 +18,7 @@ from psymodal.workflow.plan import atlas_name, fmriprep_dir, mri_input, particip
 __all__ = [
     "atlas_command",
     "demo_command",
+    "learn_command",
     "mri_command",
     "mri_source_arguments",
     "settings_argument",
@@ -98,4 +99,24 @@ def speech_command(
         ["speech", "--subjects", *subjects, "--bids-dir", str(bids_dir)]
         + ["--out-dir", str(out_dir), *_batch(batch, batch_dir)]
         + ["--settings", settings_argument(config["speech"])]
+    )
+
+
+def _pairs(tables: Mapping[str, PathLike]) -> list[str]:
+    return [f"{modality}={path}" for modality, path in tables.items()]
+
+
+def learn_command(
+    config: Mapping,
+    participants: PathLike,
+    features: Mapping[str, PathLike],
+    qc: Mapping[str, PathLike],
+    out_dir: PathLike,
+) -> list[str]:
+    """The learning stage: ``features`` and ``qc`` map modality -> group table (in the order
+    of :func:`psymodal.workflow.plan.stage_modalities`), as the ``learn`` rule passes them."""
+    return (
+        ["learn", "--participants", str(participants), "--features", *_pairs(features)]
+        + ["--qc", *_pairs(qc), "--out-dir", str(out_dir)]
+        + ["--settings", settings_argument(config["learn"])]
     )

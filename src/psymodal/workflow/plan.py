@@ -81,6 +81,19 @@ def speech_outputs(subject: str, out_dir, settings: dict) -> dict[str, Path]:
     return subject_outputs(subject, out_dir, settings["task"])
 
 
+def stage_modalities(config: dict, stage: str) -> list[str]:
+    """The feature tables a stage writes for an effective config (none when disabled): the MRI
+    stage adds ``anat`` with fMRIPrep input. The workflow learns from all of them, in the
+    order ``mri`` stage then ``speech`` stage."""
+    if not config[stage]["enabled"]:
+        return []
+    if stage == "mri":
+        from psymodal.mri.sources import stage_modalities as mri_stage_modalities
+
+        return mri_stage_modalities(config["mri"], mri_input(config))
+    return [stage]
+
+
 # Which stage folder holds each modality's tables.
 MODALITY_STAGE = {"mri": "mri", "anat": "mri", "speech": "speech"}
 
@@ -258,13 +271,7 @@ class StudyPlan:
 
     def stage_modalities(self, stage: str) -> list[str]:
         """The feature tables a stage writes: the MRI stage adds ``anat`` with fMRIPrep input."""
-        if not self.config[stage]["enabled"]:
-            return []
-        if stage == "mri":
-            from psymodal.mri.sources import stage_modalities
-
-            return stage_modalities(self.mri_settings, self.mri_input)
-        return [stage]
+        return stage_modalities(self.config, stage)
 
     @property
     def stages(self) -> list[str]:
