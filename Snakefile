@@ -4,6 +4,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 from psymodal.settings import SettingsError, resolve_config
+from psymodal.workflow.summary import print_run_summary
 
 min_version("9.0")
 
@@ -34,3 +35,22 @@ rule all:
     default_target: True
     input:
         final_outputs(),
+
+
+# The console's last word: who was excluded (file and reason, from the QC tables) and, when a
+# job failed, its subjects and the error lines of its log. Snakemake keeps one handler of each
+# kind: one registered by an included file (provenance.smk's run digest) runs after this one.
+_INCLUDED_ONSUCCESS = globals().get("onsuccess")
+_INCLUDED_ONERROR = globals().get("onerror")
+
+
+onsuccess:
+    print_run_summary(PLAN, log)
+    if _INCLUDED_ONSUCCESS is not None:
+        _INCLUDED_ONSUCCESS()
+
+
+onerror:
+    print_run_summary(PLAN, log, failed=True)
+    if _INCLUDED_ONERROR is not None:
+        _INCLUDED_ONERROR()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from psymodal import __version__
@@ -158,20 +159,38 @@ def _cmd_mri(args) -> int:
         timeseries_pattern=args.timeseries_pattern or MriSource.timeseries_pattern,
     )
     participants = _participant_rows(args.participants)
-    outputs = [
-        process_mri_subject(
-            subject, source, atlas, args.out_dir, settings, participants.get(subject)
-        )
-        for subject in args.subjects
-    ]
+    outputs = []
+    for subject in args.subjects:
+        with _naming_subject("mri", subject):
+            outputs.append(
+                process_mri_subject(
+                    subject,
+                    source,
+                    atlas,
+                    args.out_dir,
+                    settings,
+                    participants.get(subject),
+                    strict=args.strict,
+                )
+            )
     _write_batch_tables(args, outputs)
     return 0
+
+
+@contextmanager
+def _naming_subject(command: str, subject: str):
+    """On an error, say which subject was being processed (the log shows it above the error)."""
+    try:
+        yield
+    except BaseException:
+        print(f"psymodal {command}: failed on {subject}", file=sys.stderr)
+        raise
 
 
 def _cmd_speech(args) -> int:
     from psymodal.settings import resolve_section
     from psymodal.speech import paths as speech_paths
-    from psymodal.speech.pipeline import find_recordings, process_subject
+    from psymodal.speech.pipeline import find_recordings, process_subject, recordings_searched
     from psymodal.workflow.plan import speech_outputs
     from psymodal.workflow.threads import limit_threads
 
@@ -180,14 +199,18 @@ def _cmd_speech(args) -> int:
     outputs = []
     for subject in args.subjects:
         paths = speech_outputs(subject, args.out_dir, settings)
-        process_subject(
-            subject,
-            find_recordings(args.bids_dir, subject, settings["task"]),
-            paths["features"],
-            paths["qc"],
-            settings,
-            figure_dir=speech_paths.figure_dir(args.out_dir, subject),
-        )
+        with _naming_subject("speech", subject):
+            process_subject(
+                subject,
+                find_recordings(args.bids_dir, subject, settings["task"]),
+                paths["features"],
+                paths["qc"],
+                settings,
+                figure_dir=speech_paths.figure_dir(args.out_dir, subject),
+                dataset_dir=args.bids_dir,
+                searched=recordings_searched(subject, settings["task"]),
+                strict=args.strict,
+            )
         outputs.append({"speech": paths})
     _write_batch_tables(args, outputs)
     return 0
@@ -375,6 +398,12 @@ def _cmd_qc_gallery(args) -> int:
 
 
 def _batch_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="an unusable input stops the command (default: it excludes its subject, with the "
+        "error as the QC reason)",
+    )
     p.add_argument(
         "--batch-dir", type=Path, help="also stack the subjects' features and QC rows here"
     )

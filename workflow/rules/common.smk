@@ -13,6 +13,9 @@ from psymodal.workflow.stage_tables import KINDS, batch_dir, group_table
 
 PLAN = StudyPlan.from_config(config)
 PLAN.check_run_is_not_overwritten()
+# A speech-only or MRI-only dataset: the stage without inputs is skipped, in one line.
+for _line in PLAN.skipped_stages.values():
+    print(_line, file=sys.stderr)
 RESULTS = PLAN.results_dir
 BIDS = PLAN.bids_dir
 RUN = PLAN.run_dir

@@ -16,7 +16,7 @@ if PLAN.is_demo:
             cli=PSYMODAL,
             args=lambda wc: shlex.join(commands.demo_command(PLAN.config, BIDS)),
         shell:
-            "{params.cli} {params.args} > {log} 2>&1"
+            "{params.cli} {params.args} > {log:q} 2>&1"
 
 
 if PLAN.source == "timeseries":
@@ -39,4 +39,4 @@ if PLAN.source == "timeseries":
             cli=PSYMODAL,
             config=settings_json(),
         shell:
-            "{params.cli} import-participants {output} --config {params.config} > {log} 2>&1"
+            "{params.cli} import-participants {output:q} --config {params.config} > {log:q} 2>&1"

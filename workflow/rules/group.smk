@@ -24,8 +24,8 @@ rule collect_modality:
     params:
         cli=PSYMODAL,
     shell:
-        "({params.cli} collect {output.features} {input.features} &&"
-        " {params.cli} collect {output.qc} {input.qc}) > {log} 2>&1"
+        "({params.cli} collect {output.features:q} {input.features:q} &&"
+        " {params.cli} collect {output.qc:q} {input.qc:q}) > {log:q} 2>&1"
 
 
 # Every stage folder and run folder is a BIDS-Derivatives dataset of its own.
@@ -46,4 +46,4 @@ rule derivatives_description:
         cli=PSYMODAL,
         folder=lambda wc: RESULTS / wc.folder,
     shell:
-        "{params.cli} describe {params.folder} > {log} 2>&1"
+        "{params.cli} describe {params.folder:q} > {log:q} 2>&1"

@@ -35,15 +35,14 @@ rule learn:
         runtime=30,
     params:
         cli=PSYMODAL,
-        features=" ".join(
-            f"{m}={PLAN.group_table(m, 'features')}" for m in PLAN.modalities
-        ),
-        qc=" ".join(f"{m}={PLAN.group_table(m, 'qc')}" for m in PLAN.modalities),
+        features=[f"{m}={PLAN.group_table(m, 'features')}" for m in PLAN.modalities],
+        qc=[f"{m}={PLAN.group_table(m, 'qc')}" for m in PLAN.modalities],
         settings=settings_json("learn"),
         outdir=LEARN,
     shell:
-        "{params.cli} learn --participants {input.participants} --features {params.features}"
-        " --qc {params.qc} --out-dir {params.outdir} --settings {params.settings} > {log} 2>&1"
+        "{params.cli} learn --participants {input.participants:q}"
+        " --features {params.features:q} --qc {params.qc:q} --out-dir {params.outdir:q}"
+        " --settings {params.settings} > {log:q} 2>&1"
 
 
 # The pointer to the newest finished run; earlier runs stay in runs/.
@@ -63,9 +62,10 @@ rule point_latest:
     params:
         label=PLAN.run_label,
         link=RESULTS / "latest",
+        tmp=f"{RESULTS / 'LATEST'}.tmp",
     shell:
-        "(echo {params.label} > {output}.tmp && mv {output}.tmp {output}"
-        " && ln -sfn runs/{params.label} {params.link}) > {log} 2>&1"
+        "(echo {params.label:q} > {params.tmp:q} && mv {params.tmp:q} {output:q}"
+        " && ln -sfn runs/{params.label:q} {params.link:q}) > {log:q} 2>&1"
 
 
 rule record_config:
@@ -83,4 +83,4 @@ rule record_config:
         cli=PSYMODAL,
         config=settings_json(),
     shell:
-        "{params.cli} record-config --config {params.config} > {log} 2>&1"
+        "{params.cli} record-config --config {params.config} > {log:q} 2>&1"

@@ -20,7 +20,7 @@ rule atlas:
         cli=PSYMODAL,
         args=lambda wc: shlex.join(commands.atlas_command(PLAN.config, ATLAS_DIR)),
     shell:
-        "{params.cli} {params.args} > {log} 2>&1"
+        "{params.cli} {params.args} > {log:q} 2>&1"
 
 
 # One job per batch of subjects: per-subject BIDS-style files are written inside the job,
@@ -52,4 +52,4 @@ rule mri_batch:
             )
         ),
     shell:
-        "{params.cli} {params.args} > {log} 2>&1"
+        "{params.cli} {params.args} > {log:q} 2>&1"

@@ -58,12 +58,12 @@ rule report_figures:
         cli=PSYMODAL,
         run=RUN,
         outdir=FIGURES_DIR,
-        qc=" ".join(f"{m}={PLAN.group_table(m, 'qc')}" for m in PLAN.modalities),
+        qc=[f"{m}={PLAN.group_table(m, 'qc')}" for m in PLAN.modalities],
         mri=settings_json("mri"),
         speech=settings_json("speech"),
     shell:
-        "{params.cli} figures {params.run} --out-dir {params.outdir} --qc {params.qc}"
-        " --mri-settings {params.mri} --speech-settings {params.speech} > {log} 2>&1"
+        "{params.cli} figures {params.run:q} --out-dir {params.outdir:q} --qc {params.qc:q}"
+        " --mri-settings {params.mri} --speech-settings {params.speech} > {log:q} 2>&1"
 
 
 if CONNECTOME_FIGURES:
@@ -97,8 +97,8 @@ if CONNECTOME_FIGURES:
             outdir=FIGURES_DIR,
             top_k=20,
         shell:
-            "{params.cli} connectome-figures {params.run} --atlas-labels {input.atlas}"
-            " --out-dir {params.outdir} --top-k {params.top_k} > {log} 2>&1"
+            "{params.cli} connectome-figures {params.run:q} --atlas-labels {input.atlas:q}"
+            " --out-dir {params.outdir:q} --top-k {params.top_k} > {log:q} 2>&1"
 
 
 if QC_GALLERIES:
@@ -126,8 +126,8 @@ if QC_GALLERIES:
             cli=PSYMODAL,
             stage=lambda wc: PLAN.stage_dir(MODALITY_STAGE[wc.modality]),
         shell:
-            "{params.cli} qc-gallery {input.qc} --modality {wildcards.modality}"
-            " --stage-dir {params.stage} --out {output} > {log} 2>&1"
+            "{params.cli} qc-gallery {input.qc:q} --modality {wildcards.modality}"
+            " --stage-dir {params.stage:q} --out {output:q} > {log:q} 2>&1"
 
 
 # The full environment, so that the recorded versions are those the audit compares.
@@ -158,10 +158,10 @@ rule manifest:
         cli=PSYMODAL,
         results=RESULTS,
         run=RUN,
-        stages=" ".join(f"{s}={PLAN.stage_dir(s)}" for s in PLAN.stages),
+        stages=[f"{s}={PLAN.stage_dir(s)}" for s in PLAN.stages],
     shell:
-        "{params.cli} manifest {params.results} --run-dir {params.run}"
-        " --stage-dirs {params.stages} > {log} 2>&1"
+        "{params.cli} manifest {params.results:q} --run-dir {params.run:q}"
+        " --stage-dirs {params.stages:q} > {log:q} 2>&1"
 
 
 # `snakemake audit`: verify the latest run against its manifest (never cached: always runs).
@@ -180,7 +180,7 @@ rule audit:
         cli=PSYMODAL,
         results=RESULTS,
     shell:
-        "{params.cli} audit {params.results} 2>&1 | tee {log}"
+        "{params.cli} audit {params.results:q} 2>&1 | tee {log:q}"
 
 
 # The run digest (sha256 of the manifest), printed last: the lab copies it into its own records,

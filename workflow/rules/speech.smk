@@ -24,4 +24,4 @@ rule speech_batch:
             )
         ),
     shell:
-        "{params.cli} {params.args} > {log} 2>&1"
+        "{params.cli} {params.args} > {log:q} 2>&1"

@@ -28,6 +28,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
+from ..io.files import file_problem
 from ..io.tables import write_tsv
 from .atlas import Atlas
 from .errors import MRIInputError
@@ -64,6 +65,11 @@ def find_anat(fmriprep_dir, subject: str, space: str = "MNI152NLin2009cAsym") ->
 
 
 def _load(path: Path, what: str, subject: str) -> tuple[nib.Nifti1Image, np.ndarray]:
+    problem = file_problem(path)
+    if problem:
+        raise MRIInputError(
+            f"sub-{subject}: {what} {path} {problem}. Re-run fMRIPrep or restore the file."
+        )
     try:
         img = nib.load(path)
         data = np.asanyarray(img.dataobj)
@@ -127,6 +133,44 @@ def anat_feature_names(atlas: Atlas) -> list[str]:
     return [f"gmv_{n}" for n in atlas.region_names] + ["gm_total_ml", "icv_ml"]
 
 
+def _anat_qc(pid: str) -> dict:
+    return {
+        "participant_id": pid,
+        "modality": "anat",
+        "included": True,
+        "reason": "",
+        "gm_total_ml": np.nan,
+        "icv_ml": np.nan,
+        "icv_space": "",
+        "n_missing_regions": np.nan,
+        "missing_regions": "",
+    }
+
+
+def _write_anat(pid: str, values: pd.Series, qc: dict, paths: dict) -> dict[str, Path]:
+    row = pd.DataFrame([values.to_numpy()], columns=list(values.index))
+    row.insert(0, "participant_id", pid)
+    write_tsv(row, paths["features"])
+    write_tsv(pd.DataFrame([qc]), paths["qc"])
+    return {"features": paths["features"], "qc": paths["qc"]}
+
+
+def write_excluded_anat(
+    subject: str, atlas: Atlas, out_dir, settings: dict | None, reason: str
+) -> dict[str, Path]:
+    """Write an excluded subject's anatomical files: n/a features and the QC row's reason."""
+    from .settings import fill_settings
+
+    settings = fill_settings(settings)
+    sub = normalize_subject(subject)
+    pid = f"sub-{sub}"
+    paths = anat_outputs(sub, settings["space"], atlas.name, out_dir)
+    qc = _anat_qc(pid)
+    qc.update(included=False, reason=reason)
+    values = pd.Series(np.nan, index=anat_feature_names(atlas), dtype=float)
+    return _write_anat(pid, values, qc, paths)
+
+
 def process_anat_subject(
     subject: str, fmriprep_dir, atlas: Atlas, out_dir, settings: dict | None = None
 ) -> dict[str, Path]:
@@ -147,48 +191,33 @@ def process_anat_subject(
     sub = normalize_subject(subject)
     pid = f"sub-{sub}"
     space = settings["space"]
-    paths = anat_outputs(sub, space, atlas.name, out_dir)
-    feat_path, qc_path = paths["features"], paths["qc"]
-    names = anat_feature_names(atlas)
     found = find_anat(fmriprep_dir, sub, space)
-    qc = {
-        "participant_id": pid,
-        "modality": "anat",
-        "included": True,
-        "reason": "",
-        "gm_total_ml": np.nan,
-        "icv_ml": np.nan,
-        "icv_space": "",
-        "n_missing_regions": np.nan,
-        "missing_regions": "",
-    }
-    values = pd.Series(np.nan, index=names, dtype=float)
     if found["gm_probseg"] is None:
-        qc.update(included=False, reason=f"no label-GM_probseg in space-{space}")
         warnings.warn(
             f"{pid}: no *_space-{space}_label-GM_probseg.nii.gz under {fmriprep_dir}; "
             "the subject has no anatomical features.",
             stacklevel=2,
         )
-    else:
-        vols, missing = gm_volumes(found["gm_probseg"], atlas, sub)
-        values[vols.index] = vols
-        mask = found["mask_native"] or found["mask_space"]
-        if mask is not None:
-            values["icv_ml"] = mask_volume_ml(mask, sub)
-            qc["icv_space"] = "T1w" if found["mask_native"] else space
-        qc.update(
-            gm_total_ml=values["gm_total_ml"],
-            icv_ml=values["icv_ml"],
-            n_missing_regions=len(missing),
-            missing_regions=";".join(missing),
+        return write_excluded_anat(
+            sub, atlas, out_dir, settings, f"no label-GM_probseg in space-{space}"
         )
-        limit = settings["qc"].get("max_missing_fraction")
-        if limit is not None and len(missing) / max(len(atlas.region_names), 1) > limit:
-            qc.update(included=False, reason=f"{len(missing)} atlas regions outside the map")
-            values[:] = np.nan
-    row = pd.DataFrame([values.to_numpy()], columns=names)
-    row.insert(0, "participant_id", pid)
-    write_tsv(row, feat_path)
-    write_tsv(pd.DataFrame([qc]), qc_path)
-    return {"features": feat_path, "qc": qc_path}
+    paths = anat_outputs(sub, space, atlas.name, out_dir)
+    qc = _anat_qc(pid)
+    values = pd.Series(np.nan, index=anat_feature_names(atlas), dtype=float)
+    vols, missing = gm_volumes(found["gm_probseg"], atlas, sub)
+    values[vols.index] = vols
+    mask = found["mask_native"] or found["mask_space"]
+    if mask is not None:
+        values["icv_ml"] = mask_volume_ml(mask, sub)
+        qc["icv_space"] = "T1w" if found["mask_native"] else space
+    qc.update(
+        gm_total_ml=values["gm_total_ml"],
+        icv_ml=values["icv_ml"],
+        n_missing_regions=len(missing),
+        missing_regions=";".join(missing),
+    )
+    limit = settings["qc"].get("max_missing_fraction")
+    if limit is not None and len(missing) / max(len(atlas.region_names), 1) > limit:
+        qc.update(included=False, reason=f"{len(missing)} atlas regions outside the map")
+        values[:] = np.nan
+    return _write_anat(pid, values, qc, paths)

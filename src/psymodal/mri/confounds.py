@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from psymodal.io.files import file_problem
 from psymodal.settings import defaults
 
 from .errors import MRIInputError
@@ -179,6 +180,12 @@ def load_run_confounds(
 
 def read_confounds_table(path: str | Path, subject: str | None = None) -> pd.DataFrame:
     """Read an fMRIPrep confounds TSV with a clear error when it is not one."""
+    problem = file_problem(path)
+    if problem:
+        who = f"sub-{subject}: " if subject else ""
+        raise MRIInputError(
+            f"{who}confounds {path} {problem}. Re-run fMRIPrep or restore the file."
+        )
     try:
         table = pd.read_csv(path, sep="\t", na_values=["n/a"])
     except Exception as err:

@@ -7,12 +7,14 @@ fMRIPrep derivatives follow BIDS-Derivatives naming::
     sub-XX[/ses-YY]/func/sub-XX[_ses-YY]_task-T[_acq-A][_run-N]_space-S[_res-R]_desc-brain_mask.nii.gz
 
 The repetition time comes from the BOLD JSON sidecar (derivative first, then the raw BIDS
-sidecar with BIDS inheritance), else from the NIfTI header with a warning.
+sidecar with BIDS inheritance), else from the NIfTI header with a warning; when both give one
+and they differ, ``mri.tr_source`` says which to trust. Either case is noted in the QC table.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -20,8 +22,13 @@ from pathlib import Path
 
 import nibabel as nib
 
+from psymodal.settings import defaults
+
 from .errors import MRIInputError
 from .paths import normalize_subject
+
+#: Which TR to trust when the JSON sidecar and the NIfTI header differ (``mri.tr_source``).
+TR_SOURCE = defaults("mri")["tr_source"]
 
 _ENTITY = re.compile(r"([a-zA-Z0-9]+)-([a-zA-Z0-9.+]+)")
 # entities that only describe the output space; confounds files do not carry them
@@ -78,6 +85,9 @@ class RunInputs:
         Repetition time in seconds.
     entities : dict
         All BIDS entities of the BOLD file (``acq``, ``res``... included).
+    notes : str
+        What the QC table should say about the run's inputs (e.g. where the TR came from
+        when the sidecar lacks it or disagrees with the header); empty when nothing.
     """
 
     subject: str
@@ -89,6 +99,7 @@ class RunInputs:
     mask: Path | None
     tr: float
     entities: dict = field(default_factory=dict)
+    notes: str = ""
 
     @property
     def label(self) -> str:
@@ -144,28 +155,15 @@ def _sidecar_candidates(bold: Path, bids_dir: Path | None, entities: dict) -> li
     return cands
 
 
-def find_tr(bold: Path, bids_dir: Path | None = None, subject: str | None = None) -> float:
-    """Repetition time (s) of ``bold``: JSON sidecar first, NIfTI header as a fallback.
+def header_tr(bold: Path) -> float | None:
+    """Repetition time (s) in the NIfTI header (pixdim[4] in its time unit); None if absent.
 
     Raises
     ------
-    MRIInputError
-        When neither a sidecar nor the header gives a usable TR.
+    Exception
+        Whatever nibabel raises for an unreadable file.
     """
-    entities, _ = parse_entities(bold)
-    for cand in _sidecar_candidates(Path(bold), bids_dir, entities):
-        if cand.is_file():
-            tr = _read_tr_json(cand)
-            if tr is not None:
-                return tr
-    who = f"sub-{subject}: " if subject else ""
-    try:
-        header = nib.load(bold).header
-    except Exception as err:  # nibabel raises several types for broken files
-        raise MRIInputError(
-            f"{who}{bold}: cannot read the NIfTI header ({err}). "
-            "The file is damaged; re-run fMRIPrep or restore the file."
-        ) from err
+    header = nib.load(bold).header
     zooms = header.get_zooms()
     tr = float(zooms[3]) if len(zooms) > 3 else 0.0
     unit = header.get_xyzt_units()[1] if hasattr(header, "get_xyzt_units") else "sec"
@@ -173,18 +171,102 @@ def find_tr(bold: Path, bids_dir: Path | None = None, subject: str | None = None
         tr /= 1000.0
     elif unit == "usec":
         tr /= 1e6
-    if not tr > 0:
+    return tr if tr > 0 else None
+
+
+def sidecar_tr(bold: Path, bids_dir: Path | None = None) -> tuple[float | None, Path | None]:
+    """The RepetitionTime of the most specific JSON sidecar that has one, and that sidecar."""
+    entities, _ = parse_entities(bold)
+    for cand in _sidecar_candidates(Path(bold), bids_dir, entities):
+        if cand.is_file():
+            tr = _read_tr_json(cand)
+            if tr is not None:
+                return tr, cand
+    return None, None
+
+
+def _same_tr(a: float, b: float) -> bool:
+    # the header stores float32 seconds: 0.72 reads back as 0.7200000286
+    return abs(a - b) <= max(1e-3 * max(a, b), 1e-4)
+
+
+def resolve_tr(
+    bold: Path,
+    bids_dir: Path | None = None,
+    subject: str | None = None,
+    source: str = TR_SOURCE,
+) -> tuple[float, str]:
+    """Repetition time (s) of ``bold`` and a QC note when its sources are missing or disagree.
+
+    Parameters
+    ----------
+    bold : Path
+    bids_dir : Path, optional
+        Raw BIDS dataset, for the raw (and inherited) sidecars.
+    subject : str, optional
+        For messages.
+    source : {'sidecar', 'header'}
+        Which to trust when both give a TR and they differ (``mri.tr_source``); the other is
+        used when the trusted one gives none.
+
+    Returns
+    -------
+    tr : float
+    note : str
+        Empty when a sidecar gives the TR and the header agrees (or has none); else what
+        was used and why, for the QC table's ``notes``.
+
+    Raises
+    ------
+    MRIInputError
+        When neither a sidecar nor the header gives a usable TR, or a sidecar is invalid.
+    """
+    who = f"sub-{subject}: " if subject else ""
+    from_sidecar, sidecar = sidecar_tr(Path(bold), bids_dir)
+    try:
+        from_header = header_tr(bold)
+    except Exception as err:  # nibabel raises several types for broken files
+        if from_sidecar is not None:
+            return from_sidecar, ""  # the image itself is checked (and reported) later
+        raise MRIInputError(
+            f"{who}{bold}: cannot read the NIfTI header ({err}). "
+            "The file is damaged; re-run fMRIPrep or restore the file."
+        ) from err
+    if from_sidecar is None and from_header is None:
         raise MRIInputError(
             f"{who}{bold}: no RepetitionTime. Neither a JSON sidecar (derivative or raw BIDS) "
             "nor the NIfTI header (pixdim[4]) gives the TR. Add 'RepetitionTime' (seconds) "
             "to the BOLD JSON sidecar."
         )
-    warnings.warn(
-        f"{who}{bold}: no RepetitionTime in any JSON sidecar; using the NIfTI header value "
-        f"{tr} s. Add the sidecar to be sure.",
-        stacklevel=2,
+    if from_sidecar is None:
+        warnings.warn(
+            f"{who}{bold}: no RepetitionTime in any JSON sidecar; using the NIfTI header value "
+            f"{from_header:g} s. Add the sidecar to be sure.",
+            stacklevel=2,
+        )
+        return from_header, f"TR {from_header:g} s from the NIfTI header (no JSON sidecar has one)"
+    if from_header is None or _same_tr(from_sidecar, from_header):
+        return from_sidecar, ""
+    tr = from_header if source == "header" else from_sidecar
+    note = (
+        f"TR differs: sidecar {sidecar.name} {from_sidecar:g} s, NIfTI header "
+        f"{from_header:g} s; {tr:g} s used (mri.tr_source: {source})"
     )
-    return tr
+    warnings.warn(f"{who}{bold}: {note}", stacklevel=2)
+    return tr, note
+
+
+def find_tr(bold: Path, bids_dir: Path | None = None, subject: str | None = None) -> float:
+    """Repetition time (s) of ``bold``: JSON sidecar first, NIfTI header as a fallback.
+
+    See :func:`resolve_tr`, which also says when the sources are missing or disagree.
+
+    Raises
+    ------
+    MRIInputError
+        When neither a sidecar nor the header gives a usable TR.
+    """
+    return resolve_tr(bold, bids_dir, subject)[0]
 
 
 def _companion(bold: Path, entities: dict, suffix: str, drop_space: bool) -> Path | None:
@@ -197,7 +279,8 @@ def _companion(bold: Path, entities: dict, suffix: str, drop_space: bool) -> Pat
     ents["desc"] = desc
     candidates = [bold.parent / build_name(ents, s, e) for s, e in _expand(suffix_name)]
     for cand in candidates:
-        if cand.is_file():
+        # a dangling link or a FIFO is the run's file too: reading it gives a clear error
+        if os.path.lexists(cand):
             return cand
     return None
 
@@ -216,6 +299,7 @@ def find_runs(
     task: str = "rest",
     space: str = "MNI152NLin2009cAsym",
     res: str | None = None,
+    tr_source: str = TR_SOURCE,
 ) -> list[RunInputs]:
     """List the preprocessed BOLD runs of one subject in fMRIPrep derivatives.
 
@@ -231,6 +315,8 @@ def find_runs(
         Task and output space to select.
     res : str, optional
         Resolution entity (``res-2`` -> ``'2'``) to select when fMRIPrep wrote several.
+    tr_source : {'sidecar', 'header'}
+        Which TR to trust when the sidecar and the header differ (:func:`resolve_tr`).
 
     Returns
     -------
@@ -262,6 +348,7 @@ def find_runs(
             or (res is not None and entities.get("res") != str(res))
         ):
             continue
+        tr, note = resolve_tr(bold, bids_dir, subject, tr_source)
         runs.append(
             RunInputs(
                 subject=subject,
@@ -271,8 +358,9 @@ def find_runs(
                 bold=bold,
                 confounds=_companion(bold, entities, "confounds|confounds", drop_space=True),
                 mask=_companion(bold, entities, "brain|mask", drop_space=False),
-                tr=find_tr(bold, bids_dir, subject),
+                tr=tr,
                 entities=entities,
+                notes=note,
             )
         )
 

@@ -27,7 +27,7 @@ from psymodal.settings import resolve_section
 
 from .atlas import Atlas
 from .errors import MRIInputError, RunTooShortError
-from .layout import RunInputs, find_tr, normalize_subject, parse_entities
+from .layout import TR_SOURCE, RunInputs, normalize_subject, parse_entities, resolve_tr
 from .qc import RunFigureInputs, RunQC, qc_settings, voxel_metrics
 from .settings import fill_settings
 from .timeseries import atlas_columns, frozen_gc, labels_on_grid, load_header, read_data
@@ -40,8 +40,14 @@ def raw_settings(settings: dict) -> dict:
     return resolve_section("mri.raw", settings.get("raw"))
 
 
-def find_raw_runs(bids_dir, subject: str, task: str = "rest") -> list[RunInputs]:
-    """Raw BIDS BOLD runs ``sub-XX[/ses-YY]/func/*_task-T*_bold.nii[.gz]`` of one subject."""
+def find_raw_runs(
+    bids_dir, subject: str, task: str = "rest", tr_source: str = TR_SOURCE
+) -> list[RunInputs]:
+    """Raw BIDS BOLD runs ``sub-XX[/ses-YY]/func/*_task-T*_bold.nii[.gz]`` of one subject.
+
+    ``tr_source`` says which TR to trust when the sidecar and the header differ
+    (:func:`psymodal.mri.layout.resolve_tr`).
+    """
     sub = normalize_subject(subject)
     root = Path(bids_dir) / f"sub-{sub}"
     pattern = f"sub-{sub}_*task-{task}*_bold.nii*"
@@ -51,6 +57,7 @@ def find_raw_runs(bids_dir, subject: str, task: str = "rest") -> list[RunInputs]
         ents, suffix = parse_entities(bold)
         if suffix != "bold" or ents.get("task") != task or ents.get("sub") != sub:
             continue
+        tr, note = resolve_tr(bold, bids_dir, sub, tr_source)
         runs.append(
             RunInputs(
                 subject=sub,
@@ -60,8 +67,9 @@ def find_raw_runs(bids_dir, subject: str, task: str = "rest") -> list[RunInputs]
                 bold=bold,
                 confounds=None,
                 mask=None,
-                tr=find_tr(bold, bids_dir, sub),
+                tr=tr,
                 entities=ents,
+                notes=note,
             )
         )
     return runs
@@ -172,7 +180,7 @@ def process_raw_subject(
     threads = single_thread()  # noqa: F841 -- the limit lasts while the controller lives
     settings = fill_settings(settings)
     sub = normalize_subject(subject)
-    runs = find_raw_runs(bids_dir, sub, settings["task"])
+    runs = find_raw_runs(bids_dir, sub, settings["task"], settings["tr_source"])
     return process_runs(
         sub, runs, extract_raw_timeseries, atlas, out_dir, settings, f"{bids_dir} (raw BIDS)"
     )

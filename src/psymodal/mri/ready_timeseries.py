@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from psymodal.io.files import file_problem
 from psymodal.settings import defaults, resolve_section
 
 from .connectome import edge_names
@@ -133,8 +134,9 @@ def read_timeseries(
         length.
     """
     path = Path(path)
-    if not path.is_file():
-        raise MRIInputError(f"{path}: time series file does not exist.")
+    problem = file_problem(path)
+    if problem:
+        raise MRIInputError(f"{path}: time series file {problem}.")
     kind = _format(path, fmt)
     header = None
     try:
@@ -267,10 +269,7 @@ def process_timeseries_subject(
     sub = normalize_subject(subject)
     participant_id = f"sub-{sub}"
     files = [Path(f) for f in ([files] if isinstance(files, str | Path) else files)]
-    atlas_name = ts_set["atlas_name"] or (
-        ts_set["region_names"] if isinstance(ts_set["region_names"], str) else "custom"
-    )
-    atlas_name = Path(str(atlas_name)).name.split(".")[0]
+    atlas_name = _atlas_name(ts_set)
     kind = settings["connectivity"]
     paths = func_outputs(sub, settings["task"], atlas_name, kind, out_dir)
     from ..io.tables import write_tsv
@@ -347,6 +346,37 @@ def process_timeseries_subject(
     out = write_subject_outputs(participant_id, features, qc, paths, run_rows=run_rows)
     out["timeseries"] = ts_paths
     return out
+
+
+def write_excluded_timeseries(
+    subject: str, out_dir, settings: dict | None, reason: str
+) -> dict[str, Path]:
+    """Write an excluded subject's files: a features row without values (its columns come
+    from the other subjects when the tables are stacked: n/a) and the QC row with ``reason``."""
+
+    settings = fill_settings(settings)
+    sub = normalize_subject(subject)
+    participant_id = f"sub-{sub}"
+    paths = func_outputs(
+        sub,
+        settings["task"],
+        _atlas_name(timeseries_settings(settings)),
+        settings["connectivity"],
+        out_dir,
+    )
+    qc = summarize_qc(participant_id, [], [])
+    qc.update(included=False, reason=reason)
+    out = write_subject_outputs(participant_id, pd.Series(dtype=float), qc, paths, run_rows=[])
+    out["timeseries"] = []
+    return out
+
+
+def _atlas_name(ts_set: dict) -> str:
+    """The atlas entity of ready time series' output names."""
+    atlas_name = ts_set["atlas_name"] or (
+        ts_set["region_names"] if isinstance(ts_set["region_names"], str) else "custom"
+    )
+    return Path(str(atlas_name)).name.split(".")[0]
 
 
 def tr_known(ts_settings: dict) -> bool:

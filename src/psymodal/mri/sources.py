@@ -7,6 +7,7 @@ connectivity, ``anat`` for regional grey-matter volumes when fMRIPrep anatomy is
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +16,14 @@ import pandas as pd
 from psymodal.settings import defaults
 
 from .atlas import Atlas
+from .errors import MRIInputError
+from .paths import normalize_subject
 from .settings import fill_settings
 
 INPUTS = ("fmriprep", "raw", "timeseries")
+
+#: The top-level ``strict`` setting's default: a subject's unusable input excludes it.
+STRICT = defaults()["strict"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,28 @@ def subject_timeseries_settings(settings: dict, participant: pd.Series | None) -
     return {**settings, "timeseries": ts}
 
 
+def input_error_reason(err: BaseException) -> str:
+    """The QC reason for an input that stopped a subject: the error's own message (it names
+    the file, what is wrong and what to do), with the error type when it is not an
+    :class:`~psymodal.mri.errors.MRIInputError`."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if isinstance(err, MRIInputError) else f"{type(err).__name__}: {text}"
+
+
+def _guarded(participant_id: str, modality: str, work, exclude, strict: bool):
+    """``work()``; unless ``strict``, an error becomes the subject's exclusion (``exclude``)."""
+    try:
+        return work()
+    except MemoryError:
+        raise  # not the subject's data: the scheduler may retry the job with more memory
+    except Exception as err:
+        if strict:
+            raise
+        reason = input_error_reason(err)
+        print(f"{participant_id}: {modality} excluded: {reason}", file=sys.stderr)
+        return exclude(reason)
+
+
 def process_mri_subject(
     subject: str,
     source: MriSource,
@@ -72,6 +100,7 @@ def process_mri_subject(
     out_dir,
     settings: dict,
     participant: pd.Series | None = None,
+    strict: bool = STRICT,
 ) -> dict[str, dict[str, Path]]:
     """Run the MRI stage for one subject and return ``{modality: {"features", "qc"}}``.
 
@@ -89,38 +118,65 @@ def process_mri_subject(
     participant : pandas.Series, optional
         The subject's participants.tsv row: ``site`` selects a per-site TR for time series and
         ``mean_fd`` (when present) enters QC for inputs that carry no confounds.
+    strict : bool
+        The top-level ``strict`` setting. False (default): an input that cannot be used
+        (missing, truncated, 3D, NaN voxels, confounds of the wrong length...) excludes the
+        subject from that modality, with the error's message as the QC reason, and the other
+        subjects go on. True: the error is raised (fail fast).
     """
     settings = fill_settings(settings)
+    pid = f"sub-{normalize_subject(subject)}"
     if source.kind == "timeseries":
-        from .ready_timeseries import process_timeseries_subject
+        from .ready_timeseries import process_timeseries_subject, write_excluded_timeseries
 
         qc_values = {}
         if participant is not None and pd.notna(participant.get("mean_fd", None)):
             qc_values["mean_fd"] = float(participant["mean_fd"])
-        paths = process_timeseries_subject(
-            subject,
-            source.timeseries_file(subject),
-            out_dir,
-            subject_timeseries_settings(settings, participant),
-            qc_values=qc_values or None,
+        ts_settings = subject_timeseries_settings(settings, participant)
+        paths = _guarded(
+            pid,
+            "mri",
+            lambda: process_timeseries_subject(
+                subject,
+                source.timeseries_file(subject),
+                out_dir,
+                ts_settings,
+                qc_values=qc_values or None,
+            ),
+            lambda reason: write_excluded_timeseries(subject, out_dir, ts_settings, reason),
+            strict,
         )
         return {"mri": paths}
+
+    from .subject_runs import write_excluded_subject
+
+    def excluded_mri(reason):
+        return write_excluded_subject(subject, atlas, out_dir, settings, reason)
+
     if source.kind == "raw":
         from .raw import process_raw_subject
 
-        return {"mri": process_raw_subject(subject, source.bids_dir, atlas, out_dir, settings)}
+        def raw():
+            return process_raw_subject(subject, source.bids_dir, atlas, out_dir, settings)
 
-    from .anat import process_anat_subject
+        return {"mri": _guarded(pid, "mri", raw, excluded_mri, strict)}
+
+    from .anat import process_anat_subject, write_excluded_anat
     from .subject_runs import process_subject
 
-    written = {
-        "mri": process_subject(
+    def fmri():
+        return process_subject(
             subject, source.bids_dir, source.fmriprep_dir, atlas, out_dir, settings
         )
-    }
+
+    written = {"mri": _guarded(pid, "mri", fmri, excluded_mri, strict)}
     if settings["anat"]["enabled"]:
-        written["anat"] = process_anat_subject(
-            subject, source.fmriprep_dir, atlas, out_dir, settings
+        written["anat"] = _guarded(
+            pid,
+            "anat",
+            lambda: process_anat_subject(subject, source.fmriprep_dir, atlas, out_dir, settings),
+            lambda reason: write_excluded_anat(subject, atlas, out_dir, settings, reason),
+            strict,
         )
     return written
 

@@ -53,6 +53,7 @@ QC_COLUMNS = [
     "mean_dvars",
     "n_missing_regions",
     "missing_regions",
+    "notes",
 ]
 
 
@@ -125,6 +126,7 @@ def summarize_qc(participant_id: str, run_rows: list[dict], included_rows: list[
         "mean_dvars": _weighted([r.get("mean_dvars") for r in rows], weights),
         "n_missing_regions": len(missing),
         "missing_regions": ";".join(missing),
+        "notes": "",
     }
 
 
@@ -204,6 +206,7 @@ def process_subject(
         task=settings["task"],
         space=settings["space"],
         res=settings.get("res"),
+        tr_source=settings["tr_source"],
     )
     where = f"{Path(fmriprep_dir) / f'sub-{sub}'} (space-{settings['space']})"
     return process_runs(sub, runs, extract_run_timeseries, atlas, out_dir, settings, where)
@@ -247,12 +250,7 @@ def process_runs(
             f"{participant_id}: no BOLD run for task-{task} in {where}; the subject is excluded.",
             stacklevel=3,
         )
-        qc = summarize_qc(participant_id, [], [])
-        qc.update(included=False, reason=f"no BOLD run for task-{task}")
-        out = write_subject_outputs(participant_id, empty, qc, paths, run_rows=[])
-        out["timeseries"] = []
-        out["figures"] = []
-        return out
+        return write_excluded_subject(sub, atlas, out_dir, settings, f"no BOLD run for task-{task}")
 
     several = len(runs) > 1
     run_rows, included_rows, series, ts_paths, fig_paths = [], [], [], [], []
@@ -280,6 +278,7 @@ def process_runs(
         run_rows.append(row)
 
     qc = summarize_qc(participant_id, run_rows, included_rows)
+    qc["notes"] = "; ".join(f"{run.label}: {run.notes}" for run in runs if run.notes)
     reasons = []
     if not included_rows:
         reasons = [f"{r['run']}: {r['reason']}" for r in run_rows]
@@ -306,6 +305,28 @@ def process_runs(
     out = write_subject_outputs(participant_id, features, qc, paths, run_rows=run_rows)
     out["timeseries"] = ts_paths
     out["figures"] = fig_paths
+    return out
+
+
+def write_excluded_subject(
+    subject: str, atlas: Atlas, out_dir, settings: dict, reason: str
+) -> dict[str, Path]:
+    """Write an excluded subject's files: n/a features (every edge column) and the QC row.
+
+    Used for a subject without a run and, unless ``strict`` is set, for one whose inputs
+    cannot be used (:func:`psymodal.mri.sources.process_mri_subject`).
+    """
+    settings = fill_settings(settings)
+    sub = normalize_subject(subject)
+    participant_id = f"sub-{sub}"
+    kind = settings["connectivity"]
+    paths = func_outputs(sub, settings["task"], atlas.name, kind, out_dir)
+    empty = pd.Series(np.nan, index=feature_names(atlas.region_names, kind), dtype=float)
+    qc = summarize_qc(participant_id, [], [])
+    qc.update(included=False, reason=reason)
+    out = write_subject_outputs(participant_id, empty, qc, paths, run_rows=[])
+    out["timeseries"] = []
+    out["figures"] = []
     return out
 
 

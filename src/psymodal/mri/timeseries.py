@@ -16,6 +16,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
+from ..io.files import file_problem
 from .atlas import Atlas
 from .confounds import (
     confound_parameters,
@@ -33,8 +34,11 @@ AFFINE_TOLERANCE = 1e-3  # mm; fMRIPrep writes mask and BOLD with identical affi
 
 
 def load_header(path: Path, what: str, subject: str) -> nib.Nifti1Image:
-    if not Path(path).is_file():
-        raise MRIInputError(f"sub-{subject}: {what} {path} does not exist.")
+    problem = file_problem(path)
+    if problem:
+        raise MRIInputError(
+            f"sub-{subject}: {what} {path} {problem}. Restore the file or re-run the preprocessing."
+        )
     try:
         return nib.load(path)
     except Exception as err:

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from psymodal.io.files import file_problem
+
 __all__ = ["AudioError", "Audio", "read_audio", "load_audio", "frame_signal", "n_frames"]
 
 #: Resampler used whenever the file's rate differs from the requested one. soxr's "HQ" preset
@@ -39,9 +41,12 @@ class Audio:
     native_sr : int
         Sampling rate of the file; content above ``native_sr / 2`` is absent from ``y``.
     n_channels : int
-        Number of channels in the file (averaged into ``y``).
+        Number of channels in the file.
     clipping_fraction : float
         Fraction of the file's samples at or above 99.9 % of full scale, in any channel.
+    channels_used : str
+        How ``y`` was made from the file's channels: ``mono`` (one channel), or the
+        ``speech.channels`` policy ``mean``, ``left`` or ``right``.
     """
 
     y: np.ndarray
@@ -49,6 +54,63 @@ class Audio:
     native_sr: int
     n_channels: int
     clipping_fraction: float
+    channels_used: str = "mono"
+
+
+#: How a multi-channel recording becomes mono (``speech.channels``).
+CHANNEL_POLICIES = ("mean", "left", "right")
+
+
+def _wav_data_sizes(path: Path) -> tuple[int, int, int, int] | None:
+    """``(declared, present, block_align, sample_rate)`` of a RIFF/WAVE file's data chunk
+    (bytes, bytes, bytes per frame, Hz), read from its header.
+
+    None when the file is not a plain RIFF WAVE, or its header leaves the size open (0 or
+    0xFFFFFFFF, written by recorders that stream).
+    """
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            block_align = rate = 0
+            while True:
+                chunk = handle.read(8)
+                if len(chunk) < 8:
+                    return None
+                name, length = chunk[:4], int.from_bytes(chunk[4:8], "little")
+                if name == b"fmt ":
+                    body = handle.read(min(length, 16))
+                    if len(body) < 14:
+                        return None
+                    rate = int.from_bytes(body[4:8], "little")
+                    block_align = int.from_bytes(body[12:14], "little")
+                    handle.seek(length - len(body) + (length & 1), 1)
+                elif name == b"data":
+                    if length in (0, 0xFFFFFFFF) or not (block_align and rate):
+                        return None
+                    return length, size - handle.tell(), block_align, rate
+                else:
+                    handle.seek(length + (length & 1), 1)
+    except OSError:
+        return None
+
+
+def _check_wav_length(path: Path, shown: str) -> None:
+    """Raise :class:`AudioError` when a WAV header declares more audio than the file holds."""
+    sizes = _wav_data_sizes(path)
+    if sizes is None:
+        return
+    declared, present, block_align, rate = sizes
+    if declared <= present + 1:  # an odd-sized chunk may lack its pad byte
+        return
+    per_second = float(rate * block_align)
+    raise AudioError(
+        f"{shown}: truncated: the WAV header declares {declared / per_second:.2f} s of audio "
+        f"but the file holds {max(present, 0) / per_second:.2f} s; the copy or the recording "
+        "was cut off, copy or export it again"
+    )
 
 
 def _supported_extensions() -> set[str]:
@@ -57,7 +119,12 @@ def _supported_extensions() -> set[str]:
     return exts | {".wav", ".flac", ".ogg", ".aiff", ".aif", ".oga"}
 
 
-def read_audio(path: str | os.PathLike, sample_rate: int | None = 16000) -> Audio:
+def read_audio(
+    path: str | os.PathLike,
+    sample_rate: int | None = 16000,
+    channels: str = "mean",
+    shown: str | os.PathLike | None = None,
+) -> Audio:
     """Decode ``path`` into an :class:`Audio` record (see :func:`load_audio`).
 
     Parameters
@@ -66,6 +133,10 @@ def read_audio(path: str | os.PathLike, sample_rate: int | None = 16000) -> Audi
         Audio file readable by libsndfile (WAV, FLAC, Ogg Vorbis/Opus, AIFF...).
     sample_rate : int or None
         Target rate in Hz; ``None`` keeps the file's rate.
+    channels : {'mean', 'left', 'right'}
+        How a multi-channel file becomes mono (``speech.channels``).
+    shown : str or os.PathLike, optional
+        How messages name the file (e.g. its path inside the dataset); ``path`` by default.
 
     Returns
     -------
@@ -76,37 +147,56 @@ def read_audio(path: str | os.PathLike, sample_rate: int | None = 16000) -> Audi
     FileNotFoundError
         The file does not exist.
     AudioError
-        The file is empty, cannot be decoded, has an unsupported format, has no samples or
-        contains NaN/inf samples.
+        The file is not a regular file (a FIFO, a device, a dangling link), is empty, cannot
+        be decoded, has an unsupported format, is truncated (a WAV header declaring more
+        audio than the file holds), has no samples, contains NaN/inf samples, or lacks the
+        channel ``channels`` asks for.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: audio file not found; check the path and the BIDS layout")
+    shown = path if shown is None else shown
+    if channels not in CHANNEL_POLICIES:
+        raise ValueError(f"channels must be one of {CHANNEL_POLICIES}, not {channels!r}")
+    problem = file_problem(path)
+    if problem == "does not exist":
+        raise FileNotFoundError(
+            f"{shown}: audio file not found; check the path and the BIDS layout"
+        )
+    if problem:
+        raise AudioError(f"{shown}: {problem}; replace it with the recording itself")
     if path.stat().st_size == 0:
-        raise AudioError(f"{path}: file is empty (0 bytes); re-export or re-copy the recording")
+        raise AudioError(f"{shown}: file is empty (0 bytes); re-export or re-copy the recording")
+    _check_wav_length(path, str(shown))
     try:
         with sf.SoundFile(path) as handle:
             native_sr = int(handle.samplerate)
             data = handle.read(dtype="float64", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        # libsndfile's message quotes the path it was given: name the file as asked
+        detail = str(err).replace(str(path), str(shown))
         suffix = path.suffix.lower()
         if suffix not in _supported_extensions():
             raise AudioError(
-                f"{path}: unsupported audio format '{suffix}' ({err}); convert it to WAV, FLAC "
-                "or Ogg (e.g. `ffmpeg -i in.mp3 out.wav`)"
+                f"{shown}: unsupported audio format '{suffix}' ({detail}); convert it to WAV, "
+                "FLAC or Ogg (e.g. `ffmpeg -i in.mp3 out.wav`)"
             ) from err
         raise AudioError(
-            f"{path}: cannot be decoded, the header or data is corrupt or truncated ({err}); "
+            f"{shown}: cannot be decoded, the header or data is corrupt or truncated ({detail}); "
             "re-export the recording or check the copy"
         ) from err
     if data.size == 0:
-        raise AudioError(f"{path}: file holds no audio samples; re-export the recording")
+        raise AudioError(f"{shown}: file holds no audio samples; re-export the recording")
     if not np.all(np.isfinite(data)):
         raise AudioError(
-            f"{path}: contains NaN or infinite samples; the recording is damaged, re-export it"
+            f"{shown}: contains NaN or infinite samples; the recording is damaged, re-export it"
         )
     clipping = float(np.mean(np.any(np.abs(data) >= 0.999, axis=1)))
-    y = data.mean(axis=1)
+    n_channels = data.shape[1]
+    if n_channels == 1:
+        used, y = "mono", data[:, 0]
+    elif channels == "mean":
+        used, y = "mean", data.mean(axis=1)
+    else:
+        used, y = channels, data[:, 0 if channels == "left" else 1]
     sr = native_sr
     if sample_rate is not None and int(sample_rate) != native_sr:
         import librosa  # deferred: importing librosa costs ~1 s and is unneeded at native rate
@@ -116,7 +206,12 @@ def read_audio(path: str | os.PathLike, sample_rate: int | None = 16000) -> Audi
     # DC offsets from cheap sound cards would bias energy, pause and low-frequency spectra.
     y = np.ascontiguousarray(y - y.mean(), dtype=np.float64)
     return Audio(
-        y=y, sr=sr, native_sr=native_sr, n_channels=data.shape[1], clipping_fraction=clipping
+        y=y,
+        sr=sr,
+        native_sr=native_sr,
+        n_channels=n_channels,
+        clipping_fraction=clipping,
+        channels_used=used,
     )
 
 

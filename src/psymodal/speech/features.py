@@ -72,8 +72,12 @@ def resolve_settings(settings: dict | None, sr: int | None = None) -> dict:
         The ``speech`` section of the configuration.
     sr : int, optional
         Rate of the signal to analyse; sets ``frame_length``/``hop_length`` when they are None.
+        Without it, ``sample_rate`` does; when that is None too (keep each file's rate), the
+        frame sizes stay None until a signal's rate is known.
     """
     cfg = resolve_section("speech", settings)
+    if not (sr or cfg["sample_rate"]):
+        return cfg
     rate = int(sr or cfg["sample_rate"])
     if cfg["hop_length"] is None:
         cfg["hop_length"] = int(round(0.010 * rate))

@@ -68,6 +68,12 @@ def _batch(batch: int | str | None, batch_dir: PathLike | None) -> list[str]:
     return ["--batch-dir", str(batch_dir), "--batch", str(batch)]
 
 
+def _strict(config: Mapping) -> list[str]:
+    """``--strict`` when the config asks for fail-fast (absent otherwise, so that command
+    lines, and Snakemake's rerun decisions, stay as they were)."""
+    return ["--strict"] if config.get("strict") else []
+
+
 def mri_command(
     config: Mapping,
     subjects: Sequence[str],
@@ -81,7 +87,7 @@ def mri_command(
     return (
         ["mri", "--subjects", *subjects, "--bids-dir", str(bids_dir)]
         + mri_source_arguments(config, atlas_dir)
-        + ["--out-dir", str(out_dir), *_batch(batch, batch_dir)]
+        + ["--out-dir", str(out_dir), *_batch(batch, batch_dir), *_strict(config)]
         + ["--settings", settings_argument(config["mri"])]
     )
 
@@ -97,7 +103,7 @@ def speech_command(
     """The speech stage for ``subjects`` (and, with ``batch``, the batch's group tables)."""
     return (
         ["speech", "--subjects", *subjects, "--bids-dir", str(bids_dir)]
-        + ["--out-dir", str(out_dir), *_batch(batch, batch_dir)]
+        + ["--out-dir", str(out_dir), *_batch(batch, batch_dir), *_strict(config)]
         + ["--settings", settings_argument(config["speech"])]
     )
 

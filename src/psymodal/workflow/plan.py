@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from psymodal import __version__
+from psymodal.io.files import is_regular_file
 from psymodal.io.tables import read_tsv
 from psymodal.settings import Settings, resolve_config, resolve_section
 from psymodal.settings.record import write_config_yaml
@@ -99,7 +100,8 @@ MODALITY_STAGE = {"mri": "mri", "anat": "mri", "speech": "speech"}
 
 
 # Settings that change where or how fast results are made, never what they are.
-NOT_IN_RUN_KEY = ("results_dir", "run_label", "batch_size")
+# (``strict`` only decides whether an unusable input stops the run or excludes its subject)
+NOT_IN_RUN_KEY = ("results_dir", "run_label", "batch_size", "strict")
 
 
 def settings_key(*parts, length: int = 10) -> str:
@@ -270,8 +272,57 @@ class StudyPlan:
         return atlas_name(self.mri_settings["atlas"])
 
     def stage_modalities(self, stage: str) -> list[str]:
-        """The feature tables a stage writes: the MRI stage adds ``anat`` with fMRIPrep input."""
+        """The feature tables a stage writes: the MRI stage adds ``anat`` with fMRIPrep input.
+
+        None for a stage skipped because the dataset holds none of its inputs
+        (:attr:`skipped_stages`).
+        """
+        if stage in self.skipped_stages:
+            return []
         return stage_modalities(self.config, stage)
+
+    @functools.cached_property
+    def skipped_stages(self) -> dict[str, str]:
+        """Enabled stages left out because a BIDS dataset holds none of their inputs, with the
+        line that says so (a speech-only or an MRI-only study needs no hand edit).
+
+        Only when the dataset holds inputs of another stage: a dataset without any is left
+        to its jobs, which give each subject a QC row saying what was looked for.
+        """
+        if self.source != "bids":
+            return {}
+        enabled = [s for s in ("mri", "speech") if self.config[s]["enabled"]]
+        where = {s: self._first_input(s) for s in enabled}
+        if not any(found for found, _ in where.values()):
+            return {}
+        return {
+            stage: (
+                f"psymodal: {stage} is enabled but the dataset holds no {looked_for}; the "
+                f"{stage} stage is skipped (set {stage}.enabled: false to silence this line)."
+            )
+            for stage, (found, looked_for) in where.items()
+            if not found
+        }
+
+    def _first_input(self, stage: str) -> tuple[bool, str]:
+        """Whether the dataset holds at least one input of ``stage``, and what was looked for."""
+        if stage == "speech":
+            task = self.config["speech"]["task"]
+            glob = f"*_task-{task}_*audio.*" if task else "*_audio.*"
+            base, folder = self.bids_dir, "audio"
+            what = f"recording ({base}/sub-*/[ses-*/]audio/{glob})"
+        else:
+            task = self.mri_settings["task"]
+            if self.mri_input == "raw":
+                base, folder, glob = self.bids_dir, "func", f"*_task-{task}_*bold.nii*"
+            else:
+                base, folder = self.fmriprep_dir, "func"
+                glob = f"*_task-{task}_*desc-preproc_bold.nii*"
+            what = f"BOLD run ({base}/sub-*/[ses-*/]{folder}/{glob})"
+        for pattern in (f"sub-*/{folder}/{glob}", f"sub-*/ses-*/{folder}/{glob}"):
+            if next(iter(base.glob(pattern)), None) is not None:
+                return True, what
+        return False, what
 
     @property
     def stages(self) -> list[str]:
@@ -303,23 +354,48 @@ class StudyPlan:
             return files + [source.timeseries_file(s) for s in subjects]
         # (folder or None for any, glob of the name after the subject) under each subject's
         # folder: the same files as sorted(root.glob(f"**/[folder/]{subject}{glob}")) per pattern
+        # BOLD JSON sidecars (the TR), raw ones too: fMRIPrep's derivative may lack one
+        raw_sidecars = [("func", f"*_task-{self.mri_settings['task']}*_bold.json")]
+        extra: list[tuple[Path, list]] = []
         if modality == "mri" and self.mri_input == "raw":
             task = self.mri_settings["task"]
-            base, patterns = self.bids_dir, [("func", f"*_task-{task}*_bold.nii*")]
+            base, patterns = self.bids_dir, [("func", f"*_task-{task}*_bold.nii*"), *raw_sidecars]
+            files.extend(self._inherited_sidecars())
         elif modality == "mri":
-            task = self.mri_settings["task"]
+            task, space = self.mri_settings["task"], self.mri_settings["space"]
             base = self.fmriprep_dir
             patterns = [
                 (None, f"*_task-{task}*_desc-preproc_bold.nii*"),
                 (None, f"*_task-{task}*_desc-confounds_timeseries.tsv"),
+                (None, f"*_task-{task}*_desc-confounds_timeseries.json"),
+                (None, f"*_task-{task}*_desc-preproc_bold.json"),
+                (None, f"*_task-{task}*_desc-brain_mask.nii*"),
             ]
+            if self.config["mri"]["anat"]["enabled"]:
+                patterns += [
+                    ("anat", f"*_space-{space}*_label-GM_probseg.nii*"),
+                    ("anat", "*_desc-brain_mask.nii*"),
+                ]
+            extra.append((self.bids_dir, raw_sidecars))
+            files.extend(self._inherited_sidecars())
         else:
             task = self.config["speech"]["task"]
             tag = f"_task-{task}" if task else ""
             base, patterns = self.bids_dir, [("audio", f"*{tag}*_audio.*")]
         for subject in subjects:
             files.extend(_subject_files(base / subject, subject, patterns))
-        return files
+            for other, other_patterns in extra:
+                files.extend(_subject_files(other / subject, subject, other_patterns))
+        # a FIFO, a device or a dangling link is not tracked (Snakemake would refuse to plan
+        # the study): the job reports it in the subject's QC row
+        return [f for f in files if f == self.participants_source or is_regular_file(f)]
+
+    def _inherited_sidecars(self) -> list[Path]:
+        """Top-level BOLD sidecars of the task (BIDS inheritance): they may give the TR."""
+        task = self.mri_settings["task"]
+        return sorted(
+            p for p in self.bids_dir.glob(f"*task-{task}*_bold.json") if is_regular_file(p)
+        )
 
 
 def _subject_files(root: Path, subject: str, patterns: list[tuple[str | None, str]]) -> list[Path]:
