@@ -32,7 +32,7 @@ HAS_SSH_KEYGEN = shutil.which("ssh-keygen") is not None
 def forge(results: Path, name: str, text: str) -> None:
     """What a forger does: change a result and its checksum in the manifest."""
     (results / name).write_text(text)
-    path = prov.manifest_path(results)
+    path, _ = prov.find_manifest(results)
     manifest = json.loads(path.read_text())
     for record in manifest["outputs"]:
         if record["path"] == name:

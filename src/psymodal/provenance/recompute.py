@@ -12,6 +12,10 @@ no longer matches the predictions it claims to summarise.
 What this does not show: that the predictions themselves are genuine (``--relearn`` re-runs
 the learning stage from the stored feature tables for that).
 
+Ties: a permuted model's AUC often equals the observed one exactly (AUCs are fractions), and
+the p-value counts ties; null AUCs that equal the observed AUC to the stored precision are
+taken as ties again (:func:`restore_ties`).
+
 Tolerance: the tables store 10 significant digits (``psymodal.io.tables.FLOAT_FORMAT``), so a
 recomputed number may differ from the stored one by the rounding of the predictions it is
 computed from. Numbers agree when equal as written, or within :data:`RELATIVE_TOLERANCE` of
@@ -84,8 +88,36 @@ def recompute_tables(learn_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
     predictions = read_predictions(learn_file(learn_dir, "predictions"))
     null_file = learn_file(learn_dir, "permutation_null")
     null = read_null(null_file) if null_file.is_file() else {}
-    metrics, calibration = summarize(predictions, info["settings"], int(info["n_folds"]), null)
+    settings, n_folds = info["settings"], int(info["n_folds"])
+    if null:
+        # The observed AUCs (no bootstrap needed), to restore the ties that rounding broke.
+        quick = {**settings, "metrics": {**settings["metrics"], "bootstrap": 0}}
+        observed = summarize(predictions, quick, n_folds)[0]
+        null = restore_ties(null, observed)
+    metrics, calibration = summarize(predictions, settings, n_folds, null)
     return {"metrics": metrics, "calibration": calibration}
+
+
+def restore_ties(null: dict[tuple[str, str], list[float]], metrics: pd.DataFrame) -> dict:
+    """Null AUCs equal to the observed AUC to the stored precision, set equal to it.
+
+    AUCs are fractions (pairs ranked right over all pairs), so a permuted model often ties
+    the observed AUC exactly; the p-value counts ties (``null >= observed``). Written with
+    10 significant digits, a tied null value may come back a hair below the observed one and
+    stop counting: within :data:`RELATIVE_TOLERANCE` it is the observed value again.
+    """
+    observed = {(r.model, r.modality): r.roc_auc for r in metrics.itertuples()}
+    out = {}
+    for key, values in null.items():
+        auc = observed.get(key, np.nan)
+        out[key] = [
+            auc
+            if not (np.isnan(v) or np.isnan(auc))
+            and math.isclose(v, auc, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE)
+            else v
+            for v in values
+        ]
+    return out
 
 
 def _as_written(table: pd.DataFrame, folder: Path, name: str) -> tuple[bytes, pd.DataFrame]:
