@@ -403,7 +403,7 @@ def test_demo_relearn_reproduces_learning_and_finds_a_forged_prediction(demo_cop
     predictions.loc[0, "probability"] = 1 - predictions.loc[0, "probability"]
     write_tsv(predictions, demo_copy / name)
     forge(demo_copy, name, (demo_copy / name).read_text())
-    report = audit(demo_copy, relearn_stage=True, tmp_root=tmp_path / "tmp")
+    report = audit(demo_copy, relearn_stage=True, tmp_root=tmp_path)
     relearned = report.check("relearn")
     assert relearned.status == FAIL
     # every other learning file (metrics, null, importance, run_info...) is re-produced
