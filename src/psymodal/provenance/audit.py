@@ -220,10 +220,10 @@ class AuditReport:
         """
         verdict = self.lines()[-1]
         out = ["psymodal audit report", "=" * 21, ""]
-        out.append(f"results folder: {self.results_dir}")
-        out.append(f"manifest:       {self.manifest}")
-        out += [f"{k + ':':<15} {v}" for k, v in self.info.items()]
-        out += [f"{'verdict:':<15} {verdict}", ""]
+        fields = {"results folder": self.results_dir, "manifest": self.manifest, **self.info}
+        fields["verdict"] = verdict
+        width = max(len(k) for k in fields) + 1
+        out += [f"{k + ':':<{width}} {v}" for k, v in fields.items()] + [""]
         for item in self.checks:
             out.append(f"{item.name}")
             out.append("-" * len(item.name))
