@@ -250,6 +250,7 @@ def test_summary_names_excluded_subjects_and_failed_jobs(tmp_path):
         f"    log: {job_log} (check log file(s) for error details)\n    shell:\n        x\n"
     )
     assert failed_job_logs(snakemake_log) == [("mri_batch", job_log)]
+    assert failed_job_logs([str(snakemake_log)]) == [("mri_batch", job_log)]  # as handlers get it
     assert error_lines(job_log)[-1].endswith("is truncated")
     out = io.StringIO()
     print_run_summary(plan, snakemake_log, failed=True, file=out)

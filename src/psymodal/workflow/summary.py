@@ -53,12 +53,18 @@ def excluded_subjects(plan) -> list[dict] | None:
     return rows if seen else None
 
 
-def failed_job_logs(snakemake_log: str | os.PathLike | None) -> list[tuple[str, Path]]:
-    """``(rule, job log)`` of every failed job named in Snakemake's own log."""
-    if not snakemake_log or not Path(snakemake_log).is_file():
+def failed_job_logs(snakemake_log) -> list[tuple[str, Path]]:
+    """``(rule, job log)`` of every failed job named in Snakemake's own log (a path, a list of
+    paths as Snakemake's handlers receive, or None)."""
+    if not snakemake_log:
         return []
+    if isinstance(snakemake_log, str | os.PathLike):
+        snakemake_log = [snakemake_log]
+    text = "\n".join(
+        Path(log).read_text(errors="replace") for log in snakemake_log if Path(log).is_file()
+    )
     found, rule = [], None
-    for line in Path(snakemake_log).read_text(errors="replace").splitlines():
+    for line in text.splitlines():
         block = _ERROR_BLOCK.match(line)
         if block:
             rule = block["rule"]
@@ -92,16 +98,14 @@ def _batch_subjects(plan, log: Path) -> list[str]:
         return []
 
 
-def print_run_summary(
-    plan, snakemake_log: str | os.PathLike | None = None, failed: bool = False, file: TextIO = None
-) -> None:
+def print_run_summary(plan, snakemake_log=None, failed: bool = False, file: TextIO = None) -> None:
     """Print the excluded subjects and, for a failed run, each failed job with its subjects and
     error lines.
 
     Parameters
     ----------
     plan : psymodal.workflow.plan.StudyPlan
-    snakemake_log : path, optional
+    snakemake_log : path or list of paths, optional
         Snakemake's log of this run (the ``log`` its handlers receive).
     failed : bool
         Whether the run failed (``onerror``).
