@@ -190,4 +190,4 @@ onsuccess:
     if digest_file.is_file():
         digest = digest_file.read_text().strip()
         print(f"run digest: {digest}")
-        print(f"  record it; later: psymodal audit {RESULTS} --expect {digest}")
+        print(f"  record it; later: psymodal audit {shlex.quote(str(RESULTS))} --expect {digest}")
