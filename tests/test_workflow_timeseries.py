@@ -9,6 +9,7 @@ import pytest
 
 from _helpers import run_snakemake, scenario_config, write_config, write_timeseries_study
 from psymodal.io.tables import read_tsv
+from psymodal.provenance import sampling
 from psymodal.provenance.audit import PASS, audit
 
 
@@ -27,7 +28,10 @@ def test_timeseries_study_runs_and_a_subject_rerun_audits_clean(tmp_path):
     assert not (results / "runs" / label / "figures" / "mri_qc_gallery.html").exists()
 
     (tmp_path / "audit").mkdir()
-    report = audit(results, rerun=True, subjects=1, tmp_root=tmp_path / "audit")
+    report = audit(results, rerun=True, subjects=1, tmp_root=tmp_path / "audit", seed=0)
     rerun = report.check("rerun")
     assert rerun.status == PASS, "\n".join(report.lines())
-    assert "sub-01" in rerun.details["note"][0]
+    # the subject is drawn at random from the auditor's seed (not the first one)
+    participants = read_tsv(results / "participants.tsv")["participant_id"].tolist()
+    (subject,) = sampling.draw_subjects(sorted(participants), 1, seed=0)
+    assert subject in rerun.details["note"][0]
