@@ -35,14 +35,17 @@ rule learn:
         runtime=30,
     params:
         cli=PSYMODAL,
-        features=[f"{m}={PLAN.group_table(m, 'features')}" for m in PLAN.modalities],
-        qc=[f"{m}={PLAN.group_table(m, 'qc')}" for m in PLAN.modalities],
-        settings=settings_json("learn"),
-        outdir=LEARN,
+        args=lambda wc: shlex.join(
+            commands.learn_command(
+                PLAN.config,
+                PLAN.participants_tsv,
+                {m: PLAN.group_table(m, "features") for m in PLAN.modalities},
+                {m: PLAN.group_table(m, "qc") for m in PLAN.modalities},
+                LEARN,
+            )
+        ),
     shell:
-        "{params.cli} learn --participants {input.participants:q}"
-        " --features {params.features:q} --qc {params.qc:q} --out-dir {params.outdir:q}"
-        " --settings {params.settings} > {log:q} 2>&1"
+        "{params.cli} {params.args} > {log:q} 2>&1"
 
 
 # The pointer to the newest finished run; earlier runs stay in runs/.
