@@ -601,3 +601,19 @@ def test_study_with_corrupt_files_and_a_space_finishes_with_a_summary(tmp_path):
     console = result.stderr
     assert f"{bold_subject} [mri]: {bold_subject}: BOLD image {bold}" in console
     assert f"{wav_subject} [speech]: no usable recording: {wav_subject}/audio/" in console
+
+
+def test_mri_reasons_name_files_inside_the_dataset_not_the_machines_folders(tmp_path):
+    from psymodal.mri.errors import MRIInputError
+    from psymodal.mri.sources import input_error_reason
+
+    root = tmp_path / "study" / "derivatives" / "fmriprep"
+    bold = root / "sub-01" / "func" / "sub-01_task-rest_bold.nii.gz"
+    err = MRIInputError(f"sub-01: BOLD image {bold} is truncated or corrupt")
+    reason = input_error_reason(err, (root, tmp_path / "study", None))
+    assert (
+        reason
+        == "sub-01: BOLD image sub-01/func/sub-01_task-rest_bold.nii.gz is truncated or corrupt"
+    )
+    assert str(tmp_path) not in reason
+    assert input_error_reason(err) == str(err)  # without roots: the message as it is

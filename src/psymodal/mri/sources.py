@@ -7,6 +7,7 @@ connectivity, ``anat`` for regional grey-matter volumes when fMRIPrep anatomy is
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,15 +72,23 @@ def subject_timeseries_settings(settings: dict, participant: pd.Series | None) -
     return {**settings, "timeseries": ts}
 
 
-def input_error_reason(err: BaseException) -> str:
+def input_error_reason(err: BaseException, roots=()) -> str:
     """The QC reason for an input that stopped a subject: the error's own message (it names
     the file, what is wrong and what to do), with the error type when it is not an
-    :class:`~psymodal.mri.errors.MRIInputError`."""
+    :class:`~psymodal.mri.errors.MRIInputError`.
+
+    Files under one of the data ``roots`` are named by their path inside it: QC tables and the
+    report are shared, the folders of the lab's machine are not.
+    """
     text = " ".join(str(err).split()) or type(err).__name__
+    forms = {str(p) for root in roots if root for p in (Path(root), Path(os.path.abspath(root)))}
+    forms.discard(".")  # a root given as the working folder: only its absolute form is cut
+    for form in sorted(forms, key=len, reverse=True):  # the deepest root first
+        text = text.replace(form.rstrip("/") + "/", "")
     return text if isinstance(err, MRIInputError) else f"{type(err).__name__}: {text}"
 
 
-def _guarded(participant_id: str, modality: str, work, exclude, strict: bool):
+def _guarded(participant_id: str, modality: str, work, exclude, strict: bool, roots=()):
     """``work()``; unless ``strict``, an error becomes the subject's exclusion (``exclude``)."""
     try:
         return work()
@@ -88,9 +97,8 @@ def _guarded(participant_id: str, modality: str, work, exclude, strict: bool):
     except Exception as err:
         if strict:
             raise
-        reason = input_error_reason(err)
-        print(f"{participant_id}: {modality} excluded: {reason}", file=sys.stderr)
-        return exclude(reason)
+        print(f"{participant_id}: {modality} excluded: {input_error_reason(err)}", file=sys.stderr)
+        return exclude(input_error_reason(err, roots))
 
 
 def process_mri_subject(
@@ -126,6 +134,7 @@ def process_mri_subject(
     """
     settings = fill_settings(settings)
     pid = f"sub-{normalize_subject(subject)}"
+    roots = (source.fmriprep_dir, source.timeseries_dir, source.bids_dir)
     if source.kind == "timeseries":
         from .ready_timeseries import process_timeseries_subject, write_excluded_timeseries
 
@@ -145,6 +154,7 @@ def process_mri_subject(
             ),
             lambda reason: write_excluded_timeseries(subject, out_dir, ts_settings, reason),
             strict,
+            roots,
         )
         return {"mri": paths}
 
@@ -159,7 +169,7 @@ def process_mri_subject(
         def raw():
             return process_raw_subject(subject, source.bids_dir, atlas, out_dir, settings)
 
-        return {"mri": _guarded(pid, "mri", raw, excluded_mri, strict)}
+        return {"mri": _guarded(pid, "mri", raw, excluded_mri, strict, roots)}
 
     from .anat import process_anat_subject, write_excluded_anat
     from .subject_runs import process_subject
@@ -169,7 +179,7 @@ def process_mri_subject(
             subject, source.bids_dir, source.fmriprep_dir, atlas, out_dir, settings
         )
 
-    written = {"mri": _guarded(pid, "mri", fmri, excluded_mri, strict)}
+    written = {"mri": _guarded(pid, "mri", fmri, excluded_mri, strict, roots)}
     if settings["anat"]["enabled"]:
         written["anat"] = _guarded(
             pid,
@@ -177,6 +187,7 @@ def process_mri_subject(
             lambda: process_anat_subject(subject, source.fmriprep_dir, atlas, out_dir, settings),
             lambda reason: write_excluded_anat(subject, atlas, out_dir, settings, reason),
             strict,
+            roots,
         )
     return written
 
