@@ -190,4 +190,6 @@ onsuccess:
     if digest_file.is_file():
         digest = digest_file.read_text().strip()
         print(f"run digest: {digest}")
-        print(f"  record it; later: psymodal audit {shlex.quote(str(RESULTS))} --expect {digest}")
+        print(
+            f"  record it; later: psymodal audit {shlex.quote(str(RESULTS))} --expect {digest}"
+        )
