@@ -599,7 +599,10 @@ def test_study_with_corrupt_files_and_a_space_finishes_with_a_summary(tmp_path):
     reason = read_tsv(speech_qc).set_index("participant_id").loc[wav_subject, "reason"]
     assert f"{wav_subject}/audio/" in reason and str(bids) not in reason
     console = result.stderr
-    assert f"{bold_subject} [mri]: {bold_subject}: BOLD image {bold}" in console
+    # the summary quotes the QC reason, which names the file inside the fMRIPrep folder
+    inside = bold.relative_to(bids / "derivatives" / "fmriprep")
+    assert f"{bold_subject} [mri]: {bold_subject}: BOLD image {inside}" in console
+    assert str(bold) not in qc.loc[bold_subject, "reason"]
     assert f"{wav_subject} [speech]: no usable recording: {wav_subject}/audio/" in console
 
 
