@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io.tables import write_tsv
+from ..io.tables import write_row_tsv, write_tsv
 from ..workflow.threads import limit_threads
 from .atlas import Atlas
 from .connectome import connectivity_features, feature_names
@@ -138,9 +138,9 @@ def write_subject_outputs(
     run_rows: list[dict] | None = None,
 ) -> dict[str, Path]:
     """Write the one-row features and QC tables (and the per-run QC table when given)."""
-    row = pd.DataFrame([features.to_numpy(dtype=float)], columns=list(features.index))
-    row.insert(0, "participant_id", participant_id)
-    write_tsv(row, paths["features"])
+    write_row_tsv(
+        participant_id, features.to_numpy(dtype=float), list(features.index), paths["features"]
+    )
     qc = pd.DataFrame([{c: qc_row.get(c, np.nan) for c in QC_COLUMNS}])
     extra = [c for c in qc_row if c not in QC_COLUMNS]
     for c in extra:
