@@ -177,13 +177,23 @@ def make_splits(data: StudyData, s: dict, y: np.ndarray | None = None, repeats: 
     return splits, folds, notes
 
 
+def _column_positions(data: StudyData) -> dict[str, int]:
+    """Column name -> position in ``data.X``, built once per study matrix: a connectome has
+    thousands of edges and every fold of every permutation builds an estimator."""
+    cached = getattr(data, "_column_positions", None)
+    if cached is None or cached[0] is not data.X:
+        cached = (data.X, {c: i for i, c in enumerate(data.X.columns)})
+        data._column_positions = cached
+    return cached[1]
+
+
 def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
     """Unfitted estimator for ``analysis`` (before any nested-CV wrapping).
 
     Estimators address columns of ``data.X`` by position: the CV passes plain arrays, because
     validating a wide DataFrame in every step of every fit costs more than the fits.
     """
-    pos = {c: i for i, c in enumerate(data.X.columns)}
+    pos = _column_positions(data)
     if analysis.kind == "confounds":
         return M.confound_pipeline(
             [pos[c] for c in data.covariates], [pos[c] for c in data.categorical], s
