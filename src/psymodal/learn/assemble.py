@@ -269,9 +269,13 @@ def _modality_block(
     for pid in extra:
         exclusions.append((pid, f"in {modality} features but not in participants.tsv"))
     features = table.drop(columns=[ID])
-    non_numeric = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+    # column by column through dtypes and one isna(): a connectome table has thousands of edges
+    all_missing = features.isna().all(axis=0)
+    non_numeric = [
+        c for c, dtype in features.dtypes.items() if not pd.api.types.is_numeric_dtype(dtype)
+    ]
     # A column that only holds missing values is read as object/str; it is numeric in intent.
-    non_numeric = [c for c in non_numeric if not features[c].isna().all()]
+    non_numeric = [c for c in non_numeric if not all_missing[c]]
     if non_numeric:
         raise ValueError(f"feature table '{modality}' has non-numeric columns: {non_numeric[:5]}")
     features = features.astype(float)
@@ -284,7 +288,7 @@ def _modality_block(
         )
     # A feature missing for every labelled subject carries no information; dropping it here
     # uses no label, so it cannot leak, and keeps every fold's design the same width.
-    empty = [c for c in features.columns if features[c].isna().all()]
+    empty = list(features.columns[features.isna().all(axis=0).to_numpy()])
     if empty:
         notes.append(f"{modality}: dropped {len(empty)} feature(s) missing for all subjects")
         features = features.drop(columns=empty)
