@@ -21,8 +21,10 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/snakemake --cores $(CORES)
 
+# two pytest-xdist workers; tests sharing a workflow run stay on one worker (tests/conftest.py)
+TEST_WORKERS ?= 2
 test: install
-	$(VENV)/bin/python -m pytest -q -ra
+	$(VENV)/bin/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -11,6 +11,10 @@ never import from each other or from this file.
   symlinks=True)``); the fixture fails the session if its files were changed.
 - ``small_demo_rerun`` (session): the one re-run of the small demo from scratch, by
   ``psymodal audit --rerun`` (one core, demo study regenerated), with its folder kept.
+
+Parallel runs (``make test``: ``pytest -n 2 --dist loadgroup``, pytest-xdist): every test that
+uses the small demo run is in one group, so that run is made once, and every other module is
+its own group, so module-scoped fixtures (the default demo, the faults study) are made once.
 """
 
 from __future__ import annotations
@@ -23,6 +27,14 @@ from types import SimpleNamespace
 import pytest
 
 from _helpers import assert_succeeded, run_snakemake, scenario_config, write_config
+
+
+def pytest_collection_modifyitems(config, items):
+    """xdist groups: the small demo's users together, every other module on its own."""
+    for item in items:
+        uses_demo = {"small_demo", "small_demo_rerun"} & set(item.fixturenames)
+        group = "small_demo" if uses_demo else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,18 @@
-"""Faults during a run: a kill midway, and a subject whose input is corrupt.
+"""Faults during a run: a kill midway.
 
-Both use a 6-subject demo study read as a BIDS dataset (``dataset.source: bids``) and stop
+The run uses a 6-subject demo study read as a BIDS dataset (``dataset.source: bids``) and stops
 after the group tables (``--until collect_modality``), where almost all the work is. The
 runs use ``--workflow-profile none`` so that every flag that matters is on the command line.
+A subject whose input is corrupt is tested end to end in ``test_hostile_inputs.py``
+(``test_study_with_corrupt_files_and_a_space_finishes_with_a_summary``: the subject becomes a
+QC row and the study reaches learning); ``strict`` stopping a batch in
+``test_the_batch_goes_on_and_strict_stops_it``.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +23,6 @@ import pytest
 import yaml
 
 from _helpers import REPO, SNAKEMAKE
-from psymodal.io.tables import read_tsv
 
 N_SUBJECTS = 6
 BATCH_SIZE = 2
@@ -168,65 +170,3 @@ def test_run_killed_midway_resumes_to_identical_outputs(study, reference, tmp_pa
     resumed_log = resumed.stdout + resumed.stderr
     rerun = resumed_log.count("rule mri_batch:") + resumed_log.count("rule speech_batch:")
     assert n_total - n_done <= rerun < n_total
-
-
-def subject_with(study: Path, pattern: str) -> tuple[str, Path]:
-    files = sorted(study.glob(pattern))
-    assert files, pattern
-    path = files[0]
-    return path.name.split("_")[0], path
-
-
-def test_a_corrupt_subject_does_not_lose_the_others_work(study, tmp_path):
-    # a copy of the study whose files are links to the original, except the two broken ones
-    bids = tmp_path / "bids"
-    shutil.copytree(study, bids, copy_function=os.symlink)
-    bold_subject, bold = subject_with(
-        bids, "derivatives/fmriprep/sub-*/func/*_desc-preproc_bold.nii.gz"
-    )
-    audio_subject, audio = subject_with(bids, "sub-*/audio/*_audio.wav")
-    data = bold.read_bytes()
-    bold.unlink()
-    bold.write_bytes(data[: len(data) // 2])  # truncated gzip
-    audio.unlink()
-    audio.write_bytes(b"RIFF not really a wave file")
-
-    workdir = bids_workdir(tmp_path / "work", bids)
-    result = snakemake(workdir, "--keep-going")
-    log = result.stdout + result.stderr
-    subjects = list(read_tsv(bids / "participants.tsv")["participant_id"])
-    batches = [subjects[i : i + BATCH_SIZE] for i in range(0, len(subjects), BATCH_SIZE)]
-    bad_batch = next(i for i, batch in enumerate(batches) if bold_subject in batch)
-
-    # speech: the unreadable recording is a QC exclusion with a reason; the stage completes
-    (speech_dir,) = (workdir / "results").glob("speech-*")
-    speech_qc = read_tsv(speech_dir / "group" / "speech_qc.tsv").set_index("participant_id")
-    assert list(speech_qc.index) == sorted(subjects)
-    assert not speech_qc.loc[audio_subject, "included"]
-    assert speech_qc.loc[audio_subject, "reason"]
-
-    (mri_dir,) = (workdir / "results").glob("mri-*")
-    batch_dir = mri_dir / "group" / "batches"
-    if result.returncode == 0:
-        # the MRI stage turned the corrupt BOLD into a QC exclusion with a reason
-        mri_qc = read_tsv(mri_dir / "group" / "mri_qc.tsv").set_index("participant_id")
-        assert not mri_qc.loc[bold_subject, "included"]
-        assert mri_qc.loc[bold_subject, "reason"]
-        return
-    # or the batch holding the corrupt BOLD failed, with an error that names subject and file
-    (batch_log,) = [p.read_text() for p in mri_dir.rglob(f"mri_batch-{bad_batch}.log")]
-    assert bold_subject in batch_log and bold.name in batch_log, batch_log[-3000:]
-    assert f"mri_batch-{bad_batch}" in log
-    # ... and every other batch finished (--keep-going) and stays done
-    for i in range(len(batches)):
-        assert (batch_dir / f"mri_batch-{i}_features.tsv").exists() == (i != bad_batch)
-    todo = snakemake(workdir, "--dry-run", "--quiet", "rules")
-    plan = todo.stdout + todo.stderr
-    assert todo.returncode == 0, plan[-3000:]
-    jobs = dict(
-        line.split()[:2]
-        for line in plan.splitlines()
-        if len(line.split()) == 2 and line.split()[1].isdigit()
-    )
-    assert jobs.get("mri_batch") == "1", plan
-    assert "speech_batch" not in jobs, plan
