@@ -93,6 +93,30 @@ def _format_float(value: float) -> str:
     return "n/a" if math.isnan(value) else FLOAT_FORMAT % value
 
 
+def _float_lines(matrix: np.ndarray) -> list[str]:
+    """Each row of a float matrix as tab-separated FLOAT_FORMAT cells, 'n/a' for NaN.
+
+    One %-formatting per row (not per cell); '%g' writes every NaN as 'nan', a text no
+    number contains, so the missing cells are renamed in the row text.
+    """
+    if matrix.shape[1] == 0:
+        return [""] * matrix.shape[0]
+    template = "\t".join([FLOAT_FORMAT] * matrix.shape[1])
+    lines = [template % tuple(row) for row in matrix.tolist()]
+    if np.isnan(matrix).any():
+        lines = [line.replace("nan", "n/a") for line in lines]
+    return lines
+
+
+def _csv_line(fields: list[str]) -> str:
+    """One row as pandas' csv writer writes it (minimal quoting), without the line end."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow(
+        fields
+    )
+    return buffer.getvalue()[:-1]
+
+
 def _is_missing(value) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
@@ -101,7 +125,7 @@ def _column_cells(column: pd.Series) -> list[str] | None:
     """The cells pandas' ``to_csv`` writes for one column, or None for a dtype not handled."""
     kind = column.dtype.kind
     if column.dtype == "float64":
-        return [_format_float(v) for v in column.to_numpy().tolist()]
+        return _float_lines(column.to_numpy().reshape(-1, 1))
     if column.dtype == "int64":
         return [str(v) for v in column.to_numpy().tolist()]
     if column.dtype == "bool":
@@ -124,6 +148,9 @@ def _table_text(table: pd.DataFrame) -> str | None:
     names = list(table.columns)
     if not names or not all(isinstance(n, str) for n in names) or len(set(names)) < len(names):
         return None
+    header = _csv_line(names)
+    if all(dtype == "float64" for dtype in table.dtypes):  # time series: the fast case
+        return "\n".join([header, *_float_lines(table.to_numpy())]) + "\n"
     columns = []
     for name in names:
         cells = _column_cells(table[name])
@@ -132,9 +159,8 @@ def _table_text(table: pd.DataFrame) -> str | None:
         columns.append(cells)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(names)
     writer.writerows(zip(*columns, strict=True))
-    return buffer.getvalue()
+    return header + "\n" + buffer.getvalue()
 
 
 def write_row_tsv(
@@ -146,11 +172,11 @@ def write_row_tsv(
     ``n/a``, header quoting); building that DataFrame costs more than writing it (about a
     second for a connectome row of 6,000 edges), so per-subject feature rows take this path.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([first, *columns])
-    writer.writerow([participant_id, *(_format_float(float(v)) for v in values)])
-    return _write_text(buffer.getvalue(), path)
+    values = np.asarray(values, dtype=float).reshape(1, -1)
+    row = _csv_line([participant_id, ""])[:-1]  # quoted as in a row of several fields
+    if values.size:
+        row += "\t" + _float_lines(values)[0]
+    return _write_text(f"{_csv_line([first, *columns])}\n{row}\n", path)
 
 
 def read_tsv(path: str | os.PathLike, **kwargs) -> pd.DataFrame:

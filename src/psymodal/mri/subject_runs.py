@@ -139,7 +139,7 @@ def write_subject_outputs(
 ) -> dict[str, Path]:
     """Write the one-row features and QC tables (and the per-run QC table when given)."""
     write_row_tsv(
-        participant_id, features.to_numpy(dtype=float), list(features.index), paths["features"]
+        participant_id, features.to_numpy(dtype=float), features.index.tolist(), paths["features"]
     )
     qc = pd.DataFrame([{c: qc_row.get(c, np.nan) for c in QC_COLUMNS}])
     extra = [c for c in qc_row if c not in QC_COLUMNS]
