@@ -87,14 +87,14 @@ def _participant_rows(path) -> dict:
 
 def _write_batch_tables(args, outputs: list[dict]) -> None:
     """Stack the subjects' one-row tables per modality: ``<modality>_batch-<N>_<kind>.tsv``."""
-    from psymodal.io.tables import concat_rows
+    from psymodal.io.tables import stack_rows
     from psymodal.workflow.stage_tables import KINDS, batch_table
 
     if args.batch_dir is None:
         return
     for modality in sorted({m for written in outputs for m in written}):
         for kind in KINDS:
-            concat_rows(
+            stack_rows(
                 [written[modality][kind] for written in outputs if modality in written],
                 batch_table(args.batch_dir, modality, args.batch, kind),
             )
@@ -234,10 +234,9 @@ def _cmd_anonymize_speech(args) -> int:
 
 
 def _cmd_collect(args) -> int:
-    from psymodal.io.tables import concat_rows
+    from psymodal.io.tables import stack_rows
 
-    table = concat_rows(args.inputs, args.output)
-    print(f"{len(table)} rows written to {args.output}")
+    print(f"{stack_rows(args.inputs, args.output)} rows written to {args.output}")
     return 0
 
 

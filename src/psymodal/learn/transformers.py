@@ -555,7 +555,7 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
         mats = np.full((n, p, p), np.nan)
         mats[:, self._i, self._j] = X[:, self._cols]
         mats[:, self._j, self._i] = X[:, self._cols]
-        for k in range(n):
+        for k in np.flatnonzero(~np.isfinite(mats).all(axis=(1, 2))):  # complete rows: as is
             m = mats[k]
             missing = ~np.isfinite(np.diag(m))
             while True:
@@ -573,6 +573,18 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Fit the tangent reference on the rows of ``X`` that have at least one region."""
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """:meth:`fit` then :meth:`transform` of the same rows, reusing the tangent vectors
+        the reference's estimation computed for them."""
+        X, present, tangent = self._fit(X, transform=True)
+        out = np.full((X.shape[0], self.n_features_out_), np.nan)
+        out[present] = tangent
+        return out
+
+    def _fit(self, X, transform: bool = False):
         from psymodal.mri.tangent import TangentSpace
 
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
@@ -598,10 +610,13 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
             max_iter=self.max_iter,
             tol=self.tol,
             n_threads=self.n_threads,
-        ).fit(mats[present])
+        )
         self._names_out = np.asarray(names, dtype=object)
         self.n_features_out_ = len(names)
-        return self
+        if not transform:
+            self.tangent_.fit(mats[present])
+            return None
+        return X, present, self.tangent_.fit_transform(mats[present])
 
     def transform(self, X):
         """Tangent vectors relative to the training reference (NaN rows for absent subjects)."""

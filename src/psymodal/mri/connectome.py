@@ -12,6 +12,7 @@ learning stage fits on each training fold (``learn.transforms: {<modality>: tang
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -27,8 +28,14 @@ _CLIP = 1 - 1e-7
 
 def edge_names(regions: list[str]) -> list[str]:
     """``regionA__regionB`` for the upper triangle (i < j) in the given order."""
+    return list(_edge_names(tuple(regions)))
+
+
+@functools.lru_cache(maxsize=8)
+def _edge_names(regions: tuple[str, ...]) -> tuple[str, ...]:
+    # a batch job names the same 6,000 edges for every subject
     iu, ju = np.triu_indices(len(regions), k=1)
-    return [f"{regions[i]}__{regions[j]}" for i, j in zip(iu, ju, strict=True)]
+    return tuple(f"{regions[i]}__{regions[j]}" for i, j in zip(iu, ju, strict=True))
 
 
 def feature_names(regions: list[str], kind: str = "correlation") -> list[str]:
@@ -43,6 +50,11 @@ def feature_names(regions: list[str], kind: str = "correlation") -> list[str]:
     return names
 
 
+@functools.lru_cache(maxsize=8)
+def _feature_index(regions: tuple[str, ...], diagonal: bool) -> pd.Index:
+    return pd.Index(feature_names(list(regions), "tangent" if diagonal else "correlation"))
+
+
 def vectorize(matrix: np.ndarray, regions: list[str], diagonal: bool = False) -> pd.Series:
     """Upper triangle (i < j) of a square matrix as a Series indexed by edge names.
 
@@ -50,11 +62,10 @@ def vectorize(matrix: np.ndarray, regions: list[str], diagonal: bool = False) ->
     """
     iu, ju = np.triu_indices(len(regions), k=1)
     values = matrix[iu, ju]
-    names = edge_names(regions)
     if diagonal:
         values = np.concatenate([values, np.diag(matrix)])
-        names += [f"{r}__{r}" for r in regions]
-    return pd.Series(values, index=names, dtype=float)
+    index = _feature_index(tuple(regions), diagonal)
+    return pd.Series(values, index=index, dtype=float)
 
 
 def fisher_z(r: np.ndarray) -> np.ndarray:
@@ -70,26 +81,45 @@ def connectivity_matrix(timeseries: pd.DataFrame, kind: str = "correlation") -> 
     Kind ``tangent`` returns the covariance (the per-subject input of the tangent projection,
     which is fitted later, on training subjects only).
     """
-    from nilearn.connectome import ConnectivityMeasure
-
     if kind not in KINDS:
         raise ValueError(f"Unknown connectivity kind {kind!r}; use one of {KINDS}.")
-    measure_kind = "covariance" if kind == "tangent" else kind
     values = timeseries.to_numpy(dtype=float)
     ok = np.isfinite(values).all(axis=0)
     n = values.shape[1]
     full = np.full((n, n), np.nan)
     if ok.sum() < 2:
         return full
-    measure = ConnectivityMeasure(kind=measure_kind, standardize=False)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        matrix = measure.fit_transform([values[:, ok]])[0]
+    matrix = _numpy_connectivity(values[:, ok], kind)
+    if matrix is None:
+        matrix = _nilearn_connectivity(values[:, ok], kind)
     if kind in FISHER_KINDS:
         matrix = fisher_z(matrix)
         np.fill_diagonal(matrix, 0.0)
     full[np.ix_(ok, ok)] = matrix
     return full
+
+
+def _numpy_connectivity(values: np.ndarray, kind: str) -> np.ndarray | None:
+    """Covariance kinds without importing nilearn (the same bits, see
+    :mod:`psymodal.mri.covariance`); None for kinds or sizes left to nilearn."""
+    from .covariance import cov_to_corr, ledoit_wolf
+
+    if kind not in ("correlation", "covariance", "tangent"):
+        return None
+    if kind != "correlation":
+        return ledoit_wolf(values)
+    covariance = ledoit_wolf(values.copy())  # nilearn standardizes (here: copies) first
+    return None if covariance is None else cov_to_corr(covariance)
+
+
+def _nilearn_connectivity(values: np.ndarray, kind: str) -> np.ndarray:
+    from nilearn.connectome import ConnectivityMeasure
+
+    measure_kind = "covariance" if kind == "tangent" else kind
+    measure = ConnectivityMeasure(kind=measure_kind, standardize=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        return measure.fit_transform([values])[0]
 
 
 def connectivity_features(timeseries: pd.DataFrame, kind: str = "correlation") -> pd.Series:

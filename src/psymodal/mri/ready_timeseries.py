@@ -29,6 +29,7 @@ from psymodal.io.files import file_problem
 from psymodal.settings import defaults, resolve_section
 
 from .connectome import edge_names
+from .covariance import zscore_sample
 from .errors import MRIInputError
 from .layout import normalize_subject
 from .paths import func_outputs, ready_timeseries_path
@@ -157,8 +158,7 @@ def read_timeseries(
             first = lines[0].strip() if lines else ""
             if first.startswith("#"):
                 header = [h.lstrip("#") for h in first.lstrip("#").split()]
-            rows = [ln.split() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-            values = np.array(rows, dtype=float)
+            values = np.loadtxt(lines, comments="#", ndmin=2)  # C parser, same doubles
         elif kind in ("tsv", "csv"):
             sep = "\t" if kind == "tsv" else ","
             with path.open() as handle:
@@ -207,8 +207,6 @@ def clean_timeseries(frame: pd.DataFrame, ts_settings: dict) -> tuple[pd.DataFra
 
     Returns the cleaned table (same columns) and the names of the missing regions.
     """
-    from nilearn.signal import clean
-
     values = frame.to_numpy(dtype=float).copy()
     finite = np.isfinite(values).all(axis=0)
     ok = finite.copy()
@@ -218,18 +216,27 @@ def clean_timeseries(frame: pd.DataFrame, ts_settings: dict) -> tuple[pd.DataFra
         filtering = ts_settings["high_pass"] or ts_settings["low_pass"]
         if filtering and not ts_settings["tr"]:
             raise MRIInputError("Filtering ready time series needs 'timeseries.tr' (seconds).")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            out[:, ok] = clean(
-                values[:, ok],
-                detrend=bool(ts_settings["detrend"]),
-                standardize=ts_settings["standardize"],
-                high_pass=ts_settings["high_pass"],
-                low_pass=ts_settings["low_pass"],
-                t_r=ts_settings["tr"],
-            )
+        if filtering or ts_settings["detrend"] or ts_settings["standardize"] != "zscore_sample":
+            out[:, ok] = _clean(values[:, ok], ts_settings)
+        else:  # the default: nilearn's z-score bits, without importing nilearn
+            out[:, ok] = zscore_sample(values[:, ok])
     missing = [c for c, good in zip(frame.columns, ok, strict=True) if not good]
     return pd.DataFrame(out, columns=frame.columns), missing
+
+
+def _clean(values: np.ndarray, ts_settings: dict) -> np.ndarray:
+    from nilearn.signal import clean
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return clean(
+            values,
+            detrend=bool(ts_settings["detrend"]),
+            standardize=ts_settings["standardize"],
+            high_pass=ts_settings["high_pass"],
+            low_pass=ts_settings["low_pass"],
+            t_r=ts_settings["tr"],
+        )
 
 
 def process_timeseries_subject(

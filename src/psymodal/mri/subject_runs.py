@@ -57,6 +57,9 @@ QC_COLUMNS = [
 ]
 
 
+_SINGLE_THREAD = None
+
+
 def single_thread():
     """Limit BLAS/OpenMP to one thread for this process (see :mod:`psymodal.workflow.threads`).
 
@@ -64,14 +67,17 @@ def single_thread():
     which costs ~2 s and makes every later ``gc.collect()`` slower; the MRI stage never uses
     torch, so torch is only configured when something else already imported it.
     """
+    global _SINGLE_THREAD
     if "torch" in sys.modules:
         return limit_threads(1)
-    import os
+    if _SINGLE_THREAD is None:  # once per process: threadpoolctl inspects every library
+        import os
 
-    from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits
 
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    return threadpool_limits(limits=1)
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        _SINGLE_THREAD = threadpool_limits(limits=1)
+    return _SINGLE_THREAD
 
 
 def _weighted(values, weights) -> float:
@@ -139,7 +145,7 @@ def write_subject_outputs(
 ) -> dict[str, Path]:
     """Write the one-row features and QC tables (and the per-run QC table when given)."""
     write_row_tsv(
-        participant_id, features.to_numpy(dtype=float), list(features.index), paths["features"]
+        participant_id, features.to_numpy(dtype=float), features.index.tolist(), paths["features"]
     )
     qc = pd.DataFrame([{c: qc_row.get(c, np.nan) for c in QC_COLUMNS}])
     extra = [c for c in qc_row if c not in QC_COLUMNS]

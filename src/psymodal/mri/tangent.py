@@ -24,6 +24,8 @@ reference -- mean imputation in tangent space -- and the matrix stays well condi
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -68,7 +70,13 @@ def _make_spd(m: np.ndarray, eps: float) -> np.ndarray:
     return (vecs * np.maximum(vals, floor)[..., None, :]) @ np.swapaxes(vecs, -1, -2)
 
 
-def geometric_mean(matrices: np.ndarray, max_iter: int = 50, tol: float = 1e-6) -> np.ndarray:
+def geometric_mean(
+    matrices: np.ndarray,
+    max_iter: int = 50,
+    tol: float = 1e-6,
+    init: np.ndarray | None = None,
+    return_logs: bool = False,
+):
     """Riemannian (affine-invariant) mean of SPD matrices by gradient descent.
 
     The step size is halved whenever the gradient norm grows (as in nilearn's
@@ -81,24 +89,72 @@ def geometric_mean(matrices: np.ndarray, max_iter: int = 50, tol: float = 1e-6) 
     tol : float
         Stop when the norm of the mean tangent vector, relative to ``sqrt(p)``, is below
         ``tol``.
+    init : ndarray, shape (p, p), optional
+        Starting point; default the arithmetic mean. The log-Euclidean mean
+        (:func:`log_euclidean_mean`) starts closer and saves iterations.
+    return_logs : bool
+        Also return ``logm(G^-1/2 C_s G^-1/2)`` of every matrix at the returned mean ``G``
+        (the tangent vectors :meth:`TangentSpace.transform` computes), or None when the
+        iterations ran out before convergence.
     """
     p = matrices.shape[-1]
-    mean = matrices.mean(axis=0)
+    mean = matrices.mean(axis=0) if init is None else init
     step, previous = 1.0, np.inf
+    logs = None
     for _ in range(max_iter):
         sq, isq = _sqrtm(mean), _inv_sqrtm(mean)
-        tangent = _logm(isq @ matrices @ isq).mean(axis=0)
+        logs = _logm(isq @ matrices @ isq)
+        tangent = logs.mean(axis=0)
         norm = np.linalg.norm(tangent) / np.sqrt(p)
         if not np.isfinite(norm):
             raise ValueError("Geometric mean diverged: the matrices are not all SPD.")
         if norm < tol:
             break
+        logs = None  # the mean moves: these logs no longer belong to it
         if norm > previous:
             step /= 2
         previous = norm
         mean = sq @ _expm(step * tangent) @ sq
         mean = (mean + mean.T) / 2
-    return mean
+    return (mean, logs) if return_logs else mean
+
+
+def log_euclidean_mean(logs: np.ndarray) -> np.ndarray:
+    """``expm(mean_s logm(C_s))`` from the subjects' matrix logarithms."""
+    return _expm(logs.mean(axis=0))
+
+
+# Per-subject work that does not depend on the training fold, shared by every fold and every
+# clone in this process (cross-validation clones the transformer for each fold, nested CV for
+# each inner fold): a complete covariance's SPD projection and its matrix logarithm, keyed by
+# the matrix's bytes and the eigenvalue floor.
+_SUBJECT_CACHE: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+_SUBJECT_CACHE_BYTES = 512 * 2**20
+
+
+def _spd_and_log(matrices: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_make_spd` of each complete matrix and its ``logm``, computed once per matrix."""
+    keys = [
+        hashlib.blake2b(m.tobytes() + repr(eps).encode(), digest_size=16).digest() for m in matrices
+    ]
+    todo = [k for k, key in enumerate(keys) if key not in _SUBJECT_CACHE]
+    if todo:
+        m = matrices[todo]
+        m = (m + np.swapaxes(m, -1, -2)) / 2
+        vals, vecs = np.linalg.eigh(m)
+        floor = eps * np.maximum(vals.max(axis=-1, keepdims=True), np.finfo(float).tiny)
+        vals = np.maximum(vals, floor)
+        spd = (vecs * vals[..., None, :]) @ np.swapaxes(vecs, -1, -2)
+        logs = (vecs * np.log(vals)[..., None, :]) @ np.swapaxes(vecs, -1, -2)
+        size = spd[0].nbytes * 2
+        for k, a, b in zip(todo, spd, logs, strict=True):
+            if len(_SUBJECT_CACHE) * size >= _SUBJECT_CACHE_BYTES:
+                _SUBJECT_CACHE.pop(next(iter(_SUBJECT_CACHE)))  # the oldest first
+            _SUBJECT_CACHE[keys[k]] = (a, b)
+        if len(todo) == len(keys):  # nothing cached (or all evicted): use what was computed
+            return spd, logs
+    pairs = [_SUBJECT_CACHE[key] for key in keys]
+    return np.stack([a for a, _ in pairs]), np.stack([b for _, b in pairs])
 
 
 class TangentSpace(TransformerMixin, BaseEstimator):
@@ -203,11 +259,16 @@ class TangentSpace(TransformerMixin, BaseEstimator):
             raise ValueError(f"Time series have different numbers of regions: {sorted(p)}.")
         return np.stack(covs), names
 
-    def _fill(self, covs: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    def _fill(self, covs: np.ndarray, fill: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """SPD matrices (missing regions completed from ``fill``) and, when every matrix was
+        complete, their logarithms (both computed once per subject, see :func:`_spd_and_log`)."""
+        incomplete = np.flatnonzero(~np.isfinite(covs).all(axis=(1, 2)))
+        if not len(incomplete):
+            return _spd_and_log(covs, self.eps)
         out = covs.copy()
-        for k in np.flatnonzero(~np.isfinite(covs).all(axis=(1, 2))):
+        for k in incomplete:
             out[k] = complete_covariance(covs[k], fill)
-        return _make_spd(out, self.eps)
+        return _make_spd(out, self.eps), None
 
     # -- sklearn API -------------------------------------------------------------------------
     def fit(self, X, y=None):
@@ -222,6 +283,11 @@ class TangentSpace(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        self._fit(X)
+        return self
+
+    def _fit(self, X) -> np.ndarray | None:
+        """Fit; return the training subjects' tangent matrices when the mean converged."""
         with threadpool_limits(limits=self.n_threads):
             covs, names = self._covariances(X)
         n, p = covs.shape[0], covs.shape[1]
@@ -233,8 +299,11 @@ class TangentSpace(TransformerMixin, BaseEstimator):
         fill = np.where(np.isfinite(fill), fill, np.eye(p))
         with threadpool_limits(limits=self.n_threads):
             self.fill_ = _make_spd(fill, self.eps)
-            filled = self._fill(covs, self.fill_)
-            self.reference_ = geometric_mean(filled, max_iter=self.max_iter, tol=self.tol)
+            filled, logs = self._fill(covs, self.fill_)
+            init = None if logs is None else log_euclidean_mean(logs)
+            self.reference_, logs = geometric_mean(
+                filled, max_iter=self.max_iter, tol=self.tol, init=init, return_logs=True
+            )
             self.whitening_ = _inv_sqrtm(self.reference_)
         given = self.region_names if self.region_names is not None else names
         self.region_names_ = (
@@ -246,7 +315,7 @@ class TangentSpace(TransformerMixin, BaseEstimator):
             raise ValueError(f"{len(self.region_names_)} region names for {p} regions.")
         self.n_regions_ = p
         self.n_features_out_ = len(self.get_feature_names_out())
-        return self
+        return logs
 
     def transform(self, X):
         """Tangent vectors of the subjects in ``X`` relative to the fitted reference.
@@ -263,8 +332,17 @@ class TangentSpace(TransformerMixin, BaseEstimator):
                 f"X has {covs.shape[1]} regions; TangentSpace was fitted with {self.n_regions_}."
             )
         with threadpool_limits(limits=self.n_threads):
-            filled = self._fill(covs, self.fill_)
+            filled, _ = self._fill(covs, self.fill_)
             tangent = _logm(self.whitening_ @ filled @ self.whitening_)
+        return self._vectorize(tangent)
+
+    def fit_transform(self, X, y=None):
+        """:meth:`fit`, then :meth:`transform` of the same subjects (the tangent vectors of the
+        geometric mean's last iteration, which are those ``transform`` computes)."""
+        logs = self._fit(X)
+        return self.transform(X) if logs is None else self._vectorize(logs)
+
+    def _vectorize(self, tangent: np.ndarray) -> np.ndarray:
         iu = np.triu_indices(self.n_regions_, k=1)
         out = tangent[:, iu[0], iu[1]]
         if not self.discard_diagonal:
