@@ -117,10 +117,16 @@ def _cmd_config(args) -> int:
 
 
 def _cmd_import_participants(args) -> int:
-    from psymodal.io.tables import write_tsv
-    from psymodal.workflow.plan import StudyPlan
+    from psymodal.workflow.participants import import_participants
 
-    print(write_tsv(StudyPlan(_settings(args.config)).participants, args.output))
+    if args.config:
+        from psymodal.settings import resolve_config
+
+        config = resolve_config(_settings(args.config))
+        dataset, atlas = config["dataset"], config["mri"]["timeseries"]["atlas_name"]
+    else:
+        dataset, atlas = _settings(args.dataset), args.atlas_name
+    print(import_participants(dataset, args.output, atlas))
     return 0
 
 
@@ -157,6 +163,7 @@ def _cmd_mri(args) -> int:
         fmriprep_dir=args.fmriprep_dir,
         timeseries_dir=args.timeseries_dir,
         timeseries_pattern=args.timeseries_pattern or MriSource.timeseries_pattern,
+        participants=args.participants,
     )
     participants = _participant_rows(args.participants)
     outputs = []
@@ -441,7 +448,11 @@ def _add_mri(sub) -> None:
     p.add_argument("--bids-dir", type=Path, required=True)
     p.add_argument("--fmriprep-dir", type=Path, help="fMRIPrep derivatives folder")
     p.add_argument("--timeseries-dir", type=Path, help="folder of ready time series")
-    p.add_argument("--timeseries-pattern", help="file name with {label} or {participant_id}")
+    p.add_argument(
+        "--timeseries-pattern",
+        help="a subject's file(s) in --timeseries-dir: {label}, {participant_id}, {atlas}, "
+        "--participants columns, globs",
+    )
     p.add_argument("--participants", type=Path, help="participants.tsv (site, mean_fd)")
     p.add_argument("--atlas", type=Path, help="labels image (.nii.gz); not for time series")
     p.add_argument("--atlas-labels", type=Path, help="TSV with index and name columns")
@@ -491,9 +502,15 @@ def _add_describe(sub) -> None:
 
 
 def _add_import_participants(sub) -> None:
-    p = sub.add_parser("import-participants", help="write the study's participants.tsv")
+    p = sub.add_parser(
+        "import-participants",
+        help="write the participants.tsv of a time-series study (e.g. from ABIDE's phenotypes)",
+    )
     p.add_argument("output", type=Path)
-    p.add_argument("--config", required=True, help="the whole effective config as JSON or a file")
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--dataset", help="the config's dataset section as JSON or a file")
+    given.add_argument("--config", help="a whole config as JSON or a file")
+    p.add_argument("--atlas-name", help="mri.timeseries.atlas_name (the pattern's {atlas})")
     p.set_defaults(func=_cmd_import_participants)
 
 

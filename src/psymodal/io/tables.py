@@ -13,8 +13,10 @@ import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # imported where used: planning a workflow needs no pandas
+    import pandas as pd
 
 FLOAT_FORMAT = "%.10g"
 
@@ -67,6 +69,8 @@ def write_tsv(table: pd.DataFrame, path: str | os.PathLike, index: bool = False)
 
 def read_tsv(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
     """Read a psymodal/BIDS TSV ('n/a' means missing)."""
+    import pandas as pd
+
     return pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=True, **kwargs)
 
 
@@ -82,6 +86,8 @@ def concat_rows(paths: list[str | os.PathLike], out: str | os.PathLike) -> pd.Da
     Columns are the union over inputs in first-seen order; a column absent from one input is
     missing (n/a) for its rows, never shifted.
     """
+    import pandas as pd
+
     tables = [read_tsv(p) for p in paths]
     table = pd.concat(tables, ignore_index=True, sort=False) if tables else pd.DataFrame()
     if "participant_id" in table:
