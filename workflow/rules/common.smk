@@ -3,6 +3,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 
 from psymodal.learn.paths import learn_dir, learn_file, run_file
@@ -12,8 +13,14 @@ from psymodal.workflow.plan import MODALITY_STAGE, StudyPlan
 from psymodal.workflow.resources import mri_batch_mem_mb
 from psymodal.workflow.stage_tables import KINDS, batch_dir, group_table
 
-PLAN = StudyPlan.from_config(config)
-PLAN.check_run_is_not_overwritten()
+try:
+    PLAN = StudyPlan.from_config(config)
+    PLAN.check_run_is_not_overwritten()
+except (
+    OSError,
+    ValueError,
+) as error:  # the study's tables and layout: one short message
+    raise WorkflowError(f"dataset: {error}") from None
 # A speech-only or MRI-only dataset: the stage without inputs is skipped, in one line.
 for _line in PLAN.skipped_stages.values():
     print(_line, file=sys.stderr)

@@ -42,7 +42,7 @@ def demo_flag_for(bids_dir) -> Path:
 
 def atlas_name(spec: dict) -> str:
     """The atlas entity used in file names, from the config's ``mri.atlas`` section."""
-    from psymodal.mri.atlas import BUILTIN_ATLAS
+    from psymodal.mri.paths import BUILTIN_ATLAS
 
     spec = resolve_section("mri.atlas", spec)
     if spec["path"] and not spec["name"]:
