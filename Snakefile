@@ -22,7 +22,7 @@ _LOCAL_CONFIG = Path("config/config.yaml")
 _CONFIG = (
     _LOCAL_CONFIG if _LOCAL_CONFIG.is_file() else Path(workflow.basedir) / _LOCAL_CONFIG
 )
-if _CONFIG != _LOCAL_CONFIG and not workflow.overwrite_configfiles:
+if _CONFIG != _LOCAL_CONFIG:
     print(
         f"psymodal: no {_LOCAL_CONFIG} in {Path.cwd()}: using {_CONFIG}",
         file=sys.stderr,

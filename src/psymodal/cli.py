@@ -20,6 +20,7 @@ The whole pipeline runs as a Snakemake workflow (`snakemake -c2` in the reposito
 each step is also a sub-command here, so the library can be used without Snakemake.
 
 typical use:
+  psymodal bids-app BIDS_DIR OUT group      # the whole workflow, BIDS-App style, from any folder
   psymodal demo resources/demo              # write the embedded demo study (BIDS + fMRIPrep-style)
   psymodal atlas results/atlas              # write the default offline atlas
   psymodal mri --subjects sub-01 ...        # parcellated time series, connectomes, QC
@@ -667,6 +668,23 @@ def _add_qc_gallery(sub) -> None:
     p.set_defaults(func=_cmd_qc_gallery)
 
 
+def _cmd_bids_app(args) -> int:
+    from psymodal.bids_app import run
+
+    return run(args)
+
+
+def _add_bids_app(sub) -> None:
+    from psymodal.bids_app import add_arguments
+
+    p = sub.add_parser(
+        "bids-app",
+        help="the whole workflow as a BIDS App: BIDS_DIR OUTPUT_DIR participant|group",
+        description="Run the psymodal workflow with the BIDS-App conventions (from any folder).",
+    )
+    add_arguments(p).set_defaults(func=_cmd_bids_app)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="psymodal", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
@@ -674,6 +692,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"psymodal {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (
+        _add_bids_app,
         _add_demo,
         _add_atlas,
         _add_mri,
