@@ -474,6 +474,37 @@ def _add_speech(sub) -> None:
     p.set_defaults(func=_cmd_speech)
 
 
+def _cmd_import_audio(args) -> int:
+    from psymodal.speech.import_audio import import_audio
+
+    written = import_audio(
+        args.recordings,
+        args.table,
+        args.out_dir,
+        file_column=args.file_column,
+        id_column=args.id_column,
+        task=args.task,
+        copy=args.copy,
+    )
+    print(f"BIDS dataset written: {written}")
+    return 0
+
+
+def _add_import_audio(sub) -> None:
+    p = sub.add_parser(
+        "import-audio",
+        help="a folder of recordings plus a label table -> a BIDS dataset for the speech stage",
+    )
+    p.add_argument("recordings", type=Path, help="folder of .wav/.flac/.ogg recordings")
+    p.add_argument("table", type=Path, help="CSV/TSV: one row per recording, with its labels")
+    p.add_argument("out_dir", type=Path, help="the BIDS dataset to write (dataset.bids_dir)")
+    p.add_argument("--file-column", default="file", help="recording path column (file)")
+    p.add_argument("--id-column", default="participant_id", help="participant column")
+    p.add_argument("--task", default="speech", help="BIDS task label (speech)")
+    p.add_argument("--copy", action="store_true", help="copy the recordings (default: links)")
+    p.set_defaults(func=_cmd_import_audio)
+
+
 def _add_anonymize_speech(sub) -> None:
     p = sub.add_parser(
         "anonymize-speech",
@@ -698,6 +729,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_mri,
         _add_speech,
         _add_anonymize_speech,
+        _add_import_audio,
         _add_config,
         _add_describe,
         _add_import_participants,
