@@ -1,15 +1,35 @@
 # psymodal: fMRI + speech features and leakage-free classification, from BIDS to metrics.
 # Rules are thin glue around the psymodal library (src/psymodal); see README.md.
+import sys
+from pathlib import Path
+
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
+
+# The library of this checkout plans the jobs, as it runs them (the rules put src/ first on
+# PYTHONPATH): Snakemake may be started from any folder, with any psymodal installed.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from psymodal.settings import SettingsError, resolve_config
 from psymodal.workflow.summary import print_run_summary
 
 min_version("9.0")
 
+# The working folder's config/config.yaml, else the workflow's own (said on the console, so
+# that running from another folder never drops a config silently). --configfile extends it;
+# every key left out takes its default from the settings schema.
+_LOCAL_CONFIG = Path("config/config.yaml")
+_CONFIG = (
+    _LOCAL_CONFIG if _LOCAL_CONFIG.is_file() else Path(workflow.basedir) / _LOCAL_CONFIG
+)
+if _CONFIG != _LOCAL_CONFIG:
+    print(
+        f"psymodal: no {_LOCAL_CONFIG} in {Path.cwd()}: using {_CONFIG}",
+        file=sys.stderr,
+    )
 
-configfile: "config/config.yaml"
+
+configfile: str(_CONFIG)
 
 
 # Every key is checked against workflow/schemas/config.schema.yaml (an unknown one is named with

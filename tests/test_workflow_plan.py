@@ -91,6 +91,9 @@ def test_reusing_a_run_label_with_another_config_is_refused(tmp_path):
     first.check_run_is_not_overwritten()
     second = bids_config(tmp_path, run_label="mine")
     second["learn"] = {"cv": {"seed": 3}}
+    # an unfinished run (no manifest: it failed or was interrupted) does not hold its label
+    StudyPlan(second).check_run_is_not_overwritten()
+    (first.run_dir / "provenance" / "manifest.json").write_text("{}")
     with pytest.raises(ValueError, match="another config"):
         StudyPlan(second).check_run_is_not_overwritten()
 

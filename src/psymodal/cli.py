@@ -20,6 +20,7 @@ The whole pipeline runs as a Snakemake workflow (`snakemake -c2` in the reposito
 each step is also a sub-command here, so the library can be used without Snakemake.
 
 typical use:
+  psymodal bids-app BIDS_DIR OUT group      # the whole workflow, BIDS-App style, from any folder
   psymodal demo resources/demo              # write the embedded demo study (BIDS + fMRIPrep-style)
   psymodal atlas results/atlas              # write the default offline atlas
   psymodal mri --subjects sub-01 ...        # parcellated time series, connectomes, QC
@@ -117,10 +118,16 @@ def _cmd_config(args) -> int:
 
 
 def _cmd_import_participants(args) -> int:
-    from psymodal.io.tables import write_tsv
-    from psymodal.workflow.plan import StudyPlan
+    from psymodal.workflow.participants import import_participants
 
-    print(write_tsv(StudyPlan(_settings(args.config)).participants, args.output))
+    if args.config:
+        from psymodal.settings import resolve_config
+
+        config = resolve_config(_settings(args.config))
+        dataset, atlas = config["dataset"], config["mri"]["timeseries"]["atlas_name"]
+    else:
+        dataset, atlas = _settings(args.dataset), args.atlas_name
+    print(import_participants(dataset, args.output, atlas))
     return 0
 
 
@@ -157,6 +164,7 @@ def _cmd_mri(args) -> int:
         fmriprep_dir=args.fmriprep_dir,
         timeseries_dir=args.timeseries_dir,
         timeseries_pattern=args.timeseries_pattern or MriSource.timeseries_pattern,
+        participants=args.participants,
     )
     participants = _participant_rows(args.participants)
     outputs = []
@@ -440,7 +448,11 @@ def _add_mri(sub) -> None:
     p.add_argument("--bids-dir", type=Path, required=True)
     p.add_argument("--fmriprep-dir", type=Path, help="fMRIPrep derivatives folder")
     p.add_argument("--timeseries-dir", type=Path, help="folder of ready time series")
-    p.add_argument("--timeseries-pattern", help="file name with {label} or {participant_id}")
+    p.add_argument(
+        "--timeseries-pattern",
+        help="a subject's file(s) in --timeseries-dir: {label}, {participant_id}, {atlas}, "
+        "--participants columns, globs",
+    )
     p.add_argument("--participants", type=Path, help="participants.tsv (site, mean_fd)")
     p.add_argument("--atlas", type=Path, help="labels image (.nii.gz); not for time series")
     p.add_argument("--atlas-labels", type=Path, help="TSV with index and name columns")
@@ -459,6 +471,37 @@ def _add_speech(sub) -> None:
     p.add_argument("--settings", help="the config's speech section as JSON or a YAML/JSON file")
     _batch_arguments(p)
     p.set_defaults(func=_cmd_speech)
+
+
+def _cmd_import_audio(args) -> int:
+    from psymodal.speech.import_audio import import_audio
+
+    written = import_audio(
+        args.recordings,
+        args.table,
+        args.out_dir,
+        file_column=args.file_column,
+        id_column=args.id_column,
+        task=args.task,
+        copy=args.copy,
+    )
+    print(f"BIDS dataset written: {written}")
+    return 0
+
+
+def _add_import_audio(sub) -> None:
+    p = sub.add_parser(
+        "import-audio",
+        help="a folder of recordings plus a label table -> a BIDS dataset for the speech stage",
+    )
+    p.add_argument("recordings", type=Path, help="folder of .wav/.flac/.ogg recordings")
+    p.add_argument("table", type=Path, help="CSV/TSV: one row per recording, with its labels")
+    p.add_argument("out_dir", type=Path, help="the BIDS dataset to write (dataset.bids_dir)")
+    p.add_argument("--file-column", default="file", help="recording path column (file)")
+    p.add_argument("--id-column", default="participant_id", help="participant column")
+    p.add_argument("--task", default="speech", help="BIDS task label (speech)")
+    p.add_argument("--copy", action="store_true", help="copy the recordings (default: links)")
+    p.set_defaults(func=_cmd_import_audio)
 
 
 def _add_anonymize_speech(sub) -> None:
@@ -490,9 +533,15 @@ def _add_describe(sub) -> None:
 
 
 def _add_import_participants(sub) -> None:
-    p = sub.add_parser("import-participants", help="write the study's participants.tsv")
+    p = sub.add_parser(
+        "import-participants",
+        help="write the participants.tsv of a time-series study (e.g. from ABIDE's phenotypes)",
+    )
     p.add_argument("output", type=Path)
-    p.add_argument("--config", required=True, help="the whole effective config as JSON or a file")
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--dataset", help="the config's dataset section as JSON or a file")
+    given.add_argument("--config", help="a whole config as JSON or a file")
+    p.add_argument("--atlas-name", help="mri.timeseries.atlas_name (the pattern's {atlas})")
     p.set_defaults(func=_cmd_import_participants)
 
 
@@ -649,6 +698,23 @@ def _add_qc_gallery(sub) -> None:
     p.set_defaults(func=_cmd_qc_gallery)
 
 
+def _cmd_bids_app(args) -> int:
+    from psymodal.bids_app import run
+
+    return run(args)
+
+
+def _add_bids_app(sub) -> None:
+    from psymodal.bids_app import add_arguments
+
+    p = sub.add_parser(
+        "bids-app",
+        help="the whole workflow as a BIDS App: BIDS_DIR OUTPUT_DIR participant|group",
+        description="Run the psymodal workflow with the BIDS-App conventions (from any folder).",
+    )
+    add_arguments(p).set_defaults(func=_cmd_bids_app)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="psymodal", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
@@ -656,11 +722,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"psymodal {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (
+        _add_bids_app,
         _add_demo,
         _add_atlas,
         _add_mri,
         _add_speech,
         _add_anonymize_speech,
+        _add_import_audio,
         _add_config,
         _add_describe,
         _add_import_participants,

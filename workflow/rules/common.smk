@@ -3,16 +3,24 @@ import shlex
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 
 from psymodal.learn.paths import learn_dir, learn_file, run_file
 from psymodal.report.paths import connectome_figure, figures_dir, qc_gallery_file
 from psymodal.workflow import commands
 from psymodal.workflow.plan import MODALITY_STAGE, StudyPlan
+from psymodal.workflow.resources import mri_batch_mem_mb
 from psymodal.workflow.stage_tables import KINDS, batch_dir, group_table
 
-PLAN = StudyPlan.from_config(config)
-PLAN.check_run_is_not_overwritten()
+try:
+    PLAN = StudyPlan.from_config(config)
+    PLAN.check_run_is_not_overwritten()
+except (
+    OSError,
+    ValueError,
+) as error:  # the study's tables and layout: one short message
+    raise WorkflowError(f"dataset: {error}") from None
 # A speech-only or MRI-only dataset: the stage without inputs is skipped, in one line.
 for _line in PLAN.skipped_stages.values():
     print(_line, file=sys.stderr)
@@ -119,24 +127,6 @@ def mri_batch_inputs(wc):
         inputs["atlas"] = rules.atlas.output.nii
         inputs["labels"] = rules.atlas.output.tsv
     return inputs
-
-
-def mri_batch_mem_mb(files):
-    """Memory for a batch: three float32 copies of the largest run, sized from its header
-    (peak measured: 1,086 MB for a 413 MiB run, whatever the gzip ratio)."""
-    import math
-
-    import nibabel as nib
-
-    bold = [Path(f) for f in files if "_bold.nii" in str(f) and Path(f).exists()]
-    if not bold:
-        return 1500
-    biggest = max(bold, key=lambda f: f.stat().st_size)
-    try:
-        size = 4 * math.prod(nib.load(biggest).shape)  # reads the header only
-    except Exception:  # unreadable: the job itself reports it; estimate from the file
-        size = 4 * biggest.stat().st_size
-    return int(1000 + 3 * size / 2**20)
 
 
 def batch_runtime(wildcards):

@@ -24,7 +24,7 @@ if PLAN.source == "timeseries":
     # A non-BIDS phenotype table (e.g. ABIDE's) becomes the participants.tsv that learning reads.
     rule import_participants:
         input:
-            config["dataset"]["participants"],
+            PLAN.participants_source,
         output:
             PLAN.participants_tsv,
         log:
@@ -37,6 +37,8 @@ if PLAN.source == "timeseries":
             runtime=5,
         params:
             cli=PSYMODAL,
-            config=settings_json(),
+            args=lambda wc, output: shlex.join(
+                commands.import_participants_command(PLAN.config, output[0])
+            ),
         shell:
-            "{params.cli} import-participants {output:q} --config {params.config} > {log:q} 2>&1"
+            "{params.cli} {params.args} > {log:q} 2>&1"

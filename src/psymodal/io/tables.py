@@ -17,9 +17,11 @@ import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # imported where used: planning a workflow needs no numpy or pandas
+    import numpy as np
+    import pandas as pd
 
 FLOAT_FORMAT = "%.10g"
 
@@ -99,6 +101,8 @@ def _float_lines(matrix: np.ndarray) -> list[str]:
     One %-formatting per row (not per cell); '%g' writes every NaN as 'nan', a text no
     number contains, so the missing cells are renamed in the row text.
     """
+    import numpy as np
+
     if matrix.shape[1] == 0:
         return [""] * matrix.shape[0]
     template = "\t".join([FLOAT_FORMAT] * matrix.shape[1])
@@ -118,11 +122,16 @@ def _csv_line(fields: list[str]) -> str:
 
 
 def _is_missing(value) -> bool:
+    import pandas as pd
+
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _column_cells(column: pd.Series) -> list[str] | None:
     """The cells pandas' ``to_csv`` writes for one column, or None for a dtype not handled."""
+    import numpy as np
+    import pandas as pd
+
     kind = column.dtype.kind
     if column.dtype == "float64":
         return _float_lines(column.to_numpy().reshape(-1, 1))
@@ -172,6 +181,8 @@ def write_row_tsv(
     ``n/a``, header quoting); building that DataFrame costs more than writing it (about a
     second for a connectome row of 6,000 edges), so per-subject feature rows take this path.
     """
+    import numpy as np
+
     values = np.asarray(values, dtype=float).reshape(1, -1)
     row = _csv_line([participant_id, ""])[:-1]  # quoted as in a row of several fields
     if values.size:
@@ -181,6 +192,8 @@ def write_row_tsv(
 
 def read_tsv(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
     """Read a psymodal/BIDS TSV ('n/a' means missing)."""
+    import pandas as pd
+
     return pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=True, **kwargs)
 
 
@@ -220,6 +233,8 @@ def stack_rows(paths: list[str | os.PathLike], out: str | os.PathLike) -> int:
 
 
 def _concat_with_pandas(paths, out) -> pd.DataFrame:
+    import pandas as pd
+
     tables = [read_tsv(p) for p in paths]
     table = pd.concat(tables, ignore_index=True, sort=False) if tables else pd.DataFrame()
     if "participant_id" in table:

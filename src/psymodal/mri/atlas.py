@@ -19,8 +19,7 @@ import pandas as pd
 
 from psymodal.settings import resolve_section
 
-#: The atlas built offline from published coordinates (``mri.atlas.name`` null).
-BUILTIN_ATLAS = "dosenbach160"
+from .paths import BUILTIN_ATLAS
 
 
 @dataclass(frozen=True)

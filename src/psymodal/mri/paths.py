@@ -24,6 +24,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .layout import RunInputs
 
+#: The atlas built offline from published coordinates (``mri.atlas.name`` null); here, with
+#: the names of outputs, so that planning a study does not load the atlas code (NiBabel).
+BUILTIN_ATLAS = "dosenbach160"
+
 #: Glob of the per-run QC figures in ``sub-XX/figures/`` (see :func:`qc_figure_path`).
 QC_FIGURE_GLOB = "*_desc-qc_bold.png"
 

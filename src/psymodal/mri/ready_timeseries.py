@@ -82,8 +82,9 @@ def timeseries_settings(settings: dict | None) -> dict:
 
 
 def _format(path: Path, fmt: str) -> str:
-    if fmt and fmt != "auto":
-        return fmt.lower().lstrip(".")
+    if fmt and fmt.lower() != "auto":
+        kind = fmt.lower().lstrip(".")
+        return "1D" if kind in ("1d", "txt") else kind
     name = path.name.lower()
     for ext in ("1d", "tsv", "csv", "mat", "npy", "txt"):
         if name.endswith("." + ext):
@@ -396,37 +397,30 @@ def tr_known(ts_settings: dict) -> bool:
 
 
 def read_abide_participants(phenotypic_csv, functional_dir=None) -> pd.DataFrame:
-    """ABIDE I phenotypic table -> psymodal participants table.
+    """ABIDE I phenotypic table -> psymodal participants table (a DataFrame).
 
     Columns: ``participant_id`` (``sub-<SUB_ID>``), ``diagnosis`` (``patient`` for
     DX_GROUP 1 = autism, ``control`` for 0 -- the recoding of the abide100 copy; the original
     ABIDE coding 2 = control is accepted too), ``age`` (AGE_AT_SCAN), ``sex`` (M/F from
     1/2), ``site`` (SITE_ID), ``mean_fd`` (func_mean_fd). With ``functional_dir`` only the
     subjects that have ``<SUB_ID>.mat`` there are kept. Sorted by participant_id.
+    See :func:`psymodal.mri.phenotype.read_abide_phenotype` (any delimiter, encoding and
+    missing-value code) and :func:`psymodal.mri.phenotype.timeseries_participants` (other
+    layouts, through ``dataset.timeseries_pattern``).
     """
-    table = pd.read_csv(phenotypic_csv)
-    need = {"SUB_ID", "DX_GROUP", "AGE_AT_SCAN", "SEX", "SITE_ID"}
-    if need - set(table.columns):
-        raise MRIInputError(
-            f"{phenotypic_csv}: not an ABIDE phenotypic table (lacks "
-            f"{sorted(need - set(table.columns))})."
-        )
-    table = table.drop_duplicates("SUB_ID")
+    from .phenotype import read_abide_phenotype
+
+    try:
+        columns, rows = read_abide_phenotype(phenotypic_csv)
+    except ValueError as err:
+        raise MRIInputError(str(err)) from None
     if functional_dir is not None:
         have = {p.stem for p in Path(functional_dir).glob("*.mat")}
-        table = table[table["SUB_ID"].astype(str).isin(have)]
-    dx = table["DX_GROUP"].map({1: "patient", 0: "control", 2: "control"})
-    out = pd.DataFrame(
-        {
-            "participant_id": "sub-" + table["SUB_ID"].astype(int).astype(str),
-            "diagnosis": dx,
-            "age": table["AGE_AT_SCAN"].astype(float),
-            "sex": table["SEX"].map({1: "M", 2: "F"}),
-            "site": table["SITE_ID"].astype(str),
-            "mean_fd": table["func_mean_fd"].astype(float) if "func_mean_fd" in table else np.nan,
-        }
-    )
-    return out.sort_values("participant_id", kind="stable").reset_index(drop=True)
+        rows = [r for r in rows if r["participant_id"][4:] in have]
+    out = pd.DataFrame(rows, columns=columns)
+    for column in ("age", "mean_fd"):
+        out[column] = pd.to_numeric(out[column]).astype(float)
+    return out.reset_index(drop=True)
 
 
 def abide_settings(settings: dict | None = None) -> dict:

@@ -7,6 +7,7 @@ connectivity, ``anat`` for regional grey-matter volumes when fMRIPrep anatomy is
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import dataclass
@@ -40,8 +41,11 @@ class MriSource:
     timeseries_dir : Path, optional
         Folder of the ready time series.
     timeseries_pattern : str
-        File name inside ``timeseries_dir``, with ``{label}`` (subject label without ``sub-``)
-        and/or ``{participant_id}`` placeholders.
+        A subject's file(s) inside ``timeseries_dir``: placeholders ``{label}`` (subject
+        label without ``sub-``), ``{participant_id}``, ``{atlas}`` and the participants
+        table's columns, and globs (:mod:`psymodal.mri.timeseries_layout`).
+    participants : Path, optional
+        The participants.tsv whose columns fill the pattern's placeholders.
     """
 
     kind: str = "fmriprep"
@@ -49,18 +53,40 @@ class MriSource:
     fmriprep_dir: Path | None = None
     timeseries_dir: Path | None = None
     timeseries_pattern: str = defaults("dataset")["timeseries_pattern"]
+    participants: Path | None = None
 
     def __post_init__(self):
         if self.kind not in INPUTS:
             raise ValueError(f"Unknown MRI input {self.kind!r}; expected one of {INPUTS}.")
 
-    def timeseries_file(self, participant_id: str) -> Path:
+    def timeseries_files(self, participant_id: str, atlas: str | None = None) -> list[Path]:
+        """The subject's time series files (one per run), sorted.
+
+        Raises
+        ------
+        MRIInputError
+            When none matches, naming the path (or glob) looked for.
+        """
+        from .timeseries_layout import find_timeseries_files, searched, subject_fields
+
         if self.timeseries_dir is None:
             raise ValueError("MRI input 'timeseries' needs dataset.timeseries_dir in the config.")
-        name = self.timeseries_pattern.format(
-            label=participant_id.removeprefix("sub-"), participant_id=participant_id
-        )
-        return Path(self.timeseries_dir) / name
+        row = _text_rows(self.participants).get(participant_id) if self.participants else None
+        fields = subject_fields(participant_id, row, atlas)
+        files = find_timeseries_files(self.timeseries_dir, self.timeseries_pattern, fields)
+        if not files:
+            looked_for = searched(self.timeseries_dir, self.timeseries_pattern, fields)
+            raise MRIInputError(f"no time series file: looked for {looked_for}.")
+        return files
+
+
+@functools.lru_cache(maxsize=4)
+def _text_rows(path: Path) -> dict[str, dict]:
+    """participant_id -> row of a participants table, as text (file names are matched on it)."""
+    from psymodal.workflow.participants import read_table
+
+    _, rows = read_table(path)
+    return {row["participant_id"]: row for row in rows if row.get("participant_id")}
 
 
 def subject_timeseries_settings(settings: dict, participant: pd.Series | None) -> dict:
@@ -142,12 +168,13 @@ def process_mri_subject(
         if participant is not None and pd.notna(participant.get("mean_fd", None)):
             qc_values["mean_fd"] = float(participant["mean_fd"])
         ts_settings = subject_timeseries_settings(settings, participant)
+        atlas_name = ts_settings["timeseries"]["atlas_name"]
         paths = _guarded(
             pid,
             "mri",
             lambda: process_timeseries_subject(
                 subject,
-                source.timeseries_file(subject),
+                source.timeseries_files(pid, atlas_name),
                 out_dir,
                 ts_settings,
                 qc_values=qc_values or None,

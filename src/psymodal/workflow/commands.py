@@ -18,6 +18,7 @@ from psymodal.workflow.plan import atlas_name, fmriprep_dir, mri_input, particip
 __all__ = [
     "atlas_command",
     "demo_command",
+    "import_participants_command",
     "learn_command",
     "mri_command",
     "mri_source_arguments",
@@ -55,6 +56,14 @@ def mri_source_arguments(config: Mapping, atlas_dir: PathLike) -> list[str]:
 def demo_command(config: Mapping, bids_dir: PathLike) -> list[str]:
     """Generate the demo study described by ``dataset.demo`` into ``bids_dir``."""
     return ["demo", str(bids_dir), "--settings", settings_argument(config["dataset"]["demo"])]
+
+
+def import_participants_command(config: Mapping, output: PathLike) -> list[str]:
+    """Write a time-series study's participants.tsv: reads the ``dataset`` section and the
+    atlas name only, so that other settings (``learn``...) do not rerun it or the MRI jobs."""
+    atlas = config["mri"]["timeseries"]["atlas_name"]
+    args = ["import-participants", str(output), "--dataset", settings_argument(config["dataset"])]
+    return args + (["--atlas-name", str(atlas)] if atlas else [])
 
 
 def atlas_command(config: Mapping, atlas_dir: PathLike) -> list[str]:

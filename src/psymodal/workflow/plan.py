@@ -1,7 +1,9 @@
 """What the workflow will do for a config: subjects, batches and output paths.
 
 Kept in the library (not in the Snakefile) so that it is tested without Snakemake and the
-CLI, the workflow and the audit agree on every file name.
+CLI, the workflow and the audit agree on every file name. It imports no numerical library
+(pandas, nilearn, torch...): parsing the Snakefile needs only Snakemake, PyYAML and
+jsonschema (the demo study, planned with NumPy, is the exception).
 """
 
 from __future__ import annotations
@@ -15,15 +17,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from psymodal import __version__
 from psymodal.io.files import is_regular_file
-from psymodal.io.tables import read_tsv
 from psymodal.settings import Settings, resolve_config, resolve_section
 from psymodal.settings.record import write_config_yaml
 from psymodal.workflow import stage_tables
-from psymodal.workflow.participants import check_labels, check_participant_ids
+from psymodal.workflow.participants import check_labels, check_participant_ids, read_table
 
 
 def demo_spec_from_config(demo: dict):
@@ -43,7 +42,7 @@ def demo_flag_for(bids_dir) -> Path:
 
 def atlas_name(spec: dict) -> str:
     """The atlas entity used in file names, from the config's ``mri.atlas`` section."""
-    from psymodal.mri.atlas import BUILTIN_ATLAS
+    from psymodal.mri.paths import BUILTIN_ATLAS
 
     spec = resolve_section("mri.atlas", spec)
     if spec["path"] and not spec["name"]:
@@ -123,7 +122,8 @@ class StudyPlan:
     """
 
     config: dict
-    participants: pd.DataFrame = field(init=False)
+    participants: list[dict] = field(init=False)
+    participant_columns: list[str] = field(init=False)
 
     def __post_init__(self):
         self.config = resolve_config(self.config)
@@ -140,15 +140,17 @@ class StudyPlan:
         if self.is_demo:
             from psymodal.demo import plan
 
-            self.participants = plan(demo_spec_from_config(dataset["demo"]))
-        elif self.source == "timeseries" and dataset["participants_format"] == "abide":
-            from psymodal.mri.ready_timeseries import read_abide_participants
+            table = plan(demo_spec_from_config(dataset["demo"]))
+            self.participant_columns = [str(c) for c in table.columns]
+            self.participants = table.to_dict("records")
+        elif self.source == "timeseries":
+            from psymodal.mri.phenotype import timeseries_participants
 
-            self.participants = read_abide_participants(
-                dataset["participants"], self.timeseries_dir
+            self.participant_columns, self.participants = timeseries_participants(
+                dataset, self.config["mri"]["timeseries"]["atlas_name"]
             )
         else:
-            self.participants = self._read_participants()
+            self.participant_columns, self.participants = self._read_participants()
         # before any job: identifiers become file names and command-line arguments, and the
         # label column must give two classes (not after hours of feature work)
         check_participant_ids(self.participants, self.participants_source)
@@ -173,14 +175,20 @@ class StudyPlan:
     def mri_input(self) -> str:
         return mri_input(self.config)
 
-    def _read_participants(self) -> pd.DataFrame:
+    def _read_participants(self) -> tuple[list[str], list[dict]]:
         path = self.participants_source
         if not path.exists():
             raise FileNotFoundError(
                 f"{path} not found: dataset.bids_dir must point at a BIDS dataset with a "
                 "participants.tsv (participant_id, diagnosis, age, sex, site)."
             )
-        return read_tsv(path, dtype={"participant_id": str})
+        return read_table(path)
+
+    def write_participants(self, path) -> Path:
+        """Write the planned participants table (e.g. imported from ABIDE's) as a BIDS TSV."""
+        from psymodal.workflow.participants import write_table
+
+        return write_table(self.participant_columns, self.participants, path)
 
     @property
     def demo_flag(self) -> Path:
@@ -192,6 +200,8 @@ class StudyPlan:
         identity = {"source": dataset["source"], "bids_dir": str(self.bids_dir)}
         if self.is_demo:
             identity["demo"] = dataset["demo"]
+        elif self.source == "timeseries":
+            identity["timeseries"] = [str(self.timeseries_dir), dataset["timeseries_pattern"]]
         else:
             identity["fmriprep_dir"] = str(self.fmriprep_dir)
         return identity
@@ -222,11 +232,15 @@ class StudyPlan:
         return write_config_yaml(self.config, self.run_dir / "provenance" / "config.yaml")
 
     def check_run_is_not_overwritten(self) -> None:
-        """Refuse to reuse a run label whose recorded config differs from this one."""
+        """Refuse to reuse the label of a finished run whose recorded config differs.
+
+        A run is finished when its manifest is written (its last job); an unfinished run (it
+        failed or was interrupted) does not hold its label: its jobs are rerun as needed.
+        """
         import yaml
 
         recorded = self.run_dir / "provenance" / "config.yaml"
-        if not recorded.exists():
+        if not (recorded.exists() and (self.run_dir / "provenance" / "manifest.json").exists()):
             return
         current = {k: v for k, v in self.config.items() if k not in NOT_IN_RUN_KEY}
         before = resolve_config(yaml.safe_load(recorded.read_text()) or {})
@@ -243,8 +257,15 @@ class StudyPlan:
         batch's subjects several times per job: recomputing them made planning quadratic)."""
         cached = self.__dict__.get("_subject_ids_cache")
         if cached is None or cached[0] is not self.participants:
-            cached = (self.participants, self.participants["participant_id"].tolist())
+            cached = (self.participants, [row["participant_id"] for row in self.participants])
             self.__dict__["_subject_ids_cache"] = cached
+        return cached[1]
+
+    def _rows_by_id(self) -> dict[str, dict]:
+        cached = self.__dict__.get("_rows_cache")
+        if cached is None or cached[0] is not self.participants:
+            cached = (self.participants, {r["participant_id"]: r for r in self.participants})
+            self.__dict__["_rows_cache"] = cached
         return cached[1]
 
     @property
@@ -344,14 +365,15 @@ class StudyPlan:
         """The files a batch reads, so that Snakemake reruns a batch when one changes."""
         files: list[Path] = [self.participants_source]
         if modality == "mri" and self.mri_input == "timeseries":
-            from psymodal.mri.sources import MriSource
+            from psymodal.mri.timeseries_layout import find_timeseries_files, subject_fields
 
-            source = MriSource(
-                "timeseries",
-                timeseries_dir=self.timeseries_dir,
-                timeseries_pattern=self.config["dataset"]["timeseries_pattern"],
-            )
-            return files + [source.timeseries_file(s) for s in subjects]
+            rows = self._rows_by_id()
+            pattern = self.config["dataset"]["timeseries_pattern"]
+            atlas = self.mri_settings["timeseries"]["atlas_name"]
+            for subject in subjects:
+                fields = subject_fields(subject, rows.get(subject), atlas)
+                files.extend(find_timeseries_files(self.timeseries_dir, pattern, fields))
+            return files
         # (folder or None for any, glob of the name after the subject) under each subject's
         # folder: the same files as sorted(root.glob(f"**/[folder/]{subject}{glob}")) per pattern
         # BOLD JSON sidecars (the TR), raw ones too: fMRIPrep's derivative may lack one
