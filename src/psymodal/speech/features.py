@@ -60,6 +60,7 @@ _QC_NAMES = [
     "peak_dbfs",
     "clipping_fraction",
     "nyquist_limited_features",
+    "pause_free_recordings",
 ]
 
 
@@ -248,6 +249,9 @@ def analyse_recording(
         "peak_dbfs": 20.0 * np.log10(peak) if peak > 0 else float("nan"),
         "clipping_fraction": float(np.mean(np.abs(y) >= 0.999)),
         "nyquist_limited_features": float(limited),
+        # Speech without a pause: pause_count is 0, the duration statistics are undefined
+        # (NaN, not 0); counted so that a learner's imputation of them is visible.
+        "pause_free_recordings": float(len(seg.segments) > 0 and len(seg.pauses) == 0),
     }
     out.update({f"qc_{k}": float(v) for k, v in qc.items()})
     return RecordingAnalysis(out, seg, pitch, nuclei, hop)
