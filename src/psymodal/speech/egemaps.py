@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+import scipy.fft
 
 from psymodal.settings import defaults
 
@@ -319,16 +320,20 @@ def _equal_loudness(freqs: np.ndarray) -> np.ndarray:
 
 def _spectral_llds(power: np.ndarray, freqs: np.ndarray, sr: int) -> dict[str, np.ndarray]:
     eps = 1e-12
-    lo1k, band15 = freqs < 1000.0, (freqs >= 1000.0) & (freqs <= 5000.0)
-    lo2k, band25 = freqs < 2000.0, (freqs >= 2000.0) & (freqs <= 5000.0)
+    # freqs ascend, so every band is a contiguous slice of bins (no copies by masks).
+    b1k, b2k = np.searchsorted(freqs, [1000.0, 2000.0])
+    b5k = np.searchsorted(freqs, 5000.0, side="right")
     with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = 10 * np.log10((power[:, band15].sum(1) + eps) / (power[:, lo1k].sum(1) + eps))
-        hamm = 10 * np.log10((power[:, lo2k].max(1) + eps) / (power[:, band25].max(1) + eps))
-    logp = 10.0 * np.log10(np.maximum(power, 1e-10))
-    slopes = logp @ np.column_stack(
+        alpha = 10 * np.log10((power[:, b1k:b5k].sum(1) + eps) / (power[:, :b1k].sum(1) + eps))
+        hamm = 10 * np.log10((power[:, :b2k].max(1) + eps) / (power[:, b2k:b5k].max(1) + eps))
+    # The slopes use bins up to 1.5 kHz only (their weights are 0 above).
+    b15 = np.searchsorted(freqs, 1500.0, side="right")
+    logp = 10.0 * np.log10(np.maximum(power[:, :b15], 1e-10))
+    weights = np.column_stack(
         [_band_slope_weights(freqs, 0.0, 500.0), _band_slope_weights(freqs, 500.0, 1500.0)]
     )
-    mag = np.sqrt(power[:, freqs < 5000.0])
+    slopes = logp @ weights[:b15]
+    mag = np.sqrt(power[:, : np.searchsorted(freqs, 5000.0)])
     flux = np.zeros(len(power))
     if len(power) > 1:
         flux[1:] = np.sqrt(np.mean(np.diff(mag, axis=0) ** 2, axis=1))
@@ -507,8 +512,10 @@ def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
     starts = np.round(frames_idx * hop11).astype(int)
     frames = padded[starts[:, None] + np.arange(length)[None, :]] * win
     order = 11
-    spec = np.fft.rfft(frames, n=2 * length, axis=1)
-    r = np.fft.irfft(spec.real**2 + spec.imag**2, axis=1)[:, : order + 1]
+    # Autocorrelation at lags 0..order only: direct sums, cheaper than an FFT pair.
+    r = np.empty((n_out, order + 1))
+    for k in range(order + 1):
+        r[:, k] = np.einsum("ij,ij->i", frames[:, : length - k], frames[:, k:])
     # Vectorised Levinson-Durbin over frames.
     a = np.zeros((n_out, order + 1))
     a[:, 0] = 1.0
@@ -543,6 +550,26 @@ def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
     return freqs, bws
 
 
+@numba.njit(cache=True)
+def _acf_at_lags(frames, lags):  # pragma: no cover - JIT
+    """Linear autocorrelation of each frame (row) at its lags, and at lag 0 (energy)."""
+    n, length = frames.shape
+    out = np.empty(lags.shape)
+    energy = np.empty(n)
+    for i in range(n):
+        e = 0.0
+        for j in range(length):
+            e += frames[i, j] * frames[i, j]
+        energy[i] = e
+        for q in range(lags.shape[1]):
+            k = lags[i, q]
+            acc = 0.0
+            for j in range(length - k):
+                acc += frames[i, j] * frames[i, j + k]
+            out[i, q] = acc
+    return out, energy
+
+
 def _gaussian_window(length: int) -> np.ndarray:
     """openSMILE's Gaussian window of the 60 ms frames: sigma = 0.4 of the half-length."""
     t = (np.arange(length) - (length - 1) / 2) / (0.4 * (length - 1) / 2)
@@ -559,19 +586,20 @@ def _harmonic_llds(
         return out
     length = int(round(0.060 * sr))
     n_fft = 1 << int(np.ceil(np.log2(length)))
-    frames = frame_signal(y, length, hop)[idx] * _gaussian_window(length)
-    spec = np.fft.rfft(frames, n=2 * n_fft, axis=1)
-    power = spec.real**2 + spec.imag**2
-    acf = np.fft.irfft(power, axis=1)
+    frames = np.ascontiguousarray(frame_signal(y, length, hop)[idx] * _gaussian_window(length))
     f0v = f0[idx]
     lag = sr / f0v
     rows = np.arange(n)
     lags = np.clip(np.round(lag).astype(int)[:, None] + np.arange(-2, 3)[None, :], 1, length - 1)
-    r = acf[rows[:, None], lags].max(axis=1) / np.maximum(acf[:, 0], 1e-20)
+    # The linear autocorrelation at the 5 lags around the period, summed directly: 6 dot
+    # products per frame instead of a 2 n_fft-point FFT pair.
+    acf, energy = _acf_at_lags(frames, np.ascontiguousarray(lags))
+    r = acf.max(axis=1) / np.maximum(energy, 1e-20)
     r = np.clip(r, 1e-4, 1 - 1e-4)
     out["hnr"] = 10.0 * np.log10(r / (1.0 - r))
-    # Harmonic magnitudes: spectral maximum within +-0.5 F0 of k F0 on a coarser FFT grid.
-    mag = np.sqrt(power[:, ::2])  # back to an n_fft-point grid
+    # Harmonic magnitudes: spectral maximum within +-0.5 F0 of k F0 on an n_fft-point grid.
+    spec = scipy.fft.rfft(frames, n=n_fft, axis=1)
+    mag = np.sqrt(spec.real**2 + spec.imag**2)
     bin_hz = sr / n_fft
     n_bins = mag.shape[1]
 
@@ -650,6 +678,7 @@ def extract_egemaps(
     pitch: PitchTrack,
     settings: dict | None = None,
     native_sr: int | None = None,
+    spectrum: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """The 88 eGeMAPS v02 functionals of one recording.
 
@@ -667,6 +696,9 @@ def extract_egemaps(
         Overrides of :data:`EGEMAPS_DEFAULTS`.
     native_sr : int, optional
         The file's own rate; bands above ``min(sr, native_sr) / 2`` are missing.
+    spectrum : tuple of ndarray, optional
+        ``(power, freqs)`` of :func:`psymodal.speech.spectral.power_spectrogram` with 20 ms
+        frames on the same grid, when the caller has it already (computed otherwise).
 
     Returns
     -------
@@ -692,7 +724,7 @@ def extract_egemaps(
     st = _sma3nz(hz_to_semitones(np.where(voiced, f0, 1.0)), voiced)
     out.update(_contour_functionals("F0semitoneFrom27.5Hz_sma3nz", st[voiced], hop_s))
 
-    spectral, spec, ceps, loud = _spectral_functionals(y, sr, hop, n, spec_ok, hop_s)
+    spectral, spec, ceps, loud = _spectral_functionals(y, sr, hop, n, spec_ok, hop_s, spectrum)
     out.update(spectral)
     out.update(_voice_quality_functionals(y, sr, hop, f0, voiced, f0_ok, spec_ok, spec, ceps, cfg))
     out.update(_temporal_functionals(y, sr, hop, n, loud, voiced, f0_ok, spec_ok))
@@ -703,7 +735,13 @@ def extract_egemaps(
 
 
 def _spectral_functionals(
-    y: np.ndarray, sr: int, hop: int, n: int, spec_ok: np.ndarray, hop_s: float
+    y: np.ndarray,
+    sr: int,
+    hop: int,
+    n: int,
+    spec_ok: np.ndarray,
+    hop_s: float,
+    spectrum: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Loudness contour, spectral flux and MFCC 1-4 functionals over every analysed frame.
 
@@ -717,6 +755,8 @@ def _spectral_functionals(
         Frames whose 20 ms window lies inside the signal.
     hop_s : float
         Hop, seconds.
+    spectrum : tuple of ndarray, optional
+        The 20 ms power spectrogram and its bin frequencies, when already computed.
 
     Returns
     -------
@@ -731,7 +771,7 @@ def _spectral_functionals(
         The smoothed loudness contour over the analysed frames.
     """
     out: dict[str, float] = {}
-    power, freqs = power_spectrogram(y, sr, hop, 0.020)
+    power, freqs = spectrum if spectrum is not None else power_spectrogram(y, sr, hop, 0.020)
     power = power[:n]
     spec = _spectral_llds(power, freqs, sr)
     # The first flux value compares with a padded frame: restart the difference inside.

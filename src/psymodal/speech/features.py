@@ -8,6 +8,7 @@ import numpy as np
 
 from psymodal.settings import defaults, resolve_section
 
+from .audio import RESAMPLER
 from .egemaps import band_limit_hz, egemaps_names, extract_egemaps
 from .prosody import PitchTrack, hz_to_semitones, track_pitch
 from .spectral import mfcc, power_spectrogram
@@ -142,7 +143,9 @@ class RecordingAnalysis:
     nuclei : numpy.ndarray
         Grid frames of the syllable nuclei.
     hop_length : int
-        Grid hop, samples.
+        Grid hop, samples at ``sample_rate``.
+    sample_rate : int
+        Rate of the analysis (``speech.sample_rate``, or the signal's own when that is None).
     """
 
     features: dict
@@ -150,6 +153,7 @@ class RecordingAnalysis:
     pitch: PitchTrack
     nuclei: np.ndarray
     hop_length: int
+    sample_rate: int = 0
 
 
 def extract_features(
@@ -169,7 +173,10 @@ def analyse_recording(
     y : numpy.ndarray
         Mono signal (e.g. from :func:`psymodal.speech.load_audio`).
     sr : int
-        Its sampling rate, Hz.
+        Its sampling rate, Hz. A signal at another rate than ``speech.sample_rate`` (16 kHz
+        by default; None keeps the signal's rate) is resampled to it once (soxr HQ, as
+        :func:`psymodal.speech.load_audio` does), so the features and their cost do not
+        depend on the recording's rate, and ``native_sr`` defaults to ``sr``.
     settings : dict, optional
         Speech settings (see :data:`DEFAULT_SETTINGS`; missing keys take the defaults).
     native_sr : int, optional
@@ -190,8 +197,15 @@ def analyse_recording(
         Empty or multi-channel input, NaN/inf samples, or a signal shorter than one pitch
         analysis frame.
     """
-    cfg = resolve_settings(settings, sr)
     y = np.asarray(y, dtype=np.float64)
+    rate = resolve_section("speech", settings)["sample_rate"]
+    if rate and int(rate) != int(sr) and y.ndim == 1 and y.size and np.all(np.isfinite(y)):
+        import librosa
+
+        native_sr = min(int(native_sr or sr), int(sr))
+        y = librosa.resample(y, orig_sr=int(sr), target_sr=int(rate), res_type=RESAMPLER)
+        sr = int(rate)
+    cfg = resolve_settings(settings, sr)
     hop, frame_length = int(cfg["hop_length"]), int(cfg["frame_length"])
     if y.ndim != 1:
         raise ValueError(f"expected a mono 1-D signal, got shape {y.shape}; average the channels")
@@ -228,7 +242,9 @@ def analyse_recording(
                 feats[name] = float("nan")
                 limited += 1
     if cfg["egemaps"]["enabled"]:
-        ege, ege_qc = extract_egemaps(y, sr, hop, pitch, cfg["egemaps"], native_sr)
+        # eGeMAPS' spectra are 20 ms Hamming frames: share them when ours are the same.
+        shared = (power, freqs) if cfg["spectral"]["window_s"] == 0.020 else None
+        ege, ege_qc = extract_egemaps(y, sr, hop, pitch, cfg["egemaps"], native_sr, shared)
         feats.update(ege)
         limited += int(ege_qc["nyquist_limited_features"])
     out = {name: feats[name] for name in feature_names(cfg)}
@@ -254,4 +270,4 @@ def analyse_recording(
         "pause_free_recordings": float(len(seg.segments) > 0 and len(seg.pauses) == 0),
     }
     out.update({f"qc_{k}": float(v) for k, v in qc.items()})
-    return RecordingAnalysis(out, seg, pitch, nuclei, hop)
+    return RecordingAnalysis(out, seg, pitch, nuclei, hop, int(sr))
