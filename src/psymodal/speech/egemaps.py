@@ -39,7 +39,7 @@ import scipy.fft
 
 from psymodal.settings import defaults
 
-from .audio import frame_signal
+from .audio import frame_signal, resample
 from .prosody import PitchTrack, hz_to_semitones
 from .spectral import hz_to_mel, mel_filterbank, mfcc, power_spectrogram
 
@@ -491,15 +491,13 @@ _MAX_BANDWIDTH_HZ = 700.0
 
 def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
     """F1-F3 frequency and bandwidth (Hz) by order-11 autocorrelation LPC at 11 kHz."""
-    import librosa
-
     n_out = len(frames_idx)
     freqs = np.full((n_out, 3), np.nan)
     bws = np.full((n_out, 3), np.nan)
     if n_out == 0:
         return freqs, bws
     lpc_sr = 11000
-    y11 = librosa.resample(y, orig_sr=sr, target_sr=lpc_sr, res_type="soxr_hq")
+    y11 = resample(y, sr, lpc_sr)
     # Pre-emphasis from 50 Hz (as Praat): flattens the glottal tilt that otherwise pulls a
     # spurious wide root below F2.
     y11 = np.append(y11[0], y11[1:] - np.exp(-2 * np.pi * 50.0 / lpc_sr) * y11[:-1])

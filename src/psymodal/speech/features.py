@@ -8,7 +8,7 @@ import numpy as np
 
 from psymodal.settings import defaults, resolve_section
 
-from .audio import RESAMPLER
+from .audio import resample
 from .egemaps import band_limit_hz, egemaps_names, extract_egemaps
 from .prosody import PitchTrack, hz_to_semitones, track_pitch
 from .spectral import mfcc, power_spectrogram
@@ -200,10 +200,8 @@ def analyse_recording(
     y = np.asarray(y, dtype=np.float64)
     rate = resolve_section("speech", settings)["sample_rate"]
     if rate and int(rate) != int(sr) and y.ndim == 1 and y.size and np.all(np.isfinite(y)):
-        import librosa
-
         native_sr = min(int(native_sr or sr), int(sr))
-        y = librosa.resample(y, orig_sr=int(sr), target_sr=int(rate), res_type=RESAMPLER)
+        y = resample(y, int(sr), int(rate))
         sr = int(rate)
     cfg = resolve_settings(settings, sr)
     hop, frame_length = int(cfg["hop_length"]), int(cfg["frame_length"])
