@@ -33,6 +33,8 @@ counts them.
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 import scipy.fft
@@ -167,6 +169,7 @@ _BAND_LIMITS = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def band_limit_hz(name: str) -> float:
     """Highest frequency (Hz) that the feature ``name`` analyses (0 when band-independent)."""
     name = opensmile_name(name)
@@ -205,8 +208,13 @@ def _mean_sdnorm(x: np.ndarray) -> tuple[float, float]:
     x = x[np.isfinite(x)]
     if len(x) == 0:
         return np.nan, np.nan
-    mean = float(x.mean())
-    return mean, float(x.std() / mean) if mean != 0 else np.nan
+    # x.mean() and x.std() spelt out as numpy computes them (same bits), without the
+    # wrappers' overhead, which dominates on the short contours of short clips.
+    mean = np.add.reduce(x) / len(x)
+    dev = x - mean
+    sd = np.sqrt(np.add.reduce(dev * dev) / len(x))
+    mean = float(mean)
+    return mean, float(sd / mean) if mean != 0 else np.nan
 
 
 def _turning_points(x: np.ndarray, rel_thresh: float = 0.1) -> tuple[np.ndarray, np.ndarray]:

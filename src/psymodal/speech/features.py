@@ -77,9 +77,14 @@ def resolve_settings(settings: dict | None, sr: int | None = None) -> dict:
         Without it, ``sample_rate`` does; when that is None too (keep each file's rate), the
         frame sizes stay None until a signal's rate is known.
     """
-    cfg = resolve_section("speech", settings)
+    return _with_frame_sizes(resolve_section("speech", settings), sr)
+
+
+def _with_frame_sizes(cfg: dict, sr: int | None) -> dict:
+    """``cfg`` (resolved) with ``frame_length``/``hop_length`` set for rate ``sr``."""
     if not (sr or cfg["sample_rate"]):
         return cfg
+    cfg = dict(cfg)
     rate = int(sr or cfg["sample_rate"])
     if cfg["hop_length"] is None:
         cfg["hop_length"] = int(round(0.010 * rate))
@@ -93,11 +98,16 @@ def resolve_settings(settings: dict | None, sr: int | None = None) -> dict:
 
 def feature_names(settings: dict | None = None) -> list[str]:
     """Feature names in output order (the same for every recording and subject)."""
-    n_mfcc = int(resolve_settings(settings)["spectral"]["n_mfcc"])
+    return _feature_names(resolve_settings(settings))
+
+
+def _feature_names(cfg: dict) -> list[str]:
+    """:func:`feature_names` of resolved settings."""
+    n_mfcc = int(cfg["spectral"]["n_mfcc"])
     mfcc_names = [f"mfcc{i}_mean" for i in range(1, n_mfcc + 1)]
     mfcc_names += [f"mfcc{i}_sd" for i in range(1, n_mfcc + 1)]
     names = _F0_NAMES + _TIMING_NAMES + mfcc_names
-    if resolve_settings(settings)["egemaps"]["enabled"]:
+    if cfg["egemaps"]["enabled"]:
         names += egemaps_names()
     return names
 
@@ -198,12 +208,13 @@ def analyse_recording(
         analysis frame.
     """
     y = np.asarray(y, dtype=np.float64)
-    rate = resolve_section("speech", settings)["sample_rate"]
+    cfg = resolve_section("speech", settings)  # checked once per recording
+    rate = cfg["sample_rate"]
     if rate and int(rate) != int(sr) and y.ndim == 1 and y.size and np.all(np.isfinite(y)):
         native_sr = min(int(native_sr or sr), int(sr))
         y = resample(y, int(sr), int(rate))
         sr = int(rate)
-    cfg = resolve_settings(settings, sr)
+    cfg = _with_frame_sizes(cfg, sr)
     hop, frame_length = int(cfg["hop_length"]), int(cfg["frame_length"])
     if y.ndim != 1:
         raise ValueError(f"expected a mono 1-D signal, got shape {y.shape}; average the channels")
@@ -245,7 +256,7 @@ def analyse_recording(
         ege, ege_qc = extract_egemaps(y, sr, hop, pitch, cfg["egemaps"], native_sr, shared)
         feats.update(ege)
         limited += int(ege_qc["nyquist_limited_features"])
-    out = {name: feats[name] for name in feature_names(cfg)}
+    out = {name: feats[name] for name in _feature_names(cfg)}
     if len(seg.segments) == 0:
         # Without speech every feature describes noise or silence: report none of them.
         out = dict.fromkeys(out, float("nan"))
