@@ -1,7 +1,7 @@
 # Set-up and entry points. `make demo` and `make test` work on a fresh machine.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# librosa's numba kernels compile once (~30 s) and are cached here for later runs.
+# numba kernels (speech features) compile once at install and are cached here.
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 export MPLBACKEND := Agg
 CORES ?= 2
@@ -14,6 +14,8 @@ $(VENV)/.installed: pyproject.toml
 	# torch first, pinned: a bare torch requirement would pull a multi-GB CUDA build
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e ".[dev]"
+	# compile the speech features' numba kernels now, not on the first recording of a run
+	$(PY) -m psymodal.speech.warmup
 	touch $@
 
 install: $(VENV)/.installed

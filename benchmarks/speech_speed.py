@@ -1,23 +1,34 @@
-"""Throughput of psymodal's speech features versus openSMILE eGeMAPSv02 on the same signals.
+"""Throughput of psymodal's speech features versus openSMILE eGeMAPSv02 at four input rates.
 
-Both extractors get the same in-memory signals (decoding excluded), one thread, after one
-warm-up pass (imports, caches, any JIT compilation). Throughput is audio seconds processed per
-wall-clock second ("x real time"); the script prints both and their ratio (psymodal /
-openSMILE; > 1 means psymodal is faster). psymodal is timed with its full default feature set
-(phase-1 features + the 88 eGeMAPS functionals).
+The same recordings are presented at 16, 22.05, 44.1 and 48 kHz (resampled from the file with
+soxr HQ before timing). openSMILE analyses each signal at the rate it is given; psymodal, as
+its library and workflow do by default, resamples once to its analysis rate
+(``speech.sample_rate``, 16 kHz) with soxr HQ, and that resampling is inside its timed call.
+Both get in-memory signals (decoding excluded), one thread, after a warm-up pass. The two tools
+are timed alternately, rate by rate, in every repeat, so that a change of machine load hits
+both; the script prints, per rate, the median over repeats of each tool's time, audio seconds
+per wall-clock second ("x real time") and the ratio (openSMILE time / psymodal time; > 1 means
+psymodal is faster). psymodal is timed with its full default set (the basic features + the 88
+eGeMAPS functionals).
+
+``--first-file`` also times, in fresh processes, the first file of a run with an empty numba
+cache (the cost without ``make install``'s warm-up) and after ``python -m
+psymodal.speech.warmup``.
 
 Exits cleanly (status 0, with a message) when the shared data or openSMILE is absent.
 
 Usage::
 
-    python benchmarks/speech_speed.py [--n-fsdd 100] [--repeats 3]
+    python benchmarks/speech_speed.py [--repeats 5] [--first-file]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,23 +37,51 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speech_validate_opensmile import speech_and_reference, validation_files  # noqa: E402
+from egemaps_corpus import corpus  # noqa: E402
+from speech_validate_opensmile import speech_and_reference  # noqa: E402
+
+RATES = (16000, 22050, 44100, 48000)
+
+_FIRST_FILE = """
+import sys, time
+start = time.perf_counter()
+from psymodal.speech import extract_features, load_audio
+y, sr = load_audio(sys.argv[1], 16000)
+extract_features(y, sr)
+print(time.perf_counter() - start)
+"""
 
 
-def _best_time(fn, signals, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for y, sr in signals:
-            fn(y, sr)
-        best = min(best, time.perf_counter() - start)
-    return best
+def timing_sample(speech: Path) -> list[Path]:
+    """A fixed mix of the validation corpus: every long real recording, 40 FSDD digits,
+    24 espeak-ng sentences and 8 demo recordings."""
+    files = corpus(speech, n_fsdd=40, n_espeak=24, n_demo=8)
+    return [f.path for f in files]
+
+
+def first_file_seconds(path: Path, warm: bool) -> float:
+    """Seconds from a fresh interpreter to the features of ``path``, with an empty numba
+    cache (``warm``: after running the warm-up module in that cache)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    with tempfile.TemporaryDirectory() as cache:
+        env["NUMBA_CACHE_DIR"] = cache
+        if warm:
+            cmd = [sys.executable, "-m", "psymodal.speech.warmup"]
+            subprocess.run(cmd, env=env, check=True, capture_output=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _FIRST_FILE, str(path)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-fsdd", type=int, default=100)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--first-file", action="store_true", help="time the first file too")
     args = parser.parse_args(argv)
 
     found = speech_and_reference()
@@ -52,44 +91,59 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     sys.path.insert(0, str(REPO / "src"))
     from psymodal.speech import extract_features, load_audio
+    from psymodal.speech.audio import resample
     from psymodal.workflow.threads import limit_threads
 
     _limits = limit_threads(1)  # noqa: F841 - keep the limit alive for the whole run
-    files = validation_files(speech, args.n_fsdd)
-    # Each file at 16 kHz, psymodal's default analysis rate, for both extractors.
-    signals = [load_audio(p, 16000) for p in files]
-    signals32 = [(y.astype(np.float32), sr) for y, sr in signals]
-    audio_s = sum(len(y) / sr for y, sr in signals)
+    files = timing_sample(speech)
+    native = [load_audio(p, sample_rate=None) for p in files]
+    signals = {
+        rate: [resample(y, sr, rate) if sr != rate else y for y, sr in native] for rate in RATES
+    }
+    signals32 = {rate: [y.astype(np.float32) for y in ys] for rate, ys in signals.items()}
+    audio_s = sum(len(y) / sr for y, sr in native)
     smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02)
 
-    def run_ours(y, sr):
-        extract_features(y, sr)
+    def run_ours(rate):
+        for y in signals[rate]:
+            extract_features(y, rate)
 
-    def run_smile(y, sr):
-        smile.process_signal(y, sr)
+    def run_smile(rate):
+        for y in signals32[rate]:
+            smile.process_signal(y, rate)
 
-    for (y, sr), (y32, _) in zip(signals, signals32, strict=True):  # warm-up pass
-        run_ours(y, sr)
-        run_smile(y32, sr)
-    t_ours = _best_time(run_ours, signals, args.repeats)
-    t_smile = _best_time(run_smile, signals32, args.repeats)
-    long = [(y, sr) for y, sr in signals if len(y) / sr > 2.0]
-    long32 = [(y.astype(np.float32), sr) for y, sr in long]
-    long_s = sum(len(y) / sr for y, sr in long)
-    t_ours_long = _best_time(run_ours, long, args.repeats)
-    t_smile_long = _best_time(run_smile, long32, args.repeats)
+    for rate in RATES:  # warm-up pass
+        run_ours(rate)
+        run_smile(rate)
+    times = {(tool, rate): [] for tool in ("psymodal", "openSMILE") for rate in RATES}
+    for _ in range(args.repeats):
+        for rate in RATES:
+            for tool, fn in (("psymodal", run_ours), ("openSMILE", run_smile)):
+                start = time.perf_counter()
+                fn(rate)
+                times[tool, rate].append(time.perf_counter() - start)
 
     print(
-        f"{len(files)} files, {audio_s:.1f} s of audio at 16 kHz, 1 thread, best of {args.repeats}"
+        f"{len(files)} files, {audio_s:.1f} s of audio, 1 thread, median of {args.repeats} "
+        "repeats, tools alternated"
     )
-    print(f"psymodal : {audio_s / t_ours:7.1f} x real time ({t_ours:.2f} s)")
-    print(f"openSMILE: {audio_s / t_smile:7.1f} x real time ({t_smile:.2f} s)")
-    print(f"ratio psymodal/openSMILE (all files): {t_smile / t_ours:.2f}")
-    print(
-        f"long files only (> 2 s, {len(long)} files, {long_s:.1f} s): psymodal "
-        f"{long_s / t_ours_long:.1f} x, openSMILE {long_s / t_smile_long:.1f} x, "
-        f"ratio {t_smile_long / t_ours_long:.2f}"
-    )
+    print("| input rate | psymodal (x real time) | openSMILE (x real time) | ratio |")
+    print("|---|---|---|---|")
+    for rate in RATES:
+        ours = float(np.median(times["psymodal", rate]))
+        ref = float(np.median(times["openSMILE", rate]))
+        print(
+            f"| {rate / 1000:g} kHz | {ours:.2f} s ({audio_s / ours:.0f}x) | "
+            f"{ref:.2f} s ({audio_s / ref:.0f}x) | **{ref / ours:.2f}** |"
+        )
+    if args.first_file:
+        path = files[0]
+        cold = first_file_seconds(path, warm=False)
+        warm = first_file_seconds(path, warm=True)
+        print(
+            f"first file ({path.name}) in a fresh process: {cold:.1f} s with an empty numba "
+            f"cache, {warm:.1f} s after `python -m psymodal.speech.warmup`"
+        )
     return 0
 
 

@@ -17,11 +17,32 @@ import soundfile as sf
 
 from psymodal.io.files import file_problem
 
-__all__ = ["AudioError", "Audio", "read_audio", "load_audio", "frame_signal", "n_frames"]
+__all__ = [
+    "AudioError",
+    "Audio",
+    "read_audio",
+    "load_audio",
+    "resample",
+    "frame_signal",
+    "n_frames",
+]
 
 #: Resampler used whenever the file's rate differs from the requested one. soxr's "HQ" preset
 #: is deterministic (no dithering, no threading effects on the result) and phase-linear.
 RESAMPLER = "soxr_hq"
+
+
+def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """``y`` resampled from ``orig_sr`` to ``target_sr`` with soxr's "HQ" preset.
+
+    The same samples as ``librosa.resample(res_type="soxr_hq")``, without importing librosa,
+    whose import compiles numba kernels that the speech features do not use (most of the
+    first file's latency in a fresh environment).
+    """
+    import soxr
+
+    y = np.asarray(y, dtype=np.float64)
+    return soxr.resample(y, int(orig_sr), int(target_sr), quality="HQ")
 
 
 class AudioError(ValueError):
@@ -199,9 +220,7 @@ def read_audio(
         used, y = channels, data[:, 0 if channels == "left" else 1]
     sr = native_sr
     if sample_rate is not None and int(sample_rate) != native_sr:
-        import librosa  # deferred: importing librosa costs ~1 s and is unneeded at native rate
-
-        y = librosa.resample(y, orig_sr=native_sr, target_sr=int(sample_rate), res_type=RESAMPLER)
+        y = resample(y, native_sr, int(sample_rate))
         sr = int(sample_rate)
     # DC offsets from cheap sound cards would bias energy, pause and low-frequency spectra.
     y = np.ascontiguousarray(y - y.mean(), dtype=np.float64)
@@ -219,9 +238,8 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = 16000) -> tupl
     """Load an audio file as a mono float64 signal at a fixed sampling rate.
 
     The file is decoded with ``soundfile`` (libsndfile); several channels are averaged into one;
-    a file at another rate is resampled with soxr's "HQ" preset through
-    ``librosa.resample(res_type="soxr_hq")``, which is deterministic; the mean (DC offset) is
-    then removed.
+    a file at another rate is resampled with soxr's "HQ" preset (:func:`resample`), which is
+    deterministic; the mean (DC offset) is then removed.
 
     Parameters
     ----------

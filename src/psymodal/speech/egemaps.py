@@ -33,16 +33,29 @@ counts them.
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
+import scipy.fft
 
 from psymodal.settings import defaults
 
-from .audio import frame_signal
+from .audio import frame_signal, resample
 from .prosody import PitchTrack, hz_to_semitones
 from .spectral import hz_to_mel, mel_filterbank, mfcc, power_spectrogram
 
-__all__ = ["EGEMAPS_DEFAULTS", "egemaps_names", "band_limit_hz", "extract_egemaps"]
+__all__ = [
+    "EGEMAPS_DEFAULTS",
+    "RENAMED",
+    "RENAMED_PREFIX",
+    "egemaps_names",
+    "opensmile_names",
+    "psymodal_name",
+    "opensmile_name",
+    "band_limit_hz",
+    "extract_egemaps",
+]
 
 #: The defaults of ``speech.egemaps`` (from the settings schema, the one place they are written).
 EGEMAPS_DEFAULTS = defaults("speech.egemaps")
@@ -103,8 +116,33 @@ _CONTOUR_FUNCS = [
 ]
 
 
+#: Prefix of the functionals that follow eGeMAPS' recipe but do not reproduce openSMILE's
+#: values across corpora (r < 0.8 on the held-back half of the validation set); they carry
+#: psymodal names so that a column named like an openSMILE feature means openSMILE's value.
+RENAMED_PREFIX = "pm_"
+
+#: openSMILE names renamed ``pm_<name>``: measured by ``benchmarks/speech_validate_opensmile.py``,
+#: listed with their r in ``docs/egemaps_fidelity.md``.
+RENAMED = frozenset()
+
+
+def psymodal_name(opensmile_name: str) -> str:
+    """psymodal's column for an eGeMAPS v02 functional (``pm_`` + name when renamed)."""
+    return RENAMED_PREFIX + opensmile_name if opensmile_name in RENAMED else opensmile_name
+
+
+def opensmile_name(name: str) -> str:
+    """The openSMILE eGeMAPS v02 name behind one of psymodal's eGeMAPS columns."""
+    return name.removeprefix(RENAMED_PREFIX)
+
+
 def egemaps_names() -> list[str]:
-    """The 88 eGeMAPS v02 functional names, in openSMILE's order."""
+    """psymodal's 88 eGeMAPS v02 columns, in openSMILE's order (see :data:`RENAMED`)."""
+    return [psymodal_name(name) for name in opensmile_names()]
+
+
+def opensmile_names() -> list[str]:
+    """The 88 eGeMAPS v02 functional names of openSMILE, in its order."""
     names = [f"F0semitoneFrom27.5Hz_sma3nz_{f}" for f in _CONTOUR_FUNCS]
     names += [f"loudness_sma3_{f}" for f in _CONTOUR_FUNCS]
     for lld in ["spectralFlux", "mfcc1", "mfcc2", "mfcc3", "mfcc4"]:
@@ -131,8 +169,10 @@ _BAND_LIMITS = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def band_limit_hz(name: str) -> float:
     """Highest frequency (Hz) that the feature ``name`` analyses (0 when band-independent)."""
+    name = opensmile_name(name)
     for prefix, limit in _BAND_LIMITS.items():
         if name.startswith(prefix):
             return limit
@@ -168,8 +208,13 @@ def _mean_sdnorm(x: np.ndarray) -> tuple[float, float]:
     x = x[np.isfinite(x)]
     if len(x) == 0:
         return np.nan, np.nan
-    mean = float(x.mean())
-    return mean, float(x.std() / mean) if mean != 0 else np.nan
+    # x.mean() and x.std() spelt out as numpy computes them (same bits), without the
+    # wrappers' overhead, which dominates on the short contours of short clips.
+    mean = np.add.reduce(x) / len(x)
+    dev = x - mean
+    sd = np.sqrt(np.add.reduce(dev * dev) / len(x))
+    mean = float(mean)
+    return mean, float(sd / mean) if mean != 0 else np.nan
 
 
 def _turning_points(x: np.ndarray, rel_thresh: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -283,16 +328,20 @@ def _equal_loudness(freqs: np.ndarray) -> np.ndarray:
 
 def _spectral_llds(power: np.ndarray, freqs: np.ndarray, sr: int) -> dict[str, np.ndarray]:
     eps = 1e-12
-    lo1k, band15 = freqs < 1000.0, (freqs >= 1000.0) & (freqs <= 5000.0)
-    lo2k, band25 = freqs < 2000.0, (freqs >= 2000.0) & (freqs <= 5000.0)
+    # freqs ascend, so every band is a contiguous slice of bins (no copies by masks).
+    b1k, b2k = np.searchsorted(freqs, [1000.0, 2000.0])
+    b5k = np.searchsorted(freqs, 5000.0, side="right")
     with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = 10 * np.log10((power[:, band15].sum(1) + eps) / (power[:, lo1k].sum(1) + eps))
-        hamm = 10 * np.log10((power[:, lo2k].max(1) + eps) / (power[:, band25].max(1) + eps))
-    logp = 10.0 * np.log10(np.maximum(power, 1e-10))
-    slopes = logp @ np.column_stack(
+        alpha = 10 * np.log10((power[:, b1k:b5k].sum(1) + eps) / (power[:, :b1k].sum(1) + eps))
+        hamm = 10 * np.log10((power[:, :b2k].max(1) + eps) / (power[:, b2k:b5k].max(1) + eps))
+    # The slopes use bins up to 1.5 kHz only (their weights are 0 above).
+    b15 = np.searchsorted(freqs, 1500.0, side="right")
+    logp = 10.0 * np.log10(np.maximum(power[:, :b15], 1e-10))
+    weights = np.column_stack(
         [_band_slope_weights(freqs, 0.0, 500.0), _band_slope_weights(freqs, 500.0, 1500.0)]
     )
-    mag = np.sqrt(power[:, freqs < 5000.0])
+    slopes = logp @ weights[:b15]
+    mag = np.sqrt(power[:, : np.searchsorted(freqs, 5000.0)])
     flux = np.zeros(len(power))
     if len(power) > 1:
         flux[1:] = np.sqrt(np.mean(np.diff(mag, axis=0) ** 2, axis=1))
@@ -450,15 +499,13 @@ _MAX_BANDWIDTH_HZ = 700.0
 
 def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
     """F1-F3 frequency and bandwidth (Hz) by order-11 autocorrelation LPC at 11 kHz."""
-    import librosa
-
     n_out = len(frames_idx)
     freqs = np.full((n_out, 3), np.nan)
     bws = np.full((n_out, 3), np.nan)
     if n_out == 0:
         return freqs, bws
     lpc_sr = 11000
-    y11 = librosa.resample(y, orig_sr=sr, target_sr=lpc_sr, res_type="soxr_hq")
+    y11 = resample(y, sr, lpc_sr)
     # Pre-emphasis from 50 Hz (as Praat): flattens the glottal tilt that otherwise pulls a
     # spurious wide root below F2.
     y11 = np.append(y11[0], y11[1:] - np.exp(-2 * np.pi * 50.0 / lpc_sr) * y11[:-1])
@@ -471,8 +518,10 @@ def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
     starts = np.round(frames_idx * hop11).astype(int)
     frames = padded[starts[:, None] + np.arange(length)[None, :]] * win
     order = 11
-    spec = np.fft.rfft(frames, n=2 * length, axis=1)
-    r = np.fft.irfft(spec.real**2 + spec.imag**2, axis=1)[:, : order + 1]
+    # Autocorrelation at lags 0..order only: direct sums, cheaper than an FFT pair.
+    r = np.empty((n_out, order + 1))
+    for k in range(order + 1):
+        r[:, k] = np.einsum("ij,ij->i", frames[:, : length - k], frames[:, k:])
     # Vectorised Levinson-Durbin over frames.
     a = np.zeros((n_out, order + 1))
     a[:, 0] = 1.0
@@ -507,6 +556,26 @@ def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
     return freqs, bws
 
 
+@numba.njit(cache=True)
+def _acf_at_lags(frames, lags):  # pragma: no cover - JIT
+    """Linear autocorrelation of each frame (row) at its lags, and at lag 0 (energy)."""
+    n, length = frames.shape
+    out = np.empty(lags.shape)
+    energy = np.empty(n)
+    for i in range(n):
+        e = 0.0
+        for j in range(length):
+            e += frames[i, j] * frames[i, j]
+        energy[i] = e
+        for q in range(lags.shape[1]):
+            k = lags[i, q]
+            acc = 0.0
+            for j in range(length - k):
+                acc += frames[i, j] * frames[i, j + k]
+            out[i, q] = acc
+    return out, energy
+
+
 def _gaussian_window(length: int) -> np.ndarray:
     """openSMILE's Gaussian window of the 60 ms frames: sigma = 0.4 of the half-length."""
     t = (np.arange(length) - (length - 1) / 2) / (0.4 * (length - 1) / 2)
@@ -523,19 +592,20 @@ def _harmonic_llds(
         return out
     length = int(round(0.060 * sr))
     n_fft = 1 << int(np.ceil(np.log2(length)))
-    frames = frame_signal(y, length, hop)[idx] * _gaussian_window(length)
-    spec = np.fft.rfft(frames, n=2 * n_fft, axis=1)
-    power = spec.real**2 + spec.imag**2
-    acf = np.fft.irfft(power, axis=1)
+    frames = np.ascontiguousarray(frame_signal(y, length, hop)[idx] * _gaussian_window(length))
     f0v = f0[idx]
     lag = sr / f0v
     rows = np.arange(n)
     lags = np.clip(np.round(lag).astype(int)[:, None] + np.arange(-2, 3)[None, :], 1, length - 1)
-    r = acf[rows[:, None], lags].max(axis=1) / np.maximum(acf[:, 0], 1e-20)
+    # The linear autocorrelation at the 5 lags around the period, summed directly: 6 dot
+    # products per frame instead of a 2 n_fft-point FFT pair.
+    acf, energy = _acf_at_lags(frames, np.ascontiguousarray(lags))
+    r = acf.max(axis=1) / np.maximum(energy, 1e-20)
     r = np.clip(r, 1e-4, 1 - 1e-4)
     out["hnr"] = 10.0 * np.log10(r / (1.0 - r))
-    # Harmonic magnitudes: spectral maximum within +-0.5 F0 of k F0 on a coarser FFT grid.
-    mag = np.sqrt(power[:, ::2])  # back to an n_fft-point grid
+    # Harmonic magnitudes: spectral maximum within +-0.5 F0 of k F0 on an n_fft-point grid.
+    spec = scipy.fft.rfft(frames, n=n_fft, axis=1)
+    mag = np.sqrt(spec.real**2 + spec.imag**2)
     bin_hz = sr / n_fft
     n_bins = mag.shape[1]
 
@@ -584,7 +654,27 @@ def _egemaps_f0(y: np.ndarray, sr: int, hop: int, pitch: PitchTrack, n: int, cfg
     f0 = pitch.periodic_f0 if pitch.periodic_f0 is not None else pitch.f0
     f0 = np.asarray(f0[:n], dtype=float)
     loud = _energy_gate(y, sr, hop, n, float(cfg.get("energy_floor_rms") or 0.0))
-    return np.where(loud & np.isfinite(f0), f0, np.nan)
+    f0 = np.where(loud & np.isfinite(f0), f0, np.nan)
+    return _bridge_voicing_gaps(f0, int(cfg["voicing_bridge_frames"]))
+
+
+def _bridge_voicing_gaps(f0: np.ndarray, max_gap: int) -> np.ndarray:
+    """Voice unvoiced gaps of at most ``max_gap`` frames between two voiced runs.
+
+    openSMILE's Viterbi-smoothed subharmonic-summation tracker rarely breaks a voiced stretch
+    for a frame or two; YIN does (creaky or breathy periods), which splits one voiced segment
+    into several. The bridged frames take F0 interpolated in log frequency.
+    """
+    voiced = np.isfinite(f0)
+    if max_gap <= 0 or voiced.sum() < 2:
+        return f0
+    f0 = f0.copy()
+    idx = np.flatnonzero(voiced)
+    log_f0 = np.log(f0[idx])
+    for a, b in _runs(~voiced):
+        if a > 0 and b < len(f0) and b - a <= max_gap:
+            f0[a:b] = np.exp(np.interp(np.arange(a, b), idx, log_f0))
+    return f0
 
 
 def extract_egemaps(
@@ -594,6 +684,7 @@ def extract_egemaps(
     pitch: PitchTrack,
     settings: dict | None = None,
     native_sr: int | None = None,
+    spectrum: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """The 88 eGeMAPS v02 functionals of one recording.
 
@@ -611,6 +702,9 @@ def extract_egemaps(
         Overrides of :data:`EGEMAPS_DEFAULTS`.
     native_sr : int, optional
         The file's own rate; bands above ``min(sr, native_sr) / 2`` are missing.
+    spectrum : tuple of ndarray, optional
+        ``(power, freqs)`` of :func:`psymodal.speech.spectral.power_spectrogram` with 20 ms
+        frames on the same grid, when the caller has it already (computed otherwise).
 
     Returns
     -------
@@ -636,19 +730,24 @@ def extract_egemaps(
     st = _sma3nz(hz_to_semitones(np.where(voiced, f0, 1.0)), voiced)
     out.update(_contour_functionals("F0semitoneFrom27.5Hz_sma3nz", st[voiced], hop_s))
 
-    spectral, spec, ceps, loud = _spectral_functionals(y, sr, hop, n, spec_ok, hop_s)
+    spectral, spec, ceps, loud = _spectral_functionals(y, sr, hop, n, spec_ok, hop_s, spectrum)
     out.update(spectral)
     out.update(_voice_quality_functionals(y, sr, hop, f0, voiced, f0_ok, spec_ok, spec, ceps, cfg))
     out.update(_temporal_functionals(y, sr, hop, n, loud, voiced, f0_ok, spec_ok))
 
-    names = egemaps_names()
-    out = {k: float(out[k]) for k in names}
+    out = {psymodal_name(k): float(out[k]) for k in opensmile_names()}
     limited = _limit_to_nyquist(out, min(sr, native_sr or sr) / 2.0, cfg["nyquist_policy"])
     return out, {"nyquist_limited_features": float(limited)}
 
 
 def _spectral_functionals(
-    y: np.ndarray, sr: int, hop: int, n: int, spec_ok: np.ndarray, hop_s: float
+    y: np.ndarray,
+    sr: int,
+    hop: int,
+    n: int,
+    spec_ok: np.ndarray,
+    hop_s: float,
+    spectrum: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Loudness contour, spectral flux and MFCC 1-4 functionals over every analysed frame.
 
@@ -662,6 +761,8 @@ def _spectral_functionals(
         Frames whose 20 ms window lies inside the signal.
     hop_s : float
         Hop, seconds.
+    spectrum : tuple of ndarray, optional
+        The 20 ms power spectrogram and its bin frequencies, when already computed.
 
     Returns
     -------
@@ -676,7 +777,7 @@ def _spectral_functionals(
         The smoothed loudness contour over the analysed frames.
     """
     out: dict[str, float] = {}
-    power, freqs = power_spectrogram(y, sr, hop, 0.020)
+    power, freqs = spectrum if spectrum is not None else power_spectrogram(y, sr, hop, 0.020)
     power = power[:n]
     spec = _spectral_llds(power, freqs, sr)
     # The first flux value compares with a padded frame: restart the difference inside.
@@ -788,6 +889,21 @@ def _voice_quality_functionals(
     return out
 
 
+# A loudness peak must stand out from its neighbouring minima by this fraction of the
+# contour's range (openSMILE's Peaks2 ``relThresh`` 0.1, read as a prominence).
+_PEAK_REL_PROMINENCE = 0.1
+
+
+def _count_peaks(x: np.ndarray) -> int:
+    """Maxima of ``x`` whose prominence reaches ``_PEAK_REL_PROMINENCE`` of its range."""
+    from scipy.signal import find_peaks
+
+    span = float(np.max(x) - np.min(x)) if len(x) else 0.0
+    if span <= 0:
+        return 0
+    return len(find_peaks(x, prominence=_PEAK_REL_PROMINENCE * span)[0])
+
+
 def _temporal_functionals(
     y: np.ndarray,
     sr: int,
@@ -805,8 +921,7 @@ def _temporal_functionals(
     """
     out: dict[str, float] = {}
     hop_s = hop / sr
-    n_peaks = _slopes(loud, hop_s)[4]
-    out["loudnessPeaksPerSec"] = n_peaks / (len(loud) * hop_s)
+    out["loudnessPeaksPerSec"] = _count_peaks(loud) / (len(loud) * hop_s)
     # Segment statistics over the F0 frames, per second of F0-analysed signal.
     duration = max(int(f0_ok.sum()), 1) * hop_s
     v_runs = _runs(voiced[f0_ok])

@@ -8,6 +8,7 @@ import numpy as np
 
 from psymodal.settings import defaults, resolve_section
 
+from .audio import resample
 from .egemaps import band_limit_hz, egemaps_names, extract_egemaps
 from .prosody import PitchTrack, hz_to_semitones, track_pitch
 from .spectral import mfcc, power_spectrogram
@@ -60,6 +61,7 @@ _QC_NAMES = [
     "peak_dbfs",
     "clipping_fraction",
     "nyquist_limited_features",
+    "pause_free_recordings",
 ]
 
 
@@ -75,9 +77,14 @@ def resolve_settings(settings: dict | None, sr: int | None = None) -> dict:
         Without it, ``sample_rate`` does; when that is None too (keep each file's rate), the
         frame sizes stay None until a signal's rate is known.
     """
-    cfg = resolve_section("speech", settings)
+    return _with_frame_sizes(resolve_section("speech", settings), sr)
+
+
+def _with_frame_sizes(cfg: dict, sr: int | None) -> dict:
+    """``cfg`` (resolved) with ``frame_length``/``hop_length`` set for rate ``sr``."""
     if not (sr or cfg["sample_rate"]):
         return cfg
+    cfg = dict(cfg)
     rate = int(sr or cfg["sample_rate"])
     if cfg["hop_length"] is None:
         cfg["hop_length"] = int(round(0.010 * rate))
@@ -91,11 +98,16 @@ def resolve_settings(settings: dict | None, sr: int | None = None) -> dict:
 
 def feature_names(settings: dict | None = None) -> list[str]:
     """Feature names in output order (the same for every recording and subject)."""
-    n_mfcc = int(resolve_settings(settings)["spectral"]["n_mfcc"])
+    return _feature_names(resolve_settings(settings))
+
+
+def _feature_names(cfg: dict) -> list[str]:
+    """:func:`feature_names` of resolved settings."""
+    n_mfcc = int(cfg["spectral"]["n_mfcc"])
     mfcc_names = [f"mfcc{i}_mean" for i in range(1, n_mfcc + 1)]
     mfcc_names += [f"mfcc{i}_sd" for i in range(1, n_mfcc + 1)]
     names = _F0_NAMES + _TIMING_NAMES + mfcc_names
-    if resolve_settings(settings)["egemaps"]["enabled"]:
+    if cfg["egemaps"]["enabled"]:
         names += egemaps_names()
     return names
 
@@ -141,7 +153,9 @@ class RecordingAnalysis:
     nuclei : numpy.ndarray
         Grid frames of the syllable nuclei.
     hop_length : int
-        Grid hop, samples.
+        Grid hop, samples at ``sample_rate``.
+    sample_rate : int
+        Rate of the analysis (``speech.sample_rate``, or the signal's own when that is None).
     """
 
     features: dict
@@ -149,6 +163,7 @@ class RecordingAnalysis:
     pitch: PitchTrack
     nuclei: np.ndarray
     hop_length: int
+    sample_rate: int = 0
 
 
 def extract_features(
@@ -168,7 +183,10 @@ def analyse_recording(
     y : numpy.ndarray
         Mono signal (e.g. from :func:`psymodal.speech.load_audio`).
     sr : int
-        Its sampling rate, Hz.
+        Its sampling rate, Hz. A signal at another rate than ``speech.sample_rate`` (16 kHz
+        by default; None keeps the signal's rate) is resampled to it once (soxr HQ, as
+        :func:`psymodal.speech.load_audio` does), so the features and their cost do not
+        depend on the recording's rate, and ``native_sr`` defaults to ``sr``.
     settings : dict, optional
         Speech settings (see :data:`DEFAULT_SETTINGS`; missing keys take the defaults).
     native_sr : int, optional
@@ -189,8 +207,14 @@ def analyse_recording(
         Empty or multi-channel input, NaN/inf samples, or a signal shorter than one pitch
         analysis frame.
     """
-    cfg = resolve_settings(settings, sr)
     y = np.asarray(y, dtype=np.float64)
+    cfg = resolve_section("speech", settings)  # checked once per recording
+    rate = cfg["sample_rate"]
+    if rate and int(rate) != int(sr) and y.ndim == 1 and y.size and np.all(np.isfinite(y)):
+        native_sr = min(int(native_sr or sr), int(sr))
+        y = resample(y, int(sr), int(rate))
+        sr = int(rate)
+    cfg = _with_frame_sizes(cfg, sr)
     hop, frame_length = int(cfg["hop_length"]), int(cfg["frame_length"])
     if y.ndim != 1:
         raise ValueError(f"expected a mono 1-D signal, got shape {y.shape}; average the channels")
@@ -227,10 +251,12 @@ def analyse_recording(
                 feats[name] = float("nan")
                 limited += 1
     if cfg["egemaps"]["enabled"]:
-        ege, ege_qc = extract_egemaps(y, sr, hop, pitch, cfg["egemaps"], native_sr)
+        # eGeMAPS' spectra are 20 ms Hamming frames: share them when ours are the same.
+        shared = (power, freqs) if cfg["spectral"]["window_s"] == 0.020 else None
+        ege, ege_qc = extract_egemaps(y, sr, hop, pitch, cfg["egemaps"], native_sr, shared)
         feats.update(ege)
         limited += int(ege_qc["nyquist_limited_features"])
-    out = {name: feats[name] for name in feature_names(cfg)}
+    out = {name: feats[name] for name in _feature_names(cfg)}
     if len(seg.segments) == 0:
         # Without speech every feature describes noise or silence: report none of them.
         out = dict.fromkeys(out, float("nan"))
@@ -248,6 +274,9 @@ def analyse_recording(
         "peak_dbfs": 20.0 * np.log10(peak) if peak > 0 else float("nan"),
         "clipping_fraction": float(np.mean(np.abs(y) >= 0.999)),
         "nyquist_limited_features": float(limited),
+        # Speech without a pause: pause_count is 0, the duration statistics are undefined
+        # (NaN, not 0); counted so that a learner's imputation of them is visible.
+        "pause_free_recordings": float(len(seg.segments) > 0 and len(seg.pauses) == 0),
     }
     out.update({f"qc_{k}": float(v) for k, v in qc.items()})
-    return RecordingAnalysis(out, seg, pitch, nuclei, hop)
+    return RecordingAnalysis(out, seg, pitch, nuclei, hop, int(sr))

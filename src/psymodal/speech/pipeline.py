@@ -24,6 +24,7 @@ __all__ = ["find_recordings", "process_subject", "AUDIO_EXTENSIONS"]
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
 _SUMMED_QC = {
+    "pause_free_recordings",
     "duration_s",
     "speech_duration_s",
     "voiced_duration_s",

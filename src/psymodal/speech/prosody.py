@@ -76,20 +76,32 @@ def _cmndf_block(frames: np.ndarray, max_period: int) -> np.ndarray:
     # Lags up to max_period only: n + max_period points avoid circular wrap-around for them.
     n_fft = fft.next_fast_len(n + max_period + 1, real=True)
     spec = fft.rfft(frames, n=n_fft, axis=1, workers=1)
-    acf = fft.irfft(spec.real**2 + spec.imag**2, n=n_fft, axis=1, workers=1)[:, : max_period + 1]
-    energy = np.cumsum(frames * frames, axis=1)
-    total = energy[:, -1:]
-    k = np.arange(1, max_period + 1)
-    # Exact difference over the overlapping part of the frame:
-    # d(k) = sum_{j<n-k} x_j^2 + sum_{j>=k} x_j^2 - 2 acf(k)
-    head = energy[:, n - k - 1]
-    tail = total - energy[:, k - 1]
-    diff = np.maximum(head + tail - 2.0 * acf[:, 1:], 0.0)
-    cum = np.cumsum(diff, axis=1)
-    out = np.ones((frames.shape[0], max_period + 1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = diff * k / cum
-    out[:, 1:] = np.where(cum > 0, ratio, 1.0)
+    acf = fft.irfft(spec.real**2 + spec.imag**2, n=n_fft, axis=1, workers=1)
+    return _cmndf_from_acf(np.ascontiguousarray(frames), acf, max_period)
+
+
+@numba.njit(cache=True)
+def _cmndf_from_acf(frames, acf, max_period):  # pragma: no cover - JIT
+    """d'(k) from the frames and their autocorrelation, one pass per frame.
+
+    Exact difference over the overlapping part of the frame:
+    d(k) = sum_{j<n-k} x_j^2 + sum_{j>=k} x_j^2 - 2 acf(k), then d'(k) = d(k) k / sum d(1..k).
+    """
+    n_frames, n = frames.shape
+    out = np.ones((n_frames, max_period + 1))
+    energy = np.empty(n)
+    for i in range(n_frames):
+        acc = 0.0
+        for j in range(n):
+            acc += frames[i, j] * frames[i, j]
+            energy[j] = acc
+        total = energy[n - 1]
+        cum = 0.0
+        for k in range(1, max_period + 1):
+            d = energy[n - k - 1] + (total - energy[k - 1]) - 2.0 * acf[i, k]
+            d = max(d, 0.0)
+            cum += d
+            out[i, k] = d * k / cum if cum > 0 else 1.0
     return out
 
 

@@ -76,8 +76,12 @@ def pause_features(seg: Segmentation, n_syllables: int) -> dict[str, float]:
 
     Rates are syllables per second over the speaking span (first speech onset to last offset,
     pauses included: ``speech_rate``) and over speech segments only (``articulation_rate``).
-    Pause statistics use population SD (``ddof=0``); with no pause the duration statistics
-    are NaN and ``pause_ratio`` is 0.
+    Pause statistics use population SD (``ddof=0``). A recording with speech but no pause
+    (common in clips of a few seconds) has ``pause_count`` 0, ``pause_rate_per_min`` 0 and
+    ``pause_ratio`` 0, and NaN duration statistics (``pause_duration_mean_s``, ``_median_s``,
+    ``_sd_s``): a duration of no pause is undefined, not 0 s. The QC field
+    ``pause_free_recordings`` counts such recordings, so that any imputation of the NaNs
+    downstream can be traced to them.
     """
     nan = float("nan")
     out = {
