@@ -18,6 +18,7 @@ from psymodal.workflow.plan import atlas_name, fmriprep_dir, mri_input, particip
 __all__ = [
     "atlas_command",
     "demo_command",
+    "language_command",
     "learn_command",
     "mri_command",
     "mri_source_arguments",
@@ -105,6 +106,22 @@ def speech_command(
         ["speech", "--subjects", *subjects, "--bids-dir", str(bids_dir)]
         + ["--out-dir", str(out_dir), *_batch(batch, batch_dir), *_strict(config)]
         + ["--settings", settings_argument(config["speech"])]
+    )
+
+
+def language_command(
+    config: Mapping,
+    subjects: Sequence[str],
+    bids_dir: PathLike,
+    out_dir: PathLike,
+    batch: int | str | None = None,
+    batch_dir: PathLike | None = None,
+) -> list[str]:
+    """The language stage for ``subjects`` (and, with ``batch``, the batch's group tables)."""
+    return (
+        ["language", "--subjects", *subjects, "--bids-dir", str(bids_dir)]
+        + ["--out-dir", str(out_dir), *_batch(batch, batch_dir), *_strict(config)]
+        + ["--settings", settings_argument(config["language"])]
     )
 
 
