@@ -31,6 +31,8 @@ __all__ = ["SAMPLE_RATE", "recognise", "recognise_file", "model_files"]
 
 #: The rate pocketsphinx's models expect (Hz).
 SAMPLE_RATE = 16000
+#: Peak level under which a recording is silent (-80 dBFS): nothing to recognise.
+_SILENT = 1e-4
 _ALTERNATIVE = re.compile(r"\(\d+\)$")  # ``the(2)``: the second pronunciation of ``the``
 
 
@@ -98,9 +100,13 @@ def recognise(
         (pocketsphinx's silences of 0.5 s or more also end an utterance in the stage),
         ``confidence`` = mean word posterior, ``source="asr"``. No words: an empty transcript.
     """
+    audio = np.asarray(audio, dtype=np.float64)
+    if not audio.size or np.max(np.abs(audio)) < _SILENT:
+        # pocketsphinx always returns its best path, even for digital silence
+        return Transcript([], np.zeros(0, dtype=int), np.zeros(0), np.zeros(0), None, "asr")
     decoder = _decoder(model_dir)
     frame_s = 1.0 / float(decoder.config["frate"])
-    pcm = (np.clip(np.asarray(audio, dtype=np.float64), -1, 1) * 32767).astype("<i2").tobytes()
+    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
     words, onsets, offsets, probs, utterances = [], [], [], [], []
     for k, (start, chunk) in enumerate(_segments(pcm, max_segment_s)):
         decoder.start_utt()
@@ -126,8 +132,13 @@ def recognise(
 
 
 def recognise_file(path, model_dir: str | None = None, max_segment_s: float = 30.0):
-    """Read a recording (any rate, mixed to mono, resampled to 16 kHz) and recognise it."""
-    from psymodal.speech.audio import load_audio
+    """Read a recording (channels averaged; resampled to 16 kHz when needed) and recognise it."""
+    import soundfile
 
-    audio, _ = load_audio(path, SAMPLE_RATE)
+    audio, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
+    audio = audio.mean(axis=1)
+    if rate != SAMPLE_RATE:  # the speech stage's deterministic soxr resampling (loads librosa)
+        from psymodal.speech.audio import load_audio
+
+        audio, _ = load_audio(path, SAMPLE_RATE)
     return recognise(audio, model_dir, max_segment_s)

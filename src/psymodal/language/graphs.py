@@ -8,8 +8,9 @@ the speech sample, and averaged over the windows.
 Measures of one window (binary adjacency ``A`` of distinct directed edges):
 
 - ``nodes`` N: distinct words; ``edges`` E: distinct directed word pairs (``A.sum()``);
-- ``lcc``: nodes of the largest weakly connected component; ``lsc``: nodes of the largest
-  strongly connected component (words that can be reached again from each other);
+- ``lcc``: nodes of the largest weakly connected component (all N in a window of
+  consecutive words; kept for comparison with published tables); ``lsc``: nodes of the
+  largest strongly connected component (words that can be reached again from each other);
 - ``loops1`` L1: self-loops (a word repeated at once, ``I I``); ``loops2`` L2: pairs of words
   with edges both ways (``... home I ... I home``); ``loops3`` L3: directed cycles through
   three distinct words.
@@ -33,59 +34,27 @@ __all__ = ["GRAPH_MEASURES", "graph_measures", "speech_graph_features"]
 GRAPH_MEASURES = ("nodes", "edges", "lcc", "lsc", "loops1", "loops2", "loops3")
 
 
-def _largest_weak(n: int, edges: set[tuple[int, int]]) -> int:
-    """Nodes of the largest weakly connected component (union-find)."""
-    parent = list(range(n))
+def _largest_strong(ids: list[int]) -> int:
+    """Nodes of the largest strongly connected component of a walk's graph.
 
-    def root(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for a, b in edges:
-        parent[root(a)] = root(b)
-    sizes: dict[int, int] = {}
-    for a in range(n):
-        sizes[root(a)] = sizes.get(root(a), 0) + 1
-    return max(sizes.values(), default=0)
-
-
-def _largest_strong(n: int, successors: list[list[int]]) -> int:
-    """Nodes of the largest strongly connected component (Tarjan 1972, iterative)."""
-    index, low, on_stack, stack, largest, counter = [-1] * n, [0] * n, [False] * n, [], 0, 0
-    for start in range(n):
-        if index[start] >= 0:
-            continue
-        work = [(start, 0)]
-        while work:
-            node, child = work.pop()
-            if child == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack[node] = True
-            if child < len(successors[node]):
-                work.append((node, child + 1))
-                nxt = successors[node][child]
-                if index[nxt] < 0:
-                    work.append((nxt, 0))
-                elif on_stack[nxt]:
-                    low[node] = min(low[node], index[nxt])
-                continue
-            if low[node] == index[node]:
-                size = 0
-                while True:
-                    top = stack.pop()
-                    on_stack[top] = False
-                    size += 1
-                    if top == node:
-                        break
-                largest = max(largest, size)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return largest
+    In the graph of a walk ``w0 w1 ... wk``, word ``a`` reaches ``b`` exactly when an
+    occurrence of ``a`` precedes one of ``b`` (follow the walk), so ``a`` and ``b`` reach each
+    other when their spans [first, last occurrence] overlap; components are chains of
+    overlapping spans, found in one sweep (no graph search).
+    """
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for position, node in enumerate(ids):
+        first.setdefault(node, position)
+        last[node] = position
+    largest, size, end = 0, 0, -1
+    for node in sorted(first, key=first.__getitem__):
+        if first[node] < end:  # an earlier word recurs after this one: same component
+            size += 1
+            end = max(end, last[node])
+        else:
+            largest, size, end = max(largest, size), 1, last[node]
+    return max(largest, size)
 
 
 def graph_measures(words: list[str]) -> dict[str, float]:
@@ -99,7 +68,7 @@ def graph_measures(words: list[str]) -> dict[str, float]:
     n = len(index)
     edges = set(zip(ids, ids[1:], strict=False))
     successors: list[list[int]] = [[] for _ in range(n)]
-    for a, b in sorted(edges):
+    for a, b in edges:
         successors[a].append(b)
     loops1 = sum(1 for a, b in edges if a == b)
     loops2 = sum(1 for a, b in edges if a < b and (b, a) in edges)
@@ -114,8 +83,9 @@ def graph_measures(words: list[str]) -> dict[str, float]:
     return {
         "nodes": float(n),
         "edges": float(len(edges)),
-        "lcc": float(_largest_weak(n, edges)),
-        "lsc": float(_largest_strong(n, successors)),
+        # consecutive words are linked: a window's words are one weakly connected component
+        "lcc": float(n),
+        "lsc": float(_largest_strong(ids)),
         "loops1": float(loops1),
         "loops2": float(loops2),
         "loops3": float(loops3),
