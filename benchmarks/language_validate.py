@@ -83,9 +83,11 @@ def bench_asr(per_digit: int) -> None:
         e, n = wer([DIGITS[int(path.name[0])]], transcript.words)
         errors, words, decode, audio = errors + e, words + n, decode + seconds, audio + duration
         exact += transcript.words == [DIGITS[int(path.name[0])]]
-    print(f"asr FSDD: {len(files)} clips ({per_digit} per digit), WER {errors / words:.3f} "
-          f"(empty-hypothesis baseline 1.000), exactly right {exact / len(files):.1%}, "
-          f"RTF {decode / audio:.3f}")
+    print(
+        f"asr FSDD: {len(files)} clips ({per_digit} per digit), WER {errors / words:.3f} "
+        f"(empty-hypothesis baseline 1.000), exactly right {exact / len(files):.1%}, "
+        f"RTF {decode / audio:.3f}"
+    )
     clean = SHARED / "librispeech_testclean"
     references = {}
     for trans in sorted(clean.glob("*.trans.txt")):
@@ -97,17 +99,23 @@ def bench_asr(per_digit: int) -> None:
     for key, reference in sorted(references.items()):
         transcript, seconds, duration = _decode(clean / f"{key}.flac")
         e, n = wer(reference, transcript.words)
-        print(f"  {key}: WER {e / n:.3f}  confidence {transcript.confidence:.2f}  "
-              f"hyp: {' '.join(transcript.words)}")
+        print(
+            f"  {key}: WER {e / n:.3f}  confidence {transcript.confidence:.2f}  "
+            f"hyp: {' '.join(transcript.words)}"
+        )
         errors, words, decode, audio = errors + e, words + n, decode + seconds, audio + duration
-    print(f"asr LibriSpeech test-clean: {len(references)} utterances, {words} words, WER "
-          f"{errors / words:.3f}, RTF {decode / audio:.3f}")
+    print(
+        f"asr LibriSpeech test-clean: {len(references)} utterances, {words} words, WER "
+        f"{errors / words:.3f}, RTF {decode / audio:.3f}"
+    )
     decode = audio = 0.0
     for path in sorted((SHARED / "librispeech").glob("*.ogg")):
         transcript, seconds, duration = _decode(path)
         decode, audio = decode + seconds, audio + duration
-        print(f"  {path.name}: {len(transcript.words)} words, confidence "
-              f"{transcript.confidence:.2f}, {duration:.1f} s")
+        print(
+            f"  {path.name}: {len(transcript.words)} words, confidence "
+            f"{transcript.confidence:.2f}, {duration:.1f} s"
+        )
     print(f"asr LibriSpeech clips (no reference): RTF {decode / audio:.3f}")
 
 
@@ -146,9 +154,11 @@ def bench_espeak(rates: list[int]) -> None:
                     if word in reference:
                         expected = starts[reference.index(word)] * duration
                         onset_errors.append(abs(onset - expected))
-            print(f"espeak-ng {rate} wpm: WER {errors / words:.3f} over {words} words, "
-                  f"median |onset - proportional position| {np.median(onset_errors):.2f} s, "
-                  f"RTF {decode / audio:.3f}")
+            print(
+                f"espeak-ng {rate} wpm: WER {errors / words:.3f} over {words} words, "
+                f"median |onset - proportional position| {np.median(onset_errors):.2f} s, "
+                f"RTF {decode / audio:.3f}"
+            )
 
 
 def paragraphs(min_words: int = 150, limit: int = 60) -> list[list[str]]:
@@ -192,12 +202,16 @@ def bench_coherence(window: int) -> None:
         other = docs[(k + len(docs) // 2) % len(docs)]
         mixed = [s for pair in zip(doc, other, strict=False) for s in pair]
         altered["interleaved"].append(score(mixed))
-    print(f"coherence ({len(docs)} paragraphs of pydoc_data.topics, windows of {window} "
-          f"content words): intact median {np.median(intact):.3f}")
+    print(
+        f"coherence ({len(docs)} paragraphs of pydoc_data.topics, windows of {window} "
+        f"content words): intact median {np.median(intact):.3f}"
+    )
     for name, values in altered.items():
         auc = roc_auc_score([1] * len(intact) + [0] * len(values), intact + values)
-        print(f"  intact vs {name}: median {np.median(values):.3f}, AUC {auc:.3f} "
-              "(0.5 = no separation)")
+        print(
+            f"  intact vs {name}: median {np.median(values):.3f}, AUC {auc:.3f} "
+            "(0.5 = no separation)"
+        )
 
 
 def bench_lexical() -> None:
@@ -217,12 +231,16 @@ def bench_lexical() -> None:
         theirs_n.append(textstat.lexicon_count(text))
         ours_m.append(mattr(words, 50))
         theirs_m.append(LexicalRichness(text).mattr(window_size=50))
-    for name, a, b in (("word count vs textstat", ours_n, theirs_n),
-                       ("MATTR(50) vs lexicalrichness", ours_m, theirs_m)):
+    for name, a, b in (
+        ("word count vs textstat", ours_n, theirs_n),
+        ("MATTR(50) vs lexicalrichness", ours_m, theirs_m),
+    ):
         a, b = np.array(a, float), np.array(b, float)
         rel = np.abs(a - b) / np.abs(b)
-        print(f"lexical {name}: median |rel diff| {np.median(rel):.4f}, max {rel.max():.4f}, "
-              f"r {np.corrcoef(a, b)[0, 1]:.4f} ({len(a)} paragraphs)")
+        print(
+            f"lexical {name}: median |rel diff| {np.median(rel):.4f}, max {rel.max():.4f}, "
+            f"r {np.corrcoef(a, b)[0, 1]:.4f} ({len(a)} paragraphs)"
+        )
     rng = random.Random(0)
     agree = 0
     for _ in range(1000):
@@ -275,8 +293,10 @@ def bench_speed(repeats: int) -> None:
             start = time.perf_counter()
             fn()
             times.append(time.perf_counter() - start)
-        print(f"speed {name}: {1000 * np.median(times) / n * 1000:.0f} ms per 1,000 words "
-              f"(median of {repeats}, {n} words)")
+        print(
+            f"speed {name}: {1000 * np.median(times) / n * 1000:.0f} ms per 1,000 words "
+            f"(median of {repeats}, {n} words)"
+        )
     start = time.perf_counter()
     load_embeddings.cache_clear()
     load_embeddings()
@@ -285,8 +305,9 @@ def bench_speed(repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", nargs="*",
-                        default=["asr", "espeak", "coherence", "lexical", "speed"])
+    parser.add_argument(
+        "--only", nargs="*", default=["asr", "espeak", "coherence", "lexical", "speed"]
+    )
     parser.add_argument("--fsdd-per-digit", type=int, default=30)
     parser.add_argument("--rates", type=int, nargs="*", default=[120, 160, 220])
     parser.add_argument("--window", type=int, default=10)
