@@ -91,12 +91,14 @@ def load_embeddings(model_dir: str | None = None) -> Embeddings:
     from tokenizers import Tokenizer
 
     if model_dir is None:
-        import wordllama
+        # the files only: importing wordllama itself loads pydantic and its download code
+        from importlib.metadata import version
+        from importlib.util import find_spec
 
-        root = Path(wordllama.__file__).parent
+        root = Path(find_spec("wordllama").origin).parent
         weights = root / "weights" / "l2_supercat_256.safetensors"
         tokenizer = root / "tokenizers" / "l2_supercat_tokenizer_config.json"
-        name = f"wordllama-{wordllama.__version__}/l2_supercat_256"
+        name = f"wordllama-{version('wordllama')}/l2_supercat_256"
     else:
         weights, tokenizer = _files(Path(model_dir))
         name = Path(model_dir).name
