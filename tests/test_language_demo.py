@@ -4,12 +4,13 @@ generated files by the library, and are absent when the labels are shuffled."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from psymodal.demo.spec import STREAM_LANGUAGE, DemoSpec, rng_for, subject_parameters
 from psymodal.demo.transcript import TASK_INTERVIEW, interview
-from psymodal.io.tables import write_tsv
+from psymodal.io.tables import read_tsv, write_tsv
 from psymodal.language.features import extract_features
 from psymodal.language.transcripts import find_sources, read_transcript
 
@@ -71,3 +72,45 @@ def test_interviewer_questions_are_not_the_participants_words(demo_features, tmp
     participant = table[table["speaker"] == "participant"]
     assert len(transcript.words) == len(participant) == truth["n_words"] + truth["n_fillers"]
     assert table["onset"].is_monotonic_increasing
+
+
+def _learn(tmp_path, rows, patient, name):  # the null is test_shuffled_labels_are_at_chance
+    """Cross-validated logistic regression on the language features alone."""
+    from psymodal.learn.pipeline import run
+
+    ids = [f"sub-{k + 1:02d}" for k in range(len(rows))]
+    participants = tmp_path / f"{name}_participants.tsv"
+    features = tmp_path / f"{name}_features.tsv"
+    write_tsv(
+        pd.DataFrame({"participant_id": ids, "diagnosis": np.where(patient, "patient", "control")}),
+        participants,
+    )
+    write_tsv(pd.DataFrame(rows).assign(participant_id=ids), features)
+    settings = {
+        "confounds": [],
+        "models": ["logistic"],
+        "fusion": [],
+        "permutation": {"n": 0},
+        "confound_baseline": False,
+        "metrics": {"bootstrap": 0},
+        # coefficients only (permutation importance would refit nothing but costs seconds)
+        "explain": {"enabled": True, "n_repeats": 1},
+    }
+    paths = run(participants, {"language": features}, None, tmp_path / name, settings)
+    metrics = read_tsv(paths["metrics"])
+    auc = float(metrics.loc[metrics["modality"] == "language", "roc_auc"].iloc[0])
+    importance = read_tsv(paths["importance"])
+    ranked = importance[importance["level"] == "feature"].assign(
+        weight=lambda t: t["coef_mean"].abs()
+    )
+    top = {f.split("__", 1)[1] for f in ranked.nlargest(6, "weight")["feature"]}
+    return auc, top
+
+
+def test_language_features_classify_the_demo_and_the_planted_ones_rank_high(
+    demo_features, tmp_path
+):
+    rows, patient = demo_features
+    auc, top = _learn(tmp_path, rows, patient, "true")
+    assert auc >= 0.8
+    assert len(top & (set(PLANTED) | {"coherence_second_order"})) >= 2, top
