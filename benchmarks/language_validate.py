@@ -7,10 +7,10 @@ Sections (each prints its figures; ``--only`` runs some of them):
   utterances with reference transcripts, in ../shared; ASR real-time factor (decode time /
   audio time; < 1 is faster than real time). Baseline in the same run: the WER of an empty
   hypothesis is 1.0.
-- ``espeak``: WER on sentences synthesised by espeak-ng at several speaking rates, and the
-  error of the recognised word onsets against espeak-ng's own word timings (its ``-m``
-  markers... not available: onsets are compared with the proportional positions of the
-  words in the synthesis, a coarse bound).
+- ``espeak``: WER on sentences synthesised by espeak-ng (Debian package) at several speaking
+  rates, and a coarse onset check: espeak-ng gives no word alignment, so each recognised
+  word's onset is compared with its character position in the sentence scaled to the
+  recording's duration (an upper bound on the timing error, not a measurement of it).
 - ``coherence``: first-order coherence of intact paragraphs versus the same paragraphs with
   their sentences shuffled, their words shuffled, or their sentences interleaved with another
   paragraph's (ROC AUC of intact vs altered; 0.5 = no separation). Text: the prose of

@@ -6,6 +6,10 @@ and the CMU pronouncing dictionary in its wheel; a lab's own model folder can re
 start and end time (10 ms frames) and its posterior probability, whose mean is the
 recording's ASR confidence.
 
+Recognised words carry no speaker: every word of the recording counts as the participant's
+(there is no diarisation). Interviews with an interviewer need a transcript with a speaker
+column, or the participant's channel alone.
+
 Recordings longer than ``max_segment_s`` are cut at pauses by pocketsphinx's voice-activity
 endpointer and recognised segment by segment (one long utterance degrades the search).
 
