@@ -25,6 +25,7 @@ typical use:
   psymodal atlas results/atlas              # write the default offline atlas
   psymodal mri --subjects sub-01 ...        # parcellated time series, connectomes, QC
   psymodal speech --subjects sub-01 ...     # speech features and QC
+  psymodal language --subjects sub-01 ...   # language features (transcripts or offline ASR)
   psymodal collect OUT.tsv IN1.tsv IN2.tsv  # stack one-row-per-subject tables
   psymodal learn --participants ... --features mri=... speech=... --out-dir results/learn
   psymodal audit results --expect sha256:...  # checksums, run digest, recomputed metrics
@@ -220,6 +221,35 @@ def _cmd_speech(args) -> int:
                 strict=args.strict,
             )
         outputs.append({"speech": paths})
+    _write_batch_tables(args, outputs)
+    return 0
+
+
+def _cmd_language(args) -> int:
+    from psymodal.language.paths import subject_outputs
+    from psymodal.language.pipeline import process_subject, sources_searched
+    from psymodal.language.transcripts import find_sources
+    from psymodal.settings import resolve_section
+    from psymodal.workflow.threads import limit_threads
+
+    limit_threads(1)
+    settings = resolve_section("language", _settings(args.settings))
+    outputs = []
+    for subject in args.subjects:
+        paths = subject_outputs(subject, args.out_dir, settings["task"])
+        with _naming_subject("language", subject):
+            process_subject(
+                subject,
+                find_sources(args.bids_dir, subject, settings["task"]),
+                paths["features"],
+                paths["qc"],
+                settings,
+                out_dir=args.out_dir,
+                dataset_dir=args.bids_dir,
+                searched=sources_searched(subject, settings["task"]),
+                strict=args.strict,
+            )
+        outputs.append({"language": paths})
     _write_batch_tables(args, outputs)
     return 0
 
@@ -504,6 +534,18 @@ def _add_import_audio(sub) -> None:
     p.set_defaults(func=_cmd_import_audio)
 
 
+def _add_language(sub) -> None:
+    p = sub.add_parser(
+        "language", help="language features and QC per subject (transcripts or offline ASR)"
+    )
+    p.add_argument("--subjects", nargs="+", required=True, help="participant ids (sub-XX)")
+    p.add_argument("--bids-dir", type=Path, required=True)
+    p.add_argument("--out-dir", type=Path, required=True)
+    p.add_argument("--settings", help="the config's language section as JSON or a YAML/JSON file")
+    _batch_arguments(p)
+    p.set_defaults(func=_cmd_language)
+
+
 def _add_anonymize_speech(sub) -> None:
     p = sub.add_parser(
         "anonymize-speech",
@@ -727,6 +769,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_atlas,
         _add_mri,
         _add_speech,
+        _add_language,
         _add_anonymize_speech,
         _add_import_audio,
         _add_config,

@@ -29,6 +29,7 @@ BIDS = PLAN.bids_dir
 RUN = PLAN.run_dir
 MRI = PLAN.stage_dir("mri")
 SPEECH = PLAN.stage_dir("speech")
+LANGUAGE = PLAN.stage_dir("language")
 # With per-rule conda envs (envs/*.yaml) the env's python runs this checkout's library through
 # PYTHONPATH; otherwise the python that runs Snakemake does, whether or not its venv is active.
 USES_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
@@ -39,8 +40,8 @@ PSYMODAL = f"PYTHONPATH={SRC}${{PYTHONPATH:+:$PYTHONPATH}} {PYTHON} -m psymodal.
 
 wildcard_constraints:
     batch=r"\d+",
-    modality="mri|anat|speech",
-    stage="mri|speech",
+    modality="mri|anat|speech|language",
+    stage="mri|speech|language",
     key=r"[0-9a-f]{10}",
 
 

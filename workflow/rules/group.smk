@@ -35,7 +35,7 @@ rule derivatives_description:
     log:
         RESULTS / "{folder}" / "logs" / "dataset_description.log",
     wildcard_constraints:
-        folder=r"(mri|speech)-[0-9a-f]{10}|runs/[^/]+",
+        folder=r"(mri|speech|language)-[0-9a-f]{10}|runs/[^/]+",
     conda:
         "../../envs/learn.yaml"
     threads: 1

@@ -9,7 +9,8 @@ Random streams
 --------------
 Every subject has its own generators, seeded by ``numpy.random.SeedSequence([seed, number,
 stream])`` where ``number`` is the subject's 1-based number and ``stream`` separates the jobs
-(:data:`STREAM_PARAMS`, :data:`STREAM_ANAT`, :data:`STREAM_BOLD`, :data:`STREAM_VOICE`). A
+(:data:`STREAM_PARAMS`, :data:`STREAM_ANAT`, :data:`STREAM_BOLD`, :data:`STREAM_VOICE`,
+:data:`STREAM_LANGUAGE`). A
 subject's data therefore do not depend on the other subjects; only the design (diagnosis, site
 and missing-modality assignment) depends on ``n_subjects``.
 """
@@ -26,6 +27,7 @@ STREAM_PARAMS = 0
 STREAM_ANAT = 1
 STREAM_BOLD = 2
 STREAM_VOICE = 3
+STREAM_LANGUAGE = 4
 #: Subject number 0 is reserved for study-level streams (design, planted edges, shuffling).
 STUDY = 0
 STUDY_DESIGN = 0

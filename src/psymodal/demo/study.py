@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from psymodal.demo import anat, bold, voice
+from psymodal.demo import anat, bold, transcript, voice
 from psymodal.demo.spec import (
     N_DUMMY,
     STREAM_ANAT,
     STREAM_BOLD,
+    STREAM_LANGUAGE,
     STREAM_VOICE,
     DemoSpec,
     SubjectParams,
@@ -138,6 +139,11 @@ def _subject(args: tuple[Path, SubjectParams, bool, bool]) -> dict:
             "mean_pause_target_s": params.mean_pause_s,
             "articulation_rate_target": params.articulation_rate,
         }
+        # the interview (language) transcript: its own random stream, no audio
+        table, truth = transcript.interview(params, rng_for(spec, params.number, STREAM_LANGUAGE))
+        name = f"{sub}_task-{transcript.TASK_INTERVIEW}_transcript.tsv"
+        write_tsv(table, raw_dir / "audio" / name)
+        out["language"] = {"participant_id": sub, **truth}
     return out
 
 
@@ -235,6 +241,10 @@ def _write_study_files(outdir, spec, truth_plan, params, edges, results, templat
     meta = truth_plan[["participant_id", "diagnosis", "sex", "site"]]
     speech = meta.merge(speech, on="participant_id", how="inner")
     write_tsv(speech, gt / "speech_parameters.tsv")
+    language = pd.DataFrame([r["language"] for r in results if "language" in r])
+    write_tsv(
+        meta.merge(language, on="participant_id", how="inner"), gt / "language_parameters.tsv"
+    )
     motion = pd.DataFrame([r["motion"] for r in results if "motion" in r])
     subjects = truth_plan.copy()
     subjects.insert(2, "diagnosis_in_participants_tsv", table["diagnosis"].to_numpy())
@@ -287,6 +297,8 @@ Contents
   it exists for layout completeness, not as a native-space acquisition.
 - sub-XX/audio/sub-XX_task-reading_audio.wav: 16 kHz mono reading-task recording
   (psymodal's convention; BIDS has no audio datatype yet, hence .bidsignore).
+- sub-XX/audio/sub-XX_task-interview_transcript.tsv: a timed interview transcript (onset,
+  duration, word, speaker; the interviewer's turns are marked), without a recording.
 - derivatives/fmriprep/: preprocessed BOLD, brain masks, confounds (fMRIPrep column names),
   preprocessed T1w and grey-matter probability maps, all in {SPACE}.
 - ground_truth/: planted effects (ignored by BIDS validators).
@@ -406,4 +418,23 @@ Realised columns of `speech_parameters.tsv`:
 Site effects: background noise at {voice.SITE_SNR_DB[: spec.n_sites]} dB below the speech
 RMS, peak level {voice.SITE_PEAK[: spec.n_sites]}, channel band limits (Hz)
 {voice.SITE_CHANNEL[: spec.n_sites]}.
+
+## Language (interview transcripts)
+Every participant with speech has `sub-XX/audio/sub-XX_task-interview_transcript.tsv`: six
+interviewer questions (speaker `interviewer`) each answered by 4-6 template sentences about
+everyday topics (speaker `participant`), with word timings (word gaps 0.04-0.15 s, pauses of
+0.6-1.4 s between sentences, so each sentence is an utterance). Each subject draws its own
+rates; the groups overlap.
+
+| parameter (probability) | controls | patients |
+|---|---|---|
+| topic switch per sentence | N(0.2, 0.1) | N(0.45, 0.15) (lower semantic coherence) |
+| sentence subject `I`/`my friend` | N(0.2, 0.08) | N(0.35, 0.12) (more first-person singular) |
+| sentence subject `we` | N(0.22, 0.08) | N(0.12, 0.06) |
+| filler (`um`, `uh`, `er`) before a word | N(0.02, 0.012) | N(0.05, 0.025) (more fillers) |
+| second clause in a sentence | N(0.65, 0.15) | N(0.35, 0.15) (shorter utterances) |
+
+`language_parameters.tsv` holds the drawn probabilities and the realised `n_sentences`,
+`n_words` (fillers excluded), `n_fillers`, `mean_sentence_words`,
+`first_person_singular_rate` (`i` and `my` per word) and `filler_rate` (fillers per token).
 """

@@ -989,17 +989,18 @@ def rerun_subjects(
     from psymodal.workflow.commands import (
         atlas_command,
         demo_command,
+        language_command,
         mri_command,
         speech_command,
     )
-    from psymodal.workflow.plan import mri_input
+    from psymodal.workflow.plan import STAGES, mri_input
 
     start = time.monotonic()
     config = resolve_config(manifest["config"])
     dataset = config["dataset"]
     layout = manifest["layout"]
     workdir = infer_workdir(results_dir, manifest["results_dir"])
-    modalities = [m for m in ("mri", "speech") if config[m]["enabled"]]
+    modalities = [m for m in STAGES if config[m]["enabled"]]
     everyone = recorded_subjects(manifest, modalities)
     if not everyone:
         return Check("rerun", FAIL, "the manifest lists no per-subject outputs (sub-*/)")
@@ -1050,6 +1051,9 @@ def rerun_subjects(
     if "speech" in modalities:
         stage = out / _stage_prefix(layout, "speech")
         steps.append(speech_command(config, subjects, bids, stage))
+    if "language" in modalities:
+        stage = out / _stage_prefix(layout, "language")
+        steps.append(language_command(config, subjects, bids, stage))
     for modality in modalities:
         chosen += [f"{_stage_prefix(layout, modality)}{s}/" for s in subjects]
     for step in steps:
@@ -1105,7 +1109,7 @@ def relearn(manifest: Mapping, results_dir: Path, tmp: Path) -> Check:
     """
     from psymodal.learn.paths import LEARN_FOLDER
     from psymodal.workflow.commands import learn_command
-    from psymodal.workflow.plan import MODALITY_STAGE, participants_tsv, stage_modalities
+    from psymodal.workflow.plan import MODALITY_STAGE, STAGES, participants_tsv, stage_modalities
     from psymodal.workflow.stage_tables import group_table
 
     start = time.monotonic()
@@ -1115,7 +1119,7 @@ def relearn(manifest: Mapping, results_dir: Path, tmp: Path) -> Check:
     participants = _locate(str(participants_tsv(config)), workdir)
     if not participants.is_file():
         return Check("relearn", FAIL, f"{participants} not found: cannot re-run learning")
-    modalities = [m for stage in ("mri", "speech") for m in stage_modalities(config, stage)]
+    modalities = [m for stage in STAGES for m in stage_modalities(config, stage)]
     tables = {}
     for kind in ("features", "qc"):
         tables[kind] = {}

@@ -87,6 +87,11 @@ TRACKED_PACKAGES = (
     "scikit-learn",
     "matplotlib",
     "snakemake",
+    # the language stage: recogniser and its shipped model, embeddings, word frequencies
+    "pocketsphinx",
+    "wordllama",
+    "tokenizers",
+    "wordfreq",
 )
 _CHUNK = 1 << 20
 

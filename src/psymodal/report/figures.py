@@ -39,7 +39,7 @@ FIGURE_NAMES = tuple(REPORT_FIGURES.values())
 #: The confound-only analysis: drawn as a baseline, not as a model.
 BASELINE = "confounds"
 #: Analyses in display order; others follow alphabetically.
-ORDER = ("mri", "speech", "early_fusion", "late_fusion", "fusion", BASELINE)
+ORDER = ("mri", "speech", "language", "early_fusion", "late_fusion", "fusion", BASELINE)
 _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 _BASELINE_COLOR = "#7f7f7f"
 _EXCLUDED_COLOR = "#d62728"

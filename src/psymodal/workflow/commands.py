@@ -19,6 +19,7 @@ __all__ = [
     "atlas_command",
     "demo_command",
     "import_participants_command",
+    "language_command",
     "learn_command",
     "mri_command",
     "mri_source_arguments",
@@ -114,6 +115,22 @@ def speech_command(
         ["speech", "--subjects", *subjects, "--bids-dir", str(bids_dir)]
         + ["--out-dir", str(out_dir), *_batch(batch, batch_dir), *_strict(config)]
         + ["--settings", settings_argument(config["speech"])]
+    )
+
+
+def language_command(
+    config: Mapping,
+    subjects: Sequence[str],
+    bids_dir: PathLike,
+    out_dir: PathLike,
+    batch: int | str | None = None,
+    batch_dir: PathLike | None = None,
+) -> list[str]:
+    """The language stage for ``subjects`` (and, with ``batch``, the batch's group tables)."""
+    return (
+        ["language", "--subjects", *subjects, "--bids-dir", str(bids_dir)]
+        + ["--out-dir", str(out_dir), *_batch(batch, batch_dir), *_strict(config)]
+        + ["--settings", settings_argument(config["language"])]
     )
 
 

@@ -84,7 +84,7 @@ def speech_outputs(subject: str, out_dir, settings: dict) -> dict[str, Path]:
 def stage_modalities(config: dict, stage: str) -> list[str]:
     """The feature tables a stage writes for an effective config (none when disabled): the MRI
     stage adds ``anat`` with fMRIPrep input. The workflow learns from all of them, in the
-    order ``mri`` stage then ``speech`` stage."""
+    order of :data:`STAGES`."""
     if not config[stage]["enabled"]:
         return []
     if stage == "mri":
@@ -95,7 +95,10 @@ def stage_modalities(config: dict, stage: str) -> list[str]:
 
 
 # Which stage folder holds each modality's tables.
-MODALITY_STAGE = {"mri": "mri", "anat": "mri", "speech": "speech"}
+MODALITY_STAGE = {"mri": "mri", "anat": "mri", "speech": "speech", "language": "language"}
+
+#: The per-subject stages, in the order their modalities are learnt from.
+STAGES = ("mri", "speech", "language")
 
 
 # Settings that change where or how fast results are made, never what they are.
@@ -312,7 +315,7 @@ class StudyPlan:
         """
         if self.source != "bids":
             return {}
-        enabled = [s for s in ("mri", "speech") if self.config[s]["enabled"]]
+        enabled = [s for s in STAGES if self.config[s]["enabled"]]
         where = {s: self._first_input(s) for s in enabled}
         if not any(found for found, _ in where.values()):
             return {}
@@ -332,6 +335,12 @@ class StudyPlan:
             glob = f"*_task-{task}_*audio.*" if task else "*_audio.*"
             base, folder = self.bids_dir, "audio"
             what = f"recording ({base}/sub-*/[ses-*/]audio/{glob})"
+        elif stage == "language":
+            # a transcript, or a recording to recognise: both match *_task-<task>_*
+            task = self.config["language"]["task"]
+            glob = f"*_task-{task}_*" if task else "*_task-*"
+            base, folder = self.bids_dir, "audio"
+            what = f"transcript or recording ({base}/sub-*/[ses-*/]audio/{glob})"
         else:
             task = self.mri_settings["task"]
             if self.mri_input == "raw":
@@ -347,11 +356,11 @@ class StudyPlan:
 
     @property
     def stages(self) -> list[str]:
-        return [s for s in ("mri", "speech") if self.stage_modalities(s)]
+        return [s for s in STAGES if self.stage_modalities(s)]
 
     @property
     def modalities(self) -> list[str]:
-        return [m for stage in ("mri", "speech") for m in self.stage_modalities(stage)]
+        return [m for stage in STAGES for m in self.stage_modalities(stage)]
 
     def group_table(self, modality: str, kind: str) -> Path:
         return stage_tables.group_table(self.stage_dir(MODALITY_STAGE[modality]), modality, kind)
@@ -400,6 +409,11 @@ class StudyPlan:
                 ]
             extra.append((self.bids_dir, raw_sidecars))
             files.extend(self._inherited_sidecars())
+        elif modality == "language":
+            task = self.config["language"]["task"]
+            tag = f"_task-{task}" if task else ""
+            base = self.bids_dir
+            patterns = [("audio", f"*{tag}*_transcript.*"), ("audio", f"*{tag}*_audio.*")]
         else:
             task = self.config["speech"]["task"]
             tag = f"_task-{task}" if task else ""

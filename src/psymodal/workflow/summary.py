@@ -19,7 +19,7 @@ __all__ = ["error_lines", "excluded_subjects", "failed_job_logs", "print_run_sum
 
 _ERROR_BLOCK = re.compile(r"^\s*(?:Error in )?rule (?P<rule>\w+)[:,]")
 _LOG_LINE = re.compile(r"^\s*log: (?P<logs>.*) \(check log file\(s\) for error details\)\s*$")
-_BATCH_LOG = re.compile(r"(?P<stage>mri|speech)_batch-(?P<batch>\d+)\.log$")
+_BATCH_LOG = re.compile(r"(?P<stage>mri|speech|language)_batch-(?P<batch>\d+)\.log$")
 # lines of a job log that carry the error itself
 _ERROR_LINE = re.compile(
     r"(^psymodal [\w-]+: (error|failed)|^\w*(Error|Exception)\b|^sub-\w+: \w+ excluded: )"

@@ -1,0 +1,333 @@
+"""Validation and speed of psymodal's language stage.
+
+Sections (each prints its figures; ``--only`` runs some of them):
+
+- ``asr``: pocketsphinx word error rate (WER) on FSDD spoken digits (a stratified sample: the
+  same number per digit and speaker, fixed seed) and on the LibriSpeech test-clean
+  utterances with reference transcripts, in ../shared; ASR real-time factor (decode time /
+  audio time; < 1 is faster than real time). Baseline in the same run: the WER of an empty
+  hypothesis is 1.0.
+- ``espeak``: WER on sentences synthesised by espeak-ng (Debian package) at several speaking
+  rates, and a coarse onset check: espeak-ng gives no word alignment, so each recognised
+  word's onset is compared with its character position in the sentence scaled to the
+  recording's duration (an upper bound on the timing error, not a measurement of it).
+- ``coherence``: first-order coherence of intact paragraphs versus the same paragraphs with
+  their sentences shuffled, their words shuffled, or their sentences interleaved with another
+  paragraph's (ROC AUC of intact vs altered; 0.5 = no separation). Text: the prose of
+  Python's own reference documentation (``pydoc_data.topics``, shipped with Python, PSF
+  licence).
+- ``lexical``: word counts against textstat's ``lexicon_count`` and MATTR against
+  lexicalrichness's ``mattr`` on the same paragraphs (median absolute relative difference,
+  Pearson r); speech-graph measures against networkx on random word walks.
+- ``speed``: language-feature time per 1,000 words (median of repeats) and its parts.
+
+Usage::
+
+    python benchmarks/language_validate.py [--only asr coherence ...] [--fsdd-per-digit 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path("/work/shared/data/speech")
+DIGITS = "zero one two three four five six seven eight nine".split()
+
+
+def wer(reference: list[str], hypothesis: list[str]) -> tuple[int, int]:
+    """(edit distance in words, reference length)."""
+    d = np.arange(len(hypothesis) + 1)
+    for i, ref in enumerate(reference, start=1):
+        prev, d[0] = d.copy(), i
+        for j, hyp in enumerate(hypothesis, start=1):
+            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (ref != hyp))
+    return int(d[-1]), len(reference)
+
+
+def _decode(path):
+    import soundfile as sf
+
+    from psymodal.language.asr import recognise_file
+
+    duration = sf.info(str(path)).duration
+    start = time.perf_counter()
+    transcript = recognise_file(path)
+    return transcript, time.perf_counter() - start, duration
+
+
+def bench_asr(per_digit: int) -> None:
+    fsdd = SHARED / "fsdd"
+    if not fsdd.is_dir():
+        print("asr: ../shared absent, skipped")
+        return
+    _decode(next(fsdd.glob("*.wav")))  # warm-up: model loading is not decoding
+    rng = random.Random(0)
+    files = []
+    for digit in range(10):
+        names = sorted(fsdd.glob(f"{digit}_*.wav"))
+        files += rng.sample(names, min(per_digit, len(names)))
+    errors = words = 0
+    decode = audio = 0.0
+    exact = 0
+    for path in files:
+        transcript, seconds, duration = _decode(path)
+        e, n = wer([DIGITS[int(path.name[0])]], transcript.words)
+        errors, words, decode, audio = errors + e, words + n, decode + seconds, audio + duration
+        exact += transcript.words == [DIGITS[int(path.name[0])]]
+    print(
+        f"asr FSDD: {len(files)} clips ({per_digit} per digit), WER {errors / words:.3f} "
+        f"(empty-hypothesis baseline 1.000), exactly right {exact / len(files):.1%}, "
+        f"RTF {decode / audio:.3f}"
+    )
+    clean = SHARED / "librispeech_testclean"
+    references = {}
+    for trans in sorted(clean.glob("*.trans.txt")):
+        for line in trans.read_text().splitlines():
+            key, text = line.split(" ", 1)
+            references[key] = text.lower().split()
+    errors = words = 0
+    decode = audio = 0.0
+    for key, reference in sorted(references.items()):
+        transcript, seconds, duration = _decode(clean / f"{key}.flac")
+        e, n = wer(reference, transcript.words)
+        print(
+            f"  {key}: WER {e / n:.3f}  confidence {transcript.confidence:.2f}  "
+            f"hyp: {' '.join(transcript.words)}"
+        )
+        errors, words, decode, audio = errors + e, words + n, decode + seconds, audio + duration
+    print(
+        f"asr LibriSpeech test-clean: {len(references)} utterances, {words} words, WER "
+        f"{errors / words:.3f}, RTF {decode / audio:.3f}"
+    )
+    decode = audio = 0.0
+    for path in sorted((SHARED / "librispeech").glob("*.ogg")):
+        transcript, seconds, duration = _decode(path)
+        decode, audio = decode + seconds, audio + duration
+        print(
+            f"  {path.name}: {len(transcript.words)} words, confidence "
+            f"{transcript.confidence:.2f}, {duration:.1f} s"
+        )
+    print(f"asr LibriSpeech clips (no reference): RTF {decode / audio:.3f}")
+
+
+SENTENCES = [
+    "the farmer planted wheat in the field near the old barn",
+    "we took the early train to the city and walked along the river",
+    "my sister bought fresh bread and cheese at the market",
+    "the children played football in the park until it started to rain",
+    "he read the newspaper while the coffee was getting cold",
+]
+
+
+def bench_espeak(rates: list[int]) -> None:
+    if shutil.which("espeak-ng") is None:
+        print("espeak: espeak-ng absent, skipped")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for rate in rates:
+            errors = words = 0
+            onset_errors = []
+            decode = audio = 0.0
+            for k, sentence in enumerate(SENTENCES):
+                wav = Path(tmp) / f"{rate}_{k}.wav"
+                subprocess.run(
+                    ["espeak-ng", "-v", "en-us", "-s", str(rate), "-w", str(wav), sentence],
+                    check=True,
+                )
+                transcript, seconds, duration = _decode(wav)
+                decode, audio = decode + seconds, audio + duration
+                e, n = wer(sentence.split(), transcript.words)
+                errors, words = errors + e, words + n
+                # word onsets vs the words' positions in the synthesis (characters as time)
+                reference = sentence.split()
+                starts = np.cumsum([0] + [len(w) + 1 for w in reference[:-1]]) / len(sentence)
+                for word, onset in zip(transcript.words, transcript.onsets, strict=True):
+                    if word in reference:
+                        expected = starts[reference.index(word)] * duration
+                        onset_errors.append(abs(onset - expected))
+            print(
+                f"espeak-ng {rate} wpm: WER {errors / words:.3f} over {words} words, "
+                f"median |onset - proportional position| {np.median(onset_errors):.2f} s, "
+                f"RTF {decode / audio:.3f}"
+            )
+
+
+def paragraphs(min_words: int = 150, limit: int = 60) -> list[list[str]]:
+    """Prose paragraphs of Python's reference documentation, as lists of sentences."""
+    from pydoc_data.topics import topics
+
+    out = []
+    for name in sorted(topics):
+        text = re.sub(r"\s+", " ", topics[name])
+        text = re.sub(r"[^A-Za-z.,;:'\- ]", " ", text)
+        sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 5]
+        if sum(len(s.split()) for s in sentences) >= min_words and len(sentences) >= 8:
+            out.append(sentences)
+    return out[:limit]
+
+
+def bench_coherence(window: int) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from psymodal.language.coherence import coherence_features, load_embeddings
+    from psymodal.language.lexicon import tokens
+
+    embeddings = load_embeddings()
+    docs = paragraphs()
+    rng = random.Random(0)
+
+    def score(sentences):
+        return coherence_features(tokens(" ".join(sentences)), embeddings, window)[
+            "coherence_first_order"
+        ]
+
+    intact = [score(d) for d in docs]
+    altered = {"sentence-shuffled": [], "word-shuffled": [], "interleaved": []}
+    for k, doc in enumerate(docs):
+        shuffled = doc[:]
+        rng.shuffle(shuffled)
+        altered["sentence-shuffled"].append(score(shuffled))
+        words = " ".join(doc).split()
+        rng.shuffle(words)
+        altered["word-shuffled"].append(score([" ".join(words)]))
+        other = docs[(k + len(docs) // 2) % len(docs)]
+        mixed = [s for pair in zip(doc, other, strict=False) for s in pair]
+        altered["interleaved"].append(score(mixed))
+    print(
+        f"coherence ({len(docs)} paragraphs of pydoc_data.topics, windows of {window} "
+        f"content words): intact median {np.median(intact):.3f}"
+    )
+    for name, values in altered.items():
+        auc = roc_auc_score([1] * len(intact) + [0] * len(values), intact + values)
+        print(
+            f"  intact vs {name}: median {np.median(values):.3f}, AUC {auc:.3f} "
+            "(0.5 = no separation)"
+        )
+
+
+def bench_lexical() -> None:
+    import networkx as nx
+    import textstat
+    from lexicalrichness import LexicalRichness
+
+    from psymodal.language.graphs import graph_measures
+    from psymodal.language.lexical import mattr
+    from psymodal.language.lexicon import tokens
+
+    ours_n, theirs_n, ours_m, theirs_m = [], [], [], []
+    for doc in paragraphs():
+        text = " ".join(doc)
+        words = tokens(text)
+        ours_n.append(len(words))
+        theirs_n.append(textstat.lexicon_count(text))
+        ours_m.append(mattr(words, 50))
+        theirs_m.append(LexicalRichness(text).mattr(window_size=50))
+    for name, a, b in (
+        ("word count vs textstat", ours_n, theirs_n),
+        ("MATTR(50) vs lexicalrichness", ours_m, theirs_m),
+    ):
+        a, b = np.array(a, float), np.array(b, float)
+        rel = np.abs(a - b) / np.abs(b)
+        print(
+            f"lexical {name}: median |rel diff| {np.median(rel):.4f}, max {rel.max():.4f}, "
+            f"r {np.corrcoef(a, b)[0, 1]:.4f} ({len(a)} paragraphs)"
+        )
+    rng = random.Random(0)
+    agree = 0
+    for _ in range(1000):
+        walk = [rng.choice("abcdefghij") for _ in range(rng.randint(2, 30))]
+        graph = nx.DiGraph()
+        graph.add_nodes_from(walk)
+        graph.add_edges_from(zip(walk, walk[1:], strict=False))
+        cycles = list(nx.simple_cycles(graph, length_bound=3))
+        reference = {
+            "nodes": graph.number_of_nodes(),
+            "edges": graph.number_of_edges(),
+            "lcc": max(len(c) for c in nx.weakly_connected_components(graph)),
+            "lsc": max(len(c) for c in nx.strongly_connected_components(graph)),
+            "loops1": sum(len(c) == 1 for c in cycles),
+            "loops2": sum(len(c) == 2 for c in cycles),
+            "loops3": sum(len(c) == 3 for c in cycles),
+        }
+        agree += graph_measures(walk) == {k: float(v) for k, v in reference.items()}
+    print(f"speech graphs vs networkx on 1000 random walks: {agree}/1000 identical")
+
+
+def bench_speed(repeats: int) -> None:
+    from psymodal.demo.spec import STREAM_LANGUAGE, DemoSpec, rng_for, subject_parameters
+    from psymodal.demo.transcript import interview
+    from psymodal.language.coherence import coherence_features, load_embeddings
+    from psymodal.language.features import extract_features
+    from psymodal.language.graphs import speech_graph_features
+    from psymodal.language.lexical import lexical_features
+    from psymodal.language.transcripts import Transcript
+
+    spec = DemoSpec()
+    params = subject_parameters(spec)[:10]
+    tables = [interview(p, rng_for(spec, p.number, STREAM_LANGUAGE))[0] for p in params]
+    words = [w for t in tables for w in t.loc[t["speaker"] == "participant", "word"]]
+    words = (words * (1 + 5000 // len(words)))[:5000]
+    n = len(words)
+    onsets = np.arange(n) * 0.4
+    transcript = Transcript(words, np.arange(n) // 10, onsets, onsets + 0.3)
+    embeddings = load_embeddings()
+    extract_features(transcript, embeddings=embeddings)  # warm-up: wordfreq's list, caches
+    parts = {
+        "all features": lambda: extract_features(transcript, embeddings=embeddings),
+        "lexical": lambda: lexical_features(words, transcript.utterances, onsets, onsets + 0.3, 50),
+        "speech graphs": lambda: speech_graph_features(words, 30),
+        "coherence": lambda: coherence_features(words, embeddings, 10),
+    }
+    for name, fn in parts.items():
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        print(
+            f"speed {name}: {1000 * np.median(times) / n * 1000:.0f} ms per 1,000 words "
+            f"(median of {repeats}, {n} words)"
+        )
+    start = time.perf_counter()
+    load_embeddings.cache_clear()
+    load_embeddings()
+    print(f"speed embeddings load: {time.perf_counter() - start:.2f} s (once per job)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--only", nargs="*", default=["asr", "espeak", "coherence", "lexical", "speed"]
+    )
+    parser.add_argument("--fsdd-per-digit", type=int, default=30)
+    parser.add_argument("--rates", type=int, nargs="*", default=[120, 160, 220])
+    parser.add_argument("--window", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    from psymodal.workflow.threads import limit_threads
+
+    limit_threads(1)
+    for name in args.only:
+        if name == "asr":
+            bench_asr(args.fsdd_per_digit)
+        elif name == "espeak":
+            bench_espeak(args.rates)
+        elif name == "coherence":
+            bench_coherence(args.window)
+        elif name == "lexical":
+            bench_lexical()
+        elif name == "speed":
+            bench_speed(args.repeats)
+
+
+if __name__ == "__main__":
+    main()

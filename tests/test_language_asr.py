@@ -1,0 +1,81 @@
+"""Offline speech recognition (pocketsphinx, model in its wheel) and its place in the stage."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from psymodal.io.tables import read_tsv
+from psymodal.language.asr import SAMPLE_RATE, model_files, recognise
+from psymodal.language.paths import asr_transcript, subject_outputs
+from psymodal.language.pipeline import process_subject
+from psymodal.language.transcripts import find_sources
+
+TESTCLEAN = Path("/work/shared/data/speech/librispeech_testclean")
+
+
+def test_the_shipped_model_is_found_and_a_bad_model_dir_is_named(tmp_path):
+    files = model_files(None)
+    assert all(Path(p).exists() for p in files.values())
+    with pytest.raises(FileNotFoundError, match="must hold one acoustic-model folder"):
+        model_files(str(tmp_path))
+
+
+def test_digital_silence_gives_no_words():
+    transcript = recognise(np.zeros(SAMPLE_RATE))
+    assert transcript.source == "asr" and transcript.confidence is None
+    assert transcript.words == []
+
+
+def test_a_recording_without_transcript_is_recognised_and_its_words_kept(tmp_path):
+    folder = tmp_path / "sub-01" / "audio"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    sf.write(folder / "sub-01_task-talk_audio.wav", 0.01 * rng.standard_normal(SAMPLE_RATE), 16000)
+    out = tmp_path / "out"
+    paths = subject_outputs("sub-01", out, None)
+    process_subject(
+        "sub-01",
+        find_sources(tmp_path, "sub-01"),
+        paths["features"],
+        paths["qc"],
+        {"source": "auto"},
+        out_dir=out,
+        dataset_dir=tmp_path,
+    )
+    qc = read_tsv(paths["qc"]).iloc[0]
+    # one second of noise: no usable words, said in the reason; the recognised words are kept
+    assert not qc["included"]
+    assert re.search(
+        r"sub-01_task-talk_audio\.wav: (no words recognised|low ASR confidence|language not)",
+        qc["reason"],
+    )
+    assert asr_transcript(out, "sub-01", Path("sub-01_task-talk_audio.wav")).is_file()
+
+
+def _wer(reference: list[str], hypothesis: list[str]) -> float:
+    d = np.arange(len(hypothesis) + 1)
+    for i, ref in enumerate(reference, start=1):
+        prev, d[0] = d.copy(), i
+        for j, hyp in enumerate(hypothesis, start=1):
+            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (ref != hyp))
+    return d[-1] / len(reference)
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not TESTCLEAN.is_dir(), reason="../shared LibriSpeech clips absent")
+def test_librispeech_word_error_rate_and_timings():
+    from psymodal.language.asr import recognise_file
+
+    lines = (TESTCLEAN / "1089-134691.trans.txt").read_text().splitlines()
+    reference = dict(line.split(" ", 1) for line in lines)
+    utterance = "1089-134691-0000"  # "he could wait no longer", 2 s
+    transcript = recognise_file(TESTCLEAN / f"{utterance}.flac")
+    assert _wer(reference[utterance].lower().split(), transcript.words) <= 0.2
+    duration = sf.info(TESTCLEAN / f"{utterance}.flac").duration
+    assert np.all(np.diff(transcript.onsets) >= 0) and transcript.offsets.max() <= duration + 0.05
+    assert 0.5 < transcript.confidence <= 1
