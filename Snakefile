@@ -29,6 +29,7 @@ include: "workflow/rules/speech.smk"
 include: "workflow/rules/group.smk"
 include: "workflow/rules/learn.smk"
 include: "workflow/rules/provenance.smk"
+include: "workflow/rules/anonymize.smk"
 
 
 rule all:

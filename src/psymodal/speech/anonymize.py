@@ -24,10 +24,17 @@ import numpy as np
 from scipy.signal import lfilter, lfiltic
 from scipy.signal.windows import hann
 
+from psymodal.settings import defaults
+
 __all__ = ["MCADAMS_DEFAULTS", "anonymize_file", "mcadams_anonymize"]
 
-#: Defaults of :func:`mcadams_anonymize` (the published baseline's values).
-MCADAMS_DEFAULTS = {"alpha": 0.8, "frame_s": 0.02, "lpc_order": 20}
+#: Defaults of :func:`mcadams_anonymize` (the published baseline's values), read from the
+#: settings schema (``anonymize.speech.mcadams``); ``alpha_spread`` belongs to the shared copy.
+MCADAMS_DEFAULTS = {
+    key: value
+    for key, value in defaults("anonymize.speech.mcadams").items()
+    if key != "alpha_spread"
+}
 
 # Frames quieter than this (mean square) carry no resonances to move and make LPC ill-posed:
 # they are passed through unchanged.
