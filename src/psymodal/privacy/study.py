@@ -167,17 +167,32 @@ class _Copy:
     def _audio(self, source: Path, target: Path) -> None:
         from psymodal.speech.anonymize import anonymize_file
 
-        p = self.s["speech"]["mcadams"]
+        speech = self.s["speech"]
         speaker = target.name.split("_")[0]
-        alpha = p["alpha"] + p["alpha_spread"] * (2 * speaker_uniform(speaker, self.key) - 1)
-        anonymize_file(source, target, alpha=alpha, frame_s=p["frame_s"], lpc_order=p["lpc_order"])
+        if speech["method"] == "world":
+            from psymodal.speech.anonymize import pseudo_speaker
+
+            p = dict(speech["world"])
+            params = pseudo_speaker(
+                *(speaker_uniform(f"{speaker}:{part}", self.key) for part in "dsf"), **p
+            )
+            params["frame_period_ms"] = p["frame_period_ms"]
+        else:
+            p = speech["mcadams"]
+            u = speaker_uniform(speaker, self.key)
+            params = {
+                "alpha": p["alpha"] + p["alpha_spread"] * (2 * u - 1),
+                "frame_s": p["frame_s"],
+                "lpc_order": p["lpc_order"],
+            }
+        anonymize_file(source, target, method=speech["method"], **params)
         self.shared["anonymised recording"] += 1
 
 
 def _read_participants(bids_dir: Path) -> pd.DataFrame:
     path = bids_dir / "participants.tsv"
     if not path.is_file():
-        return pd.DataFrame({"participant_id": []})
+        return pd.DataFrame({"participant_id": pd.Series([], dtype=object)})
     return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=["n/a"])
 
 
