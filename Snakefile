@@ -50,6 +50,7 @@ include: "workflow/rules/language.smk"
 include: "workflow/rules/group.smk"
 include: "workflow/rules/learn.smk"
 include: "workflow/rules/provenance.smk"
+include: "workflow/rules/anonymize.smk"
 
 
 rule all:

@@ -30,6 +30,7 @@ typical use:
   psymodal learn --participants ... --features mri=... speech=... --out-dir results/learn
   psymodal audit results --expect sha256:...  # checksums, run digest, recomputed metrics
   psymodal anonymize-speech rec.wav --out-dir shared/  # McAdams voice anonymisation for sharing
+  psymodal anonymize bids/ shareable/ --key-file ~/keys/study.key  # the shareable copy of a study
 """
 
 
@@ -268,6 +269,43 @@ def _cmd_anonymize_speech(args) -> int:
             path, target, alpha=args.alpha, frame_s=args.frame_s, lpc_order=args.lpc_order
         )
         print(target)
+    return 0
+
+
+def _cmd_anonymize(args) -> int:
+    from psymodal.privacy.pseudonyms import read_key
+    from psymodal.privacy.study import anonymize_study
+    from psymodal.settings import resolve_section
+    from psymodal.workflow.threads import limit_threads
+
+    limit_threads(1)
+    settings = resolve_section("anonymize", _settings(args.settings))
+    key_file = args.key_file or settings["key_file"]
+    if key_file is None:
+        raise ValueError("no pseudonym key: give --key-file (or anonymize.key_file)")
+    mapping = args.mapping_file or settings["mapping_file"]
+    summary = anonymize_study(
+        args.study,
+        args.out_dir,
+        read_key(key_file),
+        settings,
+        fmriprep_dir=args.fmriprep_dir,
+        mapping_file=mapping,
+        key_file=key_file,
+    )
+    for line in summary["log"]:
+        print(line)
+    print(
+        f"{summary['participants']} participants; shared: {summary['shared']}; "
+        f"withheld: {summary['withheld']}"
+    )
+    return 0
+
+
+def _cmd_pseudonym_key(args) -> int:
+    from psymodal.privacy.pseudonyms import write_key
+
+    print(write_key(args.path, seed=args.demo_seed))
     return 0
 
 
@@ -553,11 +591,43 @@ def _add_anonymize_speech(sub) -> None:
     )
     p.add_argument("inputs", nargs="+", type=Path, help="audio files")
     p.add_argument("--out-dir", type=Path, required=True, help="folder for the anonymised files")
-    p.add_argument("--alpha", type=float, default=0.8, help="McAdams coefficient (default 0.8)")
-    p.add_argument("--frame-s", type=float, default=0.02, help="frame length, s (default 0.02)")
-    p.add_argument("--lpc-order", type=int, default=20, help="LPC order (default 20)")
+    from psymodal.settings import defaults
+
+    mcadams = defaults("anonymize.speech.mcadams")
+    p.add_argument(
+        "--alpha", type=float, default=mcadams["alpha"], help="McAdams coefficient (%(default)s)"
+    )
+    p.add_argument(
+        "--frame-s", type=float, default=mcadams["frame_s"], help="frame length, s (%(default)s)"
+    )
+    p.add_argument(
+        "--lpc-order", type=int, default=mcadams["lpc_order"], help="LPC order (%(default)s)"
+    )
     p.add_argument("--format", choices=["wav", "flac"], default="wav", help="output format")
     p.set_defaults(func=_cmd_anonymize_speech)
+
+
+def _add_anonymize(sub) -> None:
+    p = sub.add_parser(
+        "anonymize",
+        help="the shareable copy of a BIDS study: pseudonyms, defacing, scrubbed metadata, voices",
+    )
+    p.add_argument("study", type=Path, help="the BIDS study (only read)")
+    p.add_argument("out_dir", type=Path, help="the shared copy (replaced when complete)")
+    p.add_argument("--key-file", type=Path, help="pseudonym key (psymodal pseudonym-key PATH)")
+    p.add_argument("--mapping-file", type=Path, help="write the id -> pseudonym table here")
+    p.add_argument("--fmriprep-dir", type=Path, help="fMRIPrep derivatives (brain masks)")
+    p.add_argument("--settings", help="the config's anonymize section as JSON or a file")
+    p.set_defaults(func=_cmd_anonymize)
+
+
+def _add_pseudonym_key(sub) -> None:
+    p = sub.add_parser("pseudonym-key", help="write a new random pseudonym key (never overwrites)")
+    p.add_argument("path", type=Path, help="the key file: keep it outside results and shares")
+    p.add_argument(
+        "--demo-seed", type=int, help="derive the key from a demo seed (reproducible, not secret)"
+    )
+    p.set_defaults(func=_cmd_pseudonym_key)
 
 
 def _add_config(sub) -> None:
@@ -772,6 +842,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_language,
         _add_anonymize_speech,
         _add_import_audio,
+        _add_anonymize,
+        _add_pseudonym_key,
         _add_config,
         _add_describe,
         _add_import_participants,

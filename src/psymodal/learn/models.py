@@ -19,7 +19,7 @@ from sklearn.svm import LinearSVC
 from psymodal.learn.transformers import MedianImputer, ModalityBlockSelector
 
 #: Models that can be fitted on one modality block (and late-fused).
-FEATURE_MODELS = ("logistic", "svm", "hgb")
+FEATURE_MODELS = ("logistic", "svm", "hgb", "dp_logistic")
 
 
 class SigmoidLinearSVC(LinearSVC):
@@ -43,7 +43,7 @@ def classifier(model: str, s: dict, seed: int = 0):
 
     Parameters
     ----------
-    model : {"logistic", "svm", "hgb"}
+    model : {"logistic", "svm", "hgb", "dp_logistic"}
     s : dict
         Resolved learn settings.
     seed : int
@@ -67,6 +67,13 @@ def classifier(model: str, s: dict, seed: int = 0):
             early_stopping=False,
             class_weight="balanced",
             random_state=seed,
+        )
+    if model == "dp_logistic":
+        from psymodal.privacy.dp import DPLogisticRegression
+
+        p = s["dp_logistic"]
+        return DPLogisticRegression(
+            epsilon=p["epsilon"], data_norm=p["data_norm"], C=p["C"], random_state=seed
         )
     raise ValueError(f"unknown model '{model}' (choose from {FEATURE_MODELS})")
 

@@ -74,5 +74,10 @@ def run(
         # Versions, not timestamps or host names, so that reruns stay byte-identical.
         "versions": {"python": platform.python_version(), "scikit-learn": sklearn.__version__},
     }
+    if "dp_logistic" in s["models"]:
+        # the guarantee of every fitted DP model (psymodal.privacy.dp), for the report
+        info["differential_privacy"] = {
+            "dp_logistic": {"epsilon": s["dp_logistic"]["epsilon"], "delta": 0.0}
+        }
     paths["run_info"] = write_json(info, files["run_info"])
     return paths

@@ -17,6 +17,7 @@ pretrained speaker encoder before and after, and how much psymodal's features mo
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -24,10 +25,27 @@ import numpy as np
 from scipy.signal import lfilter, lfiltic
 from scipy.signal.windows import hann
 
-__all__ = ["MCADAMS_DEFAULTS", "anonymize_file", "mcadams_anonymize"]
+from psymodal.settings import defaults
 
-#: Defaults of :func:`mcadams_anonymize` (the published baseline's values).
-MCADAMS_DEFAULTS = {"alpha": 0.8, "frame_s": 0.02, "lpc_order": 20}
+__all__ = [
+    "MCADAMS_DEFAULTS",
+    "WORLD_DEFAULTS",
+    "anonymize_file",
+    "mcadams_anonymize",
+    "pseudo_speaker",
+    "world_anonymize",
+]
+
+#: Defaults of :func:`mcadams_anonymize` (the published baseline's values), read from the
+#: settings schema (``anonymize.speech.mcadams``); ``alpha_spread`` belongs to the shared copy.
+MCADAMS_DEFAULTS = {
+    key: value
+    for key, value in defaults("anonymize.speech.mcadams").items()
+    if key != "alpha_spread"
+}
+
+#: Defaults of the WORLD pseudo-speaker transform (``anonymize.speech.world``).
+WORLD_DEFAULTS = defaults("anonymize.speech.world")
 
 # Frames quieter than this (mean square) carry no resonances to move and make LPC ill-posed:
 # they are passed through unchanged.
@@ -148,8 +166,110 @@ def mcadams_anonymize(
     return out
 
 
+@functools.cache
+def _world():
+    """pyworld's compiled module, loaded without its package ``__init__`` (pyworld 0.3.5 reads
+    its version through ``pkg_resources``, which setuptools 81+ no longer ships)."""
+    import importlib.machinery
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyworld")
+    if spec is None:
+        raise ImportError("the WORLD anonymiser needs pyworld (pip install pyworld==0.3.5)")
+    folder = Path(spec.submodule_search_locations[0])
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    library = next(p for p in sorted(folder.iterdir()) if p.name.endswith(suffixes))
+    ext = importlib.util.spec_from_file_location("pyworld", library)
+    module = importlib.util.module_from_spec(ext)
+    ext.loader.exec_module(module)
+    return module
+
+
+def pseudo_speaker(u_direction: float, u_size: float, u_f0: float, **settings) -> dict:
+    """The transform of one speaker, from three numbers in [0, 1) (drawn from the key).
+
+    The spectral envelope is warped by ``exp(+-size)`` along frequency (formants up or down
+    together: a longer or shorter vocal tract), ``size`` uniform in ``warp_min..warp_max``;
+    the F0 contour is moved so that its mean is a target drawn log-uniformly from
+    ``f0_min_hz..f0_max_hz`` (the speaker's own mean is not kept).
+    """
+    p = {**WORLD_DEFAULTS, **settings}
+    size = p["warp_min"] + (p["warp_max"] - p["warp_min"]) * u_size
+    warp = float(np.exp(size if u_direction >= 0.5 else -size))
+    low, high = np.log(p["f0_min_hz"]), np.log(p["f0_max_hz"])
+    return {"warp": warp, "f0_target_hz": float(np.exp(low + (high - low) * u_f0))}
+
+
+def world_anonymize(
+    y: np.ndarray,
+    sr: int,
+    warp: float,
+    f0_target_hz: float,
+    frame_period_ms: float = WORLD_DEFAULTS["frame_period_ms"],
+) -> np.ndarray:
+    """Pseudo-speaker voice conversion with the WORLD vocoder (Morise et al. 2016).
+
+    The recording is analysed into F0 (DIO + StoneMask), spectral envelope (CheapTrick) and
+    aperiodicity (D4C). The envelope and aperiodicity are warped along frequency
+    (``E'(f) = E(f / warp)``: every formant times ``warp``), the voiced F0 contour is scaled so
+    that its geometric mean becomes ``f0_target_hz`` (its shape, hence intonation and jitter
+    relative to the mean, is kept), and the signal is re-synthesised at the original length and
+    RMS. Voicing decisions, timing and pauses are those of the analysis.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Mono signal, finite values.
+    sr : int
+        Sampling rate, Hz.
+    warp : float
+        Formant scaling in (0.5, 2); 1 keeps the envelope.
+    f0_target_hz : float
+        Mean F0 of the output's voiced frames.
+    frame_period_ms : float
+        WORLD's analysis hop.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, same length as ``y``.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(f"expected a non-empty mono (1-D) signal, got shape {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("the signal contains NaN or infinite samples; repair or drop the file")
+    if not 0.5 < warp < 2.0:
+        raise ValueError(f"warp must lie in (0.5, 2), got {warp}")
+    rms = float(np.sqrt(np.mean(y * y)))
+    if rms == 0.0:
+        return y.copy()
+    pw = _world()
+    f0, t = pw.dio(y, sr, f0_floor=50.0, f0_ceil=500.0, frame_period=frame_period_ms)
+    f0 = pw.stonemask(y, f0, t, sr)
+    envelope = pw.cheaptrick(y, f0, t, sr)
+    aperiodicity = pw.d4c(y, f0, t, sr)
+    bins = np.arange(envelope.shape[1], dtype=np.float64)
+    source = np.clip(bins / warp, 0, bins[-1])
+    envelope = np.stack([np.interp(source, bins, row) for row in envelope])
+    aperiodicity = np.stack([np.interp(source, bins, row) for row in aperiodicity])
+    voiced = f0 > 0
+    if np.any(voiced):
+        f0 = np.where(voiced, f0 * f0_target_hz / np.exp(np.mean(np.log(f0[voiced]))), 0.0)
+    z = pw.synthesize(
+        np.ascontiguousarray(f0),
+        np.ascontiguousarray(envelope),
+        np.ascontiguousarray(aperiodicity),
+        sr,
+        frame_period_ms,
+    )
+    z = np.resize(z, len(y)) if len(z) >= len(y) else np.r_[z, np.zeros(len(y) - len(z))]
+    out_rms = float(np.sqrt(np.mean(z * z)))
+    return z * (rms / out_rms) if out_rms > 0 else z
+
+
 def anonymize_file(
-    source: str | os.PathLike, target: str | os.PathLike, **settings
+    source: str | os.PathLike, target: str | os.PathLike, method: str = "mcadams", **settings
 ) -> tuple[Path, int]:
     """Anonymise one recording into a new file (written under a temporary name, then renamed).
 
@@ -161,8 +281,10 @@ def anonymize_file(
     target : path
         ``.wav`` (32-bit float, so nothing clips) or ``.flac`` (24-bit; refused if the
         anonymised peak exceeds full scale).
+    method : {"mcadams", "world"}
+        :func:`mcadams_anonymize` or :func:`world_anonymize`.
     **settings
-        ``alpha``, ``frame_s``, ``lpc_order`` of :func:`mcadams_anonymize`.
+        Parameters of the chosen method.
 
     Returns
     -------
@@ -182,7 +304,8 @@ def anonymize_file(
     if Path(source).resolve() == target.resolve():
         raise ValueError(f"{target}: refusing to overwrite the original recording")
     audio = read_audio(source, sample_rate=None)
-    z = mcadams_anonymize(audio.y, audio.sr, **settings)
+    anonymiser = {"mcadams": mcadams_anonymize, "world": world_anonymize}[method]
+    z = anonymiser(audio.y, audio.sr, **settings)
     if subtype == "PCM_24" and np.max(np.abs(z)) > 1.0:
         raise ValueError(
             f"{source}: the anonymised signal peaks at {np.max(np.abs(z)):.2f} > full scale; "

@@ -16,6 +16,7 @@ from psymodal.mri.paths import atlas_files
 from psymodal.workflow.plan import atlas_name, fmriprep_dir, mri_input, participants_tsv
 
 __all__ = [
+    "anonymize_command",
     "atlas_command",
     "demo_command",
     "import_participants_command",
@@ -151,4 +152,18 @@ def learn_command(
         ["learn", "--participants", str(participants), "--features", *_pairs(features)]
         + ["--qc", *_pairs(qc), "--out-dir", str(out_dir)]
         + ["--settings", settings_argument(config["learn"])]
+    )
+
+
+def anonymize_command(
+    config: Mapping, bids_dir: PathLike, out_dir: PathLike, key_file: PathLike
+) -> list[str]:
+    """The shareable copy of the study (``anonymize`` section), defaced with fMRIPrep's masks."""
+    section = config["anonymize"]
+    mapping = section["mapping_file"]
+    return (
+        ["anonymize", str(bids_dir), str(out_dir), "--key-file", str(key_file)]
+        + ["--fmriprep-dir", str(fmriprep_dir(config))]
+        + (["--mapping-file", str(mapping)] if mapping else [])
+        + ["--settings", settings_argument(section)]
     )
