@@ -41,7 +41,7 @@ def run(
     -------
     dict of str to Path
         ``metrics``, ``predictions``, ``exclusions``, ``calibration``, ``permutation_null``,
-        ``membership_inference``, ``run_info`` and, when
+        ``membership_inference``, ``hyperparameters``, ``run_info`` and, when
         ``explain.enabled``, ``importance``.
     """
     # Single-threaded BLAS keeps the floats (hence the bytes) independent of the machine.
@@ -58,6 +58,7 @@ def run(
         "calibration": write_tsv(result.calibration, files["calibration"]),
         "permutation_null": write_tsv(result.null, files["permutation_null"]),
         "membership_inference": write_tsv(result.membership, files["membership_inference"]),
+        "hyperparameters": write_tsv(result.hyperparameters, files["hyperparameters"]),
     }
     if explain:
         from psymodal.learn.explain import importance_table
