@@ -20,23 +20,39 @@ from sklearn.model_selection import (
     StratifiedKFold,
 )
 
+from psymodal.io.tables import FLOAT_FORMAT
 from psymodal.learn import models as M
 from psymodal.learn.assemble import ID, SEP, StudyData
 from psymodal.learn.metrics import (
     METRICS,
+    REGRESSION_METRICS,
     binary_metrics,
     bootstrap_ci,
+    bootstrap_regression_ci,
     calibration_table,
     permutation_p_value,
+    regression_metrics,
 )
 from psymodal.learn.privacy import COLUMNS as MIA_COLUMNS
 from psymodal.learn.privacy import membership_attack, membership_table
-from psymodal.learn.search import CHOICE_COLUMNS
+from psymodal.learn.search import CHOICE_COLUMNS, stratification_key
 from psymodal.learn.settings import resolve
 from psymodal.workflow.threads import limit_threads
 
 #: Column order of the predictions table.
 PREDICTION_COLUMNS = [ID, "fold", "repeat", "modality", "model", "y_true", "probability"]
+
+
+def output_column(s: dict) -> str:
+    """The predictions table's output column: ``probability`` (of class 1) or ``prediction``."""
+    return "prediction" if s["task"] == "regression" else "probability"
+
+
+def prediction_columns(s: dict) -> list[str]:
+    """Column order of the predictions table for ``learn.task``."""
+    return [*PREDICTION_COLUMNS[:-1], output_column(s)]
+
+
 STRATEGIES = ("stratified", "site_stratified", "leave_site_out", "group")
 
 
@@ -112,8 +128,12 @@ def plan_analyses(data: StudyData, s: dict) -> list[Analysis]:
     unknown = set(s["fusion"]) - {"late", "early", "intermediate"}
     if unknown:
         raise ValueError(f"unknown fusion strategies {sorted(unknown)}")
+    regression = s["task"] == "regression"
     if s["confound_baseline"] and data.covariates:
-        plan.append(Analysis("logistic", "confounds", "confounds"))
+        plan.append(Analysis("ridge" if regression else "logistic", "confounds", "confounds"))
+    if regression:
+        # What any model must beat: the training mean, predicted for everyone.
+        plan.append(Analysis("mean", "mean_predictor", "mean"))
     return plan
 
 
@@ -158,7 +178,13 @@ def make_splits(data: StudyData, s: dict, y: np.ndarray | None = None, repeats: 
         for fold, (train, test) in enumerate(LeaveOneGroupOut().split(data.X, y, data.site)):
             splits.append((0, fold, train, test))
         return splits, n_sites, notes
-    folds = _n_folds(y, cv["folds"], cv["small_class"], notes)
+    if s["task"] == "regression":
+        if len(y) < cv["folds"]:
+            raise ValueError(f"{len(y)} subjects: fewer than the {cv['folds']} folds requested")
+        folds = cv["folds"]
+        y = stratification_key(y)  # quartiles keep each fold's score range representative
+    else:
+        folds = _n_folds(y, cv["folds"], cv["small_class"], notes)
     for repeat in range(repeats):
         seed = cv["seed"] + repeat
         if strategy == "group":
@@ -191,7 +217,18 @@ def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
     pos = {c: i for i, c in enumerate(data.X.columns)}
     if analysis.kind == "confounds":
         return M.confound_pipeline(
-            [pos[c] for c in data.covariates], [pos[c] for c in data.categorical], s
+            [pos[c] for c in data.covariates],
+            [pos[c] for c in data.categorical],
+            s,
+            model=analysis.model,
+        )
+    if analysis.kind == "mean":
+        from sklearn.pipeline import Pipeline
+
+        from psymodal.learn.transformers import ModalityBlockSelector
+
+        return Pipeline(
+            [("select", ModalityBlockSelector([0])), ("clf", M.regressor("mean", s, seed))]
         )
     if analysis.kind == "intermediate":
         return _fusion_estimator(data, s, seed, pos)
@@ -350,9 +387,9 @@ def _fit(estimator, analysis: Analysis, X, y, s: dict, seed: int, site=None, gro
     choices: list[dict] = []
     if s["cv"]["nested"] and grid and hasattr(estimator, "steps"):
         splits, scheme = inner_splits(
-            s["cv"]["strategy"], y, s["cv"]["inner_folds"], seed, site, groups
+            s["cv"]["strategy"], y, s["cv"]["inner_folds"], seed, site, groups, task=s["task"]
         )
-        best, scores = choose(estimator, grid, X, y, splits)
+        best, scores = choose(estimator, grid, X, y, splits, task=s["task"])
         estimator.set_params(**best)
         for point in scores:
             for name, value in point["params"].items():
@@ -376,6 +413,9 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
     # makes the floats independent of the core count.
     _threads = limit_threads(1)  # noqa: F841 - the limit lasts while the controller lives
     seed = s["cv"]["seed"] + repeat
+    regression = s["task"] == "regression"
+    out_column = output_column(s)
+    membership = membership and not regression  # the attack reads class probabilities
     rows, notes, fitted, attacks, choices = [], [], [], [], []
     block_probs: dict[str, dict[str, pd.Series]] = {}
     avail = data.available.to_numpy()
@@ -391,7 +431,7 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
                     "modality": analysis.modality,
                     "model": analysis.model,
                     "y_true": y[idx],
-                    "probability": prob,
+                    out_column: prob,
                 }
             )
         )
@@ -412,7 +452,7 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
             tr, te = train[column[train]], test[column[test]]
         if len(te) == 0:
             continue
-        if len(np.unique(y[tr])) < 2:
+        if not regression and len(np.unique(y[tr])) < 2:
             notes.append(
                 f"repeat {repeat} fold {fold}: {analysis.model}/{analysis.modality} skipped, "
                 "one class in training subjects"
@@ -431,7 +471,7 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
                 site=None if data.site is None else data.site[tr],
                 groups=None if data.groups is None else data.groups[tr],
             )
-            prob = estimator.predict_proba(X[te])[:, 1]
+            prob = estimator.predict(X[te]) if regression else estimator.predict_proba(X[te])[:, 1]
             # The membership audit needs the model's view of its own training subjects.
             train_prob = estimator.predict_proba(X[tr])[:, 1] if membership else None
         for message in dict.fromkeys(str(w.message) for w in caught):
@@ -491,13 +531,19 @@ def cross_validated_predictions(
         fitted += fold_fitted
         attacks += fold_attacks
         choices += fold_choices
-    predictions = pd.concat(rows, ignore_index=True)[PREDICTION_COLUMNS]
+    predictions = pd.concat(rows, ignore_index=True)[prediction_columns(s)]
     order = {(a.model, a.modality): i for i, a in enumerate(analyses)}
     predictions["_order"] = [
         order[k] for k in zip(predictions.model, predictions.modality, strict=True)
     ]
     predictions = predictions.sort_values(["_order", "repeat", "fold", ID], kind="stable")
     predictions = predictions.drop(columns="_order").reset_index(drop=True)
+    if s["task"] == "regression":
+        # Summarised as written (10 significant digits), so that the audit, which recomputes
+        # the metrics from predictions.tsv, finds the same r even for near-constant
+        # predictions (a confound model shrunk to the mean), where rounding moves r.
+        for name in ("y_true", "prediction"):
+            predictions[name] = [float(FLOAT_FORMAT % v) for v in predictions[name]]
     hyper = pd.DataFrame(choices, columns=CHOICE_COLUMNS)
     if len(hyper):
         hyper["_order"] = [order[k] for k in zip(hyper.model, hyper.modality, strict=True)]
@@ -507,10 +553,14 @@ def cross_validated_predictions(
 
 
 def _pooled_auc_per_key(predictions: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """Pooled out-of-fold ROC AUC (Pearson r for regression) per analysis, mean over repeats."""
     out = {}
+    regression = "prediction" in predictions.columns
     for key, group in predictions.groupby(["model", "modality"], sort=False):
         aucs = [
-            binary_metrics(g.y_true, g.probability)["roc_auc"]
+            regression_metrics(g.y_true, g.prediction)["pearson_r"]
+            if regression
+            else binary_metrics(g.y_true, g.probability)["roc_auc"]
             for _, g in group.groupby("repeat", sort=True)
         ]
         out[key] = float(np.nanmean(aucs)) if not np.all(np.isnan(aucs)) else np.nan
@@ -533,7 +583,10 @@ def summarize(
     Returns
     -------
     metrics, calibration : pandas.DataFrame
+        For ``learn.task: regression`` see :func:`summarize_regression` (no calibration).
     """
+    if s["task"] == "regression":
+        return summarize_regression(predictions, s, n_folds, null_auc)
     threshold = s["metrics"]["threshold"]
     n_boot = s["metrics"]["bootstrap"]
     rows, calibration = [], []
@@ -585,17 +638,85 @@ def summarize(
     return pd.DataFrame(rows), pd.concat(calibration, ignore_index=True)
 
 
+def summarize_regression(
+    predictions: pd.DataFrame,
+    s: dict,
+    n_folds: int,
+    null: dict[tuple[str, str], list[float]] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Regression metrics from out-of-fold predictions (``learn.task: regression``).
+
+    As :func:`summarize`: point estimates on the pooled out-of-fold predictions of each repeat,
+    averaged over repeats; bootstrap intervals over subjects (plain resampling) of the
+    predictions averaged over repeats; ``pearson_r_fold_mean`` over folds. The permutation
+    p-value is that of Pearson r. The calibration table is empty.
+    """
+    n_boot = s["metrics"]["bootstrap"]
+    rows = []
+    for (model, modality), group in predictions.groupby(["model", "modality"], sort=False):
+        per_repeat = [
+            regression_metrics(g.y_true, g.prediction) for _, g in group.groupby("repeat")
+        ]
+        fold_r = np.asarray(
+            [
+                regression_metrics(g.y_true, g.prediction)["pearson_r"]
+                for _, g in group.groupby(["repeat", "fold"], sort=True)
+            ],
+            dtype=float,
+        )
+        averaged = group.groupby(ID, sort=True).agg(
+            y_true=("y_true", "first"), prediction=("prediction", "mean")
+        )
+        row = {"model": model, "modality": modality, "n_subjects": int(len(averaged))}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for name in REGRESSION_METRICS:
+                row[name] = float(np.nanmean([r[name] for r in per_repeat]))
+        ci = bootstrap_regression_ci(averaged.y_true, averaged.prediction, n_boot, s["cv"]["seed"])
+        for name in REGRESSION_METRICS:
+            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci[name]
+        rs = [r["pearson_r"] for r in per_repeat]
+        row["pearson_r_sd"] = float(np.std(rs)) if len(rs) > 1 else np.nan
+        valid = fold_r[~np.isnan(fold_r)]
+        row["pearson_r_fold_mean"] = float(valid.mean()) if len(valid) else np.nan
+        row["n_folds"] = n_folds
+        row["n_repeats"] = int(group.repeat.nunique())
+        row["cv_strategy"] = s["cv"]["strategy"]
+        values = (null or {}).get((model, modality), [])
+        row["n_permutations"] = len(values)
+        row["p_value"] = (
+            permutation_p_value(row["pearson_r"], np.asarray(values)) if values else np.nan
+        )
+        row["p_value_floor"] = 1.0 / (len(values) + 1) if values else np.nan
+        rows.append(row)
+    calibration = pd.DataFrame(columns=["model", "modality", *CALIBRATION_COLUMNS])
+    return pd.DataFrame(rows), calibration
+
+
+#: Columns of a calibration table after model and modality.
+CALIBRATION_COLUMNS = ["bin", "bin_low", "bin_high", "n", "mean_probability", "fraction_positive"]
+
 NULL_COLUMNS = ["model", "modality", "permutation", "roc_auc", "within"]
 
 
-def null_table(null: dict[tuple[str, str], list[float]], within: str = "none") -> pd.DataFrame:
-    """The permutation null as a long table (one row per analysis and permutation)."""
+def statistic(s: dict) -> str:
+    """The permutation test's statistic: ``roc_auc``, or ``pearson_r`` for regression."""
+    return "pearson_r" if s["task"] == "regression" else "roc_auc"
+
+
+def null_table(
+    null: dict[tuple[str, str], list[float]], within: str = "none", name: str = "roc_auc"
+) -> pd.DataFrame:
+    """The permutation null as a long table (one row per analysis and permutation).
+
+    ``name`` is the statistic's column (:func:`statistic`).
+    """
     rows = [
-        {"model": model, "modality": modality, "permutation": k, "roc_auc": auc, "within": within}
-        for (model, modality), aucs in sorted(null.items())
-        for k, auc in enumerate(aucs)
+        {"model": model, "modality": modality, "permutation": k, name: value, "within": within}
+        for (model, modality), values in sorted(null.items())
+        for k, value in enumerate(values)
     ]
-    return pd.DataFrame(rows, columns=NULL_COLUMNS)
+    return pd.DataFrame(rows, columns=["model", "modality", "permutation", name, "within"])
 
 
 def permutation_strata(data: StudyData, s: dict) -> tuple[np.ndarray | None, str]:
@@ -719,7 +840,7 @@ def evaluate(data: StudyData, settings: dict | None, keep_fitted: bool = False) 
         settings=s,
         fitted=fitted,
         n_folds=n_folds,
-        null=null_table(null, within),
+        null=null_table(null, within, statistic(s)),
         membership=membership_table(attacks),
         hyperparameters=hyper,
     )

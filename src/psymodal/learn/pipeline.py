@@ -68,7 +68,7 @@ def run(
         "settings": s,
         "notes": result.notes,
         "n_subjects": int(len(data.y)),
-        "n_positive": int(data.y.sum()),
+        "n_positive": int(data.y.sum()) if s["task"] != "regression" else None,
         "n_folds": result.n_folds,
         "modalities": {m: len(c) for m, c in data.blocks.items()},
         "available": {m: int(data.available[m].sum()) for m in data.modalities},

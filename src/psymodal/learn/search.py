@@ -38,12 +38,16 @@ CHOICE_COLUMNS = [
 ]
 
 
-def _stratify_key(y: np.ndarray, task: str) -> np.ndarray:
-    """Labels for stratification: the classes, or the quartiles of a continuous target."""
-    if task != "regression":
-        return np.asarray(y)
+def stratification_key(y: np.ndarray) -> np.ndarray:
+    """Quartile (0-3) of each value of a continuous target, to stratify folds on."""
+    y = np.asarray(y, dtype=float)
     edges = np.quantile(y, [0.25, 0.5, 0.75])
     return np.searchsorted(edges, y, side="right")
+
+
+def _stratify_key(y: np.ndarray, task: str) -> np.ndarray:
+    """Labels for stratification: the classes, or the quartiles of a continuous target."""
+    return stratification_key(y) if task == "regression" else np.asarray(y)
 
 
 def inner_splits(
