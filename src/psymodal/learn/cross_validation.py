@@ -182,7 +182,7 @@ def make_splits(data: StudyData, s: dict, y: np.ndarray | None = None, repeats: 
         if len(y) < cv["folds"]:
             raise ValueError(f"{len(y)} subjects: fewer than the {cv['folds']} folds requested")
         folds = cv["folds"]
-        y = stratification_key(y)  # quartiles keep each fold's score range representative
+        y = stratification_key(y, folds)  # quartiles keep each fold's score range representative
     else:
         folds = _n_folds(y, cv["folds"], cv["small_class"], notes)
     for repeat in range(repeats):

@@ -38,16 +38,27 @@ CHOICE_COLUMNS = [
 ]
 
 
-def stratification_key(y: np.ndarray) -> np.ndarray:
-    """Quartile (0-3) of each value of a continuous target, to stratify folds on."""
+def stratification_key(y: np.ndarray, n_folds: int) -> np.ndarray:
+    """Quantile bin of each value of a continuous target, to stratify folds on.
+
+    Quartiles when every bin can hold ``n_folds`` subjects, fewer bins otherwise (one bin:
+    no stratification).
+    """
     y = np.asarray(y, dtype=float)
-    edges = np.quantile(y, [0.25, 0.5, 0.75])
-    return np.searchsorted(edges, y, side="right")
+    bins = int(np.clip(len(y) // max(n_folds, 1), 1, 4))
+    edges = np.quantile(y, np.arange(1, bins) / bins)
+    key = np.searchsorted(edges, y, side="right")
+    # ties can leave a bin short of n_folds members: merge it into its neighbour
+    while bins > 1 and np.bincount(key, minlength=bins).min() < n_folds:
+        bins -= 1
+        edges = np.quantile(y, np.arange(1, bins) / bins)
+        key = np.searchsorted(edges, y, side="right")
+    return key
 
 
-def _stratify_key(y: np.ndarray, task: str) -> np.ndarray:
-    """Labels for stratification: the classes, or the quartiles of a continuous target."""
-    return stratification_key(y) if task == "regression" else np.asarray(y)
+def _stratify_key(y: np.ndarray, task: str, n_folds: int) -> np.ndarray:
+    """Labels for stratification: the classes, or quantile bins of a continuous target."""
+    return stratification_key(y, n_folds) if task == "regression" else np.asarray(y)
 
 
 def inner_splits(
@@ -80,7 +91,7 @@ def inner_splits(
     description : str
         The inner scheme actually used (recorded in the hyper-parameter table).
     """
-    key = _stratify_key(y, task)
+    key = _stratify_key(y, task, n_folds)
     smallest = int(np.unique(key, return_counts=True)[1].min())
     folds = max(2, min(n_folds, smallest))
     X = np.zeros((len(y), 1))
