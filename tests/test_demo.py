@@ -15,7 +15,7 @@ import soundfile as sf
 
 from psymodal.demo import DemoSpec, generate, plan
 from psymodal.demo.bold import MOTION_COLUMNS, framewise_displacement
-from psymodal.demo.spec import N_DUMMY
+from psymodal.demo.spec import N_DUMMY, subject_parameters, symptom_score
 from psymodal.io.tables import read_tsv
 
 SPACE = "MNI152NLin2009cAsym"
@@ -118,8 +118,17 @@ def test_layout(study):
 
 def test_participants_match_plan(study):
     written = read_tsv(study / "participants.tsv")
-    assert list(written.columns) == ["participant_id", "diagnosis", "age", "sex", "site"]
-    expected = plan(SPEC)[list(written.columns)]
+    assert list(written.columns) == [
+        "participant_id",
+        "diagnosis",
+        "age",
+        "sex",
+        "site",
+        "symptom_score",
+    ]
+    expected = plan(SPEC)[list(written.columns[:-1])].assign(
+        symptom_score=[symptom_score(SPEC, p) for p in subject_parameters(SPEC)]
+    )
     pd.testing.assert_frame_equal(written, expected, check_dtype=False)
     meta = json.loads((study / "participants.json").read_text())
     assert set(written.columns) <= set(meta)

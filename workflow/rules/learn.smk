@@ -24,6 +24,7 @@ rule learn:
             caption="../report/membership_inference.rst",
             category="Privacy",
         ),
+        hyperparameters=learn_file(LEARN, "hyperparameters"),
         run_info=learn_file(LEARN, "run_info"),
     log:
         RUN / "logs" / "learn.log",

@@ -28,6 +28,7 @@ STREAM_ANAT = 1
 STREAM_BOLD = 2
 STREAM_VOICE = 3
 STREAM_LANGUAGE = 4
+STREAM_SCORE = 5
 #: Subject number 0 is reserved for study-level streams (design, planted edges, shuffling).
 STUDY = 0
 STUDY_DESIGN = 0
@@ -283,3 +284,30 @@ def subject_parameters(spec: DemoSpec, table: pd.DataFrame | None = None) -> lis
             )
         )
     return out
+
+
+#: Planted continuous symptom score (participants.tsv ``symptom_score``): a weighted sum of
+#: the subject's drawn pause duration and articulation rate, standardised with the design's
+#: population values (so a subject's score does not depend on the other subjects), plus noise.
+SCORE_BASE = 20.0
+SCORE_PAUSE = (0.70, 0.20)  # population mean and SD of mean_pause_s
+SCORE_RATE = (4.55, 0.55)  # of articulation_rate (syllables per second)
+SCORE_WEIGHT = 6.0  # points per population SD of each parameter
+SCORE_NOISE_SD = 3.0
+
+
+def symptom_score(spec: DemoSpec, params: SubjectParams) -> float:
+    """The planted symptom score of one subject (rounded to 0.1; higher: more severe).
+
+    ``SCORE_BASE + SCORE_WEIGHT * (z(pause) - z(rate)) + N(0, SCORE_NOISE_SD)``, with the z of
+    the drawn (target) mean pause and articulation rate. Patients pause longer and speak
+    slower, so the score is higher in patients, and within each group it tracks speech
+    timing alone: a score that regression on the speech features should recover (r about
+    0.9 with the generating values), and that the other modalities carry only through the
+    diagnosis.
+    """
+    rng = rng_for(spec, params.number, STREAM_SCORE)
+    pause = (params.mean_pause_s - SCORE_PAUSE[0]) / SCORE_PAUSE[1]
+    rate = (params.articulation_rate - SCORE_RATE[0]) / SCORE_RATE[1]
+    value = SCORE_BASE + SCORE_WEIGHT * (pause - rate) + rng.normal(0.0, SCORE_NOISE_SD)
+    return round(float(value), 1)

@@ -14,6 +14,11 @@ import pandas as pd
 from psymodal.demo import anat, bold, transcript, voice
 from psymodal.demo.spec import (
     N_DUMMY,
+    SCORE_BASE,
+    SCORE_NOISE_SD,
+    SCORE_PAUSE,
+    SCORE_RATE,
+    SCORE_WEIGHT,
     STREAM_ANAT,
     STREAM_BOLD,
     STREAM_LANGUAGE,
@@ -23,6 +28,7 @@ from psymodal.demo.spec import (
     plan,
     rng_for,
     subject_parameters,
+    symptom_score,
     true_plan,
 )
 from psymodal.demo.write import (
@@ -207,8 +213,10 @@ def generate(
 
 def _write_study_files(outdir, spec, truth_plan, params, edges, results, templates):
     table = plan(spec)
+    table["symptom_score"] = [symptom_score(spec, p) for p in params]
     write_tsv(
-        table[["participant_id", "diagnosis", "age", "sex", "site"]], outdir / "participants.tsv"
+        table[["participant_id", "diagnosis", "age", "sex", "site", "symptom_score"]],
+        outdir / "participants.tsv",
     )
     write_json(PARTICIPANTS_JSON, outdir / "participants.json")
     write_json(
@@ -250,6 +258,7 @@ def _write_study_files(outdir, spec, truth_plan, params, edges, results, templat
     subjects.insert(2, "diagnosis_in_participants_tsv", table["diagnosis"].to_numpy())
     subjects["network_gain"] = [p.network_gain for p in params]
     subjects["edge_gain"] = [p.edge_gain for p in params]
+    subjects["symptom_score"] = table["symptom_score"].to_numpy()
     subjects = subjects.merge(motion, on="participant_id", how="left")
     write_tsv(subjects, gt / "subjects.tsv")
     gm = pd.DataFrame(
@@ -334,6 +343,16 @@ generator; nothing else differs systematically between patients and controls.
   and edge gains, target and realised motion (mean/max framewise displacement after the
   non-steady-state volumes, number of FD > 0.5 mm volumes).
 - `gm_reduction.tsv`: regions of reduced grey matter in patients.
+
+## Symptom score (participants.tsv `symptom_score`, a continuous target)
+`symptom_score = {SCORE_BASE:g} + {SCORE_WEIGHT:g} x (z(mean pause) - z(articulation rate))
++ N(0, {SCORE_NOISE_SD:g})`, rounded to 0.1, from each subject's drawn speech targets
+(`mean_pause_s`, `articulation_rate`; z with population values mean/SD
+{SCORE_PAUSE[0]:g}/{SCORE_PAUSE[1]:g} s and {SCORE_RATE[0]:g}/{SCORE_RATE[1]:g} syll/s). It is
+higher in patients (who pause longer and speak slower) and, within a group, follows speech
+timing only: `learn.task: regression` on the speech features should recover it; fMRI and
+anatomy carry it only through the diagnosis. Also in `subjects.tsv`. Not shuffled with
+the labels.
 
 ## fMRI (resting state)
 Region time series follow a network model: each region = global component (variance share

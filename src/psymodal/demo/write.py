@@ -99,4 +99,8 @@ PARTICIPANTS_JSON = {
     "age": {"Description": "Age at scanning.", "Units": "year"},
     "sex": {"Description": "Sex.", "Levels": {"M": "male", "F": "female"}},
     "site": {"Description": "Acquisition site (scanner and recording room)."},
+    "symptom_score": {
+        "Description": "Symptom severity score (synthetic, planted: see ground_truth/README.md).",
+        "Units": "points",
+    },
 }

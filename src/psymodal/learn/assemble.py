@@ -36,7 +36,7 @@ class StudyData:
         columns are ``confound__<name>`` (categorical covariates as integer codes, in sorted
         order of their values). Missing values are NaN.
     y : numpy.ndarray
-        1 for the positive label, 0 otherwise.
+        1 for the positive label, 0 otherwise; the numeric label for ``task: regression``.
     blocks : dict of str to list of str
         Modality name -> its columns in ``X``, in input order.
     covariates : list of str
@@ -224,6 +224,14 @@ def _labelled_participants(
     for pid in participants.loc[missing_label, ID]:
         exclusions.append((pid, f"missing label ({label_col})"))
     keep = ~missing_label
+    if s["task"] == "regression":
+        number = pd.to_numeric(label, errors="coerce")
+        for pid, value in participants.loc[keep & number.isna(), [ID, label_col]].itertuples(
+            index=False
+        ):
+            exclusions.append((pid, f"label '{value}' ({label_col}) is not a number"))
+        keep &= number.notna()
+        return participants[keep].reset_index(drop=True)
     if s["negative_label"] is not None:
         known = label.astype(str).isin([str(s["positive_label"]), str(s["negative_label"])])
         for pid, value in participants.loc[keep & ~known, [ID, label_col]].itertuples(index=False):
@@ -376,8 +384,16 @@ def _covariate_columns(
 
 
 def _labels(participants: pd.DataFrame, s: Mapping) -> np.ndarray:
-    """``y``: 1 where the label is the positive label, else 0; both classes are required."""
+    """``y``: 1 where the label is the positive label, else 0; both classes are required.
+
+    For ``task: regression`` the numeric label (float), which must vary.
+    """
     label_col = s["label_column"]
+    if s["task"] == "regression":
+        y = pd.to_numeric(participants[label_col]).to_numpy(dtype=float)
+        if len(y) < 3 or np.ptp(y) == 0:
+            raise ValueError(f"regression needs a varying '{label_col}' ({len(y)} subjects)")
+        return y
     y = (participants[label_col].astype(str) == str(s["positive_label"])).to_numpy().astype(int)
     if len(np.unique(y)) < 2:
         raise ValueError(

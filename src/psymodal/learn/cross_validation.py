@@ -15,28 +15,44 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.model_selection import (
-    GridSearchCV,
     LeaveOneGroupOut,
     StratifiedGroupKFold,
     StratifiedKFold,
 )
 
+from psymodal.io.tables import FLOAT_FORMAT
 from psymodal.learn import models as M
 from psymodal.learn.assemble import ID, SEP, StudyData
 from psymodal.learn.metrics import (
     METRICS,
+    REGRESSION_METRICS,
     binary_metrics,
     bootstrap_ci,
+    bootstrap_regression_ci,
     calibration_table,
     permutation_p_value,
+    regression_metrics,
 )
 from psymodal.learn.privacy import COLUMNS as MIA_COLUMNS
 from psymodal.learn.privacy import membership_attack, membership_table
+from psymodal.learn.search import CHOICE_COLUMNS, stratification_key
 from psymodal.learn.settings import resolve
 from psymodal.workflow.threads import limit_threads
 
 #: Column order of the predictions table.
 PREDICTION_COLUMNS = [ID, "fold", "repeat", "modality", "model", "y_true", "probability"]
+
+
+def output_column(s: dict) -> str:
+    """The predictions table's output column: ``probability`` (of class 1) or ``prediction``."""
+    return "prediction" if s["task"] == "regression" else "probability"
+
+
+def prediction_columns(s: dict) -> list[str]:
+    """Column order of the predictions table for ``learn.task``."""
+    return [*PREDICTION_COLUMNS[:-1], output_column(s)]
+
+
 STRATEGIES = ("stratified", "site_stratified", "leave_site_out", "group")
 
 
@@ -78,6 +94,8 @@ class EvaluationResult:
     membership : pandas.DataFrame
         Membership-inference audit of the fitted models, one row per (model, modality):
         :func:`psymodal.learn.privacy.membership_table`.
+    hyperparameters : pandas.DataFrame
+        Nested CV: every grid point's mean inner score per outer fold, and the value chosen.
     """
 
     metrics: pd.DataFrame
@@ -89,6 +107,9 @@ class EvaluationResult:
     n_folds: int = 0
     null: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NULL_COLUMNS))
     membership: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MIA_COLUMNS))
+    hyperparameters: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=CHOICE_COLUMNS)
+    )
 
 
 def plan_analyses(data: StudyData, s: dict) -> list[Analysis]:
@@ -107,8 +128,12 @@ def plan_analyses(data: StudyData, s: dict) -> list[Analysis]:
     unknown = set(s["fusion"]) - {"late", "early", "intermediate"}
     if unknown:
         raise ValueError(f"unknown fusion strategies {sorted(unknown)}")
+    regression = s["task"] == "regression"
     if s["confound_baseline"] and data.covariates:
-        plan.append(Analysis("logistic", "confounds", "confounds"))
+        plan.append(Analysis("ridge" if regression else "logistic", "confounds", "confounds"))
+    if regression:
+        # What any model must beat: the training mean, predicted for everyone.
+        plan.append(Analysis("mean", "mean_predictor", "mean"))
     return plan
 
 
@@ -153,7 +178,13 @@ def make_splits(data: StudyData, s: dict, y: np.ndarray | None = None, repeats: 
         for fold, (train, test) in enumerate(LeaveOneGroupOut().split(data.X, y, data.site)):
             splits.append((0, fold, train, test))
         return splits, n_sites, notes
-    folds = _n_folds(y, cv["folds"], cv["small_class"], notes)
+    if s["task"] == "regression":
+        if len(y) < cv["folds"]:
+            raise ValueError(f"{len(y)} subjects: fewer than the {cv['folds']} folds requested")
+        folds = cv["folds"]
+        y = stratification_key(y, folds)  # quartiles keep each fold's score range representative
+    else:
+        folds = _n_folds(y, cv["folds"], cv["small_class"], notes)
     for repeat in range(repeats):
         seed = cv["seed"] + repeat
         if strategy == "group":
@@ -196,7 +227,18 @@ def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
     pos = _column_positions(data)
     if analysis.kind == "confounds":
         return M.confound_pipeline(
-            [pos[c] for c in data.covariates], [pos[c] for c in data.categorical], s
+            [pos[c] for c in data.covariates],
+            [pos[c] for c in data.categorical],
+            s,
+            model=analysis.model,
+        )
+    if analysis.kind == "mean":
+        from sklearn.pipeline import Pipeline
+
+        from psymodal.learn.transformers import ModalityBlockSelector
+
+        return Pipeline(
+            [("select", ModalityBlockSelector([0])), ("clf", M.regressor("mean", s, seed))]
         )
     if analysis.kind == "intermediate":
         return _fusion_estimator(data, s, seed, pos)
@@ -337,24 +379,43 @@ def _harmonizer(data: StudyData, s: dict, n_features: int):
     raise ValueError(f"unknown harmonize method '{method}' (none, combat, regress)")
 
 
-def _fit(estimator, analysis: Analysis, X, y, s: dict, seed: int):
-    grid = M.param_grid(analysis.model, s) if analysis.kind not in ("intermediate",) else {}
-    if analysis.kind == "confounds":
-        grid = {}
-    inner = min(s["cv"]["inner_folds"], int(np.bincount(y, minlength=2).min()))
-    if s["cv"]["nested"] and grid and inner >= 2:
-        estimator = GridSearchCV(
-            estimator,
-            grid,
-            scoring="roc_auc",
-            cv=StratifiedKFold(inner, shuffle=True, random_state=seed),
-            refit=True,
-            n_jobs=1,
-            error_score="raise",
+def _fit(estimator, analysis: Analysis, X, y, s: dict, seed: int, site=None, groups=None):
+    """Fit ``estimator`` on a training fold, choosing its hyper-parameters first when nested.
+
+    Returns
+    -------
+    estimator
+        Fitted (a plain Pipeline: the chosen values are set on it).
+    choices : list of dict
+        One row per grid point (parameter, value, mean inner score, chosen), empty without a
+        search. The inner splits follow the outer scheme
+        (:func:`psymodal.learn.search.inner_splits`).
+    """
+    from psymodal.learn.search import choose, inner_splits
+
+    grid = M.param_grid(analysis.model, s) if analysis.kind != "intermediate" else {}
+    choices: list[dict] = []
+    if s["cv"]["nested"] and grid and hasattr(estimator, "steps"):
+        splits, scheme = inner_splits(
+            s["cv"]["strategy"], y, s["cv"]["inner_folds"], seed, site, groups, task=s["task"]
         )
+        best, scores = choose(estimator, grid, X, y, splits, task=s["task"])
+        estimator.set_params(**best)
+        for point in scores:
+            for name, value in point["params"].items():
+                choices.append(
+                    {
+                        "parameter": name.split("__", 1)[1],
+                        "value": value,
+                        "inner_score": point["score"],
+                        "chosen": point["params"] == best,
+                        "inner_cv": scheme,
+                        "n_inner_folds": len(splits),
+                    }
+                )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
-        return estimator.fit(X, y)
+        return estimator.fit(X, y), choices
 
 
 def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=False):
@@ -362,7 +423,10 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
     # makes the floats independent of the core count.
     _threads = limit_threads(1)  # noqa: F841 - the limit lasts while the controller lives
     seed = s["cv"]["seed"] + repeat
-    rows, notes, fitted, attacks = [], [], [], []
+    regression = s["task"] == "regression"
+    out_column = output_column(s)
+    membership = membership and not regression  # the attack reads class probabilities
+    rows, notes, fitted, attacks, choices = [], [], [], [], []
     block_probs: dict[str, dict[str, pd.Series]] = {}
     avail = data.available.to_numpy()
     modality_pos = {m: i for i, m in enumerate(data.modalities)}
@@ -377,7 +441,7 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
                     "modality": analysis.modality,
                     "model": analysis.model,
                     "y_true": y[idx],
-                    "probability": prob,
+                    out_column: prob,
                 }
             )
         )
@@ -398,7 +462,7 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
             tr, te = train[column[train]], test[column[test]]
         if len(te) == 0:
             continue
-        if len(np.unique(y[tr])) < 2:
+        if not regression and len(np.unique(y[tr])) < 2:
             notes.append(
                 f"repeat {repeat} fold {fold}: {analysis.model}/{analysis.modality} skipped, "
                 "one class in training subjects"
@@ -407,10 +471,17 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
         with warnings.catch_warnings(record=True) as caught:
             # Recorded rather than printed: e.g. ComBat meeting a site unseen in training.
             warnings.simplefilter("always", UserWarning)
-            estimator = _fit(
-                build_estimator(analysis, data, s, seed), analysis, X[tr], y[tr], s, seed
+            estimator, fold_choices = _fit(
+                build_estimator(analysis, data, s, seed),
+                analysis,
+                X[tr],
+                y[tr],
+                s,
+                seed,
+                site=None if data.site is None else data.site[tr],
+                groups=None if data.groups is None else data.groups[tr],
             )
-            prob = estimator.predict_proba(X[te])[:, 1]
+            prob = estimator.predict(X[te]) if regression else estimator.predict_proba(X[te])[:, 1]
             # The membership audit needs the model's view of its own training subjects.
             train_prob = estimator.predict_proba(X[tr])[:, 1] if membership else None
         for message in dict.fromkeys(str(w.message) for w in caught):
@@ -418,6 +489,9 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
                 f"repeat {repeat} fold {fold} {analysis.model}/{analysis.modality}: {message}"
             )
         record(analysis, te, prob)
+        for choice in fold_choices:
+            key = {"model": analysis.model, "modality": analysis.modality}
+            choices.append({**key, "repeat": repeat, "fold": fold, **choice})
         if analysis.kind == "block":
             block_probs.setdefault(analysis.model, {})[analysis.block] = pd.Series(prob, index=te)
         if keep:
@@ -425,7 +499,7 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
         if membership:
             attack = membership_attack(y[tr], train_prob, y[te], prob)
             attacks.append({"model": analysis.model, "modality": analysis.modality, **attack})
-    return rows, notes, fitted, attacks
+    return rows, notes, fitted, attacks, choices
 
 
 def cross_validated_predictions(
@@ -447,6 +521,9 @@ def cross_validated_predictions(
     attacks : pandas.DataFrame
         With ``membership``: one membership-inference row per fold and fitted analysis
         (:func:`psymodal.learn.privacy.membership_attack`); else empty.
+    hyperparameters : pandas.DataFrame
+        The inner search of every outer fold (columns
+        :data:`psymodal.learn.search.CHOICE_COLUMNS`); empty without nested CV.
     """
     y = data.y if y is None else np.asarray(y)
     analyses = plan_analyses(data, s)
@@ -457,27 +534,43 @@ def cross_validated_predictions(
         for r, f, tr, te in splits
     )
     outputs = Parallel(n_jobs=s["cv"]["n_jobs"])(jobs)
-    rows, fitted, attacks = [], [], []
-    for fold_rows, fold_notes, fold_fitted, fold_attacks in outputs:
+    rows, fitted, attacks, choices = [], [], [], []
+    for fold_rows, fold_notes, fold_fitted, fold_attacks, fold_choices in outputs:
         rows += fold_rows
         notes += fold_notes
         fitted += fold_fitted
         attacks += fold_attacks
-    predictions = pd.concat(rows, ignore_index=True)[PREDICTION_COLUMNS]
+        choices += fold_choices
+    predictions = pd.concat(rows, ignore_index=True)[prediction_columns(s)]
     order = {(a.model, a.modality): i for i, a in enumerate(analyses)}
     predictions["_order"] = [
         order[k] for k in zip(predictions.model, predictions.modality, strict=True)
     ]
     predictions = predictions.sort_values(["_order", "repeat", "fold", ID], kind="stable")
     predictions = predictions.drop(columns="_order").reset_index(drop=True)
-    return predictions, n_folds, notes, fitted, pd.DataFrame(attacks)
+    if s["task"] == "regression":
+        # Summarised as written (10 significant digits), so that the audit, which recomputes
+        # the metrics from predictions.tsv, finds the same r even for near-constant
+        # predictions (a confound model shrunk to the mean), where rounding moves r.
+        for name in ("y_true", "prediction"):
+            predictions[name] = [float(FLOAT_FORMAT % v) for v in predictions[name]]
+    hyper = pd.DataFrame(choices, columns=CHOICE_COLUMNS)
+    if len(hyper):
+        hyper["_order"] = [order[k] for k in zip(hyper.model, hyper.modality, strict=True)]
+        hyper = hyper.sort_values(["_order", "repeat", "fold"], kind="stable")
+        hyper = hyper.drop(columns="_order").reset_index(drop=True)
+    return predictions, n_folds, notes, fitted, pd.DataFrame(attacks), hyper
 
 
 def _pooled_auc_per_key(predictions: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """Pooled out-of-fold ROC AUC (Pearson r for regression) per analysis, mean over repeats."""
     out = {}
+    regression = "prediction" in predictions.columns
     for key, group in predictions.groupby(["model", "modality"], sort=False):
         aucs = [
-            binary_metrics(g.y_true, g.probability)["roc_auc"]
+            regression_metrics(g.y_true, g.prediction)["pearson_r"]
+            if regression
+            else binary_metrics(g.y_true, g.probability)["roc_auc"]
             for _, g in group.groupby("repeat", sort=True)
         ]
         out[key] = float(np.nanmean(aucs)) if not np.all(np.isnan(aucs)) else np.nan
@@ -500,7 +593,10 @@ def summarize(
     Returns
     -------
     metrics, calibration : pandas.DataFrame
+        For ``learn.task: regression`` see :func:`summarize_regression` (no calibration).
     """
+    if s["task"] == "regression":
+        return summarize_regression(predictions, s, n_folds, null_auc)
     threshold = s["metrics"]["threshold"]
     n_boot = s["metrics"]["bootstrap"]
     rows, calibration = [], []
@@ -540,6 +636,8 @@ def summarize(
         null = (null_auc or {}).get((model, modality), [])
         row["n_permutations"] = len(null)
         row["p_value"] = permutation_p_value(row["roc_auc"], np.asarray(null)) if null else np.nan
+        # The smallest p-value n permutations can give: p = p_value_floor is "at most this".
+        row["p_value_floor"] = 1.0 / (len(null) + 1) if null else np.nan
         rows.append(row)
         table = calibration_table(
             averaged.y_true, averaged.probability, s["metrics"]["calibration_bins"]
@@ -550,38 +648,176 @@ def summarize(
     return pd.DataFrame(rows), pd.concat(calibration, ignore_index=True)
 
 
-NULL_COLUMNS = ["model", "modality", "permutation", "roc_auc"]
+def summarize_regression(
+    predictions: pd.DataFrame,
+    s: dict,
+    n_folds: int,
+    null: dict[tuple[str, str], list[float]] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Regression metrics from out-of-fold predictions (``learn.task: regression``).
+
+    As :func:`summarize`: point estimates on the pooled out-of-fold predictions of each repeat,
+    averaged over repeats; bootstrap intervals over subjects (plain resampling) of the
+    predictions averaged over repeats; ``pearson_r_fold_mean`` over folds. The permutation
+    p-value is that of Pearson r. The calibration table is empty.
+    """
+    n_boot = s["metrics"]["bootstrap"]
+    rows = []
+    for (model, modality), group in predictions.groupby(["model", "modality"], sort=False):
+        per_repeat = [
+            regression_metrics(g.y_true, g.prediction) for _, g in group.groupby("repeat")
+        ]
+        fold_r = np.asarray(
+            [
+                regression_metrics(g.y_true, g.prediction)["pearson_r"]
+                for _, g in group.groupby(["repeat", "fold"], sort=True)
+            ],
+            dtype=float,
+        )
+        averaged = group.groupby(ID, sort=True).agg(
+            y_true=("y_true", "first"), prediction=("prediction", "mean")
+        )
+        row = {"model": model, "modality": modality, "n_subjects": int(len(averaged))}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for name in REGRESSION_METRICS:
+                row[name] = float(np.nanmean([r[name] for r in per_repeat]))
+        ci = bootstrap_regression_ci(averaged.y_true, averaged.prediction, n_boot, s["cv"]["seed"])
+        for name in REGRESSION_METRICS:
+            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci[name]
+        rs = [r["pearson_r"] for r in per_repeat]
+        row["pearson_r_sd"] = float(np.std(rs)) if len(rs) > 1 else np.nan
+        valid = fold_r[~np.isnan(fold_r)]
+        row["pearson_r_fold_mean"] = float(valid.mean()) if len(valid) else np.nan
+        row["n_folds"] = n_folds
+        row["n_repeats"] = int(group.repeat.nunique())
+        row["cv_strategy"] = s["cv"]["strategy"]
+        values = (null or {}).get((model, modality), [])
+        row["n_permutations"] = len(values)
+        row["p_value"] = (
+            permutation_p_value(row["pearson_r"], np.asarray(values)) if values else np.nan
+        )
+        row["p_value_floor"] = 1.0 / (len(values) + 1) if values else np.nan
+        rows.append(row)
+    calibration = pd.DataFrame(columns=["model", "modality", *CALIBRATION_COLUMNS])
+    return pd.DataFrame(rows), calibration
 
 
-def null_table(null: dict[tuple[str, str], list[float]]) -> pd.DataFrame:
-    """The permutation null as a long table (one row per analysis and permutation)."""
+#: Columns of a calibration table after model and modality.
+CALIBRATION_COLUMNS = ["bin", "bin_low", "bin_high", "n", "mean_probability", "fraction_positive"]
+
+NULL_COLUMNS = ["model", "modality", "permutation", "roc_auc", "within"]
+
+
+def statistic(s: dict) -> str:
+    """The permutation test's statistic: ``roc_auc``, or ``pearson_r`` for regression."""
+    return "pearson_r" if s["task"] == "regression" else "roc_auc"
+
+
+def null_table(
+    null: dict[tuple[str, str], list[float]], within: str = "none", name: str = "roc_auc"
+) -> pd.DataFrame:
+    """The permutation null as a long table (one row per analysis and permutation).
+
+    ``name`` is the statistic's column (:func:`statistic`).
+    """
     rows = [
-        {"model": model, "modality": modality, "permutation": k, "roc_auc": auc}
-        for (model, modality), aucs in sorted(null.items())
-        for k, auc in enumerate(aucs)
+        {"model": model, "modality": modality, "permutation": k, name: value, "within": within}
+        for (model, modality), values in sorted(null.items())
+        for k, value in enumerate(values)
     ]
-    return pd.DataFrame(rows, columns=NULL_COLUMNS)
+    return pd.DataFrame(rows, columns=["model", "modality", "permutation", name, "within"])
 
 
-def permutation_null(data: StudyData, s: dict) -> tuple[dict, list[str]]:
+def permutation_strata(data: StudyData, s: dict) -> tuple[np.ndarray | None, str]:
+    """Exchangeability blocks of the permutation test (``permutation.within``).
+
+    Returns
+    -------
+    strata : array or None
+        One label per subject; labels are permuted among subjects sharing it. None: freely.
+    within : str
+        The scheme applied (``auto`` resolved): ``site``, ``group`` or ``none``.
+    """
+    within = s["permutation"]["within"]
+    if within == "auto":
+        if s["cv"]["strategy"] == "group" and data.groups is not None:
+            within = "group"
+        else:
+            within = "site" if data.site is not None else "none"
+    if within == "site":
+        if data.site is None:
+            raise ValueError(
+                f"permutation.within: site needs the site column '{s['site_column']}' "
+                "in participants.tsv"
+            )
+        return np.asarray(data.site).astype(str), within
+    if within == "group":
+        if data.groups is None:
+            raise ValueError("permutation.within: group needs cv.group_column")
+        return np.asarray(data.groups).astype(str), within
+    return None, "none"
+
+
+def permute_within(rng: np.random.Generator, y: np.ndarray, strata: np.ndarray | None):
+    """``y`` permuted within each stratum (freely without strata), strata in sorted order."""
+    if strata is None:
+        return rng.permutation(y)
+    out = np.array(y, copy=True)
+    for level in np.unique(strata):
+        where = np.flatnonzero(strata == level)
+        out[where] = y[rng.permutation(where)]
+    return out
+
+
+def _exchangeable_fraction(y: np.ndarray, strata: np.ndarray | None) -> float:
+    """Fraction of subjects in a stratum holding more than one label (the ones permuted)."""
+    if strata is None:
+        return 1.0
+    levels, index = np.unique(strata, return_inverse=True)
+    mixed = np.array([len(np.unique(y[index == k])) > 1 for k in range(len(levels))])
+    return float(np.mean(mixed[index]))
+
+
+def permutation_null(data: StudyData, s: dict) -> tuple[dict, list[str], str]:
     """Pooled ROC AUC of every analysis under ``permutation.n`` label permutations.
 
     Each permutation re-runs the whole cross-validation (one repeat, same folds scheme, nested
-    search included), so the null distribution includes any optimism of the procedure.
+    search included), so the null distribution includes any optimism of the procedure. Labels
+    are exchanged within sites or groups (:func:`permutation_strata`): with site and diagnosis
+    confounded, a free permutation breaks the site-label link that the observed model can
+    exploit, and the p-value comes out too small.
+
+    Returns
+    -------
+    null : dict
+        (model, modality) -> AUCs in permutation order.
+    notes : list of str
+    within : str
+        The exchangeability scheme applied.
     """
     n = int(s["permutation"]["n"])
     null: dict[tuple[str, str], list[float]] = {}
     notes: list[str] = []
     if n <= 0:
-        return null, notes
+        return null, notes, "none"
+    strata, within = permutation_strata(data, s)
+    mixed = _exchangeable_fraction(data.y, strata)
+    notes.append(
+        f"permutations within {within}: {mixed:.0%} of subjects are in a {within} holding both "
+        f"labels (the others keep theirs); smallest possible p = 1/{n + 1}"
+        if within != "none"
+        else f"permutations free (no site or group); smallest possible p = 1/{n + 1}"
+    )
     rng = np.random.default_rng(s["permutation"]["seed"])
     for _ in range(n):
-        y_perm = rng.permutation(data.y)
-        predictions, _, perm_notes, _, _ = cross_validated_predictions(data, s, y_perm, repeats=1)
+        y_perm = permute_within(rng, data.y, strata)
+        outputs = cross_validated_predictions(data, s, y_perm, repeats=1)
+        predictions, perm_notes = outputs[0], outputs[2]
         notes += [n_ for n_ in perm_notes if n_ not in notes]
         for key, auc in _pooled_auc_per_key(predictions).items():
             null.setdefault(key, []).append(auc)
-    return null, [f"permutation run: {n_}" for n_ in notes]
+    return null, [notes[0]] + [f"permutation run: {n_}" for n_ in notes[1:]], within
 
 
 def evaluate(data: StudyData, settings: dict | None, keep_fitted: bool = False) -> EvaluationResult:
@@ -601,10 +837,10 @@ def evaluate(data: StudyData, settings: dict | None, keep_fitted: bool = False) 
     EvaluationResult
     """
     s = resolve(settings)
-    predictions, n_folds, notes, fitted, attacks = cross_validated_predictions(
+    predictions, n_folds, notes, fitted, attacks, hyper = cross_validated_predictions(
         data, s, keep_fitted=keep_fitted, membership=True
     )
-    null, perm_notes = permutation_null(data, s)
+    null, perm_notes, within = permutation_null(data, s)
     metrics, calibration = summarize(predictions, s, n_folds, null)
     return EvaluationResult(
         metrics=metrics,
@@ -614,6 +850,7 @@ def evaluate(data: StudyData, settings: dict | None, keep_fitted: bool = False) 
         settings=s,
         fitted=fitted,
         n_folds=n_folds,
-        null=null_table(null),
+        null=null_table(null, within, statistic(s)),
         membership=membership_table(attacks),
+        hyperparameters=hyper,
     )

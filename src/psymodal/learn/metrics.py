@@ -10,6 +10,9 @@ from sklearn.metrics import roc_auc_score
 #: Metric names in output order.
 METRICS = ("roc_auc", "balanced_accuracy", "sensitivity", "specificity", "f1", "brier")
 
+#: Regression metric names in output order (``learn.task: regression``).
+REGRESSION_METRICS = ("pearson_r", "r2", "mae", "rmse")
+
 
 def roc_auc(y_true, score) -> float:
     """ROC AUC of ``score`` for the binary ``y_true``; NaN when only one class is present.
@@ -145,3 +148,51 @@ def permutation_p_value(observed: float, null: np.ndarray) -> float:
     if np.isnan(observed) or len(null) == 0:
         return np.nan
     return float((1 + np.sum(null >= observed)) / (1 + len(null)))
+
+
+def regression_metrics(y_true, prediction) -> dict[str, float]:
+    """Pearson r, R² (1 - SSE / SS around the mean of ``y_true``), MAE and RMSE.
+
+    R² is computed against the evaluated subjects' own mean, so the out-of-fold mean
+    predictor scores slightly below 0; r is NaN when either side is constant.
+    """
+    y = np.asarray(y_true, dtype=float)
+    p = np.asarray(prediction, dtype=float)
+    if len(y) == 0:
+        return dict.fromkeys(REGRESSION_METRICS, np.nan)
+    error = p - y
+    ss = float(np.sum((y - y.mean()) ** 2))
+    constant = np.ptp(y) == 0 or np.ptp(p) == 0
+    return {
+        "pearson_r": np.nan if constant or len(y) < 3 else float(np.corrcoef(y, p)[0, 1]),
+        "r2": 1.0 - float(np.sum(error**2)) / ss if ss > 0 else np.nan,
+        "mae": float(np.mean(np.abs(error))),
+        "rmse": float(np.sqrt(np.mean(error**2))),
+    }
+
+
+def bootstrap_regression_ci(
+    y_true, prediction, n_boot: int, seed: int, level: float = 0.95
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap intervals (subjects resampled) of :func:`regression_metrics`."""
+    y = np.asarray(y_true, dtype=float)
+    p = np.asarray(prediction, dtype=float)
+    if n_boot <= 0 or len(y) < 3:
+        return {m: (np.nan, np.nan) for m in REGRESSION_METRICS}
+    rng = np.random.default_rng(seed)
+    samples = {m: [] for m in REGRESSION_METRICS}
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        for name, value in regression_metrics(y[idx], p[idx]).items():
+            samples[name].append(value)
+    alpha = (1 - level) / 2
+    out = {}
+    for name, values in samples.items():
+        values = np.asarray(values, dtype=float)
+        values = values[~np.isnan(values)]
+        out[name] = (
+            (float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha)))
+            if len(values)
+            else (np.nan, np.nan)
+        )
+    return out

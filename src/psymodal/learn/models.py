@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.dummy import DummyRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.svm import LinearSVC
+from sklearn.svm import LinearSVC, LinearSVR
 
 from psymodal.learn.transformers import MedianImputer, ModalityBlockSelector
 
 #: Models that can be fitted on one modality block (and late-fused).
-FEATURE_MODELS = ("logistic", "svm", "hgb", "dp_logistic")
+FEATURE_MODELS = ("logistic", "svm", "hgb", "dp_logistic", "ridge", "svr")
 
 
 class SigmoidLinearSVC(LinearSVC):
@@ -78,12 +79,48 @@ def classifier(model: str, s: dict, seed: int = 0):
     raise ValueError(f"unknown model '{model}' (choose from {FEATURE_MODELS})")
 
 
+def regressor(model: str, s: dict, seed: int = 0):
+    """Return an unfitted regressor (``learn.task: regression``).
+
+    Parameters
+    ----------
+    model : {"ridge", "svr", "hgb", "mean"}
+        ``mean`` predicts the training mean (the mean-predictor baseline).
+    s : dict
+        Resolved learn settings.
+    seed : int
+    """
+    if model == "ridge":
+        return Ridge(alpha=s["ridge"]["alpha"])
+    if model == "svr":
+        # dual (the default) is the right formulation with more features than subjects.
+        return LinearSVR(C=s["svr"]["C"], max_iter=10000, dual=True, random_state=seed)
+    if model == "hgb":
+        p = s["hgb"]
+        return HistGradientBoostingRegressor(
+            learning_rate=p["learning_rate"],
+            max_iter=p["max_iter"],
+            early_stopping=False,
+            random_state=seed,
+        )
+    if model == "mean":
+        return DummyRegressor(strategy="mean")
+    raise ValueError(f"unknown regression model '{model}' (choose from ridge, svr, hgb)")
+
+
+def estimator(model: str, s: dict, seed: int = 0):
+    """The classifier or regressor ``model`` for ``learn.task``."""
+    if s["task"] == "regression":
+        return regressor(model, s, seed)
+    return classifier(model, s, seed)
+
+
 def param_grid(model: str, s: dict) -> dict[str, list]:
     """Grid searched by the inner loop of nested CV for ``model`` (step ``clf``)."""
-    if model == "logistic":
-        return {"clf__C": list(s["logistic"]["grid"])}
-    if model == "svm":
-        return {"clf__C": list(s["svm"]["grid"])}
+    if model in ("logistic", "svm", "svr"):
+        return {"clf__C": list(s[model]["grid"])}
+    if model == "ridge":
+        return {"clf__alpha": list(s["ridge"]["grid"])}
     if model == "hgb":
         return {"clf__learning_rate": list(s["hgb"]["grid"])}
     return {}
@@ -134,13 +171,19 @@ def feature_pipeline(
     steps += [
         ("impute", MedianImputer()),
         ("scale", StandardScaler()),
-        ("clf", classifier(model, s, seed)),
+        ("clf", estimator(model, s, seed)),
     ]
     return Pipeline(steps)
 
 
-def confound_pipeline(covariates: list[str], categorical: list[str], s: dict) -> Pipeline:
-    """Confound-only baseline: one-hot categorical + scaled continuous covariates -> logistic."""
+def confound_pipeline(
+    covariates: list[str], categorical: list[str], s: dict, model: str = "logistic"
+) -> Pipeline:
+    """Confound-only baseline: one-hot categorical + scaled continuous covariates -> ``model``.
+
+    ``model`` is ``logistic`` (classification), ``ridge`` (regression) or ``mean`` (the mean
+    predictor, which ignores the covariates).
+    """
     numeric = [c for c in covariates if c not in categorical]
     transformers = []
     if categorical:
@@ -173,6 +216,6 @@ def confound_pipeline(covariates: list[str], categorical: list[str], s: dict) ->
     return Pipeline(
         [
             ("columns", ColumnTransformer(transformers, remainder="drop")),
-            ("clf", classifier("logistic", s)),
+            ("clf", estimator(model, s)),
         ]
     )

@@ -8,6 +8,7 @@ The stage writes into ``<run>/learn/``::
     calibration.tsv             reliability-diagram bins
     permutation_null.tsv        the label-permutation null distribution
     membership_inference.tsv    the membership-inference (privacy) audit
+    hyperparameters.tsv         nested CV: inner score of every grid value per outer fold
     importance.tsv              feature importance (only with ``explain.enabled``)
     run_info.json               effective settings, notes, counts and versions
 
@@ -30,6 +31,7 @@ FILE_NAMES = {
     "calibration": "calibration.tsv",
     "permutation_null": "permutation_null.tsv",
     "membership_inference": "membership_inference.tsv",
+    "hyperparameters": "hyperparameters.tsv",
     "importance": "importance.tsv",
     "run_info": "run_info.json",
 }

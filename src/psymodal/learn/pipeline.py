@@ -41,7 +41,7 @@ def run(
     -------
     dict of str to Path
         ``metrics``, ``predictions``, ``exclusions``, ``calibration``, ``permutation_null``,
-        ``membership_inference``, ``run_info`` and, when
+        ``membership_inference``, ``hyperparameters``, ``run_info`` and, when
         ``explain.enabled``, ``importance``.
     """
     # Single-threaded BLAS keeps the floats (hence the bytes) independent of the machine.
@@ -58,6 +58,7 @@ def run(
         "calibration": write_tsv(result.calibration, files["calibration"]),
         "permutation_null": write_tsv(result.null, files["permutation_null"]),
         "membership_inference": write_tsv(result.membership, files["membership_inference"]),
+        "hyperparameters": write_tsv(result.hyperparameters, files["hyperparameters"]),
     }
     if explain:
         from psymodal.learn.explain import importance_table
@@ -67,7 +68,7 @@ def run(
         "settings": s,
         "notes": result.notes,
         "n_subjects": int(len(data.y)),
-        "n_positive": int(data.y.sum()),
+        "n_positive": int(data.y.sum()) if s["task"] != "regression" else None,
         "n_folds": result.n_folds,
         "modalities": {m: len(c) for m, c in data.blocks.items()},
         "available": {m: int(data.available[m].sum()) for m in data.modalities},

@@ -15,6 +15,9 @@ from psymodal.settings import defaults, resolve_section
 #: Allowed values of ``learn.transforms`` (None: no transform).
 TRANSFORMS = ("tangent", None)
 
+#: Models each ``learn.task`` accepts.
+TASK_MODELS = {"classification": ("logistic", "svm", "hgb"), "regression": ("ridge", "svr", "hgb")}
+
 #: Every default of the ``learn`` section (from the schema, the one place they are written).
 DEFAULTS: dict = defaults("learn")
 
@@ -47,4 +50,15 @@ def resolve(settings: Mapping | None) -> dict:
     bad = {m: v for m, v in transforms.items() if v not in TRANSFORMS}
     if bad:
         raise ValueError(f"unknown learn.transforms {bad}; choose from {list(TRANSFORMS)}")
-    return resolve_section("learn", {**settings, "transforms": dict(transforms)})
+    s = resolve_section("learn", {**settings, "transforms": dict(transforms)})
+    allowed = TASK_MODELS[s["task"]]
+    wrong = [m for m in s["models"] if m not in allowed]
+    if wrong:
+        raise ValueError(
+            f"learn.models {wrong} do not fit learn.task: {s['task']}; choose from {list(allowed)}"
+        )
+    if s["task"] == "regression" and "intermediate" in s["fusion"]:
+        raise ValueError("learn.fusion: intermediate (torch network) classifies only")
+    if s["task"] == "regression" and s["explain"]["enabled"]:
+        raise ValueError("learn.explain scores classifiers only: set explain.enabled false")
+    return s

@@ -48,6 +48,8 @@ ABSOLUTE_TOLERANCE = 1e-12
 def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
     """``learn/predictions.tsv`` with the types the stage had in memory."""
     table = read_tsv(path, dtype={ID: str, "modality": str, "model": str})
+    if "prediction" in table.columns:  # learn.task: regression
+        return table.astype({"fold": int, "repeat": int, "y_true": float, "prediction": float})
     return table.astype({"fold": int, "repeat": int, "y_true": int, "probability": float})
 
 
@@ -55,10 +57,12 @@ def read_null(path: str | os.PathLike) -> dict[tuple[str, str], list[float]]:
     """``learn/permutation_null.tsv`` as :func:`~psymodal.learn.cross_validation.summarize`
     takes it: (model, modality) -> AUCs in permutation order."""
     table = read_tsv(path, dtype={"model": str, "modality": str})
+    # the statistic: roc_auc, or pearson_r for learn.task: regression
+    name = "pearson_r" if "pearson_r" in table.columns else "roc_auc"
     null: dict[tuple[str, str], list[float]] = {}
     for (model, modality), group in table.groupby(["model", "modality"], sort=False):
         ordered = group.sort_values("permutation", kind="stable")
-        null[(model, modality)] = [float(v) for v in ordered["roc_auc"]]
+        null[(model, modality)] = [float(v) for v in ordered[name]]
     return null
 
 
@@ -106,7 +110,8 @@ def restore_ties(null: dict[tuple[str, str], list[float]], metrics: pd.DataFrame
     10 significant digits, a tied null value may come back a hair below the observed one and
     stop counting: within :data:`RELATIVE_TOLERANCE` it is the observed value again.
     """
-    observed = {(r.model, r.modality): r.roc_auc for r in metrics.itertuples()}
+    name = "roc_auc" if "roc_auc" in metrics.columns else "pearson_r"
+    observed = {(r.model, r.modality): getattr(r, name) for r in metrics.itertuples()}
     out = {}
     for key, values in null.items():
         auc = observed.get(key, np.nan)
