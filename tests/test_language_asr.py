@@ -68,14 +68,32 @@ def _wer(reference: list[str], hypothesis: list[str]) -> float:
 
 @pytest.mark.shared
 @pytest.mark.skipif(not TESTCLEAN.is_dir(), reason="../shared LibriSpeech clips absent")
-def test_librispeech_word_error_rate_and_timings():
-    from psymodal.language.asr import recognise_file
-
+def test_a_real_recording_is_recognised_end_to_end(tmp_path):
+    """LibriSpeech test-clean through the stage: word error rate, timings, QC row."""
     lines = (TESTCLEAN / "1089-134691.trans.txt").read_text().splitlines()
     reference = dict(line.split(" ", 1) for line in lines)
     utterance = "1089-134691-0000"  # "he could wait no longer", 2 s
-    transcript = recognise_file(TESTCLEAN / f"{utterance}.flac")
-    assert _wer(reference[utterance].lower().split(), transcript.words) <= 0.2
-    duration = sf.info(TESTCLEAN / f"{utterance}.flac").duration
-    assert np.all(np.diff(transcript.onsets) >= 0) and transcript.offsets.max() <= duration + 0.05
-    assert 0.5 < transcript.confidence <= 1
+    folder = tmp_path / "sub-01" / "audio"
+    folder.mkdir(parents=True)
+    recording = folder / "sub-01_task-read_audio.flac"
+    recording.symlink_to(TESTCLEAN / f"{utterance}.flac")  # read in place, never copied
+    out = tmp_path / "out"
+    paths = subject_outputs("sub-01", out, None)
+    process_subject(
+        "sub-01",
+        find_sources(tmp_path, "sub-01"),
+        paths["features"],
+        paths["qc"],
+        {"qc": {"min_words": 3}},
+        out_dir=out,
+        dataset_dir=tmp_path,
+    )
+    qc = read_tsv(paths["qc"]).iloc[0]
+    assert qc["included"] and qc["source"] == "asr" and qc["asr_confidence"] > 0.5
+    words = read_tsv(asr_transcript(out, "sub-01", recording))
+    assert _wer(reference[utterance].lower().split(), list(words["word"])) <= 0.2
+    duration = sf.info(recording).duration
+    ends = words["onset"] + words["duration"]
+    assert words["onset"].is_monotonic_increasing and ends.max() <= duration + 0.05
+    features = read_tsv(paths["features"]).iloc[0]
+    assert features["word_count"] == qc["word_count"] == len(words)

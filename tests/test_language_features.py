@@ -44,6 +44,17 @@ def test_speech_graph_windows_are_averaged_and_short_text_is_undefined():
     assert math.isnan(speech_graph_features(words, 6)["graph_lsc"])
 
 
+def test_sliding_window_graphs_equal_graphs_rebuilt_per_window():
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        words = list(rng.choice(list("abcdef"), size=int(rng.integers(4, 40))))
+        window = int(rng.integers(2, len(words) + 1))
+        rows = [graph_measures(words[k : k + window]) for k in range(len(words) - window + 1)]
+        got = speech_graph_features(words, window)
+        for measure in rows[0]:
+            assert got[f"graph_{measure}"] == pytest.approx(np.mean([r[measure] for r in rows]))
+
+
 def test_lexical_richness_matches_hand_computed_values():
     words = "a b a c a b d".split()  # N 7, V 4, V1 2 (c, d)
     assert honore_r(words) == pytest.approx(100 * math.log(7) / (1 - 2 / 4))

@@ -26,6 +26,7 @@ References
 from __future__ import annotations
 
 import math
+from collections import Counter, defaultdict
 
 import numpy as np
 
@@ -92,10 +93,80 @@ def graph_measures(words: list[str]) -> dict[str, float]:
     }
 
 
+class _SlidingGraph:
+    """Distinct edges, self-loops, 2-cycles and 3-cycles of a walk's graph, kept up to date as
+    edges enter and leave a sliding window (each cycle is counted when its last edge enters
+    and uncounted when its first edge leaves), so that a window costs O(1) updates instead of
+    a rebuilt graph."""
+
+    def __init__(self):
+        self.count: Counter = Counter()
+        self.succ: dict[int, set[int]] = defaultdict(set)
+        self.pred: dict[int, set[int]] = defaultdict(set)
+        self.loops = [0, 0, 0]
+
+    def _closing(self, a: int, b: int) -> int:
+        """3-cycles a -> b -> c -> a through a third word c."""
+        return len((self.succ[b] & self.pred[a]) - {a, b})
+
+    def add(self, a: int, b: int) -> None:
+        self.count[(a, b)] += 1
+        if self.count[(a, b)] > 1:
+            return
+        if a == b:
+            self.loops[0] += 1
+            return
+        self.loops[1] += b in self.pred[a] and a in self.succ[b]
+        self.loops[2] += self._closing(a, b)
+        self.succ[a].add(b)
+        self.pred[b].add(a)
+
+    def remove(self, a: int, b: int) -> None:
+        self.count[(a, b)] -= 1
+        if self.count[(a, b)]:
+            return
+        del self.count[(a, b)]
+        if a == b:
+            self.loops[0] -= 1
+            return
+        self.succ[a].discard(b)
+        self.pred[b].discard(a)
+        self.loops[1] -= b in self.pred[a] and a in self.succ[b]
+        self.loops[2] -= self._closing(a, b)
+
+
 def speech_graph_features(words: list[str], window: int) -> dict[str, float]:
     """Speech-graph measures averaged over every window of ``window`` consecutive words
-    (moved one word at a time), named ``graph_<measure>``; NaN with fewer words."""
+    (moved one word at a time), named ``graph_<measure>``; NaN with fewer words.
+
+    Same values as :func:`graph_measures` on each window, updated incrementally.
+    """
     if len(words) < window:
         return {f"graph_{m}": math.nan for m in GRAPH_MEASURES}
-    rows = [graph_measures(words[k : k + window]) for k in range(len(words) - window + 1)]
-    return {f"graph_{m}": float(np.mean([r[m] for r in rows])) for m in GRAPH_MEASURES}
+    index: dict[str, int] = {}
+    ids = [index.setdefault(w, len(index)) for w in words]
+    nodes: Counter = Counter(ids[:window])
+    graph = _SlidingGraph()
+    for a, b in zip(ids[: window - 1], ids[1:window], strict=True):
+        graph.add(a, b)
+    totals = np.zeros(len(GRAPH_MEASURES))
+    n_windows = len(ids) - window + 1
+    for k in range(n_windows):
+        if k:
+            gone, new = ids[k - 1], ids[k + window - 1]
+            graph.remove(gone, ids[k])
+            graph.add(ids[k + window - 2], new)
+            nodes[gone] -= 1
+            if not nodes[gone]:
+                del nodes[gone]
+            nodes[new] += 1
+        n = len(nodes)
+        # consecutive words are linked: a window's words are one weakly connected component
+        totals += (
+            n,
+            len(graph.count),
+            n,
+            _largest_strong(ids[k : k + window]),
+            *graph.loops,
+        )
+    return {f"graph_{m}": float(t / n_windows) for m, t in zip(GRAPH_MEASURES, totals, strict=True)}
