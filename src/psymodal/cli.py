@@ -317,15 +317,20 @@ def _cmd_collect(args) -> int:
 
 
 def _cmd_learn(args) -> int:
+    from joblib import parallel_config
+
     from psymodal.learn.pipeline import run
 
-    written = run(
-        args.participants,
-        _pairs(args.features, "--features"),
-        _pairs(args.qc, "--qc"),
-        args.out_dir,
-        _settings(args.settings),
-    )
+    # learn.cv.n_jobs null leaves joblib's n_jobs to this context (a number in the settings
+    # wins); the settings, and so run_info.json, stay the same whatever the core count
+    with parallel_config(n_jobs=args.n_jobs or 1):
+        written = run(
+            args.participants,
+            _pairs(args.features, "--features"),
+            _pairs(args.qc, "--qc"),
+            args.out_dir,
+            _settings(args.settings),
+        )
     for path in written.values():
         print(path)
     return 0
@@ -677,6 +682,12 @@ def _add_learn(sub) -> None:
     p.add_argument("--qc", nargs="*", help="MODALITY=qc.tsv ...")
     p.add_argument("--out-dir", type=Path, required=True)
     p.add_argument("--settings", help="the config's learn section as JSON or a YAML/JSON file")
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        help="processes for folds and permutations when learn.cv.n_jobs is null (the workflow "
+        "passes the job's threads)",
+    )
     p.set_defaults(func=_cmd_learn)
 
 

@@ -30,19 +30,21 @@ rule learn:
         RUN / "logs" / "learn.log",
     conda:
         "../../envs/learn.yaml"
-    threads: 1
+    # the last stage to run: its folds and permutations take the run's cores
+    threads: workflow.cores
     resources:
         mem_mb=4000,
         runtime=30,
     params:
         cli=PSYMODAL,
-        args=lambda wc: shlex.join(
+        args=lambda wc, threads: shlex.join(
             commands.learn_command(
                 PLAN.config,
                 PLAN.participants_tsv,
                 {m: PLAN.group_table(m, "features") for m in PLAN.modalities},
                 {m: PLAN.group_table(m, "qc") for m in PLAN.modalities},
                 LEARN,
+                n_jobs=threads,
             )
         ),
     shell:

@@ -779,6 +779,12 @@ def _exchangeable_fraction(y: np.ndarray, strata: np.ndarray | None) -> float:
     return float(np.mean(mixed[index]))
 
 
+def _permutation_run(data: StudyData, s: dict, y_perm: np.ndarray):
+    """Out-of-fold predictions and notes of one cross-validation on permuted labels."""
+    outputs = cross_validated_predictions(data, s, y_perm, repeats=1)
+    return outputs[0], outputs[2]
+
+
 def permutation_null(data: StudyData, s: dict) -> tuple[dict, list[str], str]:
     """Pooled ROC AUC of every analysis under ``permutation.n`` label permutations.
 
@@ -810,10 +816,13 @@ def permutation_null(data: StudyData, s: dict) -> tuple[dict, list[str], str]:
         else f"permutations free (no site or group); smallest possible p = 1/{n + 1}"
     )
     rng = np.random.default_rng(s["permutation"]["seed"])
-    for _ in range(n):
-        y_perm = permute_within(rng, data.y, strata)
-        outputs = cross_validated_predictions(data, s, y_perm, repeats=1)
-        predictions, perm_notes = outputs[0], outputs[2]
+    permuted = [permute_within(rng, data.y, strata) for _ in range(n)]
+    # permutations in parallel, each one's folds in sequence: the draws above fix the results
+    sequential = {**s, "cv": {**s["cv"], "n_jobs": 1}}
+    runs = Parallel(n_jobs=s["cv"]["n_jobs"])(
+        delayed(_permutation_run)(data, sequential, y_perm) for y_perm in permuted
+    )
+    for predictions, perm_notes in runs:
         notes += [n_ for n_ in perm_notes if n_ not in notes]
         for key, auc in _pooled_auc_per_key(predictions).items():
             null.setdefault(key, []).append(auc)

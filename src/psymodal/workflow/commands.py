@@ -145,13 +145,16 @@ def learn_command(
     features: Mapping[str, PathLike],
     qc: Mapping[str, PathLike],
     out_dir: PathLike,
+    n_jobs: int | None = None,
 ) -> list[str]:
     """The learning stage: ``features`` and ``qc`` map modality -> group table (in the order
-    of :func:`psymodal.workflow.plan.stage_modalities`), as the ``learn`` rule passes them."""
+    of :func:`psymodal.workflow.plan.stage_modalities`), as the ``learn`` rule passes them;
+    ``n_jobs`` is the job's threads (used when ``learn.cv.n_jobs`` is null)."""
     return (
         ["learn", "--participants", str(participants), "--features", *_pairs(features)]
         + ["--qc", *_pairs(qc), "--out-dir", str(out_dir)]
         + ["--settings", settings_argument(config["learn"])]
+        + (["--n-jobs", str(n_jobs)] if n_jobs else [])
     )
 
 
