@@ -8,6 +8,8 @@
 - :mod:`~psymodal.privacy.phi`: a scanner that looks for planted identifiers in every output byte.
 - :mod:`~psymodal.privacy.attacks`: re-identification (connectome fingerprinting) and attribute
   inference from released features.
+- :mod:`~psymodal.privacy.dp`: differentially private logistic regression (learn model
+  ``dp_logistic``).
 """
 
 from psymodal.privacy.pseudonyms import bin_age, pseudonym, read_key

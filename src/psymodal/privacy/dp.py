@@ -45,7 +45,9 @@ def _dp_logistic_class():
 
     class _Compatible(DiffprivlibLogistic):
         def __init__(self, *, epsilon, data_norm, C, max_iter, tol, random_state):
-            LogisticRegression.__init__(self, C=C, max_iter=max_iter, tol=tol)
+            # no separate intercept: an unregularised intercept makes the perturbed objective
+            # unbounded (it diverged to -1e19 on ABIDE); a constant column carries it instead
+            LogisticRegression.__init__(self, C=C, max_iter=max_iter, tol=tol, fit_intercept=False)
             self.random_state = random_state
             self.epsilon = epsilon
             self.data_norm = data_norm
@@ -70,7 +72,10 @@ class DPLogisticRegression(ClassifierMixin, BaseEstimator):
     epsilon : float, default 1.0
         Privacy budget of one fit (delta is 0).
     data_norm : float or None, default None
-        Rows are clipped to this l2 norm; None is ``sqrt(n_features)``.
+        Rows are clipped to this l2 norm; None is ``sqrt(n_features)``. The intercept is the
+        weight of a constant feature 1 appended to every row (so it is regularised and
+        perturbed like the others), and the guarantee holds for rows of norm
+        ``sqrt(data_norm**2 + 1)``.
     C : float, default 1.0
         Inverse regularisation strength (objective perturbation needs regularisation: larger C,
         more noise in the weights).
@@ -121,7 +126,8 @@ class DPLogisticRegression(ClassifierMixin, BaseEstimator):
         norm = float(np.sqrt(X.shape[1]) if self.data_norm is None else self.data_norm)
         model = _dp_logistic_class()(
             epsilon=self.epsilon,
-            data_norm=norm,
+            # rows are the clipped features plus the constant 1 of the intercept
+            data_norm=float(np.sqrt(norm**2 + 1.0)),
             C=self.C,
             max_iter=self.max_iter,
             tol=self.tol,
@@ -131,9 +137,11 @@ class DPLogisticRegression(ClassifierMixin, BaseEstimator):
             # lbfgs on a noisy objective often stops at max_iter: the noise, not the solver,
             # limits the fit
             warnings.simplefilter("ignore")
-            model.fit(clip_rows(X, norm), (y == self.classes_[1]).astype(int))
-        self.coef_ = np.asarray(model.coef_, dtype=np.float64).reshape(1, -1)
-        self.intercept_ = np.asarray(model.intercept_, dtype=np.float64).reshape(1)
+            rows = np.c_[clip_rows(X, norm), np.ones(len(X))]
+            model.fit(rows, (y == self.classes_[1]).astype(int))
+        weights = np.asarray(model.coef_, dtype=np.float64).reshape(-1)
+        self.coef_ = weights[:-1].reshape(1, -1)
+        self.intercept_ = weights[-1:].copy()
         self.data_norm_, self.epsilon_, self.delta_ = norm, float(self.epsilon), 0.0
         self.n_iter_ = np.atleast_1d(np.asarray(model.n_iter_, dtype=np.int32))
         return self
