@@ -80,6 +80,7 @@ def recording_qc_figure(
         f"({int(feats['qc_syllable_count'])}); pauses: {_fmt(feats['pause_count'], 0)}",
         fontsize=9,
         loc="left",
+        y=1.0,  # a fixed position: no tick-label measurement to place it
     )
 
     ax = axes[1]
@@ -93,6 +94,7 @@ def recording_qc_figure(
         f"dashed: speech threshold; dotted: noise floor; SNR {_fmt(feats['qc_snr_db'], 1)} dB",
         fontsize=9,
         loc="left",
+        y=1.0,  # a fixed position: no tick-label measurement to place it
     )
 
     ax = axes[2]
@@ -112,6 +114,7 @@ def recording_qc_figure(
         f"speech rate {_fmt(feats['speech_rate_syll_per_s'], 2)} syll/s",
         fontsize=9,
         loc="left",
+        y=1.0,  # a fixed position: no tick-label measurement to place it
     )
     axes[-1].set_xlim(0, max(len(y) / sr, hop / sr))
     fig.suptitle(title, fontsize=11)
