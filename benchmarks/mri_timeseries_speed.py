@@ -150,15 +150,19 @@ def run_plain(root: Path) -> tuple[float, float]:
     return _timed([script])
 
 
-def check_equal(root: Path) -> float:
-    """Largest difference between psymodal's group features and the plain script's."""
+def check_equal(root: Path) -> tuple[float, int]:
+    """Largest difference between psymodal's group features and the plain script's, over the
+    subjects psymodal's QC includes (those with under 3 min of data are excluded: n/a rows),
+    and the number of excluded subjects."""
     import pandas as pd
 
     from psymodal.workflow.stage_tables import group_table
 
     ours = pd.read_csv(group_table(root / "psymodal_out", "mri", "features"), sep="\t")
+    ours = ours.iloc[:, 1:].to_numpy(dtype=float)
     plain = np.loadtxt(root / "plain.tsv", delimiter="\t", ndmin=2)
-    return float(np.max(np.abs(ours.iloc[:, 1:].to_numpy(dtype=float) - plain)))
+    included = np.isfinite(ours).all(axis=1)
+    return float(np.max(np.abs(ours[included] - plain[included]))), int((~included).sum())
 
 
 def profile_batch(root: Path, batch_size: int) -> None:
@@ -197,7 +201,7 @@ def main() -> None:
             times[side].append(wall)
             cpu[side].append(used)
             print(f"repeat {repeat + 1} {side:9s} {wall:8.2f} s wall {used:8.2f} s CPU", flush=True)
-    diff = check_equal(root)
+    diff, excluded = check_equal(root)
     med = {k: statistics.median(v) for k, v in times.items()}
     med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
     print(
@@ -211,6 +215,7 @@ def main() -> None:
                 "median_cpu_s": med_cpu,
                 "cpu_ratio_psymodal_over_nilearn": med_cpu["psymodal"] / med_cpu["nilearn"],
                 "max_abs_feature_difference": diff,
+                "excluded_by_qc": excluded,
                 "load_average": os.getloadavg(),
             },
             indent=1,

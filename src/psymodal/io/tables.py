@@ -291,7 +291,11 @@ def _stacked_text(paths) -> str | None:
         tables.append(read)
     if not tables:
         return None
-    columns = list(dict.fromkeys(name for header, _ in tables for name in header))
+    first = tables[0][0]
+    if all(header == first for header, _ in tables):  # the usual case: one layout
+        columns = list(first)
+    else:
+        columns = list(dict.fromkeys(name for header, _ in tables for name in header))
     key = columns.index("participant_id") if "participant_id" in columns else None
     text_columns = set()  # columns holding cells that are neither numbers nor missing
     out = []
