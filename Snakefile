@@ -53,11 +53,12 @@ include: "workflow/rules/provenance.smk"
 
 
 # The report's landing page: the study (who was included, each model against the confound
-# baseline) once a run has written it, else the workflow's description.
+# baseline) once a run has written it, else the workflow's description (a relative path
+# would be read from the Snakefile's folder, not the working folder).
 _STUDY_PAGE = report_figure(figures_dir(RUN), "study")
 
 
-report: str(_STUDY_PAGE) if _STUDY_PAGE.is_file() else "workflow/report/workflow.rst"
+report: str(_STUDY_PAGE.resolve()) if _STUDY_PAGE.is_file() else "workflow/report/workflow.rst"
 
 
 rule all:

@@ -41,7 +41,7 @@ def test_landing_page_says_who_was_included_and_each_model_against_the_baseline(
         {
             "participant_id": ["sub-01", "sub-02", "sub-03"],
             "included": [True, False, False],
-            "reason": [np.nan, "mean FD 0.9 mm > 0.5 mm", "mean FD 0.7 mm > 0.5 mm; short"],
+            "reason": [np.nan, "mean FD 0.9 mm > 0.5 mm", "no file sub-*/[ses-*/]func/*_bold"],
         }
     )
     path = study_summary(_metrics(), {"mri": qc, "speech": None}, tmp_path / "study.rst")
@@ -52,3 +52,4 @@ def test_landing_page_says_who_was_included_and_each_model_against_the_baseline(
     assert text.index("confounds (baseline)") > text.index("speech")
     body = publish_parts(text.replace("{{", "").replace("}}", ""), writer_name="html")["body"]
     assert "<table" in body and "≤ 0.05 (floor 1/(n+1), n = 19)" in body
+    assert "no file sub-*/[ses-*/]func/*_bold (1)" in body  # QC reasons shown as written

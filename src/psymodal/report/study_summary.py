@@ -10,6 +10,7 @@ floor 1/(n+1) of the label permutations. The confounds named are the run's
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +26,11 @@ BASELINE = "confounds"
 _CONFOUNDS = '{{ snakemake.config["learn"]["confounds"] | join(", ") }}'
 
 
+def _literal(text: str) -> str:
+    """Text shown as written in reStructuredText (QC reasons hold globs such as ``sub-*``)."""
+    return re.sub(r"([\\*`_|\[\]])", r"\\\1", text)
+
+
 def _included(qc: pd.DataFrame) -> pd.Series:
     return qc["included"].astype(str).str.lower().isin(["true", "1"])
 
@@ -38,7 +44,7 @@ def _who(qc_tables: Mapping[str, pd.DataFrame | None]) -> list[str]:
         reasons = Counter(
             str(r).split(";")[0].strip() for r in qc.loc[~kept, "reason"] if isinstance(r, str)
         )
-        common = ", ".join(f"{reason} ({n})" for reason, n in reasons.most_common(3))
+        common = ", ".join(f"{_literal(r)} ({n})" for r, n in reasons.most_common(3))
         line = f"- **{modality}**: {int(kept.sum())} of {len(qc)} participants included"
         lines.append(line + (f"; excluded: {common}" if common else "") + ".")
     return lines or ["- no QC table"]
