@@ -10,6 +10,7 @@ from snakemake.utils import min_version
 # PYTHONPATH): Snakemake may be started from any folder, with any psymodal installed.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from psymodal.report.paths import figures_dir, report_figure
 from psymodal.settings import SettingsError, resolve_config
 from psymodal.workflow.summary import print_run_summary
 
@@ -51,6 +52,15 @@ include: "workflow/rules/group.smk"
 include: "workflow/rules/learn.smk"
 include: "workflow/rules/provenance.smk"
 include: "workflow/rules/anonymize.smk"
+
+
+# The report's landing page: the study (who was included, each model against the confound
+# baseline) once a run has written it, else the workflow's description (a relative path
+# would be read from the Snakefile's folder, not the working folder).
+_STUDY_PAGE = report_figure(figures_dir(RUN), "study")
+
+
+report: str(_STUDY_PAGE.resolve()) if _STUDY_PAGE.is_file() else "workflow/report/workflow.rst"
 
 
 rule all:

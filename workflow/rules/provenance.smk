@@ -46,6 +46,8 @@ rule report_figures:
             caption="../report/feature_importance.rst",
             category="Explanations",
         ),
+        # the report's landing page (the Snakefile's report description)
+        study=report_figure(FIGURES_DIR, "study"),
     log:
         RUN / "logs" / "report_figures.log",
     conda:

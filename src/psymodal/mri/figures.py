@@ -84,7 +84,7 @@ def qc_figure(
     ax = fig.add_subplot(grid[1, :])
     values = timeseries.to_numpy(dtype=float).T
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.6")
-    ax.imshow(
+    image = ax.imshow(
         np.ma.masked_invalid(values),
         aspect="auto",
         cmap=cmap,
@@ -92,8 +92,10 @@ def qc_figure(
         vmax=2.5,
         interpolation="nearest",
     )
+    fig.colorbar(image, ax=ax, pad=0.01, fraction=0.03).set_label("signal (z)", fontsize=8)
     n_missing = int((~np.isfinite(values).all(axis=1)).sum())
     ax.set_ylabel("region (atlas order)")
+    ax.set_xlabel("kept volume")
     ax.set_title(
         f"cleaned region signals (z), {values.shape[1]} kept volumes; "
         f"{n_missing} missing regions in grey",

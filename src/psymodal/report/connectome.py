@@ -138,7 +138,7 @@ def top_edges_figure(
     fig.set_layout_engine(None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        plotting.plot_connectome(
+        display = plotting.plot_connectome(
             adjacency,
             _coords(atlas, names),
             node_color="#4d4d4d",
@@ -151,7 +151,15 @@ def top_edges_figure(
             figure=fig,
             title=f"Top {len(top)} edges by |coefficient| ({model}, {modality})",
         )
+    _label_colorbar(display, "edge coefficient (model weight)")
     return save_figure(fig, path)
+
+
+def _label_colorbar(display, label: str) -> None:
+    """Name what the colour bar of a nilearn display measures (nilearn draws it unlabelled)."""
+    colorbar = getattr(display, "_cbar", None)
+    if colorbar is not None:
+        colorbar.set_label(label, fontsize=8)
 
 
 def region_figure(edges: pd.DataFrame, atlas: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -169,7 +177,7 @@ def region_figure(edges: pd.DataFrame, atlas: pd.DataFrame, path: str | os.PathL
     fig.set_layout_engine(None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        plotting.plot_markers(
+        display = plotting.plot_markers(
             values.to_numpy(),
             _coords(atlas, values.index),
             node_size=sizes,
@@ -180,6 +188,7 @@ def region_figure(edges: pd.DataFrame, atlas: pd.DataFrame, path: str | os.PathL
             figure=fig,
             title=f"Region importance: summed |coefficient| of its edges ({model}, {modality})",
         )
+    _label_colorbar(display, "summed |coefficient| of the region's edges")
     return save_figure(fig, path)
 
 

@@ -58,6 +58,20 @@ def _fmt(value, digits: int = 2) -> str:
     return "n/a" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
+def p_value_text(row: Mapping) -> str:
+    """The permutation p-value with its floor: with n permutations the smallest p-value
+    possible is 1/(n+1), so p = 0.05 from 19 permutations says "at the floor", not "0.05"."""
+    p, n = row.get("p_value", np.nan), row.get("n_permutations", np.nan)
+    if not np.isfinite(p):
+        return "n/a"
+    if not np.isfinite(n) or n < 1:
+        return _fmt(p, 3)
+    floor = 1.0 / (n + 1)
+    if p <= floor * (1 + 1e-9):
+        return f"≤ {floor:.3g} (floor 1/(n+1), n = {int(n)})"
+    return f"{p:.3g} (n = {int(n)})"
+
+
 def _with_ci(row: Mapping, metric: str) -> str:
     value = row.get(metric, np.nan)
     low, high = row.get(f"{metric}_ci_low", np.nan), row.get(f"{metric}_ci_high", np.nan)
@@ -224,11 +238,12 @@ def null_figure(
         values = null.loc[(null["modality"] == modality) & (null["model"] == model), "roc_auc"]
         ax.hist(values, bins=np.linspace(0, 1, 41), color=_BASELINE_COLOR, alpha=0.8)
         observed = rows[(modality, model)].get("roc_auc", np.nan)
-        p_value = rows[(modality, model)].get("p_value", np.nan)
+        p_text = p_value_text(rows[(modality, model)])
+        p_text = p_text if p_text.startswith("≤") else f"= {p_text}"
         if np.isfinite(observed):
             ax.axvline(observed, color="#d62728", lw=1.5)
         label = _analysis_label(modality, model, several)
-        ax.set_title(f"{label}: observed AUC {observed:.3f}, p = {p_value:.3g}", fontsize=9)
+        ax.set_title(f"{label}: observed AUC {observed:.3f}, p {p_text}", fontsize=9)
         ax.set_ylabel("count", fontsize=8)
     axes[-1].set_xlabel("ROC AUC with permuted labels (grey) and observed (red)")
     axes[-1].set_xlim(0, 1)
@@ -324,7 +339,7 @@ def metrics_html(metrics: pd.DataFrame | None, path: str | os.PathLike) -> Path:
             _with_ci(row, "sensitivity"),
             _with_ci(row, "specificity"),
             _fmt(row.get("brier", np.nan), 3),
-            _fmt(row.get("p_value", np.nan), 3),
+            p_value_text(row),
         ]
         lines.append("  <tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     if not pairs:
@@ -451,6 +466,7 @@ def write_report_figures(
     import matplotlib
 
     from psymodal.learn.paths import run_file
+    from psymodal.report.study_summary import study_summary
 
     results_dir = Path(results_dir)
     out = Path(out_dir) if out_dir is not None else figures_dir(results_dir)
@@ -472,4 +488,7 @@ def write_report_figures(
             qc_figure(mri_qc, speech_qc, report_figure(out, "qc"), fd, speech),
             null_figure(null, metrics, report_figure(out, "null")),
             importance_figure(importance, report_figure(out, "importance")),
+            study_summary(
+                metrics, {"mri": mri_qc, "speech": speech_qc}, report_figure(out, "study")
+            ),
         ]

@@ -27,6 +27,8 @@ REPORT_FIGURES = {
     "qc": "qc_summary.png",
     "null": "permutation_null.png",
     "importance": "feature_importance.png",
+    # the report's landing page (Snakemake's report description), not a figure
+    "study": "study.rst",
 }
 
 #: ``psymodal connectome-figures``: output key -> file name, in writing order.

@@ -5,8 +5,10 @@ and QC figures (MRI: mean EPI with atlas outlines, region carpet plot, motion tr
 waveform with speech segments and syllable nuclei, level, F0 track), excluded subjects first
 with the reason, then the rest from the worst to the best on the modality's key measure (head
 motion; signal-to-noise ratio). The figures are embedded (base64), so the page travels inside
-Snakemake's report; past ``max_embedded`` subjects only the figure's path is listed, which
-keeps the page small for large studies. Same inputs give the same bytes (no timestamps).
+Snakemake's report, as reduced JPEG copies (:data:`THUMBNAIL_WIDTH` pixels wide): Snakemake
+embeds the page in its single-file report as a data URL, which Chromium does not load above
+2 MB, so the embedded figures stop at ``max_bytes`` (and at ``max_embedded`` subjects) and the
+later subjects' figures are listed by path. Same inputs give the same bytes (no timestamps).
 """
 
 from __future__ import annotations
@@ -25,6 +27,35 @@ from psymodal.mri import paths as mri_paths
 from psymodal.speech import paths as speech_paths
 
 __all__ = ["GALLERIES", "GallerySpec", "subject_figures", "qc_gallery"]
+
+#: Width (pixels) of the embedded copy of a QC figure: legible, about 60 kB (JPEG quality 70)
+#: for an MRI QC figure (148 kB as PNG at 990 pixels).
+THUMBNAIL_WIDTH = 640
+#: The page's size at most (characters): base64-encoded once more in Snakemake's report, it
+#: stays under Chromium's 2 MiB limit for a data URL (1.4e6 * 4 / 3 = 1.87e6).
+MAX_BYTES = 1_400_000
+
+
+def _embedded(figure: Path) -> tuple[str, str]:
+    """(MIME type, base64 data) of a figure's reduced copy (the file as is if PIL cannot
+    read it)."""
+    import io
+
+    raw = figure.read_bytes()
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(raw)) as image:
+            image = image.convert("RGB")
+            if image.width > THUMBNAIL_WIDTH:
+                height = round(image.height * THUMBNAIL_WIDTH / image.width)
+                image = image.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
+            buffer = io.BytesIO()
+            image.save(buffer, format="JPEG", quality=70)
+        mime, raw = "image/jpeg", buffer.getvalue()
+    except Exception:  # not an image PIL reads: embedded unchanged
+        mime = "image/png"
+    return mime, base64.b64encode(raw).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -143,6 +174,7 @@ def qc_gallery(
     path: str | os.PathLike,
     modality: str = "mri",
     max_embedded: int = 60,
+    max_bytes: int = MAX_BYTES,
 ) -> Path:
     """Write the QC gallery of one modality.
 
@@ -160,6 +192,8 @@ def qc_gallery(
     max_embedded : int
         Subjects whose figures are embedded, in the page's order; the others are listed
         with their figures' paths (relative to ``stage_dir``).
+    max_bytes : int
+        The page's size at most (characters): the figures that would exceed it are listed.
 
     Returns
     -------
@@ -201,6 +235,9 @@ def qc_gallery(
             f'<td class="reason">{reason}</td></tr>'
         )
     parts.append("</table>")
+    # what the page holds besides figures: the table so far, then about 300 characters of
+    # heading and listed paths per subject
+    budget = max_bytes - sum(len(p) for p in parts) - 300 * len(qc)
     for k, (_, row) in enumerate(qc.iterrows()):
         pid = str(row["participant_id"])
         state = "included" if row["_included"] else "excluded"
@@ -214,11 +251,13 @@ def qc_gallery(
             parts.append("<p>No QC figure (no usable data, or figures switched off).</p>")
         for figure in figures:
             name = html.escape(figure.relative_to(stage).as_posix())
-            if k < max_embedded:
-                data = base64.b64encode(figure.read_bytes()).decode("ascii")
-                parts.append(f'<img alt="{name}" src="data:image/png;base64,{data}">')
+            mime, data = _embedded(figure) if k < max_embedded and budget > 0 else ("", "")
+            if data and len(data) <= budget:
+                budget -= len(data)
+                parts.append(f'<img alt="{name}" src="data:{mime};base64,{data}">')
             else:
-                parts.append(f"<p>Figure not embedded (page limit): {name}</p>")
+                budget = 0  # the page keeps its order: no later, smaller figure jumps in
+                parts.append(f"<p>Figure not embedded (page size limit): {name}</p>")
         parts.append("</section>")
     parts.append("</body></html>")
     text = "\n".join(parts) + "\n"

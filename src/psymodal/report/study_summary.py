@@ -1,0 +1,123 @@
+"""The report's landing page: the study in a few lines, before any figure.
+
+Written as reStructuredText (``figures/study.rst``) that the Snakefile gives Snakemake as the
+report's description (``snakemake --report``): who was included per modality and why the
+others were not, and each model's ROC AUC beside the confound-only baseline, with the p-value
+floor 1/(n+1) of the label permutations. The confounds named are the run's
+``learn.confounds`` (a Jinja expression filled by Snakemake from the run's config).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from psymodal.io.tables import atomic_write
+
+__all__ = ["study_summary"]
+
+BASELINE = "confounds"
+_CONFOUNDS = '{{ snakemake.config["learn"]["confounds"] | join(", ") }}'
+
+
+def _literal(text: str) -> str:
+    """Text shown as written in reStructuredText (QC reasons hold globs such as ``sub-*``)."""
+    return re.sub(r"([\\*`_|\[\]])", r"\\\1", text)
+
+
+def _included(qc: pd.DataFrame) -> pd.Series:
+    return qc["included"].astype(str).str.lower().isin(["true", "1"])
+
+
+def _who(qc_tables: Mapping[str, pd.DataFrame | None]) -> list[str]:
+    lines = []
+    for modality, qc in qc_tables.items():
+        if qc is None or "included" not in qc:
+            continue
+        kept = _included(qc)
+        reasons = Counter(
+            str(r).split(";")[0].strip() for r in qc.loc[~kept, "reason"] if isinstance(r, str)
+        )
+        common = ", ".join(f"{_literal(r)} ({n})" for r, n in reasons.most_common(3))
+        line = f"- **{modality}**: {int(kept.sum())} of {len(qc)} participants included"
+        lines.append(line + (f"; excluded: {common}" if common else "") + ".")
+    return lines or ["- no QC table"]
+
+
+def _results(metrics: pd.DataFrame | None) -> list[str]:
+    from psymodal.report.figures import p_value_text
+
+    if metrics is None or metrics.empty:
+        return ["No metrics (learning did not run)."]
+    rows = [
+        "   * - analysis",
+        "     - model",
+        "     - n (patients)",
+        "     - ROC AUC [95% CI]",
+        "     - balanced accuracy",
+        "     - permutation p",
+    ]
+    order = sorted(
+        metrics.itertuples(index=False), key=lambda r: (r.modality == BASELINE, r.modality)
+    )
+    for r in order:
+        row = r._asdict()
+        low, high = row.get("roc_auc_ci_low", np.nan), row.get("roc_auc_ci_high", np.nan)
+        ci = f" [{low:.2f}, {high:.2f}]" if np.isfinite(low) and np.isfinite(high) else ""
+        name = f"{r.modality} (baseline)" if r.modality == BASELINE else r.modality
+        rows += [
+            f"   * - {name}",
+            f"     - {r.model}",
+            f"     - {int(r.n_subjects)} ({int(r.n_positive)})",
+            f"     - {r.roc_auc:.3f}{ci}",
+            f"     - {row.get('balanced_accuracy', np.nan):.3f}",
+            f"     - {p_value_text(row)}",
+        ]
+    return [".. list-table::", "   :header-rows: 1", "", *rows]
+
+
+def study_summary(
+    metrics: pd.DataFrame | None,
+    qc_tables: Mapping[str, pd.DataFrame | None],
+    path: str | os.PathLike,
+) -> Path:
+    """Write the landing page's reStructuredText.
+
+    Parameters
+    ----------
+    metrics : DataFrame or None
+        ``learn/metrics.tsv``.
+    qc_tables : mapping of str to DataFrame or None
+        Each modality's group QC table (``included``, ``reason``).
+    path : path-like
+        Output ``.rst`` file.
+
+    Returns
+    -------
+    Path
+    """
+    lines = [
+        "psymodal study report",
+        "=====================",
+        "",
+        "**Who was included.** Each participant's QC row says why one was left out of a "
+        "modality (Quality control: tables and galleries).",
+        "",
+        *_who(qc_tables),
+        "",
+        "**Results.** Out-of-fold ROC AUC per modality and fused, beside the confound-only "
+        f"baseline ({_CONFOUNDS}): a model is only interesting where it is clearly above "
+        "the baseline. With n label permutations no p-value is below 1/(n+1), the floor "
+        "shown. Figures and captions: Classification.",
+        "",
+        *_results(metrics),
+        "",
+    ]
+    text = "\n".join(lines)
+    return atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
