@@ -56,8 +56,16 @@ def dataset_inputs(subjects, modality):
 EXPLAIN = PLAN.config["learn"]["explain"]["enabled"]
 
 
+ADDED_VALUE = PLAN.config["learn"]["added_value"]
+
+
 def learn_optional_outputs():
-    return {"importance": learn_file(learn_dir(RUN), "importance")} if EXPLAIN else {}
+    outputs = {}
+    if EXPLAIN:
+        outputs["importance"] = learn_file(learn_dir(RUN), "importance")
+    if ADDED_VALUE:
+        outputs["added_value"] = learn_file(learn_dir(RUN), "added_value")
+    return outputs
 
 
 # Connectome plots need importance scores and an atlas with coordinates (image inputs).

@@ -112,6 +112,10 @@ class EvaluationResult:
     )
 
 
+#: Suffix of the modality name of a model fitted on a modality plus the confounds.
+WITH_CONFOUNDS = "+confounds"
+
+
 def plan_analyses(data: StudyData, s: dict) -> list[Analysis]:
     """List the analyses requested by the settings, in output order."""
     plan = []
@@ -119,6 +123,11 @@ def plan_analyses(data: StudyData, s: dict) -> list[Analysis]:
         if model not in M.FEATURE_MODELS:
             raise ValueError(f"unknown model '{model}' (choose from {M.FEATURE_MODELS})")
         plan += [Analysis(model, m, "block", m) for m in data.modalities]
+        if s["added_value"] and s["confound_baseline"] and data.covariates:
+            plan += [
+                Analysis(model, f"{m}{WITH_CONFOUNDS}", "with_confounds", m)
+                for m in data.modalities
+            ]
         if "late" in s["fusion"] and len(data.modalities) > 1:
             plan.append(Analysis(model, "late_fusion", "late"))
         if "early" in s["fusion"] and len(data.modalities) > 1:
@@ -232,6 +241,8 @@ def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
         )
     if analysis.kind == "intermediate":
         return _fusion_estimator(data, s, seed, pos)
+    if analysis.kind == "with_confounds":
+        return _with_confounds_estimator(analysis, data, s, seed, pos)
     names = (
         data.blocks[analysis.block]
         if analysis.kind == "block"
@@ -245,6 +256,40 @@ def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
     return M.feature_pipeline(
         analysis.model, columns, s, harmonizer, designated, seed, transform=transform
     )
+
+
+def _with_confounds_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int, pos):
+    """One modality's features (in-fold transform, imputation, scaling) beside the confounds
+    (one-hot categorical, scaled numeric), then the model: the "added value" comparison's
+    full model. No harmonisation: the confounds are in the model instead."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from psymodal.learn.transformers import MedianImputer, ModalityBlockSelector
+
+    columns = [pos[c] for c in data.blocks[analysis.block]]
+    covariates = [pos[c] for c in data.covariates]
+    transform, n_out = _block_transform(data, s, [analysis.block])
+    width = len(columns) if n_out is None else n_out
+    steps = [("select", ModalityBlockSelector(columns + covariates))]
+    if transform is not None:
+        steps.append(("transform", transform))
+    features = Pipeline([("impute", MedianImputer()), ("scale", StandardScaler())])
+    # positions inside the confound columns the outer transformer hands over
+    confounds = M.confound_pipeline(
+        list(range(len(covariates))), [data.covariates.index(c) for c in data.categorical], s
+    ).named_steps["columns"]
+    both = ColumnTransformer(
+        [
+            ("features", features, list(range(width))),
+            ("confounds", confounds, list(range(width, width + len(covariates)))),
+        ],
+        remainder="drop",
+        sparse_threshold=0.0,
+    )
+    steps += [("columns", both), ("clf", M.estimator(analysis.model, s, seed))]
+    return Pipeline(steps)
 
 
 def _fusion_estimator(data: StudyData, s: dict, seed: int, pos: dict[str, int]):
@@ -447,7 +492,7 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
             record(analysis, idx, mean.loc[idx].to_numpy())
             continue
         tr, te = train, test
-        if analysis.kind == "block":
+        if analysis.kind in ("block", "with_confounds"):
             column = avail[:, modality_pos[analysis.block]]
             tr, te = train[column[train]], test[column[test]]
         if len(te) == 0:
