@@ -57,6 +57,7 @@ EXPLAIN = PLAN.config["learn"]["explain"]["enabled"]
 
 
 ADDED_VALUE = PLAN.config["learn"]["added_value"]
+SAVE_MODEL = PLAN.config["learn"]["save_model"]
 
 
 def learn_optional_outputs():
@@ -65,6 +66,9 @@ def learn_optional_outputs():
         outputs["importance"] = learn_file(learn_dir(RUN), "importance")
     if ADDED_VALUE:
         outputs["added_value"] = learn_file(learn_dir(RUN), "added_value")
+    if SAVE_MODEL:
+        for key in ("model", "model_info", "model_card"):
+            outputs[key] = learn_file(learn_dir(RUN), key)
     return outputs
 
 
