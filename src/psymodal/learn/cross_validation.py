@@ -367,7 +367,10 @@ def _block_transform(data: StudyData, s: dict, blocks: list[str]):
         where = list(range(offset, offset + len(cols)))
         offset += len(cols)
         if transforms.get(m) == "tangent":
-            parts.append((m, TangentFeatures(edges=_edges(m, cols)), where))
+            tangent = TangentFeatures(
+                edges=_edges(m, cols), missing_regions=s["tangent"]["missing_regions"]
+            )
+            parts.append((m, tangent, where))
         else:
             parts.append((m, "passthrough", where))
     n_out = sum(_block_widths(data, s, blocks))
