@@ -9,12 +9,15 @@ only on the labels and ``cv.seed``, so every option sees the same folds (paired 
 
 Options: the fixed C of the former default (1.0), the fixed C of ``config/abide100.yaml``
 (0.1), nested CV over the former grids, and the current defaults (nested CV over the schema's
-grids). The chosen C per outer fold is read from ``learn/hyperparameters.tsv``.
+grids), and for tangent space the same with regions missing in a training subject dropped
+(``learn.tangent.missing_regions: drop``). The chosen C per outer fold is read from
+``learn/hyperparameters.tsv``.
 
 Usage::
 
     python benchmarks/learn_defaults_abide100.py [--data ../shared/data/abide100]
         [--out /tmp/psymodal_defaults] [--repeats 3] [--features correlation tangent]
+        [--options ...] [--models logistic svm]
 
 Prints one line per (features, option, model): pooled out-of-fold ROC AUC averaged over
 repeats, its stratified-bootstrap 95% CI, and the median chosen C; then the ratio of each
@@ -52,6 +55,7 @@ OPTIONS = {
     },
     "nested, former grids": {"cv": {"nested": True}, **FORMER_GRIDS},
     "nested, default grids (default)": {},
+    "nested, drop missing regions": {"tangent": {"missing_regions": "drop"}},
 }
 
 
@@ -79,6 +83,7 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--features", nargs="+", default=["correlation", "tangent"])
     parser.add_argument("--options", nargs="+", default=list(OPTIONS))
+    parser.add_argument("--models", nargs="+", default=["logistic", "svm"])
     args = parser.parse_args(argv)
     if not (args.data / "phenotypic.csv").exists():
         print(f"no data at {args.data}; skipped")
@@ -90,7 +95,7 @@ def main(argv=None) -> int:
         covariance = covariance_table(args.data, participants, args.out / "input")
         tables["tangent"] = (covariance, {"transforms": {"fmri": "tangent"}})
     common = {
-        "models": ["logistic", "svm"],
+        "models": args.models,
         "confounds": ["age", "sex", "site", "mean_fd"],
         "metrics": {"bootstrap": 1000},
         "cv": {"folds": 10, "repeats": args.repeats, "n_jobs": args.jobs},
@@ -101,7 +106,8 @@ def main(argv=None) -> int:
         for option in args.options:
             settings = {**common, **extra, **OPTIONS[option]}
             settings["cv"] = {**common["cv"], **OPTIONS[option].get("cv", {})}
-            folder = args.out / kind / option.split(" (")[0].replace(" ", "_").replace(",", "")
+            slug = "".join(ch if ch.isalnum() else "_" for ch in option.split(" (")[0])
+            folder = args.out / kind / slug
             start = time.perf_counter()
             paths = run(participants, {"fmri": table}, None, folder, settings)
             seconds = time.perf_counter() - start

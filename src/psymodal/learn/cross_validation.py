@@ -22,7 +22,7 @@ from sklearn.model_selection import (
 
 from psymodal.io.tables import FLOAT_FORMAT
 from psymodal.learn import models as M
-from psymodal.learn.assemble import ID, SEP, StudyData
+from psymodal.learn.assemble import COVARIATE_PREFIX, ID, SEP, StudyData
 from psymodal.learn.metrics import (
     METRICS,
     REGRESSION_METRICS,
@@ -400,10 +400,20 @@ def _harmonizer(data: StudyData, s: dict, n_features: int):
         if site_col not in data.covariates:
             raise ValueError("harmonize: combat needs a site column")
         others = [c for c in data.covariates if c != site_col]
+        protect = s["combat"]["protect"]
+        if protect is not None:
+            unknown = sorted(set(protect) - {c[len(COVARIATE_PREFIX) :] for c in others})
+            if unknown:
+                raise ValueError(f"learn.combat.protect {unknown}: not among the confounds")
+            others = [c for c in others if c[len(COVARIATE_PREFIX) :] in protect]
+        if s["combat"]["fit_on"] == "controls" and s["task"] != "classification":
+            raise ValueError("learn.combat.fit_on: controls needs learn.task: classification")
         combat = ComBat(
             site_column=n_features,
             covariate_columns=tuple(range(n_features + 1, n_features + 1 + len(others))),
-            **s["combat"],
+            empirical_bayes=s["combat"]["empirical_bayes"],
+            unseen_site=s["combat"]["unseen_site"],
+            fit_on=s["combat"]["fit_on"],
         )
         return combat, [site_col, *others]
     if method == "regress":

@@ -248,6 +248,10 @@ class ComBat(_DesignatedColumnsMixin, TransformerMixin, BaseEstimator):
         depends on the other samples of its site in the call).
     max_iter : int, default 100
     tol : float, default 1e-4
+    fit_on : {"all", "controls"}, default "all"
+        "controls": estimate the model on the training samples with ``y == 0`` only and apply
+        it to everyone, so that a diagnosis unbalanced across sites is not removed as a site
+        effect. A site without controls in ``fit`` is then an unseen site.
 
     Attributes
     ----------
@@ -273,7 +277,9 @@ class ComBat(_DesignatedColumnsMixin, TransformerMixin, BaseEstimator):
         unseen_site="pooled",
         max_iter=100,
         tol=1e-4,
+        fit_on="all",
     ):
+        self.fit_on = fit_on
         self.site_column = site_column
         self.covariate_columns = covariate_columns
         self.empirical_bayes = empirical_bayes
@@ -285,10 +291,18 @@ class ComBat(_DesignatedColumnsMixin, TransformerMixin, BaseEstimator):
         """Estimate the ComBat model on ``X`` (the training fold)."""
         if self.unseen_site not in ("pooled", "self"):
             raise ValueError(f"unseen_site must be 'pooled' or 'self', got {self.unseen_site!r}")
+        if self.fit_on not in ("all", "controls"):
+            raise ValueError(f"fit_on must be 'all' or 'controls', got {self.fit_on!r}")
         feats, cov, site, _ = self._split(X, reset=True)
         if site is None:
             raise ValueError("ComBat needs a site column")
         known = ~np.isnan(site)
+        if self.fit_on == "controls":
+            if y is None:
+                raise ValueError("ComBat(fit_on='controls') needs y (0 = control) in fit")
+            known &= np.asarray(y) == 0
+            if not known.any():
+                raise ValueError("ComBat(fit_on='controls'): no control in the training samples")
         feats, cov, site = feats[known], cov[known], site[known]
         self.sites_ = np.unique(site)
         observed = ~np.isnan(cov)
