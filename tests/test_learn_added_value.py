@@ -31,7 +31,8 @@ def test_added_value_separates_an_informative_from_an_empty_modality(tmp_path):
     mri, speech = table.loc["mri"], table.loc["speech"]
     assert mri.metric == "roc_auc" and mri.n_subjects == 60
     assert mri.difference > 0.2 and mri.difference_ci_low > 0 and mri.p_bootstrap < 0.05
-    assert speech.difference_ci_low < 0 < speech.difference_ci_high
+    # noise features add nothing (their extra variance can even cost a little)
+    assert speech.difference_ci_low < 0 and speech.difference < 0.05 and speech.p_bootstrap > 0.5
     np.testing.assert_allclose(
         mri.confounds_alone, speech.confounds_alone
     )  # the same baseline on the same subjects
