@@ -336,6 +336,14 @@ def _cmd_learn(args) -> int:
     return 0
 
 
+def _cmd_predict(args) -> int:
+    from psymodal.learn.final_model import predict_folder
+
+    for path in predict_folder(args.model, args.study, args.out_dir).values():
+        print(path)
+    return 0
+
+
 def _cmd_manifest(args) -> int:
     from psymodal.provenance.manifest import (
         earliest_log_time,
@@ -691,6 +699,20 @@ def _add_learn(sub) -> None:
     p.set_defaults(func=_cmd_learn)
 
 
+def _add_predict(sub) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="apply a saved model (learn.save_model) to another study",
+        description="MODEL: a learn folder or its model.joblib (checked against model.json). "
+        "STUDY: a folder with participants.tsv and <modality>_features.tsv (optionally "
+        "<modality>_qc.tsv), the features computed exactly as in training.",
+    )
+    p.add_argument("model", type=Path)
+    p.add_argument("study", type=Path)
+    p.add_argument("--out-dir", type=Path, required=True)
+    p.set_defaults(func=_cmd_predict)
+
+
 def _add_manifest(sub) -> None:
     p = sub.add_parser("manifest", help="write provenance/manifest.json for a results folder")
     p.add_argument("results_dir", type=Path, help="the config's results_dir")
@@ -861,6 +883,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_record_config,
         _add_collect,
         _add_learn,
+        _add_predict,
         _add_manifest,
         _add_audit,
         _add_sign,

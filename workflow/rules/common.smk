@@ -65,8 +65,20 @@ def dataset_inputs(subjects, modality):
 EXPLAIN = PLAN.config["learn"]["explain"]["enabled"]
 
 
+ADDED_VALUE = PLAN.config["learn"]["added_value"]
+SAVE_MODEL = PLAN.config["learn"]["save_model"]
+
+
 def learn_optional_outputs():
-    return {"importance": learn_file(learn_dir(RUN), "importance")} if EXPLAIN else {}
+    outputs = {}
+    if EXPLAIN:
+        outputs["importance"] = learn_file(learn_dir(RUN), "importance")
+    if ADDED_VALUE:
+        outputs["added_value"] = learn_file(learn_dir(RUN), "added_value")
+    if SAVE_MODEL:
+        for key in ("model", "model_info", "model_card"):
+            outputs[key] = learn_file(learn_dir(RUN), key)
+    return outputs
 
 
 # Connectome plots need importance scores and an atlas with coordinates (image inputs).

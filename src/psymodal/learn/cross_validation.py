@@ -22,7 +22,7 @@ from sklearn.model_selection import (
 
 from psymodal.io.tables import FLOAT_FORMAT
 from psymodal.learn import models as M
-from psymodal.learn.assemble import ID, SEP, StudyData
+from psymodal.learn.assemble import COVARIATE_PREFIX, ID, SEP, StudyData
 from psymodal.learn.metrics import (
     METRICS,
     REGRESSION_METRICS,
@@ -112,6 +112,10 @@ class EvaluationResult:
     )
 
 
+#: Suffix of the modality name of a model fitted on a modality plus the confounds.
+WITH_CONFOUNDS = "+confounds"
+
+
 def plan_analyses(data: StudyData, s: dict) -> list[Analysis]:
     """List the analyses requested by the settings, in output order."""
     plan = []
@@ -119,6 +123,11 @@ def plan_analyses(data: StudyData, s: dict) -> list[Analysis]:
         if model not in M.FEATURE_MODELS:
             raise ValueError(f"unknown model '{model}' (choose from {M.FEATURE_MODELS})")
         plan += [Analysis(model, m, "block", m) for m in data.modalities]
+        if s["added_value"] and s["confound_baseline"] and data.covariates:
+            plan += [
+                Analysis(model, f"{m}{WITH_CONFOUNDS}", "with_confounds", m)
+                for m in data.modalities
+            ]
         if "late" in s["fusion"] and len(data.modalities) > 1:
             plan.append(Analysis(model, "late_fusion", "late"))
         if "early" in s["fusion"] and len(data.modalities) > 1:
@@ -242,6 +251,8 @@ def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
         )
     if analysis.kind == "intermediate":
         return _fusion_estimator(data, s, seed, pos)
+    if analysis.kind == "with_confounds":
+        return _with_confounds_estimator(analysis, data, s, seed, pos)
     names = (
         data.blocks[analysis.block]
         if analysis.kind == "block"
@@ -255,6 +266,40 @@ def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
     return M.feature_pipeline(
         analysis.model, columns, s, harmonizer, designated, seed, transform=transform
     )
+
+
+def _with_confounds_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int, pos):
+    """One modality's features (in-fold transform, imputation, scaling) beside the confounds
+    (one-hot categorical, scaled numeric), then the model: the "added value" comparison's
+    full model. No harmonisation: the confounds are in the model instead."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from psymodal.learn.transformers import MedianImputer, ModalityBlockSelector
+
+    columns = [pos[c] for c in data.blocks[analysis.block]]
+    covariates = [pos[c] for c in data.covariates]
+    transform, n_out = _block_transform(data, s, [analysis.block])
+    width = len(columns) if n_out is None else n_out
+    steps = [("select", ModalityBlockSelector(columns + covariates))]
+    if transform is not None:
+        steps.append(("transform", transform))
+    features = Pipeline([("impute", MedianImputer()), ("scale", StandardScaler())])
+    # positions inside the confound columns the outer transformer hands over
+    confounds = M.confound_pipeline(
+        list(range(len(covariates))), [data.covariates.index(c) for c in data.categorical], s
+    ).named_steps["columns"]
+    both = ColumnTransformer(
+        [
+            ("features", features, list(range(width))),
+            ("confounds", confounds, list(range(width, width + len(covariates)))),
+        ],
+        remainder="drop",
+        sparse_threshold=0.0,
+    )
+    steps += [("columns", both), ("clf", M.estimator(analysis.model, s, seed))]
+    return Pipeline(steps)
 
 
 def _fusion_estimator(data: StudyData, s: dict, seed: int, pos: dict[str, int]):
@@ -332,7 +377,10 @@ def _block_transform(data: StudyData, s: dict, blocks: list[str]):
         where = list(range(offset, offset + len(cols)))
         offset += len(cols)
         if transforms.get(m) == "tangent":
-            parts.append((m, TangentFeatures(edges=_edges(m, cols)), where))
+            tangent = TangentFeatures(
+                edges=_edges(m, cols), missing_regions=s["tangent"]["missing_regions"]
+            )
+            parts.append((m, tangent, where))
         else:
             parts.append((m, "passthrough", where))
     n_out = sum(_block_widths(data, s, blocks))
@@ -362,10 +410,20 @@ def _harmonizer(data: StudyData, s: dict, n_features: int):
         if site_col not in data.covariates:
             raise ValueError("harmonize: combat needs a site column")
         others = [c for c in data.covariates if c != site_col]
+        protect = s["combat"]["protect"]
+        if protect is not None:
+            unknown = sorted(set(protect) - {c[len(COVARIATE_PREFIX) :] for c in others})
+            if unknown:
+                raise ValueError(f"learn.combat.protect {unknown}: not among the confounds")
+            others = [c for c in others if c[len(COVARIATE_PREFIX) :] in protect]
+        if s["combat"]["fit_on"] == "controls" and s["task"] != "classification":
+            raise ValueError("learn.combat.fit_on: controls needs learn.task: classification")
         combat = ComBat(
             site_column=n_features,
             covariate_columns=tuple(range(n_features + 1, n_features + 1 + len(others))),
-            **s["combat"],
+            empirical_bayes=s["combat"]["empirical_bayes"],
+            unseen_site=s["combat"]["unseen_site"],
+            fit_on=s["combat"]["fit_on"],
         )
         return combat, [site_col, *others]
     if method == "regress":
@@ -457,7 +515,7 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
             record(analysis, idx, mean.loc[idx].to_numpy())
             continue
         tr, te = train, test
-        if analysis.kind == "block":
+        if analysis.kind in ("block", "with_confounds"):
             column = avail[:, modality_pos[analysis.block]]
             tr, te = train[column[train]], test[column[test]]
         if len(te) == 0:

@@ -9,6 +9,8 @@ The stage writes into ``<run>/learn/``::
     permutation_null.tsv        the label-permutation null distribution
     membership_inference.tsv    the membership-inference (privacy) audit
     hyperparameters.tsv         nested CV: inner score of every grid value per outer fold
+    added_value.tsv             confounds + modality vs confounds alone (only with added_value)
+    model.joblib, model.json, model_card.md   the final model (only with save_model)
     importance.tsv              feature importance (only with ``explain.enabled``)
     run_info.json               effective settings, notes, counts and versions
 
@@ -32,12 +34,16 @@ FILE_NAMES = {
     "permutation_null": "permutation_null.tsv",
     "membership_inference": "membership_inference.tsv",
     "hyperparameters": "hyperparameters.tsv",
+    "added_value": "added_value.tsv",
+    "model": "model.joblib",
+    "model_info": "model.json",
+    "model_card": "model_card.md",
     "importance": "importance.tsv",
     "run_info": "run_info.json",
 }
 
-#: Written only when ``explain.enabled``.
-OPTIONAL = ("importance",)
+#: Written only when ``explain.enabled`` (importance) or ``added_value`` (added_value).
+OPTIONAL = ("importance", "added_value", "model", "model_info", "model_card")
 
 
 def learn_dir(run_dir) -> Path:
@@ -55,6 +61,16 @@ def run_file(run_dir, key: str) -> Path:
     return learn_file(learn_dir(run_dir), key)
 
 
-def learn_outputs(out_dir, explain: bool = False) -> dict[str, Path]:
-    """Every file the stage writes into ``out_dir`` (``importance`` only with ``explain``)."""
-    return {key: learn_file(out_dir, key) for key in FILE_NAMES if explain or key not in OPTIONAL}
+def learn_outputs(
+    out_dir, explain: bool = False, added_value: bool = False, save_model: bool = False
+) -> dict[str, Path]:
+    """Every file the stage writes into ``out_dir`` (``importance`` only with ``explain``,
+    ``added_value`` with ``added_value``, the model files with ``save_model``)."""
+    wanted = {
+        "importance": explain,
+        "added_value": added_value,
+        "model": save_model,
+        "model_info": save_model,
+        "model_card": save_model,
+    }
+    return {key: learn_file(out_dir, key) for key in FILE_NAMES if key not in wanted or wanted[key]}

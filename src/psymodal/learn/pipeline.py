@@ -49,7 +49,7 @@ def run(
     s = resolve(settings)
     data = assemble(participants_tsv, feature_tables, qc_tables, s)
     explain = bool(s["explain"]["enabled"])
-    files = learn_outputs(out_dir, explain)
+    files = learn_outputs(out_dir, explain, bool(s["added_value"]), bool(s["save_model"]))
     result = evaluate(data, s, keep_fitted=explain)
     paths = {
         "metrics": write_tsv(result.metrics, files["metrics"]),
@@ -60,6 +60,15 @@ def run(
         "membership_inference": write_tsv(result.membership, files["membership_inference"]),
         "hyperparameters": write_tsv(result.hyperparameters, files["hyperparameters"]),
     }
+    if s["added_value"]:
+        from psymodal.learn.added_value import added_value_table
+
+        table = added_value_table(result.predictions, s)
+        paths["added_value"] = write_tsv(table, files["added_value"])
+    if s["save_model"]:
+        from psymodal.learn.final_model import fit_final, save_model
+
+        paths.update(save_model(fit_final(data, s), out_dir, result.metrics))
     if explain:
         from psymodal.learn.explain import importance_table
 

@@ -248,6 +248,10 @@ class ComBat(_DesignatedColumnsMixin, TransformerMixin, BaseEstimator):
         depends on the other samples of its site in the call).
     max_iter : int, default 100
     tol : float, default 1e-4
+    fit_on : {"all", "controls"}, default "all"
+        "controls": estimate the model on the training samples with ``y == 0`` only and apply
+        it to everyone, so that a diagnosis unbalanced across sites is not removed as a site
+        effect. A site without controls in ``fit`` is then an unseen site.
 
     Attributes
     ----------
@@ -273,7 +277,9 @@ class ComBat(_DesignatedColumnsMixin, TransformerMixin, BaseEstimator):
         unseen_site="pooled",
         max_iter=100,
         tol=1e-4,
+        fit_on="all",
     ):
+        self.fit_on = fit_on
         self.site_column = site_column
         self.covariate_columns = covariate_columns
         self.empirical_bayes = empirical_bayes
@@ -285,10 +291,18 @@ class ComBat(_DesignatedColumnsMixin, TransformerMixin, BaseEstimator):
         """Estimate the ComBat model on ``X`` (the training fold)."""
         if self.unseen_site not in ("pooled", "self"):
             raise ValueError(f"unseen_site must be 'pooled' or 'self', got {self.unseen_site!r}")
+        if self.fit_on not in ("all", "controls"):
+            raise ValueError(f"fit_on must be 'all' or 'controls', got {self.fit_on!r}")
         feats, cov, site, _ = self._split(X, reset=True)
         if site is None:
             raise ValueError("ComBat needs a site column")
         known = ~np.isnan(site)
+        if self.fit_on == "controls":
+            if y is None:
+                raise ValueError("ComBat(fit_on='controls') needs y (0 = control) in fit")
+            known &= np.asarray(y) == 0
+            if not known.any():
+                raise ValueError("ComBat(fit_on='controls'): no control in the training samples")
         feats, cov, site = feats[known], cov[known], site[known]
         self.sites_ = np.unique(site)
         observed = ~np.isnan(cov)
@@ -501,6 +515,12 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
         Output only the i < j tangent edges.
     eps, max_iter, tol, n_threads
         Passed to :class:`~psymodal.mri.tangent.TangentSpace`.
+    missing_regions : {"complete", "drop"}, default="complete"
+        A region missing (NaN or zero variance) in some training subject: ``complete`` keeps
+        it and completes the matrices that lack it; ``drop`` leaves it out of the reference
+        and of every subject's tangent vector, decided on the training rows of each fold.
+        Dropped regions' edges are output as 0 (constant, so without influence after
+        scaling), which keeps the output width fixed. ``regions_dropped_`` lists them.
 
     Notes
     -----
@@ -522,8 +542,16 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
     """
 
     def __init__(
-        self, edges=None, discard_diagonal=True, eps=1e-6, max_iter=50, tol=1e-5, n_threads=1
+        self,
+        edges=None,
+        discard_diagonal=True,
+        eps=1e-6,
+        max_iter=50,
+        tol=1e-5,
+        n_threads=1,
+        missing_regions="complete",
     ):
+        self.missing_regions = missing_regions
         self.edges = edges
         self.discard_diagonal = discard_diagonal
         self.eps = eps
@@ -599,12 +627,33 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
                 ii.append(index[a])
                 jj.append(index[b])
         self._cols, self._i, self._j = np.array(cols), np.array(ii), np.array(jj)
+        if self.missing_regions not in ("complete", "drop"):
+            raise ValueError(
+                f"missing_regions must be 'complete' or 'drop', not {self.missing_regions!r}"
+            )
         mats, present = self._matrices(X)
         if not present.any():
             raise ValueError("TangentFeatures: no training row has an observed region")
+        self._keep = np.arange(len(self.regions_))
+        self.regions_dropped_ = []
+        if self.missing_regions == "drop":
+            diagonals = np.diagonal(mats[present], axis1=1, axis2=2)
+            lost = (~np.isfinite(diagonals) | (diagonals <= 0)).any(axis=0)
+            if lost.all():
+                raise ValueError("TangentFeatures: every region is missing in some training row")
+            self._keep = np.flatnonzero(~lost)
+            self.regions_dropped_ = [self.regions_[k] for k in np.flatnonzero(lost)]
+            mats = mats[:, self._keep][:, :, self._keep]
+        kept = [self.regions_[k] for k in self._keep]
+        # positions of the kept regions' tangent outputs in the full output
+        full = {name: k for k, name in enumerate(names)}
+        _, kept_names = tangent_layout(
+            [f"{a}__{b}" for a in kept for b in kept], self.discard_diagonal
+        )
+        self._out_pos = np.array([full[n] for n in kept_names])
         self.tangent_ = TangentSpace(
             input="covariance",
-            region_names=self.regions_,
+            region_names=kept,
             discard_diagonal=self.discard_diagonal,
             eps=self.eps,
             max_iter=self.max_iter,
@@ -625,7 +674,10 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
         mats, present = self._matrices(X)
         out = np.full((X.shape[0], self.n_features_out_), np.nan)
         if present.any():
-            out[present] = self.tangent_.transform(mats[present])
+            mats = mats[:, self._keep][:, :, self._keep]
+            kept = np.full((int(present.sum()), self.n_features_out_), 0.0)
+            kept[:, self._out_pos] = self.tangent_.transform(mats[present])
+            out[present] = kept
         return out
 
     def get_feature_names_out(self, input_features=None):

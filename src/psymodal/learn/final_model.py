@@ -1,0 +1,419 @@
+"""The final model: fitted on every included subject, saved, and applied to another study.
+
+After cross-validation (which estimates how well the procedure generalises), ``learn.save_model``
+fits the same procedure once on all included subjects: for every model, each modality block
+and the confound baseline, with the hyper-parameters chosen by the same inner search. The
+fitted estimators go to ``model.joblib``; ``model.json`` holds everything a reader needs
+without unpickling (settings, feature names, covariate levels, chosen values, versions and
+the SHA-256 of ``model.joblib``), and ``model_card.md`` the model card.
+
+:func:`predict_study` applies a saved model to another study's tables. It refuses feature
+tables whose columns differ from the training features (another atlas, another feature set),
+and handles sites unseen in training explicitly: the confound model gives them the reference
+level (all site indicators 0) and ComBat applies ``learn.combat.unseen_site``; both are
+recorded in the returned notes.
+
+Only load models you trust: joblib files are pickles and run code when loaded. The checksum
+check catches a corrupted or replaced file, not a malicious author.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import sklearn
+
+from psymodal.io.tables import read_tsv, write_json, write_tsv
+from psymodal.learn.assemble import COVARIATE_PREFIX, ID, SEP, StudyData
+from psymodal.learn.cross_validation import _fit, build_estimator, plan_analyses
+from psymodal.learn.metrics import binary_metrics, regression_metrics
+from psymodal.learn.paths import FILE_NAMES
+
+MODEL_FILE = FILE_NAMES["model"]
+INFO_FILE = FILE_NAMES["model_info"]
+CARD_FILE = FILE_NAMES["model_card"]
+#: Analyses a final model keeps (fusions are recombined from the blocks at prediction time).
+KINDS = ("block", "confounds", "mean")
+FORMAT = 1
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fit_final(data: StudyData, s: dict) -> dict:
+    """Fit every block and confound analysis on all included subjects.
+
+    Returns
+    -------
+    dict
+        ``estimators`` ((model, modality) -> fitted estimator), ``info`` (JSON-ready
+        description: feature names, covariates and their levels, chosen hyper-parameters).
+    """
+    X = data.X.to_numpy(dtype=float)
+    avail = data.available
+    estimators, chosen = {}, []
+    seed = s["cv"]["seed"]
+    for analysis in plan_analyses(data, s):
+        if analysis.kind not in KINDS:
+            continue
+        rows = (
+            np.flatnonzero(avail[analysis.block].to_numpy())
+            if analysis.kind == "block"
+            else np.arange(len(data.y))
+        )
+        estimator, choices = _fit(
+            build_estimator(analysis, data, s, seed),
+            analysis,
+            X[rows],
+            data.y[rows],
+            s,
+            seed,
+            site=None if data.site is None else data.site[rows],
+            groups=None if data.groups is None else data.groups[rows],
+        )
+        estimators[(analysis.model, analysis.modality)] = estimator
+        for c in choices:
+            if c["chosen"]:
+                chosen.append({"model": analysis.model, "modality": analysis.modality, **c})
+    # value -> code as assembled (codes follow the sorted values of the whole labelled
+    # table, so they are read back from the pairs rather than recomputed)
+    codes = {}
+    for c in data.categorical:
+        pairs = pd.DataFrame(
+            {
+                "value": data.participants[c[len(COVARIATE_PREFIX) :]].astype(str).to_numpy(),
+                "code": data.X[c].to_numpy(),
+            }
+        ).dropna()
+        codes[c] = {str(v): float(k) for v, k in sorted(set(map(tuple, pairs.to_numpy())))}
+    info = {
+        "format": FORMAT,
+        "task": s["task"],
+        "columns": list(data.X.columns),
+        "blocks": data.blocks,
+        "covariates": data.covariates,
+        "categorical_codes": codes,
+        "training_sites": sorted(set(data.site)) if data.site is not None else [],
+        "n_subjects": int(len(data.y)),
+        "analyses": [list(k) for k in estimators],
+        "chosen_hyperparameters": chosen,
+        "settings": s,
+        "versions": {
+            "python": platform.python_version(),
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+        },
+    }
+    return {"estimators": estimators, "info": info}
+
+
+def save_model(final: dict, out_dir: str | os.PathLike, metrics: pd.DataFrame) -> dict[str, Path]:
+    """Write ``model.joblib`` (atomically), ``model.json`` with its checksum and the card."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / MODEL_FILE
+    tmp = out / f".{MODEL_FILE}.tmp"
+    joblib.dump(final["estimators"], tmp)
+    os.replace(tmp, target)
+    info = {**final["info"], "model_file": MODEL_FILE, "sha256": _sha256(target)}
+    paths = {"model": target, "model_info": write_json(info, out / INFO_FILE)}
+    card = out / CARD_FILE
+    tmp = out / f".{CARD_FILE}.tmp"
+    tmp.write_text(model_card(info, metrics))
+    os.replace(tmp, card)
+    paths["model_card"] = card
+    return paths
+
+
+def model_card(info: dict, metrics: pd.DataFrame) -> str:
+    """The model card (Mitchell et al. 2019, abridged): data, metrics with CIs, use, limits."""
+    regression = info["task"] == "regression"
+    metric = "pearson_r" if regression else "roc_auc"
+    lines = [
+        "# Model card (psymodal)",
+        "",
+        "## Model",
+        f"- Task: {info['task']} of `{info['settings']['label_column']}`"
+        + ("" if regression else f" == `{info['settings']['positive_label']}`"),
+        f"- Analyses: {', '.join('/'.join(a) for a in info['analyses'])}",
+        f"- Fitted on {info['n_subjects']} included subjects; sites: "
+        f"{', '.join(info['training_sites']) or 'not recorded'}",
+        f"- Harmonisation: {info['settings']['harmonize']}; transforms: "
+        f"{info['settings']['transforms'] or 'none'}",
+        f"- Versions: {', '.join(f'{k} {v}' for k, v in info['versions'].items())}",
+        f"- File: `{info['model_file']}`, SHA-256 `{info['sha256']}`",
+        "",
+        f"## Cross-validated performance ({metric}, 95% bootstrap CI)",
+        "",
+        "| model | modality | n | estimate | CI |",
+        "|---|---|---|---|---|",
+    ]
+    for row in metrics.itertuples():
+        lines.append(
+            f"| {row.model} | {row.modality} | {row.n_subjects} | {getattr(row, metric):.3f} | "
+            f"[{getattr(row, f'{metric}_ci_low'):.3f}, {getattr(row, f'{metric}_ci_high'):.3f}] |"
+        )
+    lines += [
+        "",
+        "## Intended use",
+        "Research only: replication of the cross-validated result in another study. Not for",
+        "clinical decisions about individuals.",
+        "",
+        "## Limits",
+        "- Performance is estimated on the training study's population, sites and scanners;",
+        "  expect less on others (`psymodal predict` measures it when the labels are known).",
+        "- Sites unseen in training get no site correction (confound model: reference level;",
+        "  ComBat: the `learn.combat.unseen_site` rule).",
+        "- Features must be computed exactly as in training (same atlas, same feature set);",
+        "  `psymodal predict` refuses other columns.",
+        "- Privacy: models with many features can memorise their training subjects (see",
+        "  `learn/membership_inference.tsv`); share the model only as the data agreements allow.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def load_model(path: str | os.PathLike) -> dict:
+    """Load ``model.joblib`` (or the folder holding it) after checking its SHA-256.
+
+    Raises
+    ------
+    ValueError
+        When the file's checksum differs from the one recorded in ``model.json``.
+    """
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    info = json.loads((folder / INFO_FILE).read_text())
+    model = folder / info["model_file"]
+    actual = _sha256(model)
+    if actual != info["sha256"]:
+        raise ValueError(
+            f"{model}: SHA-256 {actual} differs from the {info['sha256']} recorded in "
+            f"{folder / INFO_FILE}: the model file was changed or corrupted; refusing to load it"
+        )
+    return {"estimators": joblib.load(model), "info": info}
+
+
+def _study_matrix(
+    info: dict, participants: pd.DataFrame, features: dict, qc: dict | None, notes: list[str]
+):
+    """The new study on the training columns (order included); refuses foreign features."""
+    participants = participants.copy()
+    participants[ID] = participants[ID].astype(str)
+    participants = participants.sort_values(ID, kind="stable").reset_index(drop=True)
+    ids = participants[ID]
+    X = pd.DataFrame(index=pd.Index(ids, name=ID))
+    available = pd.DataFrame(index=X.index)
+    unknown = sorted(set(features) - set(info["blocks"]))
+    if unknown:
+        raise ValueError(
+            f"feature tables {unknown} are not modalities of the model {sorted(info['blocks'])}"
+        )
+    for modality, columns in info["blocks"].items():
+        if modality not in features:
+            notes.append(f"{modality}: no feature table given; its analyses are skipped")
+            available[modality] = False
+            continue
+        table = features[modality].copy()
+        table[ID] = table[ID].astype(str)
+        names = [f"{modality}{SEP}{c}" for c in table.columns if c != ID]
+        missing = sorted(set(columns) - set(names))
+        extra = sorted(set(names) - set(columns))
+        if missing or extra:
+            strip = len(modality) + len(SEP)
+            raise ValueError(
+                f"feature table '{modality}' does not match the model: {len(missing)} trained "
+                f"feature(s) missing (e.g. {[m[strip:] for m in missing[:3]]}), {len(extra)} "
+                f"unknown (e.g. {[e[strip:] for e in extra[:3]]}). Compute the features as in "
+                "training (same atlas, same feature set)"
+            )
+        values = table.set_index(ID)
+        values.columns = names
+        values = values.reindex(ids)[columns].astype(float)
+        if qc and modality in qc:
+            table_qc = qc[modality].copy()
+            excluded = set(
+                table_qc.loc[
+                    ~table_qc["included"].astype(str).str.lower().isin(["true", "1"]), ID
+                ].astype(str)
+            )
+            values.loc[values.index.isin(excluded), :] = np.nan
+        available[modality] = values.notna().any(axis=1).to_numpy()
+        X = pd.concat([X, values], axis=1)
+    for column in info["covariates"]:
+        name = column[len(COVARIATE_PREFIX) :]
+        if name not in participants:
+            notes.append(f"covariate '{name}' absent: missing (imputed by the model)")
+            X[column] = np.nan
+            continue
+        values = participants[name]
+        if column in info["categorical_codes"]:
+            codes = dict(info["categorical_codes"][column])
+            unseen = sorted(set(values.dropna().astype(str)) - set(codes))
+            if unseen:
+                notes.append(
+                    f"{name} values unseen in training {unseen}: confound model at the reference "
+                    "level (indicators 0)"
+                )
+            top = max(codes.values(), default=-1.0)
+            codes.update({v: top + 1.0 + i for i, v in enumerate(unseen)})
+            X[column] = [np.nan if pd.isna(v) else codes[str(v)] for v in values]
+        else:
+            X[column] = pd.to_numeric(values, errors="coerce").to_numpy()
+    return X[info["columns"]], available, participants
+
+
+def predict_study(
+    model: dict,
+    participants: pd.DataFrame,
+    features: dict[str, pd.DataFrame],
+    qc: dict[str, pd.DataFrame] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Apply a saved model to another study.
+
+    Parameters
+    ----------
+    model : dict
+        From :func:`load_model`.
+    participants : DataFrame
+        ``participant_id``, the covariates and, when known, the label column.
+    features : dict of str to DataFrame
+        Modality -> feature table, with exactly the training features.
+    qc : dict of str to DataFrame, optional
+        Modality -> QC table (``included`` false: the modality is missing for that subject).
+
+    Returns
+    -------
+    predictions : DataFrame
+        ``participant_id``, ``modality``, ``model``, ``y_true`` (NaN without labels) and
+        ``probability`` (``prediction`` for regression); late fusion averages the blocks.
+    metrics : DataFrame
+        Per analysis, when the labels are known: ROC AUC, balanced accuracy (or r, R², MAE).
+    notes : list of str
+        Unseen sites, missing tables or covariates.
+    """
+    info, estimators = model["info"], model["estimators"]
+    s = info["settings"]
+    regression = info["task"] == "regression"
+    notes: list[str] = []
+    X, available, participants = _study_matrix(info, participants, features, qc, notes)
+    if s["site_column"] in participants:
+        unseen = sorted(
+            set(participants[s["site_column"]].astype(str)) - set(info["training_sites"])
+        )
+        if unseen:
+            rule = s["combat"]["unseen_site"] if s["harmonize"] == "combat" else "none needed"
+            notes.append(
+                f"sites unseen in training: {unseen}; harmonisation {s['harmonize']} "
+                f"(unseen-site rule: {rule})"
+            )
+    y = None
+    label = s["label_column"]
+    if label in participants:
+        if regression:
+            y = pd.to_numeric(participants[label], errors="coerce").to_numpy()
+        else:
+            known = participants[label].notna()
+            y = np.where(known, (participants[label].astype(str) == s["positive_label"]), np.nan)
+    column = "prediction" if regression else "probability"
+    values = X.to_numpy(dtype=float)
+    rows, blocks = [], {}
+    for (name, modality), estimator in estimators.items():
+        where = available[modality].to_numpy() if modality in available else np.ones(len(X), bool)
+        if not where.any():
+            continue
+        out = (
+            estimator.predict(values[where])
+            if regression
+            else estimator.predict_proba(values[where])[:, 1]
+        )
+        series = pd.Series(out, index=np.flatnonzero(where))
+        if modality in info["blocks"]:
+            blocks.setdefault(name, {})[modality] = series
+        rows.append((name, modality, series))
+    for name, per_block in blocks.items():
+        if len(info["blocks"]) > 1 and "late" in s["fusion"]:
+            mean = pd.concat(per_block.values(), axis=1).mean(axis=1).sort_index()
+            rows.append((name, "late_fusion", mean))
+    tables = [
+        pd.DataFrame(
+            {
+                ID: X.index.to_numpy()[series.index],
+                "modality": modality,
+                "model": name,
+                "y_true": np.nan if y is None else y[series.index],
+                column: series.to_numpy(),
+            }
+        )
+        for name, modality, series in rows
+    ]
+    predictions = pd.concat(tables, ignore_index=True)
+    metrics = []
+    if y is not None:
+        for (name, modality), group in predictions.groupby(["model", "modality"], sort=False):
+            group = group.dropna(subset=["y_true"])
+            score = (
+                regression_metrics(group.y_true, group.prediction)
+                if regression
+                else binary_metrics(group.y_true.astype(int), group.probability)
+            )
+            metrics.append({"model": name, "modality": modality, "n_subjects": len(group), **score})
+    return predictions, pd.DataFrame(metrics), notes
+
+
+def predict_folder(
+    model_path: str | os.PathLike, study: str | os.PathLike, out_dir: str | os.PathLike
+) -> dict[str, Path]:
+    """``psymodal predict``: a saved model applied to a study folder.
+
+    The study folder holds ``participants.tsv``, ``<modality>_features.tsv`` for the model's
+    modalities and optionally ``<modality>_qc.tsv``. Writes ``predictions.tsv``,
+    ``metrics.tsv`` (when the labels are known) and ``notes.txt`` into ``out_dir``.
+    """
+    model = load_model(model_path)
+    study = Path(study)
+    participants = read_tsv(study / "participants.tsv", dtype={ID: str})
+    features, qc = {}, {}
+    for modality in model["info"]["blocks"]:
+        path = study / f"{modality}_features.tsv"
+        if path.is_file():
+            features[modality] = read_tsv(path, dtype={ID: str})
+        qc_path = study / f"{modality}_qc.tsv"
+        if qc_path.is_file():
+            qc[modality] = read_tsv(qc_path, dtype={ID: str})
+    if not features:
+        raise ValueError(
+            f"{study}: no <modality>_features.tsv for the model's modalities "
+            f"{sorted(model['info']['blocks'])}"
+        )
+    predictions, metrics, notes = predict_study(model, participants, features, qc)
+    out = Path(out_dir)
+    paths = {"predictions": write_tsv(predictions, out / "predictions.tsv")}
+    if len(metrics):
+        paths["metrics"] = write_tsv(metrics, out / "metrics.tsv")
+    notes_file = out / "notes.txt"
+    notes_file.write_text("".join(f"{n}\n" for n in notes))
+    paths["notes"] = notes_file
+    return paths
+
+
+__all__ = [
+    "fit_final",
+    "load_model",
+    "model_card",
+    "predict_folder",
+    "predict_study",
+    "save_model",
+]
