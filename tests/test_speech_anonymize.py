@@ -31,11 +31,11 @@ def test_formants_move_as_the_pole_angles_while_f0_and_timing_stay():
     assert len(z) == len(y)
     before, after = extract_features(y, SR), extract_features(z, SR)
     for k, f in [(1, 700.0), (2, 1200.0)]:
-        name = f"F{k}frequency_sma3nz_amean"
+        name = f"pm_F{k}frequency_sma3nz_amean"
         assert before[name] == pytest.approx(f, rel=0.1)
         assert after[name] == pytest.approx(_warped_hz(f, 0.8), rel=0.1)
     # 2.6 kHz lies near 1 rad, where x ** 0.8 ~ x: F3 barely moves.
-    assert after["F3frequency_sma3nz_amean"] == pytest.approx(2600.0, rel=0.1)
+    assert after["pm_F3frequency_sma3nz_amean"] == pytest.approx(2600.0, rel=0.1)
     # The excitation is untouched: same F0, same pauses.
     f0 = "F0semitoneFrom27.5Hz_sma3nz_amean"
     assert after[f0] == pytest.approx(before[f0], abs=0.1)

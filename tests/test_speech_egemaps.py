@@ -23,7 +23,7 @@ def test_names_match_opensmile_layout():
     assert len(names) == 88 and len(set(names)) == 88
     assert names[0] == "F0semitoneFrom27.5Hz_sma3nz_amean"
     assert names[10] == "loudness_sma3_amean"
-    assert "jitterLocal_sma3nz_amean" in names and "HNRdBACF_sma3nz_amean" in names
+    assert "pm_jitterLocal_sma3nz_amean" in names and "pm_HNRdBACF_sma3nz_amean" in names
     assert names[-1] == "equivalentSoundLevel_dBp"
     feats = extract_features(pulse_vowel(0.6), SR)
     assert [k for k in feats if k in set(names)] == names
@@ -45,9 +45,9 @@ def test_f0_and_voiced_segments():
     assert feats["F0semitoneFrom27.5Hz_sma3nz_amean"] == pytest.approx(
         12 * math.log2(150 / 27.5), abs=0.2
     )
-    assert feats["F0semitoneFrom27.5Hz_sma3nz_pctlrange0-2"] < 0.3
+    assert feats["pm_F0semitoneFrom27.5Hz_sma3nz_pctlrange0-2"] < 0.3
     duration_f0 = len(y) / SR - 0.05  # F0 frames cover the signal less one 60 ms window
-    assert feats["VoicedSegmentsPerSec"] == pytest.approx(3 / duration_f0, rel=0.05)
+    assert feats["pm_VoicedSegmentsPerSec"] == pytest.approx(3 / duration_f0, rel=0.05)
     # openSMILE 2.6.0 gives 0.53 here: 60 ms F0 frames reaching into a vowel are voiced.
     assert feats["MeanVoicedSegmentLengthSec"] == pytest.approx(0.53, abs=0.04)
     assert feats["MeanUnvoicedSegmentLength"] == pytest.approx(0.4, abs=0.2)
@@ -64,18 +64,18 @@ def test_jitter_and_shimmer_from_known_perturbations():
     n = int(0.9 * SR / 100)  # periods inside the signal
     true_jitter = np.mean(np.abs(np.diff(periods[:n]))) / np.mean(periods[:n])
     true_shimmer = np.mean(np.abs(20 * np.log10(amps[1:n] / amps[: n - 1])))
-    assert steady["jitterLocal_sma3nz_amean"] < 0.002
+    assert steady["pm_jitterLocal_sma3nz_amean"] < 0.002
     # Mark placement is accurate to a few tenths of a sample, which adds ~0.2 % jitter.
-    assert jittered["jitterLocal_sma3nz_amean"] == pytest.approx(true_jitter, rel=0.3)
-    assert steady["shimmerLocaldB_sma3nz_amean"] < 0.1
-    assert shimmered["shimmerLocaldB_sma3nz_amean"] == pytest.approx(true_shimmer, rel=0.3)
+    assert jittered["pm_jitterLocal_sma3nz_amean"] == pytest.approx(true_jitter, rel=0.3)
+    assert steady["pm_shimmerLocaldB_sma3nz_amean"] < 0.1
+    assert shimmered["pm_shimmerLocaldB_sma3nz_amean"] == pytest.approx(true_shimmer, rel=0.3)
 
 
 def test_hnr_drops_with_noise():
     clean = pulse_vowel(1.0)
     noisy = clean + np.random.default_rng(3).normal(0, 0.3 * np.std(clean), len(clean))
-    hnr_clean = extract_features(clean, SR)["HNRdBACF_sma3nz_amean"]
-    hnr_noisy = extract_features(noisy, SR)["HNRdBACF_sma3nz_amean"]
+    hnr_clean = extract_features(clean, SR)["pm_HNRdBACF_sma3nz_amean"]
+    hnr_noisy = extract_features(noisy, SR)["pm_HNRdBACF_sma3nz_amean"]
     # Like openSMILE's HNRdBACF, no correction for the window's own autocorrelation: a
     # perfectly periodic signal reads ~8 dB, not infinity.
     assert hnr_clean > 6.0
@@ -84,9 +84,9 @@ def test_hnr_drops_with_noise():
 
 def test_formants_of_synthetic_vowel():
     feats = extract_features(pulse_vowel(1.0, formants=(700, 1200, 2600)), SR)
-    assert feats["F1frequency_sma3nz_amean"] == pytest.approx(700, rel=0.1)
-    assert feats["F2frequency_sma3nz_amean"] == pytest.approx(1200, rel=0.1)
-    assert feats["F3frequency_sma3nz_amean"] == pytest.approx(2600, rel=0.1)
+    assert feats["pm_F1frequency_sma3nz_amean"] == pytest.approx(700, rel=0.1)
+    assert feats["pm_F2frequency_sma3nz_amean"] == pytest.approx(1200, rel=0.1)
+    assert feats["pm_F3frequency_sma3nz_amean"] == pytest.approx(2600, rel=0.1)
 
 
 def test_spectral_balance_of_white_noise():
@@ -119,12 +119,12 @@ def test_narrowband_input_flags_features_above_nyquist(tmp_path):
     feats = extract_features(audio.y, audio.sr, native_sr=audio.native_sr)
     limited = [k for k in feats if not k.startswith("qc_") and band_limit_hz(k) > 4000]
     assert limited and all(math.isnan(feats[k]) for k in limited)
-    assert "alphaRatioV_sma3nz_amean" in limited and "mfcc1_mean" in limited
+    assert "pm_alphaRatioV_sma3nz_amean" in limited and "mfcc1_mean" in limited
     assert not math.isnan(feats["F0semitoneFrom27.5Hz_sma3nz_amean"])
     assert not math.isnan(feats["slopeV0-500_sma3nz_amean"])
     assert feats["qc_nyquist_limited_features"] == len(limited)
     kept = extract_features(audio.y, audio.sr, KEEP, native_sr=8000)
-    assert not math.isnan(kept["alphaRatioV_sma3nz_amean"])
+    assert not math.isnan(kept["pm_alphaRatioV_sma3nz_amean"])
     process_subject("01", [path], tmp_path / "f.tsv", tmp_path / "q.tsv", None)
     qc = read_tsv(tmp_path / "q.tsv")
     assert qc.loc[0, "nyquist_limited_features"] == len(limited)

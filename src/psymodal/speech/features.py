@@ -183,10 +183,13 @@ def analyse_recording(
     y : numpy.ndarray
         Mono signal (e.g. from :func:`psymodal.speech.load_audio`).
     sr : int
-        Its sampling rate, Hz. A signal at another rate than ``speech.sample_rate`` (16 kHz
-        by default; None keeps the signal's rate) is resampled to it once (soxr HQ, as
+        Its sampling rate, Hz. A signal at a higher rate than ``speech.sample_rate`` (16 kHz
+        by default; None keeps the signal's rate) is resampled down to it once (soxr HQ, as
         :func:`psymodal.speech.load_audio` does), so the features and their cost do not
-        depend on the recording's rate, and ``native_sr`` defaults to ``sr``.
+        depend on the recording's rate above it (eGeMAPS analyses nothing above 8 kHz). A
+        signal at a lower rate is analysed as it is: upsampling adds no content, but moves
+        the spectral features of band-limited (e.g. 8 kHz telephone) recordings away from
+        openSMILE's values at their own rate.
     settings : dict, optional
         Speech settings (see :data:`DEFAULT_SETTINGS`; missing keys take the defaults).
     native_sr : int, optional
@@ -210,7 +213,7 @@ def analyse_recording(
     y = np.asarray(y, dtype=np.float64)
     cfg = resolve_section("speech", settings)  # checked once per recording
     rate = cfg["sample_rate"]
-    if rate and int(rate) != int(sr) and y.ndim == 1 and y.size and np.all(np.isfinite(y)):
+    if rate and int(sr) > int(rate) and y.ndim == 1 and y.size and np.all(np.isfinite(y)):
         native_sr = min(int(native_sr or sr), int(sr))
         y = resample(y, int(sr), int(rate))
         sr = int(rate)
