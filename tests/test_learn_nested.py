@@ -15,7 +15,11 @@ from psymodal.learn.settings import resolve
 from psymodal.learn.simulate import simulate_study, write_study
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-FAST = {"metrics": {"bootstrap": 0}, "cv": {"folds": 3}, "logistic": {"grid": [0.001, 0.1, 10.0]}}
+FAST = {
+    "metrics": {"bootstrap": 0},
+    "cv": {"folds": 3, "nested": True},
+    "logistic": {"grid": [0.001, 0.1, 10.0]},
+}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +87,7 @@ def test_group_cv_searches_by_group_and_run_writes_the_table(study, tmp_path):
     ptsv, paths = write_study(participants, features, tmp_path / "in")
     settings = {
         **FAST,
-        "cv": {"folds": 3, "strategy": "group", "group_column": "family"},
+        "cv": {"folds": 3, "strategy": "group", "group_column": "family", "nested": True},
         "confound_baseline": False,
     }
     written = run(ptsv, paths, None, tmp_path / "out", settings)

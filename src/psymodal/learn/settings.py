@@ -16,7 +16,10 @@ from psymodal.settings import defaults, resolve_section
 TRANSFORMS = ("tangent", None)
 
 #: Models each ``learn.task`` accepts.
-TASK_MODELS = {"classification": ("logistic", "svm", "hgb"), "regression": ("ridge", "svr", "hgb")}
+TASK_MODELS = {
+    "classification": ("logistic", "svm", "hgb", "dp_logistic"),
+    "regression": ("ridge", "svr", "hgb"),
+}
 
 #: Every default of the ``learn`` section (from the schema, the one place they are written).
 DEFAULTS: dict = defaults("learn")
