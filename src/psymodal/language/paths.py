@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from psymodal.speech.paths import task_tables
+
 #: Suffixes of transcript files, in order of preference when both exist.
 TRANSCRIPT_SUFFIXES = ("_transcript.tsv", "_transcript.txt")
 
@@ -36,12 +38,7 @@ def subject_outputs(subject: str, out_dir, task: str | None = None) -> dict[str,
     task : str, optional
         The configured task; ``all`` in the names when None or empty.
     """
-    task = task or "all"
-    folder = Path(out_dir) / subject / "language"
-    return {
-        "features": folder / f"{subject}_task-{task}_features.tsv",
-        "qc": folder / f"{subject}_task-{task}_desc-qc.tsv",
-    }
+    return task_tables(subject, out_dir, task, "language")
 
 
 def recording_stem(path: Path) -> str:

@@ -30,8 +30,14 @@ def subject_outputs(subject: str, out_dir, task: str | None = None) -> dict[str,
     task : str, optional
         The configured task; ``all`` in the names when None or empty.
     """
+    return task_tables(subject, out_dir, task, "audio")
+
+
+def task_tables(subject: str, out_dir, task: str | None, datatype: str) -> dict[str, Path]:
+    """``features`` and ``qc`` tables of a per-recording stage in ``<subject>/<datatype>/``
+    (speech: ``audio``; the language stage, which reads the same recordings: ``language``)."""
     task = task or "all"
-    folder = Path(out_dir) / subject / "audio"
+    folder = Path(out_dir) / subject / datatype
     return {
         "features": folder / f"{subject}_task-{task}_features.tsv",
         "qc": folder / f"{subject}_task-{task}_desc-qc.tsv",

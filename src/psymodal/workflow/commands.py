@@ -112,11 +112,7 @@ def speech_command(
     batch_dir: PathLike | None = None,
 ) -> list[str]:
     """The speech stage for ``subjects`` (and, with ``batch``, the batch's group tables)."""
-    return (
-        ["speech", "--subjects", *subjects, "--bids-dir", str(bids_dir)]
-        + ["--out-dir", str(out_dir), *_batch(batch, batch_dir), *_strict(config)]
-        + ["--settings", settings_argument(config["speech"])]
-    )
+    return _recording_stage("speech", config, subjects, bids_dir, out_dir, batch, batch_dir)
 
 
 def language_command(
@@ -128,10 +124,15 @@ def language_command(
     batch_dir: PathLike | None = None,
 ) -> list[str]:
     """The language stage for ``subjects`` (and, with ``batch``, the batch's group tables)."""
+    return _recording_stage("language", config, subjects, bids_dir, out_dir, batch, batch_dir)
+
+
+def _recording_stage(stage, config, subjects, bids_dir, out_dir, batch, batch_dir) -> list[str]:
+    """Speech and language read the same BIDS audio folders and take the same arguments."""
     return (
-        ["language", "--subjects", *subjects, "--bids-dir", str(bids_dir)]
+        [stage, "--subjects", *subjects, "--bids-dir", str(bids_dir)]
         + ["--out-dir", str(out_dir), *_batch(batch, batch_dir), *_strict(config)]
-        + ["--settings", settings_argument(config["language"])]
+        + ["--settings", settings_argument(config[stage])]
     )
 
 
