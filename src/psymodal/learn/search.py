@@ -16,12 +16,13 @@ import warnings
 from itertools import product
 
 import numpy as np
-from scipy.stats import rankdata
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
+
+from psymodal.learn.metrics import roc_auc
 
 #: Columns of the hyper-parameter table (one row per analysis, outer fold and grid value).
 CHOICE_COLUMNS = [
@@ -115,19 +116,6 @@ def inner_splits(
     return splits, f"{folds}-fold stratified"
 
 
-def _auc(y_true: np.ndarray, score: np.ndarray) -> float:
-    """Binary ROC AUC from ranks (Mann-Whitney U), ties counted half.
-
-    The same value as :func:`sklearn.metrics.roc_auc_score` without its input validation,
-    which costs more than the logistic fits on the small matrices of an inner search.
-    """
-    positive = np.asarray(y_true) == 1
-    n_pos = int(positive.sum())
-    n_neg = len(positive) - n_pos
-    ranks = rankdata(score)
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def _score(y_true: np.ndarray, prediction: np.ndarray, task: str) -> float:
     """ROC AUC (binary), macro one-vs-rest AUC (multiclass) or R² (regression); NaN if undefined."""
     if task == "regression":
@@ -139,7 +127,7 @@ def _score(y_true: np.ndarray, prediction: np.ndarray, task: str) -> float:
         if len(np.unique(y_true)) < len(labels):
             return np.nan
         return float(roc_auc_score(y_true, prediction, multi_class="ovr", labels=labels))
-    return _auc(y_true, prediction)
+    return roc_auc(y_true, prediction)
 
 
 def _predict(estimator, X, task: str) -> np.ndarray:
