@@ -23,10 +23,10 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/snakemake --cores $(CORES)
 
-# two pytest-xdist workers; tests sharing a workflow run stay on one worker (tests/conftest.py)
+# two pytest-xdist workers; modules sharing the small demo run stay on one worker (tests/conftest.py)
 TEST_WORKERS ?= 2
 test: install
-	$(VENV)/bin/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadgroup
+	$(VENV)/bin/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadscope
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -12,9 +12,10 @@ never import from each other or from this file.
 - ``small_demo_rerun`` (session): the one re-run of the small demo from scratch, by
   ``psymodal audit --rerun`` (one core, demo study regenerated), with its folder kept.
 
-Parallel runs (``make test``: ``pytest -n 2 --dist loadgroup``, pytest-xdist): every test that
-uses the small demo run is in one group, so that run is made once, and every other module is
-its own group, so module-scoped fixtures (the default demo, the faults study) are made once.
+Parallel runs (``make test``: ``pytest -n 2 --dist loadscope``, pytest-xdist): every module
+that uses the small demo run goes to the same worker, so that run is made once, and every other
+module is one unit, so module-scoped fixtures (the default demo, the faults study) are made once
+(``pytest_xdist_make_scheduler`` below).
 """
 
 from __future__ import annotations
@@ -29,12 +30,22 @@ import pytest
 from _helpers import assert_succeeded, run_snakemake, scenario_config, write_config
 
 
-def pytest_collection_modifyitems(config, items):
-    """xdist groups: the small demo's users together, every other module on its own."""
-    for item in items:
-        uses_demo = {"small_demo", "small_demo_rerun"} & set(item.fixturenames)
-        group = "small_demo" if uses_demo else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+def pytest_xdist_make_scheduler(config, log):
+    """Parallel runs: every module that uses the small demo run goes to one worker (the run is
+    made once per worker that needs it), every other module is one unit of work (its
+    module-scoped fixtures, such as the default demo, are made once). pytest-xdist's own
+    ``loadgroup`` markers are not honoured with this pytest, hence a scheduler."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    here = Path(__file__).parent
+    sharing = {p.name for p in here.glob("test_*.py") if "small_demo" in p.read_text()}
+
+    class ModulesAndSmallDemo(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            module = nodeid.split("::", 1)[0]
+            return "small_demo" if Path(module).name in sharing else module
+
+    return ModulesAndSmallDemo(config, log)
 
 
 @pytest.fixture(scope="module")

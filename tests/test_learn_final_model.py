@@ -30,7 +30,11 @@ def trained(tmp_path_factory):
     )
     study = tmp / "new"
     write_study(participants[new], {"mri": features["mri"][new.to_numpy()]}, study)
-    settings = {"save_model": True, "metrics": {"bootstrap": 200}, "cv": {"folds": 4}}
+    settings = {
+        "save_model": True,
+        "metrics": {"bootstrap": 200},
+        "cv": {"folds": 4, "nested": True},
+    }
     written = run(train_ptsv, train_paths, None, tmp / "learn", settings)
     return tmp, written, study, site_2, features["mri"][new.to_numpy()]
 

@@ -20,7 +20,7 @@ SETTINGS = {
     "models": ["ridge"],
     "confounds": ["site"],
     "metrics": {"bootstrap": 50},
-    "cv": {"folds": 4},
+    "cv": {"folds": 4, "nested": True},
     "ridge": {"grid": [1000.0, 10.0, 0.1]},
 }
 

@@ -29,6 +29,13 @@ def test_fit_transform_is_fit_then_transform():
     x = table.to_numpy(dtype=float, copy=True)
     x[3, :] = np.nan  # an absent subject: NaN row either way
     assert np.array_equal(features.fit_transform(x), features.fit(x).transform(x), equal_nan=True)
+    # a region missing in one training row: dropped, its edges 0 in both paths
+    region = str(table.columns[0]).split("__")[0]
+    x[5, [k for k, c in enumerate(table.columns) if region in str(c).split("__")]] = np.nan
+    dropping = TangentFeatures(edges=list(table.columns), missing_regions="drop")
+    once = dropping.fit_transform(x)
+    assert dropping.regions_dropped_ == [region]
+    assert np.array_equal(once, dropping.fit(x).transform(x), equal_nan=True)
 
 
 def test_cached_subject_work_gives_the_same_reference():

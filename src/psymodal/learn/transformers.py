@@ -609,7 +609,10 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
         the reference's estimation computed for them."""
         X, present, tangent = self._fit(X, transform=True)
         out = np.full((X.shape[0], self.n_features_out_), np.nan)
-        out[present] = tangent
+        # as transform(): the kept regions' vectors in place, dropped edges 0
+        kept = np.full((int(present.sum()), self.n_features_out_), 0.0)
+        kept[:, self._out_pos] = tangent
+        out[present] = kept
         return out
 
     def _fit(self, X, transform: bool = False):

@@ -12,7 +12,21 @@
   ``dp_logistic``).
 """
 
-from psymodal.privacy.pseudonyms import bin_age, pseudonym, read_key
-from psymodal.privacy.study import anonymize_study
+from importlib import import_module
 
 __all__ = ["anonymize_study", "bin_age", "pseudonym", "read_key"]
+
+#: Public name -> module. Imported on first use (PEP 562), so that the workflow's rules can
+#: read ``psymodal.privacy.paths`` while the DAG is planned without importing pandas.
+_WHERE = {
+    "anonymize_study": "psymodal.privacy.study",
+    "bin_age": "psymodal.privacy.pseudonyms",
+    "pseudonym": "psymodal.privacy.pseudonyms",
+    "read_key": "psymodal.privacy.pseudonyms",
+}
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'psymodal.privacy' has no attribute {name!r}")
