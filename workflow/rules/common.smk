@@ -69,6 +69,17 @@ ADDED_VALUE = PLAN.config["learn"]["added_value"]
 SAVE_MODEL = PLAN.config["learn"]["save_model"]
 
 
+def learn_threads(at_most=8, on_a_cluster=2):
+    """Threads of the learning job, the last stage to run: the run's --cores, at most
+    ``at_most`` (one process each for folds and permutations); on a cluster, where --cores is
+    not set, ``on_a_cluster``. Results do not depend on it (learn.cv.n_jobs)."""
+    try:
+        cores = workflow.cores
+    except WorkflowError:
+        return on_a_cluster
+    return max(1, min(int(cores), at_most))
+
+
 def learn_optional_outputs():
     outputs = {}
     if EXPLAIN:

@@ -31,7 +31,7 @@ rule learn:
     conda:
         "../../envs/learn.yaml"
     # the last stage to run: its folds and permutations take the run's cores
-    threads: workflow.cores
+    threads: learn_threads()
     resources:
         mem_mb=4000,
         runtime=30,
