@@ -99,6 +99,11 @@ def bootstrap_ci(
         idx = np.concatenate([rng.choice(idx_pos, len(idx_pos)), rng.choice(idx_neg, len(idx_neg))])
         for name, value in binary_metrics(y[idx], p[idx], threshold).items():
             samples[name].append(value)
+    return _percentile_intervals(samples, level)
+
+
+def _percentile_intervals(samples: dict[str, list[float]], level: float) -> dict:
+    """Metric -> (low, high) percentiles of its bootstrap values, NaN draws left out."""
     alpha = (1 - level) / 2
     out = {}
     for name, values in samples.items():
@@ -185,14 +190,4 @@ def bootstrap_regression_ci(
         idx = rng.integers(0, len(y), len(y))
         for name, value in regression_metrics(y[idx], p[idx]).items():
             samples[name].append(value)
-    alpha = (1 - level) / 2
-    out = {}
-    for name, values in samples.items():
-        values = np.asarray(values, dtype=float)
-        values = values[~np.isnan(values)]
-        out[name] = (
-            (float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha)))
-            if len(values)
-            else (np.nan, np.nan)
-        )
-    return out
+    return _percentile_intervals(samples, level)
