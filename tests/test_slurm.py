@@ -14,10 +14,12 @@ on a real cluster.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import signal
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -115,7 +117,11 @@ def test_jobs_went_through_slurm(runs):
     submitted = [line for line in log.splitlines() if "submitted with SLURM jobid" in line]
     for rule in ("demo_dataset", "mri_batch", "speech_batch", "learn"):
         assert any(rule in line for line in submitted), f"{rule} not submitted:\n{log[-3000:]}"
-    assert sum("_batch/" in line for line in submitted) == 6  # 12 subjects, batch_size 4
+    batch_jobs = (re.search(r"([a-z]+)_batch/", line) for line in submitted)
+    batches = Counter(m.group(1) for m in batch_jobs if m)
+    # 12 subjects, batch_size 4: three jobs for each stage that runs per subject
+    assert {"mri", "speech"} <= set(batches), batches
+    assert set(batches.values()) == {3}, batches
 
 
 def test_slurm_run_equals_local_run_byte_for_byte(runs):
