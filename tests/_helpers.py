@@ -7,6 +7,7 @@ each other).
 - Workflow runs: :data:`REPO`, :data:`SNAKEMAKE`, :func:`scenario_config` (the ``.test/``
   scenario configurations), :func:`write_config`, :func:`run_snakemake`,
   :func:`assert_succeeded`, :func:`run_dir`, :func:`stage_dir`.
+- SLURM: :func:`slurm_problem` (why this machine cannot submit), :func:`start_slurm_demo`.
 - Study data: :func:`write_timeseries_study` (ready ROI time series),
   :func:`make_run` and :func:`toy_atlas` (fMRIPrep-like derivatives on a toy atlas),
   :func:`pulse_vowel` and :func:`with_silence` (synthetic speech).
@@ -16,6 +17,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +83,53 @@ def stage_dir(workdir: Path, modality: str) -> Path:
     """The one stage folder ``results/<modality>-<key>``."""
     (folder,) = (workdir / "results").glob(f"{modality}-*")
     return folder
+
+
+# ---- the small demo on a real SLURM scheduler --------------------------------------------
+# the single-node CI cluster has no accounting database: poll squeue, and poll early
+CI_SLURM_ARGS = "--slurm-status-command squeue --slurm-init-seconds-before-status-checks 2"
+SLURM_PROFILE = str(REPO / "profiles" / "slurm")
+
+
+def slurm_problem() -> str | None:
+    """Why this machine cannot submit to SLURM (None when it can)."""
+    if shutil.which("sinfo") is None:
+        return "no SLURM here (sinfo not found)"
+    try:
+        result = subprocess.run(
+            ["sinfo", "-h", "-o", "%P %T"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"sinfo failed: {err}"
+    if result.returncode != 0:
+        return f"sinfo failed: {result.stderr.strip()}"
+    try:
+        import snakemake_executor_plugin_slurm  # noqa: F401
+    except ImportError:
+        return "snakemake-executor-plugin-slurm is not installed (pip install -e '.[cluster]')"
+    return None
+
+
+def start_slurm_demo(workdir: Path) -> subprocess.Popen:
+    """Submit the small demo in ``workdir`` through ``profiles/slurm``; Snakemake's output goes
+    to ``workdir/snakemake.log``. ``PSYMODAL_SLURM_ARGS`` replaces the CI cluster's arguments."""
+    write_config(workdir, scenario_config("small-demo"))
+    extra = shlex.split(os.environ.get("PSYMODAL_SLURM_ARGS", CI_SLURM_ARGS))
+    with (workdir / "snakemake.log").open("w") as log:
+        return subprocess.Popen(
+            [
+                *SNAKEMAKE,
+                "--directory",
+                str(workdir),
+                "--workflow-profile",
+                SLURM_PROFILE,
+                "--jobs",
+                "8",
+                *extra,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 # ---- ready ROI time series ---------------------------------------------------------------

@@ -9,6 +9,12 @@ never import from each other or from this file.
   (``.test/config-small-demo.yaml``), shared by every test that only reads its outputs. A test
   that needs to change a run works on a copy (``shutil.copytree(small_demo, ...,
   symlinks=True)``); the fixture fails the session if its files were changed.
+- ``slurm_demo`` (session): the small demo submitted to SLURM (``profiles/slurm``), as
+  ``(workdir, process)``. With ``PSYMODAL_SLURM_TEST=1`` (CI) it starts with ``small_demo``, so
+  that its queue waits overlap the local run, and a machine without SLURM fails; otherwise it
+  starts when ``tests/test_slurm.py`` asks, and skips without SLURM.
+- ``small_demo_report`` (session): the single-file HTML report of the small demo run
+  (``snakemake --report``), built once for the tests that read it.
 - ``small_demo_rerun`` (session): the one re-run of the small demo from scratch, by
   ``psymodal audit --rerun`` (one core, demo study regenerated), with its folder kept.
 
@@ -22,12 +28,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from _helpers import assert_succeeded, run_snakemake, scenario_config, write_config
+from _helpers import (
+    assert_succeeded,
+    run_snakemake,
+    scenario_config,
+    slurm_problem,
+    start_slurm_demo,
+    write_config,
+)
+
+SLURM_REQUIRED = os.environ.get("PSYMODAL_SLURM_TEST") == "1"
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -73,9 +89,27 @@ def _snapshot(workdir: Path) -> dict[str, tuple[int, int]]:
 
 
 @pytest.fixture(scope="session")
-def small_demo(tmp_path_factory):
+def slurm_demo(tmp_path_factory):
+    """The small demo submitted to SLURM: ``(workdir, process)``; the test waits for it."""
+    problem = slurm_problem()
+    if problem and SLURM_REQUIRED:
+        pytest.fail(f"PSYMODAL_SLURM_TEST=1 but {problem}")
+    if problem:
+        pytest.skip(problem)
+    workdir = tmp_path_factory.mktemp("slurm")
+    process = start_slurm_demo(workdir)
+    yield workdir, process
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)  # Snakemake then cancels its SLURM jobs
+        process.wait(timeout=120)
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory, request):
     """Working folder of one complete workflow run on the small demo (12 subjects, batches of
     4, two cores). Read-only: copy it to change it."""
+    if SLURM_REQUIRED:
+        request.getfixturevalue("slurm_demo")
     workdir = write_config(tmp_path_factory.mktemp("small_demo"), scenario_config("small-demo"))
     assert_succeeded(run_snakemake(workdir), workdir)
     before = _snapshot(workdir)
@@ -87,6 +121,15 @@ def small_demo(tmp_path_factory):
             "a test changed the shared small demo run (copy it with shutil.copytree(..., "
             f"symlinks=True) to modify it): {changed[:20]}"
         )
+
+
+@pytest.fixture(scope="session")
+def small_demo_report(small_demo, tmp_path_factory):
+    """``snakemake --report`` of the small demo run, written outside its folder."""
+    report = tmp_path_factory.mktemp("small_demo_report") / "report.html"
+    result = run_snakemake(small_demo, "--report", str(report), cores=1)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return report
 
 
 class _KeepRemovedTrees:

@@ -11,8 +11,6 @@ import subprocess
 
 import pytest
 
-from _helpers import run_snakemake
-
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 #: Chromium loads no data URL longer than this (url/url_constants.h, kMaxURLChars).
 MAX_DATA_URL = 2 * 1024 * 1024
@@ -46,10 +44,8 @@ def _dom(path, tmp_path) -> str:
     return result.stdout
 
 
-def test_single_file_report_renders_in_chromium(small_demo, tmp_path):
-    report = tmp_path / "report.html"
-    result = run_snakemake(small_demo, "--report", str(report), cores=1)
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_single_file_report_renders_in_chromium(small_demo_report, tmp_path):
+    report = small_demo_report
     text = report.read_text()
 
     landing = _dom(report, tmp_path)

@@ -1,10 +1,11 @@
 """The workflow on a real SLURM scheduler: the small demo through ``--executor slurm``.
 
-It runs the small demo twice, locally and through SLURM with the repository's
-``profiles/slurm``, and checks that the feature tables, predictions and metrics are the same
-bytes. Skipped unless SLURM answers (``sinfo``) and snakemake-executor-plugin-slurm is
-installed; with ``PSYMODAL_SLURM_TEST=1`` a missing SLURM is a failure instead.
-``.ci/slurm/run_slurm_test.sh`` starts a single-node SLURM and runs this file.
+The small demo goes through SLURM with the repository's ``profiles/slurm`` (conftest's
+``slurm_demo``) and its feature tables, predictions and metrics must be the same bytes as the
+session's local run (``small_demo``). Skipped unless SLURM answers (``sinfo``) and
+snakemake-executor-plugin-slurm is installed; with ``PSYMODAL_SLURM_TEST=1`` a missing SLURM is
+a failure instead. ``.ci/slurm/with_slurm.sh make test`` (what ``.ci/run`` does) starts a
+single-node SLURM and runs the whole suite with this file in it.
 
 ``PSYMODAL_SLURM_ARGS`` replaces the arguments that suit the CI cluster (no slurmdbd, so job
 status comes from squeue), e.g. ``--default-resources slurm_account=LAB slurm_partition=short``
@@ -13,60 +14,18 @@ on a real cluster.
 
 from __future__ import annotations
 
-import os
 import re
-import shlex
-import shutil
-import signal
 import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from _helpers import REPO, SNAKEMAKE, scenario_config, write_config
+from _helpers import SLURM_PROFILE, SNAKEMAKE
 
-# the single-node CI cluster has no accounting database: poll squeue, and poll early
-CI_SLURM_ARGS = "--slurm-status-command squeue --slurm-init-seconds-before-status-checks 2"
-PROFILE = str(REPO / "profiles" / "slurm")
 LEARNED = ("metrics.tsv", "predictions.tsv")
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
-
-
-def slurm_problem() -> str | None:
-    """Why this machine cannot submit to SLURM (None when it can)."""
-    if shutil.which("sinfo") is None:
-        return "no SLURM here (sinfo not found)"
-    try:
-        result = subprocess.run(
-            ["sinfo", "-h", "-o", "%P %T"], capture_output=True, text=True, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return f"sinfo failed: {err}"
-    if result.returncode != 0:
-        return f"sinfo failed: {result.stderr.strip()}"
-    try:
-        import snakemake_executor_plugin_slurm  # noqa: F401
-    except ImportError:
-        return "snakemake-executor-plugin-slurm is not installed (pip install -e '.[cluster]')"
-    return None
-
-
-@pytest.fixture(scope="module")
-def slurm():
-    problem = slurm_problem()
-    if problem and os.environ.get("PSYMODAL_SLURM_TEST") == "1":
-        pytest.fail(f"PSYMODAL_SLURM_TEST=1 but {problem}")
-    if problem:
-        pytest.skip(problem)
-
-
-def start_snakemake(workdir: Path, *args: str) -> subprocess.Popen:
-    with (workdir / "snakemake.log").open("w") as log:
-        return subprocess.Popen(
-            [*SNAKEMAKE, "--directory", str(workdir), *args], stdout=log, stderr=subprocess.STDOUT
-        )
 
 
 def finish(proc: subprocess.Popen, workdir: Path, timeout: float = 1200) -> str:
@@ -96,20 +55,11 @@ def compared_files(workdir: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def runs(slurm, request, tmp_path_factory):
-    """The small demo through SLURM, and the session's local run of it (``small_demo``) to
-    compare with: when that one is not done yet, it runs while the SLURM run mostly waits (job
-    start-up, status polls)."""
-    cluster = write_config(tmp_path_factory.mktemp("slurm"), scenario_config("small-demo"))
-    extra = shlex.split(os.environ.get("PSYMODAL_SLURM_ARGS", CI_SLURM_ARGS))
-    cluster_proc = start_snakemake(cluster, "--workflow-profile", PROFILE, "--jobs", "8", *extra)
-    try:
-        local = request.getfixturevalue("small_demo")
-    except BaseException:
-        cluster_proc.send_signal(signal.SIGINT)  # Snakemake then cancels its SLURM jobs
-        cluster_proc.wait(timeout=120)
-        raise
-    return local, cluster, finish(cluster_proc, cluster)
+def runs(slurm_demo, small_demo):
+    """The small demo through SLURM (conftest's ``slurm_demo``, which CI starts together with the
+    local ``small_demo``), and the local run to compare with."""
+    cluster, process = slurm_demo
+    return small_demo, cluster, finish(process, cluster)
 
 
 def test_jobs_went_through_slurm(runs):
@@ -136,7 +86,7 @@ def test_slurm_run_equals_local_run_byte_for_byte(runs):
 def test_second_slurm_run_does_no_work(runs):
     _, cluster, _ = runs
     result = subprocess.run(
-        [*SNAKEMAKE, "--directory", str(cluster), "--workflow-profile", PROFILE, "--dry-run"],
+        [*SNAKEMAKE, "--directory", str(cluster), "--workflow-profile", SLURM_PROFILE, "--dry-run"],
         capture_output=True,
         text=True,
         check=False,

@@ -14,6 +14,20 @@ from _helpers import SNAKEMAKE
 
 #: Imported only inside jobs, never while the workflow is planned.
 HEAVY = ("pandas", "numpy", "scipy", "sklearn", "nilearn", "nibabel", "torch", "librosa")
+HIDE_EXECUTOR_PLUGINS = """
+import pkgutil
+
+_iter_modules = pkgutil.iter_modules
+
+
+def _without_executor_plugins(*args, **kwargs):
+    for module in _iter_modules(*args, **kwargs):
+        if not module.name.startswith("snakemake_executor_plugin_"):
+            yield module
+
+
+pkgutil.iter_modules = _without_executor_plugins
+"""
 
 
 def _bids_study(root):
@@ -50,6 +64,10 @@ def test_planning_a_study_from_another_folder_imports_no_numerical_library(tmp_p
         (blocked / name / "__init__.py").write_text(
             f"raise ImportError('{name} imported while the workflow is planned')\n"
         )
+    # what is measured is the workflow's own imports: executor plugins installed beside
+    # Snakemake are imported by Snakemake at start-up (snakemake-executor-plugin-slurm 2.8
+    # imports pandas), so Snakemake does not see them here
+    (blocked / "sitecustomize.py").write_text(HIDE_EXECUTOR_PLUGINS)
     config = _bids_study(tmp_path / "bids")
     (tmp_path / "elsewhere").mkdir()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocked), *sys.path])}

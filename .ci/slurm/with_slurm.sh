@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Cluster CI: a single-node SLURM (Debian slurm-wlm via apt, as root), the executor plugin, and
-# tests/test_slurm.py (the small demo through --executor slurm == a local run, byte for byte).
+# Run a command (default: tests/test_slurm.py alone) with a single-node SLURM up (Debian
+# slurm-wlm via apt, as root), the executor plugin installed and PSYMODAL_SLURM_TEST=1, so that
+# tests/test_slurm.py fails instead of skipping when SLURM does not answer.
+#   bash .ci/slurm/with_slurm.sh make test   # CI: the suite, the SLURM run sharing its small demo
 # The daemons this script starts are stopped by pid on exit; a SLURM that already answers is
 # used as it is and left running.
 set -euo pipefail
@@ -24,6 +26,9 @@ fi
 # the pin of pyproject.toml's `cluster` extra
 "$VENV/bin/python" -m pip install --quiet "snakemake-executor-plugin-slurm==2.8.0"
 t1=$(date +%s)
-PSYMODAL_SLURM_TEST=1 "$VENV/bin/python" -m pytest -q -ra -p no:cacheprovider tests/test_slurm.py
+if [ $# -eq 0 ]; then
+  set -- "$VENV/bin/python" -m pytest -q -ra -p no:cacheprovider tests/test_slurm.py
+fi
+PSYMODAL_SLURM_TEST=1 "$@"
 t2=$(date +%s)
-echo "slurm CI: set-up $((t1 - t0)) s, tests $((t2 - t1)) s"
+echo "with SLURM: set-up $((t1 - t0)) s, command $((t2 - t1)) s"
