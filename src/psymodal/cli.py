@@ -153,6 +153,7 @@ def _cmd_mri(args) -> int:
     from psymodal.mri.atlas import load_atlas_from_path
     from psymodal.mri.settings import fill_settings
     from psymodal.mri.sources import MriSource, process_mri_subject
+    from psymodal.workflow.progress import track
     from psymodal.workflow.threads import limit_threads
 
     limit_threads(1)
@@ -170,7 +171,7 @@ def _cmd_mri(args) -> int:
     )
     participants = _participant_rows(args.participants)
     outputs = []
-    for subject in args.subjects:
+    for subject in track(args.subjects, "mri"):
         with _naming_subject("mri", subject):
             outputs.append(
                 process_mri_subject(
@@ -202,12 +203,13 @@ def _cmd_speech(args) -> int:
     from psymodal.speech import paths as speech_paths
     from psymodal.speech.pipeline import find_recordings, process_subject, recordings_searched
     from psymodal.workflow.plan import speech_outputs
+    from psymodal.workflow.progress import track
     from psymodal.workflow.threads import limit_threads
 
     limit_threads(1)
     settings = resolve_section("speech", _settings(args.settings))
     outputs = []
-    for subject in args.subjects:
+    for subject in track(args.subjects, "speech"):
         paths = speech_outputs(subject, args.out_dir, settings)
         with _naming_subject("speech", subject):
             process_subject(
@@ -231,12 +233,13 @@ def _cmd_language(args) -> int:
     from psymodal.language.pipeline import process_subject, sources_searched
     from psymodal.language.transcripts import find_sources
     from psymodal.settings import resolve_section
+    from psymodal.workflow.progress import track
     from psymodal.workflow.threads import limit_threads
 
     limit_threads(1)
     settings = resolve_section("language", _settings(args.settings))
     outputs = []
-    for subject in args.subjects:
+    for subject in track(args.subjects, "language"):
         paths = subject_outputs(subject, args.out_dir, settings["task"])
         with _naming_subject("language", subject):
             process_subject(
