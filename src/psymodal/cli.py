@@ -482,7 +482,12 @@ def _cmd_qc_gallery(args) -> int:
 
     stage = args.stage_dir or args.qc_table.parent.parent
     path = qc_gallery(
-        args.qc_table, stage, args.out, modality=args.modality, max_embedded=args.max_embedded
+        args.qc_table,
+        stage,
+        args.out,
+        modality=args.modality,
+        max_embedded=args.max_embedded,
+        pages_dir=args.pages_dir,
     )
     print(path)
     return 0
@@ -833,7 +838,13 @@ def _add_qc_gallery(sub) -> None:
     p = sub.add_parser("qc-gallery", help="report page: every subject's QC values and QC figures")
     p.add_argument("qc_table", type=Path, help="a stage's group QC table (group/mri_qc.tsv)")
     p.add_argument("--modality", choices=["mri", "speech"], default="mri")
-    p.add_argument("--out", type=Path, required=True, help="output HTML file")
+    p.add_argument("--out", type=Path, required=True, help="output HTML file (the first page)")
+    p.add_argument(
+        "--pages-dir",
+        type=Path,
+        help="folder of the continuation pages (default: figures past the first page's size "
+        "limit are listed by path)",
+    )
     p.add_argument(
         "--stage-dir", type=Path, help="stage folder (default: two levels above the table)"
     )
