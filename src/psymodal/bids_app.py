@@ -10,6 +10,10 @@ Snakemake's Python entry points (:func:`snakemake.cli.parse_args` and
 - ``group``: everything, ending with the learning stage, the figures and the provenance
   manifest (per-subject work already done is reused).
 
+The per-subject progress lines of the stage jobs (``subject 3/12 sub-04 done in 1.2 s,
+elapsed 4 s, ETA 8 s``) are echoed on the console from their logs, and the run ends with the
+time per step and the excluded or failed subjects (:mod:`psymodal.workflow.summary`).
+
 It works from any folder. ``OUTPUT_DIR`` becomes ``results_dir`` and Snakemake's working
 folder: the composed configuration is written to ``OUTPUT_DIR/config/config.yaml`` (so that a
 later plain ``snakemake --directory OUTPUT_DIR`` reruns the same study), on top of the
@@ -30,6 +34,8 @@ __all__ = ["add_arguments", "compose_config", "main", "run", "snakemake_argument
 
 #: ``dataset`` keys that hold paths.
 _PATH_KEYS = ("participants", "timeseries_dir", "fmriprep_dir")
+#: The per-subject stage jobs' logs, under ``results_dir`` (``<stage>-<key>/logs/``).
+_STAGE_LOGS = "*-*/logs/*_batch-*.log"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -162,10 +168,15 @@ def run(args: argparse.Namespace) -> int:
     from snakemake.cli import args_to_api, parse_args
     from snakemake.exceptions import print_exception
 
+    from psymodal.workflow.progress import LogFollower
+
     cwd = os.getcwd()
+    # the per-subject progress lines of the stage jobs' logs (<stage>-<key>/logs/), on the console
+    follower = LogFollower([(Path(config["results_dir"]), _STAGE_LOGS)])
     try:
         parser, parsed = parse_args(argv)
-        return 0 if args_to_api(parsed, parser) else 1
+        with follower:
+            return 0 if args_to_api(parsed, parser) else 1
     except Exception as error:  # Snakemake's own errors: printed as its command line does
         print_exception(error)
         return 1

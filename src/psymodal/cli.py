@@ -153,6 +153,7 @@ def _cmd_mri(args) -> int:
     from psymodal.mri.atlas import load_atlas_from_path
     from psymodal.mri.settings import fill_settings
     from psymodal.mri.sources import MriSource, process_mri_subject
+    from psymodal.workflow.progress import track
     from psymodal.workflow.threads import limit_threads
 
     limit_threads(1)
@@ -170,7 +171,7 @@ def _cmd_mri(args) -> int:
     )
     participants = _participant_rows(args.participants)
     outputs = []
-    for subject in args.subjects:
+    for subject in track(args.subjects, "mri"):
         with _naming_subject("mri", subject):
             outputs.append(
                 process_mri_subject(
@@ -202,12 +203,13 @@ def _cmd_speech(args) -> int:
     from psymodal.speech import paths as speech_paths
     from psymodal.speech.pipeline import find_recordings, process_subject, recordings_searched
     from psymodal.workflow.plan import speech_outputs
+    from psymodal.workflow.progress import track
     from psymodal.workflow.threads import limit_threads
 
     limit_threads(1)
     settings = resolve_section("speech", _settings(args.settings))
     outputs = []
-    for subject in args.subjects:
+    for subject in track(args.subjects, "speech"):
         paths = speech_outputs(subject, args.out_dir, settings)
         with _naming_subject("speech", subject):
             process_subject(
@@ -231,12 +233,13 @@ def _cmd_language(args) -> int:
     from psymodal.language.pipeline import process_subject, sources_searched
     from psymodal.language.transcripts import find_sources
     from psymodal.settings import resolve_section
+    from psymodal.workflow.progress import track
     from psymodal.workflow.threads import limit_threads
 
     limit_threads(1)
     settings = resolve_section("language", _settings(args.settings))
     outputs = []
-    for subject in args.subjects:
+    for subject in track(args.subjects, "language"):
         paths = subject_outputs(subject, args.out_dir, settings["task"])
         with _naming_subject("language", subject):
             process_subject(
@@ -479,7 +482,12 @@ def _cmd_qc_gallery(args) -> int:
 
     stage = args.stage_dir or args.qc_table.parent.parent
     path = qc_gallery(
-        args.qc_table, stage, args.out, modality=args.modality, max_embedded=args.max_embedded
+        args.qc_table,
+        stage,
+        args.out,
+        modality=args.modality,
+        max_embedded=args.max_embedded,
+        pages_dir=args.pages_dir,
     )
     print(path)
     return 0
@@ -830,7 +838,13 @@ def _add_qc_gallery(sub) -> None:
     p = sub.add_parser("qc-gallery", help="report page: every subject's QC values and QC figures")
     p.add_argument("qc_table", type=Path, help="a stage's group QC table (group/mri_qc.tsv)")
     p.add_argument("--modality", choices=["mri", "speech"], default="mri")
-    p.add_argument("--out", type=Path, required=True, help="output HTML file")
+    p.add_argument("--out", type=Path, required=True, help="output HTML file (the first page)")
+    p.add_argument(
+        "--pages-dir",
+        type=Path,
+        help="folder of the continuation pages (default: figures past the first page's size "
+        "limit are listed by path)",
+    )
     p.add_argument(
         "--stage-dir", type=Path, help="stage folder (default: two levels above the table)"
     )

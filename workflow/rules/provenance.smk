@@ -2,6 +2,7 @@ from psymodal.report.paths import (
     connectome_figure,
     figures_dir,
     qc_gallery_file,
+    qc_gallery_pages,
     report_figure,
 )
 
@@ -109,9 +110,17 @@ if QC_GALLERIES:
         input:
             qc=lambda wc: PLAN.group_table(wc.modality, "qc"),
         output:
-            report(
+            page=report(
                 qc_gallery_file(FIGURES_DIR, "{modality}"),
                 caption="../report/qc_gallery.rst",
+                category="Quality control",
+            ),
+            # the next pages, when the figures do not fit one (each page is one data URL of
+            # the single-file report, which Chromium loads only under 2 MB)
+            pages=report(
+                directory(qc_gallery_pages(FIGURES_DIR, "{modality}")),
+                patterns=["page-{page}.html"],
+                caption="../report/qc_gallery_page.rst",
                 category="Quality control",
             ),
         log:
@@ -129,7 +138,8 @@ if QC_GALLERIES:
             stage=lambda wc: PLAN.stage_dir(MODALITY_STAGE[wc.modality]),
         shell:
             "{params.cli} qc-gallery {input.qc:q} --modality {wildcards.modality}"
-            " --stage-dir {params.stage:q} --out {output:q} > {log:q} 2>&1"
+            " --stage-dir {params.stage:q} --out {output.page:q} --pages-dir {output.pages:q}"
+            " > {log:q} 2>&1"
 
 
 # The full environment, so that the recorded versions are those the audit compares.

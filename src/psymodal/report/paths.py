@@ -61,3 +61,8 @@ def qc_gallery_name(modality: str) -> str:
 def qc_gallery_file(out_dir, modality: str) -> Path:
     """The QC gallery page of ``modality`` inside ``out_dir``."""
     return Path(out_dir) / qc_gallery_name(modality)
+
+
+def qc_gallery_pages(out_dir, modality: str) -> Path:
+    """The folder of the QC gallery's continuation pages (``page-02.html``...)."""
+    return Path(out_dir) / f"{modality}_qc_gallery_pages"

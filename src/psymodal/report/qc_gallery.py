@@ -7,8 +7,10 @@ with the reason, then the rest from the worst to the best on the modality's key 
 motion; signal-to-noise ratio). The figures are embedded (base64), so the page travels inside
 Snakemake's report, as reduced JPEG copies (:data:`THUMBNAIL_WIDTH` pixels wide): Snakemake
 embeds the page in its single-file report as a data URL, which Chromium does not load above
-2 MB, so the embedded figures stop at ``max_bytes`` (and at ``max_embedded`` subjects) and the
-later subjects' figures are listed by path. Same inputs give the same bytes (no timestamps).
+2 MB, so each page stays under ``max_bytes``: the subjects whose figures do not fit the first
+page go on continuation pages (``pages_dir``, one more report entry each), up to
+``max_embedded`` subjects; the later subjects' figures are listed by path. Same inputs give the
+same bytes (no timestamps).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from psymodal.io.tables import atomic_write, read_tsv
 from psymodal.mri import paths as mri_paths
 from psymodal.speech import paths as speech_paths
 
-__all__ = ["GALLERIES", "GallerySpec", "subject_figures", "qc_gallery"]
+__all__ = ["GALLERIES", "GallerySpec", "continuation_page", "subject_figures", "qc_gallery"]
 
 #: Width (pixels) of the embedded copy of a QC figure: legible, about 60 kB (JPEG quality 70)
 #: for an MRI QC figure (148 kB as PNG at 990 pixels).
@@ -175,8 +177,10 @@ def qc_gallery(
     modality: str = "mri",
     max_embedded: int = 60,
     max_bytes: int = MAX_BYTES,
+    pages_dir: str | os.PathLike | None = None,
 ) -> Path:
-    """Write the QC gallery of one modality.
+    """Write the QC gallery of one modality: its first page, and continuation pages in
+    ``pages_dir`` when the embedded figures do not fit one page.
 
     Parameters
     ----------
@@ -193,11 +197,16 @@ def qc_gallery(
         Subjects whose figures are embedded, in the page's order; the others are listed
         with their figures' paths (relative to ``stage_dir``).
     max_bytes : int
-        The page's size at most (characters): the figures that would exceed it are listed.
+        Each page's size at most (characters). Without ``pages_dir`` the figures that would
+        exceed it are listed by path; with it, the next subjects go on a new page.
+    pages_dir : path, optional
+        Folder of the continuation pages ``page-02.html``, ``page-03.html``... (made, and
+        emptied of earlier pages, even when every figure fits the first page).
 
     Returns
     -------
     Path
+        The first page.
     """
     if modality not in GALLERIES:
         raise ValueError(f"no QC gallery for {modality!r}; choose from {sorted(GALLERIES)}")
@@ -235,30 +244,89 @@ def qc_gallery(
             f'<td class="reason">{reason}</td></tr>'
         )
     parts.append("</table>")
-    # what the page holds besides figures: the table so far, then about 300 characters of
-    # heading and listed paths per subject
-    budget = max_bytes - sum(len(p) for p in parts) - 300 * len(qc)
+    # what a page holds besides figures: the table so far (first page), then about 300
+    # characters of heading and listed paths per subject
+    reserve = 300 * len(qc) + 2_000
+    budget = max_bytes - sum(len(p) for p in parts) - reserve
+    pages, pages_of = [parts], {}
     for k, (_, row) in enumerate(qc.iterrows()):
         pid = str(row["participant_id"])
+        figures = subject_figures(stage, pid, spec.figure_pattern)
+        shown = k < max_embedded and (pages_dir is not None or budget > 0)
+        embedded = [_embedded(f) if shown else None for f in figures]
+        size = sum(len(item[1]) for item in embedded if item)
+        if pages_dir is not None and size > budget and pages[-1]:
+            pages.append([])  # the next page: this subject's figures would not fit here
+            budget = max_bytes - reserve
+        pages_of[pid] = len(pages)
+        section = pages[-1]
         state = "included" if row["_included"] else "excluded"
-        parts.append(f'<section id="{html.escape(pid)}" class="{state}">')
+        section.append(f'<section id="{html.escape(pid)}" class="{state}">')
         heading = f"{html.escape(pid)} ({state}"
         if not row["_included"] and not pd.isna(row.get("reason")):
             heading += f": {html.escape(str(row['reason']))}"
-        parts.append(f"<h3>{heading})</h3>")
-        figures = subject_figures(stage, pid, spec.figure_pattern)
+        section.append(f"<h3>{heading})</h3>")
         if not figures:
-            parts.append("<p>No QC figure (no usable data, or figures switched off).</p>")
-        for figure in figures:
+            section.append("<p>No QC figure (no usable data, or figures switched off).</p>")
+        for figure, item in zip(figures, embedded, strict=True):
             name = html.escape(figure.relative_to(stage).as_posix())
-            mime, data = _embedded(figure) if k < max_embedded and budget > 0 else ("", "")
-            if data and len(data) <= budget:
-                budget -= len(data)
-                parts.append(f'<img alt="{name}" src="data:{mime};base64,{data}">')
+            if item and len(item[1]) <= budget:
+                budget -= len(item[1])
+                section.append(f'<img alt="{name}" src="data:{item[0]};base64,{item[1]}">')
             else:
                 budget = 0  # the page keeps its order: no later, smaller figure jumps in
-                parts.append(f"<p>Figure not embedded (page size limit): {name}</p>")
-        parts.append("</section>")
+                section.append(f"<p>Figure not embedded (page size limit): {name}</p>")
+        section.append("</section>")
+    if pages_dir is not None:
+        _write_continuation_pages(pages[1:], pages_of, spec, Path(pages_dir), parts)
     parts.append("</body></html>")
     text = "\n".join(parts) + "\n"
     return atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def continuation_page(pages_dir: str | os.PathLike, number: int) -> Path:
+    """``page-NN.html`` in ``pages_dir`` (the first page is the gallery file itself)."""
+    return Path(pages_dir) / f"page-{number:02d}.html"
+
+
+def _write_continuation_pages(
+    pages: list[list[str]], pages_of: dict, spec: GallerySpec, pages_dir: Path, first: list
+) -> None:
+    """Write pages 2... and name them on the first page, under its table."""
+    pages_dir.mkdir(parents=True, exist_ok=True)
+    for old in pages_dir.glob("page-*.html"):
+        old.unlink()
+    total = len(pages) + 1
+    if total > 1:
+        listed = ", ".join(
+            f"page {n}: {html.escape(_span([p for p, k in pages_of.items() if k == n]))}"
+            for n in range(2, total + 1)
+        )
+        # under the table, before the first subject's section
+        where = next((i for i, part in enumerate(first) if part.startswith("<section")), len(first))
+        first.insert(
+            where,
+            f"<p>{total} pages: the figures of the subjects past the first page are on the "
+            f"next pages of this gallery, in the table's order ({listed}).</p>",
+        )
+    for number, sections in enumerate(pages, start=2):
+        title = f"{spec.title}, page {number} of {total}"
+        names = [p for p, k in pages_of.items() if k == number]
+        text = "\n".join(
+            [
+                "<!DOCTYPE html>",
+                f'<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>',
+                f"<style>{_STYLE}</style></head><body>",
+                f"<h1>{html.escape(title)}</h1>",
+                f"<p>Subjects {html.escape(_span(names))}, in the order of the first page's "
+                "table (excluded subjects first, then from the worst to the best).</p>",
+                *sections,
+                "</body></html>",
+            ]
+        )
+        path = continuation_page(pages_dir, number)
+        atomic_write(path, lambda tmp, text=text: tmp.write_text(text + "\n", encoding="utf-8"))
+
+
+def _span(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{names[0]} to {names[-1]} ({len(names)})"

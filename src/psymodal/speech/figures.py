@@ -13,10 +13,23 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.figures import save_png
+from ..io.raster_figure import RasterFigure
 from .features import RecordingAnalysis
 
 __all__ = ["recording_qc_figure"]
+
+# 880 x 480 pixels (the 11 x 6 inches at 80 dpi of the matplotlib version); panel rows
+# (top, bottom) for the waveform, the level and F0, each with its title above
+_WIDTH, _HEIGHT, _LEFT, _RIGHT = 880, 480, 64, 868
+_ROWS = [(48, 178), (206, 294), (322, 432)]
+# matplotlib's tab: colours; the speech span is tab:green at 15 % on white
+_SPEECH_SPAN, _GREEN, _ORANGE, _BLUE = (
+    (223, 241, 223),
+    (44, 160, 44),
+    (255, 127, 14),
+    (31, 119, 180),
+)
+_WAVE, _LEVEL, _NOISE, _PERIODIC = (77, 77, 77), (51, 51, 51), (153, 153, 153), (179, 179, 179)
 
 
 def _envelope(y: np.ndarray, hop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,74 +64,67 @@ def recording_qc_figure(
     -------
     Path
     """
-    from matplotlib.figure import Figure
-
     hop = analysis.hop_length
     seg = analysis.segmentation
     pitch = analysis.pitch
     feats = analysis.features
-    frame_t = np.arange(len(seg.level_db)) * hop / sr
-    # fixed margins: a constrained layout measures every text and tick first, which cost
-    # half of the figure's time (the figure was ~40 % of the speech stage's CPU)
-    fig = Figure(figsize=(11, 6), dpi=80)
-    fig.subplots_adjust(left=0.07, right=0.985, top=0.9, bottom=0.08, hspace=0.3)
-    axes = fig.subplots(3, 1, sharex=True, height_ratios=[1.2, 0.8, 1.0])
+    duration = max(len(y) / sr, hop / sr)
+    # drawn straight into pixels: the matplotlib version of this figure cost ~4x the
+    # analysis it shows (benchmarks/qc_figure_speed.py)
+    fig = RasterFigure(_WIDTH, _HEIGHT, title)
+    boxes = [(_LEFT, top, _RIGHT, bottom) for top, bottom in _ROWS]
 
-    lo, hi = _envelope(np.asarray(y, dtype=float), hop)
-    t = np.arange(len(lo)) * hop / sr
-    ax = axes[0]
-    ax.fill_between(t, lo, hi, color="0.3", lw=0)
+    # one waveform column per pixel: its minimum and maximum
+    y = np.asarray(y, dtype=float)
+    per_column = max(1, int(np.ceil(len(y) / (_RIGHT - _LEFT))))
+    lo, hi = _envelope(y, per_column) if len(y) else (np.zeros(0), np.zeros(0))
+    t = (np.arange(len(lo)) + 0.5) * per_column / sr
+    peak = float(np.max(np.abs(y))) if len(y) else 0.0
+    peak = peak or 1.0
+    ax = fig.panel(boxes[0], (0, duration), (-1.05 * peak, 1.05 * peak))
     for start, end in seg.segments:
-        ax.axvspan(start, end, color="tab:green", alpha=0.15, lw=0)
-    peak = float(np.max(np.abs(y))) or 1.0
+        ax.span(start, end, _SPEECH_SPAN)
+    if len(y):
+        ax.envelope(t, lo, hi, _WAVE)
     nuclei_t = np.asarray(analysis.nuclei, dtype=float) * hop / sr
-    ax.vlines(nuclei_t, 0.85 * peak, 1.0 * peak, color="tab:orange", lw=1)
-    ax.set_ylim(-1.05 * peak, 1.05 * peak)
-    ax.set_ylabel("waveform")
-    ax.set_title(
+    ax.vlines(nuclei_t, 0.85 * peak, 1.0 * peak, _ORANGE)
+    ax.title(
         "green: speech segments; orange ticks: syllable nuclei "
-        f"({int(feats['qc_syllable_count'])}); pauses: {_fmt(feats['pause_count'], 0)}",
-        fontsize=9,
-        loc="left",
-        y=1.0,  # a fixed position: no tick-label measurement to place it
+        f"({int(feats['qc_syllable_count'])}); pauses: {_fmt(feats['pause_count'], 0)}"
     )
+    ax.axes("waveform", xticklabels=False)
 
-    ax = axes[1]
+    frame_t = np.arange(len(seg.level_db)) * hop / sr
     level = np.where(seg.level_db > -150, seg.level_db, np.nan)
-    ax.plot(frame_t, level, color="0.2", lw=0.8)
-    if np.isfinite(seg.threshold_db):
-        ax.axhline(seg.threshold_db, color="tab:green", ls="--", lw=0.8)
-    ax.axhline(seg.noise_db, color="0.6", ls=":", lw=0.8)
-    ax.set_ylabel("level (dBFS)")
-    ax.set_title(
-        f"dashed: speech threshold; dotted: noise floor; SNR {_fmt(feats['qc_snr_db'], 1)} dB",
-        fontsize=9,
-        loc="left",
-        y=1.0,  # a fixed position: no tick-label measurement to place it
-    )
+    shown = np.r_[level, seg.threshold_db, seg.noise_db]
+    shown = shown[np.isfinite(shown)]
+    low, high = (float(shown.min()), float(shown.max())) if len(shown) else (-100.0, 0.0)
+    margin = 0.05 * (high - low) or 1.0
+    ax = fig.panel(boxes[1], (0, duration), (low - margin, high + margin))
+    ax.line(frame_t, level, _LEVEL)
+    ax.hline(seg.threshold_db, _GREEN, dash=5)
+    ax.hline(seg.noise_db, _NOISE, dash=2)
+    ax.title(f"dashed: speech threshold; dotted: noise floor; SNR {_fmt(feats['qc_snr_db'], 1)} dB")
+    ax.axes("level (dBFS)", xticklabels=False)
 
-    ax = axes[2]
     f0 = np.asarray(pitch.f0, dtype=float)
     f0_t = np.arange(len(f0)) * hop / sr
-    if pitch.periodic_f0 is not None:
-        ax.plot(f0_t, pitch.periodic_f0, ".", ms=2, color="0.7", label="periodic (eGeMAPS)")
-    ax.plot(f0_t, f0, ".", ms=3, color="tab:blue", label="voiced speech (prosody)")
     finite = f0[np.isfinite(f0)]
-    if len(finite):
-        ax.set_ylim(0.8 * np.min(finite), 1.2 * np.max(finite))
-    ax.set_ylabel("F0 (Hz)")
-    ax.set_xlabel("time (s)")
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
-    ax.set_title(
+    f0_range = (0.8 * np.min(finite), 1.2 * np.max(finite)) if len(finite) else (50.0, 400.0)
+    ax = fig.panel(boxes[2], (0, duration), f0_range)
+    entries = []
+    if pitch.periodic_f0 is not None:
+        ax.points(f0_t, pitch.periodic_f0, _PERIODIC, size=2)
+        entries.append(("periodic (eGeMAPS)", _PERIODIC))
+    ax.points(f0_t, f0, _BLUE, size=3)
+    entries.append(("voiced speech (prosody)", _BLUE))
+    ax.legend(entries)
+    ax.title(
         f"F0 mean {_fmt(feats['f0_mean_hz'], 0)} Hz, SD {_fmt(feats['f0_semitone_sd'], 1)} st; "
-        f"speech rate {_fmt(feats['speech_rate_syll_per_s'], 2)} syll/s",
-        fontsize=9,
-        loc="left",
-        y=1.0,  # a fixed position: no tick-label measurement to place it
+        f"speech rate {_fmt(feats['speech_rate_syll_per_s'], 2)} syll/s"
     )
-    axes[-1].set_xlim(0, max(len(y) / sr, hop / sr))
-    fig.suptitle(title, fontsize=11)
-    return save_png(fig, path)
+    ax.axes("F0 (Hz)", xlabel="time (s)")
+    return fig.save(path)
 
 
 def _fmt(value, digits: int) -> str:
