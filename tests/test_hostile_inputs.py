@@ -582,6 +582,9 @@ def test_study_with_corrupt_files_and_a_space_finishes_with_a_summary(tmp_path):
     config["results_dir"] = str(workdir / "My Study" / "results")
     config["learn"]["permutation"] = {"n": 0}
     config["learn"]["explain"] = {"enabled": False}
+    # two batches per stage, and no language stage: the corrupt files are MRI and speech ones
+    config["batch_size"] = 6
+    config["language"] = {"enabled": False}
     (workdir / "config").mkdir(parents=True)
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     (workdir / "My").write_text("precious data\n")
