@@ -16,6 +16,7 @@ import pandas as pd
 
 from psymodal.io.tables import write_tsv
 
+from .asr import ASRModelError
 from .features import extract_features, feature_names, resolve_settings
 from .lexical import english_fraction
 from .lexicon import FILLERS, is_content, tokens
@@ -61,7 +62,7 @@ def _recognise(source: Source, cfg: dict, out_dir, subject: str):
     from .asr import recognise_file
 
     asr = cfg["asr"]
-    transcript = recognise_file(source.audio, asr["model_dir"], asr["max_segment_s"])
+    transcript = recognise_file(source.audio, asr["model_dir"], asr["max_segment_s"], asr["engine"])
     if out_dir is not None:
         write_transcript(transcript, asr_transcript(out_dir, subject, source.audio))
     return transcript
@@ -168,6 +169,8 @@ def process_subject(
         shown = _shown(path, dataset_dir) if path is not None else source.stem
         try:
             transcript = _transcript_of(source, cfg, out_dir, sub)
+        except ASRModelError:  # the settings' fault, not the recording's: stop the run
+            raise
         except (TranscriptError, OSError, ValueError, RuntimeError) as err:
             if strict:
                 raise
