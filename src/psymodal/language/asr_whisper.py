@@ -5,11 +5,14 @@
 CTranslate2 Whisper model folder the lab already has (``language.asr.model_dir``: ``model.bin``,
 ``config.json``, ``tokenizer.json`` and a vocabulary, as written by CTranslate2's
 ``ct2-transformers-converter``). Nothing is ever downloaded: the folder is opened with
-``local_files_only`` and a missing or incomplete folder is a settings error
-(:class:`psymodal.language.asr.ASRModelError`) that stops the run.
+``local_files_only``, and a missing or incomplete folder is a settings error
+(:class:`psymodal.language.asr.ASRModelError`) that stops the run (without its
+``tokenizer.json``, faster-whisper would fetch one from the Hugging Face Hub).
 
-Decoding is a beam search (beam 5), English, on the CPU with int8 weights, one
-thread, no voice-activity filter, with word timestamps (Whisper's cross-attention alignment);
+Decoding is a beam search (beam 5) at temperature 0 only (faster-whisper's fallback to
+sampling at higher temperatures is off, so the words are deterministic), English, on the CPU
+with int8 weights, one thread, no voice-activity filter, each 30 s window decoded without the
+previous window's text, with word timestamps (Whisper's cross-attention alignment);
 each word's probability is its confidence. Punctuation is stripped and each Whisper word split
 into the stage's tokens (:func:`psymodal.language.lexicon.tokens`), which share its timing.
 
@@ -97,6 +100,7 @@ def recognise(audio: np.ndarray, model_dir: str | None) -> Transcript:
         np.asarray(audio, dtype=np.float32),
         language="en",
         beam_size=5,
+        temperature=0.0,
         word_timestamps=True,
         vad_filter=False,
         condition_on_previous_text=False,
