@@ -20,6 +20,9 @@ Sections (each prints its figures; ``--only`` runs some of them):
   paragraph's (ROC AUC of intact vs altered; 0.5 = no separation). Text: the prose of
   Python's own reference documentation (``pydoc_data.topics``, shipped with Python, PSF
   licence).
+- ``tangentiality``: each paragraph's first sentence as the prompt and the rest as the
+  answer, against the same answer drifting into another paragraph half-way
+  (``tangentiality_slope``) and another paragraph's answer (``prompt_similarity``); ROC AUC.
 - ``lexical``: word counts against textstat's ``lexicon_count`` and MATTR against
   lexicalrichness's ``mattr`` on the same paragraphs (median absolute relative difference,
   Pearson r); speech-graph measures against networkx on random word walks.
@@ -346,6 +349,49 @@ def bench_coherence(window: int) -> None:
         )
 
 
+def bench_tangentiality(window: int) -> None:
+    """Answers that stay on the prompt vs answers that drift away or are off topic.
+
+    Each paragraph's first sentence is the prompt and the rest the answer; the drifting answer
+    keeps the answer's first half and continues with the second half of another paragraph's
+    answer; the off-topic answer is another paragraph's answer. ROC AUC of intact vs altered
+    for ``tangentiality_slope`` (drifting) and ``prompt_similarity`` (off topic).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from psymodal.language.coherence import load_embeddings
+    from psymodal.language.lexicon import tokens
+    from psymodal.language.tangentiality import tangentiality_features
+
+    embeddings = load_embeddings()
+    docs = paragraphs()
+
+    def score(prompt, sentences):
+        return tangentiality_features(tokens(" ".join(sentences)), prompt, embeddings, window)
+
+    intact, drifting, off_topic = [], [], []
+    for k, doc in enumerate(docs):
+        other = docs[(k + len(docs) // 2) % len(docs)][1:]
+        answer = doc[1:]
+        half = len(answer) // 2
+        intact.append(score(doc[0], answer))
+        drifting.append(score(doc[0], answer[:half] + other[len(other) // 2 :]))
+        off_topic.append(score(doc[0], other))
+    for name, altered, feature, sign in (
+        ("drifting", drifting, "tangentiality_slope", 1),
+        ("off-topic", off_topic, "prompt_similarity", 1),
+    ):
+        a = np.array([r[feature] for r in intact])
+        b = np.array([r[feature] for r in altered])
+        keep = np.isfinite(a) & np.isfinite(b)
+        auc = roc_auc_score([1] * keep.sum() + [0] * keep.sum(), sign * np.r_[a[keep], b[keep]])
+        print(
+            f"tangentiality ({keep.sum()} paragraphs, prompt = first sentence, windows of "
+            f"{window}): {feature} intact median {np.median(a[keep]):.3f} vs {name} "
+            f"{np.median(b[keep]):.3f}, AUC {auc:.3f} (0.5 = no separation)"
+        )
+
+
 def bench_lexical() -> None:
     import networkx as nx
     import textstat
@@ -445,9 +491,8 @@ def bench_speed(repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--only", nargs="*", default=["asr", "espeak", "onsets", "coherence", "lexical", "speed"]
-    )
+    sections = ["asr", "espeak", "onsets", "coherence", "tangentiality", "lexical", "speed"]
+    parser.add_argument("--only", nargs="*", default=sections)
     parser.add_argument("--fsdd-per-digit", type=int, default=30)
     parser.add_argument("--rates", type=int, nargs="*", default=[120, 160, 220])
     parser.add_argument("--window", type=int, default=10)
@@ -465,6 +510,8 @@ def main() -> None:
             bench_onsets(args.rates)
         elif name == "coherence":
             bench_coherence(args.window)
+        elif name == "tangentiality":
+            bench_tangentiality(args.window)
         elif name == "lexical":
             bench_lexical()
         elif name == "speed":
