@@ -1,8 +1,9 @@
 """language.asr.engine: pocketsphinx or a lab's own faster-whisper model, never a download.
 
-The engine selection and the error paths are tested without faster-whisper; the real decode
-runs only where the package is installed and PSYMODAL_WHISPER_MODEL_DIR names a local
-CTranslate2 Whisper model folder.
+The engine selection and the error paths are tested without faster-whisper. Where the package
+is installed, its real code runs on a tiny random-weight model made by the test
+(tests/_tiny_whisper.py); a real recognition test runs only where PSYMODAL_WHISPER_MODEL_DIR
+names a local CTranslate2 Whisper model folder.
 """
 
 from __future__ import annotations
@@ -112,6 +113,27 @@ def test_the_faster_whisper_engine_is_the_one_used(tmp_path, monkeypatch):
     assert calls == [(2 * SAMPLE_RATE, str(folder))]
     assert qc["included"] and qc["source"] == "asr" and qc["asr_confidence"] == 0.9
     assert qc["word_count"] == 7
+
+
+def test_faster_whisper_runs_offline_on_a_tiny_random_model(tmp_path):
+    """faster-whisper's real loading and decoding (word timestamps) from a local folder, and
+    the stage's QC on what a random model recognises; skipped without faster-whisper."""
+    pytest.importorskip("faster_whisper")
+    from _tiny_whisper import make_tiny_whisper
+    from psymodal.language.asr import recognise_file
+
+    folder = make_tiny_whisper(tmp_path / "tiny-ct2")
+    recording = _recording(tmp_path, seconds=2.0)
+    asr_whisper._model.cache_clear()
+    first = recognise_file(recording, str(folder), engine="faster_whisper")
+    again = recognise_file(recording, str(folder), engine="faster_whisper")
+    assert first.source == "asr" and first.words == again.words  # deterministic
+    assert np.array_equal(first.onsets, again.onsets)
+    assert np.all(first.offsets >= first.onsets) and np.all(first.offsets <= 2.0 + 0.05)
+    qc = _run(tmp_path, {"engine": "faster_whisper", "model_dir": str(folder)})
+    assert not qc["included"]  # random weights: no usable words, said in the reason
+    assert "sub-01_task-talk_audio.wav: " in qc["reason"]
+    asr_whisper._model.cache_clear()
 
 
 @pytest.mark.shared
