@@ -447,6 +447,7 @@ def bench_speed(repeats: int) -> None:
     from psymodal.language.features import extract_features
     from psymodal.language.graphs import graph_measures, speech_graph_features
     from psymodal.language.lexical import lexical_features
+    from psymodal.language.tangentiality import tangentiality_features
     from psymodal.language.transcripts import Transcript
 
     spec = DemoSpec()
@@ -458,12 +459,14 @@ def bench_speed(repeats: int) -> None:
     onsets = np.arange(n) * 0.4
     transcript = Transcript(words, np.arange(n) // 10, onsets, onsets + 0.3)
     embeddings = load_embeddings()
+    prompt = "tell me about your last weekend and your plans for next week"
     extract_features(transcript, embeddings=embeddings)  # warm-up: wordfreq's list, caches
     parts = {
-        "all features": lambda: extract_features(transcript, embeddings=embeddings),
+        "all features": lambda: extract_features(transcript, embeddings=embeddings, prompt=prompt),
         "lexical": lambda: lexical_features(words, transcript.utterances, onsets, onsets + 0.3, 50),
         "speech graphs": lambda: speech_graph_features(words, 30),
         "coherence": lambda: coherence_features(words, embeddings, 10),
+        "tangentiality": lambda: tangentiality_features(words, prompt, embeddings, 10),
         # baseline: every window's graph rebuilt from scratch (the incremental version's reference)
         "speech graphs rebuilt per window (baseline)": lambda: [
             graph_measures(words[k : k + 30]) for k in range(n - 29)
