@@ -11,11 +11,18 @@ Sections (each prints its figures; ``--only`` runs some of them):
   rates, and a coarse onset check: espeak-ng gives no word alignment, so each recognised
   word's onset is compared with its character position in the sentence scaled to the
   recording's duration (an upper bound on the timing error, not a measurement of it).
+- ``onsets``: the word-onset error of the recogniser against exactly known onsets: each word
+  synthesised alone by espeak-ng, its silence cut, and the words concatenated with known
+  gaps (:func:`bench_onsets`); median and 90th percentile of |recognised - true onset| over
+  the correctly recognised words, against a character-position baseline in the same run.
 - ``coherence``: first-order coherence of intact paragraphs versus the same paragraphs with
   their sentences shuffled, their words shuffled, or their sentences interleaved with another
   paragraph's (ROC AUC of intact vs altered; 0.5 = no separation). Text: the prose of
   Python's own reference documentation (``pydoc_data.topics``, shipped with Python, PSF
   licence).
+- ``tangentiality``: each paragraph's first sentence as the prompt and the rest as the
+  answer, against the same answer drifting into another paragraph half-way
+  (``tangentiality_slope``) and another paragraph's answer (``prompt_similarity``); ROC AUC.
 - ``lexical``: word counts against textstat's ``lexicon_count`` and MATTR against
   lexicalrichness's ``mattr`` on the same paragraphs (median absolute relative difference,
   Pearson r); speech-graph measures against networkx on random word walks.
@@ -23,7 +30,7 @@ Sections (each prints its figures; ``--only`` runs some of them):
 
 Usage::
 
-    python benchmarks/language_validate.py [--only asr coherence ...] [--fsdd-per-digit 30]
+    python benchmarks/language_validate.py [--only asr onsets coherence ...] [--fsdd-per-digit 30]
 """
 
 from __future__ import annotations
@@ -161,6 +168,134 @@ def bench_espeak(rates: list[int]) -> None:
             )
 
 
+#: read sentences for the onset check: no word twice in a sentence, so that a recognised
+#: word is paired with one reference word only
+ONSET_SENTENCES = [
+    "the farmer planted wheat in a field near his old barn",
+    "we took an early train to the city and walked along its river",
+    "my sister bought fresh bread with cheese at the market",
+    "children played football in the park until it started to rain",
+    "he read a newspaper while the coffee was getting cold",
+    "our neighbour painted his fence green last summer",
+    "she plays piano every morning before breakfast",
+    "they found seven shells on a quiet beach",
+    "the doctor asked me about my sleep and appetite",
+    "rain fell all night so streets were flooded by morning",
+    "I visited grandmother at her small house in spring",
+    "the teacher wrote long sentences on a blackboard",
+    "a black dog chased two cats across our garden",
+    "after dinner we watched an old film about sailors",
+    "please open that window because this room is warm",
+]
+
+
+def _espeak_word(word: str, rate: int, path: Path) -> tuple[np.ndarray, int]:
+    """One word synthesised alone, its leading and trailing silence cut."""
+    import soundfile as sf
+
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(rate), "-w", str(path), word], check=True)
+    audio, sr = sf.read(str(path), dtype="float64")
+    # audible: above -40 dB re the word's peak; the first such sample is the word's onset
+    audible = np.flatnonzero(np.abs(audio) > 0.01 * np.abs(audio).max())
+    return audio[audible[0] : audible[-1] + 1], sr
+
+
+def _matched(reference: list[str], hypothesis: list[str]) -> list[tuple[int, int]]:
+    """(reference index, hypothesis index) of the words a minimum-edit alignment keeps."""
+    n, m = len(reference), len(hypothesis)
+    d = np.zeros((n + 1, m + 1), dtype=int)
+    d[:, 0], d[0, :] = np.arange(n + 1), np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            same = reference[i - 1] == hypothesis[j - 1]
+            d[i, j] = min(d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (not same))
+    pairs, i, j = [], n, m
+    while i > 0 and j > 0:
+        same = reference[i - 1] == hypothesis[j - 1]
+        if d[i, j] == d[i - 1, j - 1] + (not same):
+            if same:
+                pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif d[i, j] == d[i - 1, j] + 1:
+            i -= 1
+        else:
+            j -= 1
+    return pairs[::-1]
+
+
+def bench_onsets(rates: list[int]) -> None:
+    """Word-onset error of the recogniser against exactly known onsets.
+
+    Each word of the sentences is synthesised alone by espeak-ng, its silence cut, and the
+    words are concatenated with gaps drawn uniformly in [0.03, 0.25] s (fixed seed) after
+    0.5 s of silence, so every word's onset is known to the sample. Only words the recogniser
+    got right (kept by a minimum-edit alignment with the reference) are timed. Baseline in the
+    same run: each of those words placed at its character position in the sentence scaled to
+    the recording's duration (what a transcript without timings could give).
+    """
+    if shutil.which("espeak-ng") is None:
+        print("onsets: espeak-ng absent, skipped")
+        return
+    import soxr
+
+    from psymodal.language.asr import SAMPLE_RATE, recognise
+
+    rng = np.random.default_rng(0)
+    pooled, pooled_baseline = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for rate in rates:
+            errors, baseline, far = [], [], []
+            n_words = 0
+            for k, sentence in enumerate(ONSET_SENTENCES):
+                reference = sentence.lower().split()
+                pieces, onsets, position = [], [], 0
+                for w, word in enumerate(reference):
+                    audio, sr = _espeak_word(word, rate, Path(tmp) / f"{rate}_{k}_{w}.wav")
+                    gap = 0.5 if w == 0 else float(rng.uniform(0.03, 0.25))
+                    pieces += [
+                        np.zeros(round(gap * SAMPLE_RATE)),
+                        soxr.resample(audio, sr, SAMPLE_RATE),
+                    ]
+                    position += len(pieces[-2])
+                    onsets.append(position / SAMPLE_RATE)
+                    position += len(pieces[-1])
+                pieces.append(np.zeros(round(0.5 * SAMPLE_RATE)))
+                signal = np.concatenate(pieces)
+                duration = len(signal) / SAMPLE_RATE
+                transcript = recognise(signal)
+                starts = np.cumsum([0] + [len(x) + 1 for x in reference[:-1]]) / len(sentence)
+                n_words += len(reference)
+                for i, j in _matched(reference, transcript.words):
+                    errors.append(abs(transcript.onsets[j] - onsets[i]))
+                    baseline.append(abs(starts[i] * duration - onsets[i]))
+                    if errors[-1] > 0.1:
+                        far.append(
+                            f"{reference[i]!r} at {onsets[i]:.2f} s recognised at "
+                            f"{transcript.onsets[j]:.2f} s in {' '.join(transcript.words)!r}"
+                        )
+            pooled += errors
+            pooled_baseline += baseline
+            errors, baseline = np.array(errors), np.array(baseline)
+            print(
+                f"onsets espeak-ng words {rate} wpm: {len(errors)}/{n_words} words recognised "
+                f"and timed; |onset error| median {1000 * np.median(errors):.0f} ms, 90th "
+                f"percentile {1000 * np.percentile(errors, 90):.0f} ms, max "
+                f"{1000 * errors.max():.0f} ms; baseline (character position) median "
+                f"{1000 * np.median(baseline):.0f} ms, 90th "
+                f"{1000 * np.percentile(baseline, 90):.0f} ms; median ratio baseline/ASR "
+                f"{np.median(baseline) / np.median(errors):.1f}"
+            )
+            for line in far:
+                print(f"  error > 100 ms: {line}")
+    errors, baseline = np.array(pooled), np.array(pooled_baseline)
+    print(
+        f"onsets all rates: {len(errors)} words; |onset error| median "
+        f"{1000 * np.median(errors):.0f} ms, 90th percentile {1000 * np.percentile(errors, 90):.0f}"
+        f" ms; baseline median {1000 * np.median(baseline):.0f} ms, 90th "
+        f"{1000 * np.percentile(baseline, 90):.0f} ms"
+    )
+
+
 def paragraphs(min_words: int = 150, limit: int = 60) -> list[list[str]]:
     """Prose paragraphs of Python's reference documentation, as lists of sentences."""
     from pydoc_data.topics import topics
@@ -211,6 +346,49 @@ def bench_coherence(window: int) -> None:
         print(
             f"  intact vs {name}: median {np.median(values):.3f}, AUC {auc:.3f} "
             "(0.5 = no separation)"
+        )
+
+
+def bench_tangentiality(window: int) -> None:
+    """Answers that stay on the prompt vs answers that drift away or are off topic.
+
+    Each paragraph's first sentence is the prompt and the rest the answer; the drifting answer
+    keeps the answer's first half and continues with the second half of another paragraph's
+    answer; the off-topic answer is another paragraph's answer. ROC AUC of intact vs altered
+    for ``tangentiality_slope`` (drifting) and ``prompt_similarity`` (off topic).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from psymodal.language.coherence import load_embeddings
+    from psymodal.language.lexicon import tokens
+    from psymodal.language.tangentiality import tangentiality_features
+
+    embeddings = load_embeddings()
+    docs = paragraphs()
+
+    def score(prompt, sentences):
+        return tangentiality_features(tokens(" ".join(sentences)), prompt, embeddings, window)
+
+    intact, drifting, off_topic = [], [], []
+    for k, doc in enumerate(docs):
+        other = docs[(k + len(docs) // 2) % len(docs)][1:]
+        answer = doc[1:]
+        half = len(answer) // 2
+        intact.append(score(doc[0], answer))
+        drifting.append(score(doc[0], answer[:half] + other[len(other) // 2 :]))
+        off_topic.append(score(doc[0], other))
+    for name, altered, feature, sign in (
+        ("drifting", drifting, "tangentiality_slope", 1),
+        ("off-topic", off_topic, "prompt_similarity", 1),
+    ):
+        a = np.array([r[feature] for r in intact])
+        b = np.array([r[feature] for r in altered])
+        keep = np.isfinite(a) & np.isfinite(b)
+        auc = roc_auc_score([1] * keep.sum() + [0] * keep.sum(), sign * np.r_[a[keep], b[keep]])
+        print(
+            f"tangentiality ({keep.sum()} paragraphs, prompt = first sentence, windows of "
+            f"{window}): {feature} intact median {np.median(a[keep]):.3f} vs {name} "
+            f"{np.median(b[keep]):.3f}, AUC {auc:.3f} (0.5 = no separation)"
         )
 
 
@@ -269,6 +447,7 @@ def bench_speed(repeats: int) -> None:
     from psymodal.language.features import extract_features
     from psymodal.language.graphs import graph_measures, speech_graph_features
     from psymodal.language.lexical import lexical_features
+    from psymodal.language.tangentiality import tangentiality_features
     from psymodal.language.transcripts import Transcript
 
     spec = DemoSpec()
@@ -280,12 +459,14 @@ def bench_speed(repeats: int) -> None:
     onsets = np.arange(n) * 0.4
     transcript = Transcript(words, np.arange(n) // 10, onsets, onsets + 0.3)
     embeddings = load_embeddings()
+    prompt = "tell me about your last weekend and your plans for next week"
     extract_features(transcript, embeddings=embeddings)  # warm-up: wordfreq's list, caches
     parts = {
-        "all features": lambda: extract_features(transcript, embeddings=embeddings),
+        "all features": lambda: extract_features(transcript, embeddings=embeddings, prompt=prompt),
         "lexical": lambda: lexical_features(words, transcript.utterances, onsets, onsets + 0.3, 50),
         "speech graphs": lambda: speech_graph_features(words, 30),
         "coherence": lambda: coherence_features(words, embeddings, 10),
+        "tangentiality": lambda: tangentiality_features(words, prompt, embeddings, 10),
         # baseline: every window's graph rebuilt from scratch (the incremental version's reference)
         "speech graphs rebuilt per window (baseline)": lambda: [
             graph_measures(words[k : k + 30]) for k in range(n - 29)
@@ -313,9 +494,8 @@ def bench_speed(repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--only", nargs="*", default=["asr", "espeak", "coherence", "lexical", "speed"]
-    )
+    sections = ["asr", "espeak", "onsets", "coherence", "tangentiality", "lexical", "speed"]
+    parser.add_argument("--only", nargs="*", default=sections)
     parser.add_argument("--fsdd-per-digit", type=int, default=30)
     parser.add_argument("--rates", type=int, nargs="*", default=[120, 160, 220])
     parser.add_argument("--window", type=int, default=10)
@@ -329,8 +509,12 @@ def main() -> None:
             bench_asr(args.fsdd_per_digit)
         elif name == "espeak":
             bench_espeak(args.rates)
+        elif name == "onsets":
+            bench_onsets(args.rates)
         elif name == "coherence":
             bench_coherence(args.window)
+        elif name == "tangentiality":
+            bench_tangentiality(args.window)
         elif name == "lexical":
             bench_lexical()
         elif name == "speed":

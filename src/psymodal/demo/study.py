@@ -456,4 +456,7 @@ rates; the groups overlap.
 `language_parameters.tsv` holds the drawn probabilities and the realised `n_sentences`,
 `n_words` (fillers excluded), `n_fillers`, `mean_sentence_words`,
 `first_person_singular_rate` (`i` and `my` per word) and `filler_rate` (fillers per token).
+Tangentiality is not planted: the demo configurations give the six questions as the
+interview's prompt (`language.prompts`), and the answers' topics are drawn independently of
+them, so `prompt_similarity` and `tangentiality_slope` carry no group difference.
 """

@@ -4,10 +4,12 @@ Public API
 ----------
 find_sources, read_transcript, Transcript, TranscriptError
     Transcripts next to the recordings (``sub-XX/audio/*_transcript.tsv`` or ``.txt``).
-recognise, recognise_file
-    Offline speech recognition (pocketsphinx) with word timings.
+recognise, recognise_file, ASRModelError
+    Offline speech recognition (pocketsphinx, or a lab's faster-whisper model) with word
+    timings; ASRModelError: the configured recogniser's model or package is missing.
 extract_features, feature_names
-    Lexical, pronoun, filler, speech-graph and coherence features of one transcript.
+    Lexical, pronoun, filler, speech-graph, coherence and tangentiality features of one
+    transcript.
 process_subject
     Per-subject stage used by the workflow.
 """
@@ -20,6 +22,7 @@ _EXPORTS = {
     "TranscriptError": "transcripts",
     "find_sources": "transcripts",
     "read_transcript": "transcripts",
+    "ASRModelError": "asr",
     "recognise": "asr",
     "recognise_file": "asr",
     "extract_features": "features",

@@ -1,4 +1,10 @@
-"""Offline speech recognition with pocketsphinx, for recordings without a transcript.
+"""Offline speech recognition, for recordings without a transcript.
+
+``language.asr.engine`` chooses the recogniser: ``pocketsphinx`` (the default, below) or
+``faster_whisper`` (a lab's own Whisper model folder; :mod:`psymodal.language.asr_whisper`).
+A recogniser that cannot be used as configured (a model folder missing or incomplete, the
+optional package absent) raises :class:`ASRModelError`: a settings problem, so it stops the
+run instead of becoming every subject's QC reason.
 
 pocketsphinx 5.1.1 (BSD licence) ships a US English acoustic model, a trigram language model
 and the CMU pronouncing dictionary in its wheel; a lab's own model folder can replace them
@@ -31,13 +37,20 @@ import numpy as np
 
 from .transcripts import Transcript
 
-__all__ = ["SAMPLE_RATE", "recognise", "recognise_file", "model_files"]
+__all__ = ["ENGINES", "SAMPLE_RATE", "ASRModelError", "model_files", "recognise", "recognise_file"]
+
+#: The values of ``language.asr.engine``.
+ENGINES = ("pocketsphinx", "faster_whisper")
 
 #: The rate pocketsphinx's models expect (Hz).
 SAMPLE_RATE = 16000
 #: Peak level under which a recording is silent (-80 dBFS): nothing to recognise.
 _SILENT = 1e-4
 _ALTERNATIVE = re.compile(r"\(\d+\)$")  # ``the(2)``: the second pronunciation of ``the``
+
+
+class ASRModelError(ValueError):
+    """The configured recogniser cannot be used (its model or package is missing)."""
 
 
 def model_files(model_dir: str | None) -> dict[str, str]:
@@ -135,8 +148,37 @@ def recognise(
     )
 
 
-def recognise_file(path, model_dir: str | None = None, max_segment_s: float = 30.0):
-    """Read a recording (channels averaged; resampled to 16 kHz when needed) and recognise it."""
+def _check_engine(engine: str, model_dir: str | None) -> None:
+    """Raise :class:`ASRModelError` when the recogniser's model cannot be found."""
+    if engine == "faster_whisper":
+        from .asr_whisper import check_model_dir
+
+        check_model_dir(model_dir)
+    elif engine == "pocketsphinx":
+        try:
+            model_files(model_dir)
+        except FileNotFoundError as err:
+            raise ASRModelError(str(err)) from None
+    else:
+        raise ASRModelError(f"language.asr.engine {engine!r} is not one of {', '.join(ENGINES)}")
+
+
+def recognise_file(
+    path,
+    model_dir: str | None = None,
+    max_segment_s: float = 30.0,
+    engine: str = "pocketsphinx",
+):
+    """Read a recording (channels averaged; resampled to 16 kHz when needed) and recognise it
+    with ``engine`` (``pocketsphinx`` or ``faster_whisper``; see the module notes).
+
+    Raises
+    ------
+    ASRModelError
+        The engine's model folder is missing or incomplete, or its package is not installed;
+        checked before the recording is read.
+    """
+    _check_engine(engine, model_dir)
     import soundfile
 
     audio, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
@@ -145,4 +187,8 @@ def recognise_file(path, model_dir: str | None = None, max_segment_s: float = 30
         from psymodal.speech.audio import load_audio
 
         audio, _ = load_audio(path, SAMPLE_RATE)
+    if engine == "faster_whisper":  # segments long recordings itself (30 s windows)
+        from .asr_whisper import recognise as recognise_whisper
+
+        return recognise_whisper(audio, model_dir)
     return recognise(audio, model_dir, max_segment_s)

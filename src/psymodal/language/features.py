@@ -10,7 +10,10 @@ Groups (each documented with its references in its module):
 - speech graphs (:mod:`~psymodal.language.graphs`): ``graph_nodes``, ``graph_edges``,
   ``graph_lcc``, ``graph_lsc``, ``graph_loops1``, ``graph_loops2``, ``graph_loops3``;
 - semantic coherence (:mod:`~psymodal.language.coherence`): ``coherence_first_order``,
-  ``coherence_second_order``, ``coherence_min``.
+  ``coherence_second_order``, ``coherence_min``;
+- tangentiality to the task's prompt (:mod:`~psymodal.language.tangentiality`):
+  ``prompt_similarity``, ``tangentiality_slope`` (NaN without a prompt in
+  ``language.prompts``).
 
 A feature that needs more words than a transcript has is NaN (MATTR: ``mattr_window``
 words; graphs: ``graph_window`` words; coherence: two or three windows of content words).
@@ -26,6 +29,7 @@ from .coherence import Embeddings, coherence_features, load_embeddings
 from .graphs import GRAPH_MEASURES, speech_graph_features
 from .lexical import lexical_features
 from .lexicon import FILLERS
+from .tangentiality import TANGENTIALITY_NAMES, tangentiality_features
 from .transcripts import Transcript
 
 __all__ = ["FEATURE_NAMES", "extract_features", "feature_names", "resolve_settings"]
@@ -47,6 +51,7 @@ FEATURE_NAMES = (
     "coherence_first_order",
     "coherence_second_order",
     "coherence_min",
+    *TANGENTIALITY_NAMES,
 )
 
 
@@ -72,7 +77,10 @@ def _split_utterances(transcript: Transcript, pause_s: float):
 
 
 def extract_features(
-    transcript: Transcript, settings: Mapping | None = None, embeddings: Embeddings | None = None
+    transcript: Transcript,
+    settings: Mapping | None = None,
+    embeddings: Embeddings | None = None,
+    prompt: str | None = None,
 ) -> dict[str, float]:
     """Every language feature of one transcript (see the module notes).
 
@@ -86,6 +94,9 @@ def extract_features(
     embeddings : Embeddings, optional
         Word embeddings for coherence (default: :func:`load_embeddings` of
         ``coherence.model_dir``).
+    prompt : str, optional
+        The question or instruction the transcript answers (``language.prompts`` of its task);
+        None leaves the tangentiality features NaN.
 
     Returns
     -------
@@ -102,5 +113,7 @@ def extract_features(
         tokens, utterances, transcript.onsets, transcript.offsets, cfg["mattr_window"]
     )
     out.update(speech_graph_features(words, cfg["graph_window"]))
-    out.update(coherence_features(words, embeddings, cfg["coherence"]["window_words"]))
+    window = cfg["coherence"]["window_words"]
+    out.update(coherence_features(words, embeddings, window))
+    out.update(tangentiality_features(words, prompt, embeddings, window))
     return {name: float(out[name]) for name in FEATURE_NAMES}

@@ -16,9 +16,10 @@ import pandas as pd
 
 from psymodal.io.tables import write_tsv
 
+from .asr import ASRModelError
 from .features import extract_features, feature_names, resolve_settings
 from .lexical import english_fraction
-from .lexicon import FILLERS
+from .lexicon import FILLERS, is_content, tokens
 from .paths import asr_transcript
 from .transcripts import Source, TranscriptError, read_transcript, recording_duration
 
@@ -61,7 +62,7 @@ def _recognise(source: Source, cfg: dict, out_dir, subject: str):
     from .asr import recognise_file
 
     asr = cfg["asr"]
-    transcript = recognise_file(source.audio, asr["model_dir"], asr["max_segment_s"])
+    transcript = recognise_file(source.audio, asr["model_dir"], asr["max_segment_s"], asr["engine"])
     if out_dir is not None:
         write_transcript(transcript, asr_transcript(out_dir, subject, source.audio))
     return transcript
@@ -100,6 +101,17 @@ def _usable(transcript, cfg: dict) -> str:
             f"English list; < {limit:.0%})"
         )
     return ""
+
+
+def _prompt(source: Source, cfg: dict) -> tuple[str | None, str]:
+    """The prompt of the source's task, and why there is none ('' when there is one)."""
+    prompts = cfg["prompts"]
+    if source.task not in prompts:
+        return None, f"no prompt for task-{source.task} in language.prompts: tangentiality n/a"
+    prompt = prompts[source.task]
+    if not any(is_content(w) for w in tokens(prompt)):
+        return None, f"the prompt of task-{source.task} has no content word: tangentiality n/a"
+    return prompt, ""
 
 
 def process_subject(
@@ -144,17 +156,21 @@ def process_subject(
     QC TSV: ``participant_id, modality, included, reason, n_recordings, n_recordings_used,
     word_count, source`` (``transcript``, ``asr`` or both), ``asr_confidence`` (mean over
     recognised recordings), ``english_fraction``, ``undefined_features`` (features NaN for
-    lack of words) and ``notes`` (problems with individual recordings of an included subject).
+    lack of words or of a prompt) and ``notes`` (problems with individual recordings of an
+    included subject, and tasks without a prompt in ``language.prompts``).
     """
     cfg = resolve_settings(settings)
     sub = subject if subject.startswith("sub-") else f"sub-{subject}"
     names = feature_names()
     rows, problems, kinds, confidences, shares = [], [], set(), [], []
+    notes: list[str] = []  # features left NaN by the settings (no prompt), said once
     for source in sources:
         path = source.transcript if source.transcript and cfg["source"] != "asr" else source.audio
         shown = _shown(path, dataset_dir) if path is not None else source.stem
         try:
             transcript = _transcript_of(source, cfg, out_dir, sub)
+        except ASRModelError:  # the settings' fault, not the recording's: stop the run
+            raise
         except (TranscriptError, OSError, ValueError, RuntimeError) as err:
             if strict:
                 raise
@@ -168,7 +184,10 @@ def process_subject(
         if reason:
             problems.append(f"{shown}: {reason}")
             continue
-        rows.append(extract_features(transcript, cfg))
+        prompt, why = _prompt(source, cfg)
+        if why and why not in notes:
+            notes.append(why)
+        rows.append(extract_features(transcript, cfg, prompt=prompt))
         kinds.add(transcript.source)
         if transcript.source == "asr" and transcript.confidence is not None:
             confidences.append(transcript.confidence)
@@ -204,7 +223,7 @@ def process_subject(
         "asr_confidence": float(np.mean(confidences)) if confidences else np.nan,
         "english_fraction": float(np.mean(shares)) if shares else np.nan,
         "undefined_features": ";".join(undefined),
-        "notes": "; ".join(problems) if included else "",
+        "notes": "; ".join(problems + notes) if included else "",
     }
     write_tsv(features_row[["participant_id", *names]], out_features)
     write_tsv(pd.DataFrame([qc_row]), out_qc)

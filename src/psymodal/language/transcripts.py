@@ -267,6 +267,11 @@ class Source:
     transcript: Path | None
     audio: Path | None
 
+    @property
+    def task(self) -> str:
+        """The task label of the stem (``sub-01_task-interview_run-1`` -> ``interview``)."""
+        return re.search(r"_task-([a-zA-Z0-9]+)", self.stem)[1]
+
 
 def find_sources(bids_dir, subject: str, task: str | None = None) -> list[Source]:
     """Transcripts and recordings of one subject, paired by name.
