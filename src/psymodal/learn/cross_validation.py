@@ -138,7 +138,9 @@ def plan_analyses(data: StudyData, s: dict) -> list[Analysis]:
         if "early" in s["fusion"] and len(data.modalities) > 1:
             plan.append(Analysis(model, "early_fusion", "early"))
     if "intermediate" in s["fusion"]:
-        plan.append(Analysis("fusion_net", "intermediate_fusion", "intermediate"))
+        private = s["torch"]["dp_epsilon"] is not None
+        name = "dp_fusion_net" if private else "fusion_net"
+        plan.append(Analysis(name, "intermediate_fusion", "intermediate"))
     unknown = set(s["fusion"]) - {"late", "early", "intermediate"}
     if unknown:
         raise ValueError(f"unknown fusion strategies {sorted(unknown)}")
