@@ -37,7 +37,6 @@ from sklearn.utils.validation import (
 )
 from torch import nn
 
-
 #: Rényi orders of the accountant: integers only. opacus' default adds fractional orders whose
 #: terms take ~10 s per calibration; without them the noise is at most 0.5 % larger (epsilon
 #: 1-8, sampling rate 0.5, 30 epochs) and the bound as valid.
