@@ -46,6 +46,7 @@ from psymodal.privacy.metadata import (
     write_scrubbed_nifti,
 )
 from psymodal.privacy.pseudonyms import pseudonym, speaker_uniform
+from psymodal.privacy.transcripts import name_words
 from psymodal.settings import resolve_section
 
 __all__ = ["anonymize_study"]
@@ -125,6 +126,7 @@ class _Copy:
         self.names = frozenset(n.lower() for n in settings["transcript_names"]) | frozenset(
             label.lower() for label in labels if not label.isdigit()
         )
+        self.name_words = name_words(self.names)
         self.shared: Counter = Counter()
         self.withheld: Counter = Counter()
         self.log: list[str] = []
@@ -154,13 +156,19 @@ class _Copy:
                 out.append(f"sub-{ids[value]}" if value in ids else "")
             elif key == "ses":
                 out.append(f"ses-{sessions[value]}" if value in sessions else "")
-            elif _LONG_NUMBER.search(value) or value.lower() in self.names:
+            elif _LONG_NUMBER.search(value) or self._holds_a_name(value):
                 return None
             else:
                 out.append(f"{key}-{value}")
         if "" in out:
             return None
         return "_".join(out + [suffix]) + ext, dict(entities)
+
+    def _holds_a_name(self, label: str) -> bool:
+        """A label that is a word of a listed name, or holds one of four letters or more
+        (shorter words, "st" or "al", would withhold every "rest" or "retinal" label)."""
+        low = label.lower()
+        return any(word == low or (len(word) >= 4 and word in low) for word in self.name_words)
 
     def copy_file(self, source: Path, target: Path, datatype: str | None, entities) -> None:
         name = source.name

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["scrub_text", "scrub_transcript"]
+__all__ = ["name_words", "scrub_text", "scrub_transcript"]
 
 #: A word with its inner punctuation (``1961-04-12``, ``12/04/61``, ``o'clock``, ``sixty-one``).
 _WORD = re.compile(r"[^\W_]+(?:[-'/.:,\u2019][^\W_]+)*")
@@ -55,7 +55,8 @@ _AMBIGUOUS_MONTHS = frozenset({"may", "march"})
 TSV_COLUMNS = ("onset", "duration", "word", "speaker", "confidence")
 
 
-def _name_words(names: Iterable[str]) -> frozenset[str]:
+def name_words(names: Iterable[str]) -> frozenset[str]:
+    """The lower-case words of ``names`` (``["Jane Roe"]`` -> ``{"jane", "roe"}``)."""
     return frozenset(w.lower() for name in names for w in _WORD.findall(str(name)))
 
 
@@ -103,7 +104,7 @@ def scrub_text(text: str, names: Iterable[str] = ()) -> tuple[str, Counter]:
     '[name] was born on [number] [date] [number], call [number].'
     """
     matches = list(_WORD.finditer(text))
-    kinds, counts = _scrub_words([m[0] for m in matches], _name_words(names))
+    kinds, counts = _scrub_words([m[0] for m in matches], name_words(names))
     pieces, last = [], 0
     for match, kind in zip(matches, kinds, strict=True):
         pieces.append(text[last : match.start()])
@@ -122,8 +123,8 @@ def _scrub_tsv(
     if "word" not in header:
         raise ValueError("a transcript TSV needs a word column")
     columns = [c for c in TSV_COLUMNS if c in header]
-    name_words = _name_words(names)
-    keep = {s.lower() for s in keep_speakers} - name_words
+    listed = name_words(names)
+    keep = {s.lower() for s in keep_speakers} - listed
     speakers: dict[str, str] = {}
     rows = list(reader)
     # scrub the words as one text so that "12 March" is seen across rows
