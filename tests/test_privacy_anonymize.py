@@ -143,7 +143,19 @@ def test_defacing_refuses_a_mask_on_another_grid():
 
 
 # ---- the whole study: planted PHI reaches no output ----------------------------------------
-PHI = ["JohnDoe", "Jane Roe", "1961-04-12", "MRN778812", "St Mary Hospital", "555-0199"]
+PHI = [
+    "JohnDoe",
+    "Jane Roe",
+    "1961-04-12",
+    "MRN778812",
+    "St Mary Hospital",
+    "555-0199",
+    "19610412",
+    "Roe",
+    "twelfth",
+]
+#: What the lab lists in anonymize.transcript_names.
+NAMES = ["Jane Roe", "St Mary Hospital"]
 
 
 def _files(folder):
@@ -234,10 +246,35 @@ def phi_study(tmp_path_factory):
             f.title, f.artist, f.comment = "JohnDoe", "Jane Roe", "MRN778812 1961-04-12"
             f.write(y + 0.01 * rng.normal(size=t.size))
         _sidecar_with_phi(audio.with_suffix(".json"), {"SamplingFrequency": 8000})
+        transcript = sub / "audio" / f"sub-{label}_task-reading_transcript"
+        if label == "03":
+            transcript.with_suffix(".txt").write_text(
+                "Jane Roe: Hello JohnDoe, when were you born?\n"
+                "JohnDoe: On the twelfth of April 1961, 1961-04-12, at St Mary Hospital.\n"
+            )
+        else:
+            transcript.with_suffix(".tsv").write_text(
+                "onset\tduration\tword\tspeaker\tnotes\n"
+                "0.0\t0.2\tcall\tJane Roe\tMRN778812\n"
+                "0.2\t0.2\tJohnDoe\tJane Roe\tn/a\n"
+                "0.4\t0.2\t555-0199\tinterviewer\tn/a\n"
+                "0.6\t0.2\tborn\tJohnDoe\tn/a\n"
+                "0.8\t0.2\t12\tJohnDoe\tn/a\n"
+                "1.0\t0.2\tmarch\tJohnDoe\tn/a\n"
+                "1.2\t0.2\t1961-04-12\tJohnDoe\tSt Mary Hospital\n"
+            )
         if label != "03":  # sub-03 has no brain mask: its T1w must be withheld
             anat = fmriprep / f"sub-{label}" / "anat"
             anat.mkdir(parents=True)
             nib.save(mask, anat / f"sub-{label}_desc-brain_mask.nii.gz")
+    # a second session of sub-02 labelled with its scan date
+    session = bids / "sub-02" / "ses-19610412" / "func"
+    _nifti_with_phi(
+        rng.normal(size=(4, 4, 3, 5)).astype(np.float32),
+        np.eye(4),
+        session / "sub-02_ses-19610412_task-rest_bold.nii.gz",
+    )
+    _sidecar_with_phi(session / "sub-02_ses-19610412_task-rest_bold.json", {})
     return bids, fmriprep
 
 
@@ -251,7 +288,7 @@ def shared_copy(phi_study, tmp_path_factory):
         bids,
         out,
         KEY,
-        {"deface": {"buffer_voxels": 2}},
+        {"deface": {"buffer_voxels": 2}, "transcript_names": NAMES},
         fmriprep_dir=fmriprep,
         mapping_file=mapping,
     )
@@ -289,9 +326,12 @@ def test_the_shared_copy_is_a_pseudonymous_bids_dataset(shared_copy):
     assert summary["shared"] == {
         "anonymised recording": 3,
         "defaced T1w": 2,
-        "func image": 3,
-        "sidecar": 10,
+        "func image": 4,
+        "scrubbed transcript": 3,
+        "sidecar": 11,
     }
+    session = out / ids["02"] / "ses-01" / "func" / f"{ids['02']}_ses-01_task-rest_bold.nii.gz"
+    assert session.is_file()
     assert not list(out.glob("**/*T2w*")) and not list(out.glob("**/*events*"))
     assert not (out / ids["03"] / "anat" / f"{ids['03']}_T1w.nii.gz").exists()
     assert any("T1w without an fMRIPrep brain mask" in line for line in summary["log"])
@@ -320,3 +360,24 @@ def test_the_copy_may_not_overlap_the_original_and_the_cli_writes_it(phi_study, 
     assert len(list(out.glob("sub-*/anat/*_T1w.nii.gz"))) == 2
     assert main(["anonymize", str(bids), str(tmp_path / "x"), "--key-file", "nokey"]) == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_transcripts_keep_their_words_in_place_with_placeholders(shared_copy):
+    out, _, _ = shared_copy
+    sub = "sub-" + pseudonym("02", KEY)
+    table = (out / sub / "audio" / f"{sub}_task-reading_transcript.tsv").read_text()
+    assert table.splitlines() == [
+        "onset\tduration\tword\tspeaker",
+        "0.0\t0.2\tcall\tspeaker1",
+        "0.2\t0.2\t[name]\tspeaker1",
+        "0.4\t0.2\t[number]\tinterviewer",
+        "0.6\t0.2\tborn\tspeaker2",
+        "0.8\t0.2\t[number]\tspeaker2",
+        "1.0\t0.2\t[date]\tspeaker2",
+        "1.2\t0.2\t[number]\tspeaker2",
+    ]
+    sub = "sub-" + pseudonym("03", KEY)
+    text = (out / sub / "audio" / f"{sub}_task-reading_transcript.txt").read_text()
+    assert text.splitlines()[1] == (
+        "[name]: On the [number] of [date] [number], [number], at [name] [name] [name]."
+    )

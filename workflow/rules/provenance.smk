@@ -14,6 +14,8 @@ rule report_figures:
         metrics=learn_file(LEARN, "metrics"),
         predictions=learn_file(LEARN, "predictions"),
         null=learn_file(LEARN, "permutation_null"),
+        # the epsilon of differentially private models, shown on the landing page
+        run_info=learn_file(LEARN, "run_info"),
         importance=learn_optional_outputs().values(),
         qc=[PLAN.group_table(m, "qc") for m in PLAN.modalities],
     output:

@@ -34,7 +34,12 @@ from psymodal.learn.metrics import (
     regression_metrics,
 )
 from psymodal.learn.privacy import COLUMNS as MIA_COLUMNS
-from psymodal.learn.privacy import membership_attack, membership_table
+from psymodal.learn.privacy import (
+    lira_attack,
+    membership_attack,
+    membership_table,
+    reference_halves,
+)
 from psymodal.learn.search import CHOICE_COLUMNS, stratification_key
 from psymodal.learn.settings import resolve
 from psymodal.workflow.threads import limit_threads
@@ -133,7 +138,9 @@ def plan_analyses(data: StudyData, s: dict) -> list[Analysis]:
         if "early" in s["fusion"] and len(data.modalities) > 1:
             plan.append(Analysis(model, "early_fusion", "early"))
     if "intermediate" in s["fusion"]:
-        plan.append(Analysis("fusion_net", "intermediate_fusion", "intermediate"))
+        private = s["torch"]["dp_epsilon"] is not None
+        name = "dp_fusion_net" if private else "fusion_net"
+        plan.append(Analysis(name, "intermediate_fusion", "intermediate"))
     unknown = set(s["fusion"]) - {"late", "early", "intermediate"}
     if unknown:
         raise ValueError(f"unknown fusion strategies {sorted(unknown)}")
@@ -556,8 +563,71 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
             fitted.append((repeat, fold, analysis, estimator, te))
         if membership:
             attack = membership_attack(y[tr], train_prob, y[te], prob)
-            attacks.append({"model": analysis.model, "modality": analysis.modality, **attack})
+            attacks.append(
+                {
+                    "model": analysis.model,
+                    "modality": analysis.modality,
+                    **attack,
+                    # the likelihood-ratio attack needs the reference models first
+                    "_fold": (tr, train_prob, te, prob),
+                }
+            )
     return rows, notes, fitted, attacks, choices
+
+
+def _reference_model(data, X, y, s, analysis, rows, mask, seed):
+    """Probabilities of class 1, for ``rows``, of a model fitted on ``rows[mask]`` by the
+    evaluation's own procedure (inner search included)."""
+    _threads = limit_threads(1)  # noqa: F841
+    train = rows[mask]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fold fits already reported them
+        estimator, _ = _fit(
+            build_estimator(analysis, data, s, seed),
+            analysis,
+            X[train],
+            y[train],
+            s,
+            seed,
+            site=None if data.site is None else data.site[train],
+            groups=None if data.groups is None else data.groups[train],
+        )
+        return estimator.predict_proba(X[rows])[:, 1]
+
+
+def _likelihood_ratio_attacks(data, X, y, s, analyses, attacks: list[dict]) -> None:
+    """Add the offline LiRA columns to every fold's attack row (in place), from
+    ``learn.membership.reference_models`` reference models per analysis."""
+    n_models = s["membership"]["reference_models"]
+    avail = data.available.to_numpy()
+    modality_pos = {m: i for i, m in enumerate(data.modalities)}
+    seed = s["cv"]["seed"] + 7919  # reference halves differ from the outer folds
+    jobs, keys = [], []
+    for analysis in analyses:
+        if analysis.kind == "late" or n_models < 2:
+            continue
+        rows = np.arange(len(y))
+        if analysis.kind in ("block", "with_confounds"):
+            rows = rows[avail[:, modality_pos[analysis.block]]]
+        masks = reference_halves(y[rows], n_models, seed)
+        for mask in masks:
+            jobs.append(delayed(_reference_model)(data, X, y, s, analysis, rows, mask, seed))
+            keys.append((analysis.model, analysis.modality, rows, mask))
+    outputs = Parallel(n_jobs=s["cv"]["n_jobs"])(jobs) if jobs else []
+    reference: dict[tuple[str, str], list[np.ndarray]] = {}
+    for (model, modality, rows, mask), prob in zip(keys, outputs, strict=True):
+        column = np.full(len(y), np.nan)
+        column[rows[~mask]] = prob[~mask]  # only models that did not see a subject count
+        reference.setdefault((model, modality), []).append(column)
+    for attack in attacks:
+        tr, p_tr, te, p_te = attack.pop("_fold")
+        columns = reference.get((attack["model"], attack["modality"]))
+        if columns is None:
+            attack.update(lira_auc=np.nan, lira_advantage=np.nan, n_reference_models=0)
+            continue
+        table = np.column_stack(columns)
+        attack.update(lira_attack(y[tr], p_tr, table[tr], y[te], p_te, table[te]))
+        attack["n_reference_models"] = len(columns)
 
 
 def cross_validated_predictions(
@@ -599,6 +669,8 @@ def cross_validated_predictions(
         fitted += fold_fitted
         attacks += fold_attacks
         choices += fold_choices
+    if attacks:
+        _likelihood_ratio_attacks(data, X, y, s, analyses, attacks)
     predictions = pd.concat(rows, ignore_index=True)[prediction_columns(s)]
     order = {(a.model, a.modality): i for i, a in enumerate(analyses)}
     predictions["_order"] = [

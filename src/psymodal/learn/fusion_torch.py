@@ -5,11 +5,22 @@ Each modality block is encoded separately; the embeddings are fused either by co
 subject has). Missing modalities are masked, and modality dropout during training teaches the
 network to predict from any subset. Training is deterministic on CPU: all randomness comes from
 generators seeded with ``random_state`` inside a forked RNG state.
+
+With ``dp_epsilon`` set the network is trained with DP-SGD (opacus 1.6, an optional extra:
+``pip install psymodal[privacy]``): Poisson-sampled batches, every subject's gradient clipped
+to ``dp_max_grad_norm`` and Gaussian noise calibrated by opacus so that the
+fitted weights are (``dp_epsilon``, ``dp_delta``)-DP after ``dp_epochs`` epochs (Rényi DP
+accountant). Nothing outside
+the accounting looks at the labels: no validation split or early stopping (a fixed number of
+epochs), no class weights, and a subject with no modality gets 0.5 instead of the training
+prevalence. As for ``dp_logistic``, the in-fold imputation and standardisation before the
+network are not privatised.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 
 import numpy as np
@@ -25,6 +36,39 @@ from sklearn.utils.validation import (
     validate_data,
 )
 from torch import nn
+
+#: Rényi orders of the accountant: integers only. opacus' default adds fractional orders whose
+#: terms take ~10 s per calibration; without them the noise is at most 0.5 % larger (epsilon
+#: 1-8, sampling rate 0.5, 30 epochs) and the bound as valid.
+_ALPHAS = (*range(2, 65), 80, 96, 128, 160, 192, 256, 512)
+
+
+@functools.lru_cache(maxsize=64)
+def _noise_multiplier(epsilon: float, delta: float, sample_rate: float, epochs: int) -> float:
+    """The DP-SGD noise that spends (epsilon, delta) over ``epochs`` (opacus' RDP accountant;
+    cached: the calibration takes seconds and every fold of a CV asks for about the same)."""
+    from opacus.accountants.utils import get_noise_multiplier
+
+    return float(
+        get_noise_multiplier(
+            target_epsilon=epsilon,
+            target_delta=delta,
+            sample_rate=sample_rate,
+            epochs=epochs,
+            accountant="rdp",
+            alphas=list(_ALPHAS),
+        )
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _epsilon_spent(history: tuple, delta: float) -> float:
+    """Epsilon of the steps taken (opacus' RDP accountant over its history)."""
+    from opacus.accountants import RDPAccountant
+
+    accountant = RDPAccountant()
+    accountant.history = list(history)
+    return float(accountant.get_epsilon(delta, alphas=list(_ALPHAS)))
 
 
 class _FusionNet(nn.Module):
@@ -83,6 +127,20 @@ class FusionNetClassifier(ClassifierMixin, BaseEstimator):
     validation_fraction : float
         Stratified share of the training data held out for early stopping.
     random_state : int
+    dp_epsilon : float or None
+        Train with DP-SGD to this (epsilon, delta) guarantee; None trains without privacy.
+    dp_delta : float
+        The delta of the guarantee (well below 1/n, the usual bound, for any study of up to
+        10,000 subjects at the default).
+    dp_max_grad_norm : float
+        Per-subject gradient clipping norm.
+    dp_epochs : int
+        Epochs of DP training (the budget is spread over them).
+
+    Attributes
+    ----------
+    epsilon_, delta_ : float
+        With ``dp_epsilon``: the guarantee spent (opacus' accountant; at most ``dp_epsilon``).
 
     Notes
     -----
@@ -106,6 +164,10 @@ class FusionNetClassifier(ClassifierMixin, BaseEstimator):
         batch_size=64,
         validation_fraction=0.2,
         random_state=0,
+        dp_epsilon=None,
+        dp_delta=1e-5,
+        dp_max_grad_norm=1.0,
+        dp_epochs=30,
     ):
         self.blocks = blocks
         self.hidden = hidden
@@ -120,6 +182,10 @@ class FusionNetClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
         self.random_state = random_state
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.dp_max_grad_norm = dp_max_grad_norm
+        self.dp_epochs = dp_epochs
 
     # -- data -------------------------------------------------------------------------------
     def _arrays(self, X, reset):
@@ -173,6 +239,8 @@ class FusionNetClassifier(ClassifierMixin, BaseEstimator):
         if self.fusion not in ("gate", "concat"):
             raise ValueError(f"fusion must be 'gate' or 'concat', got {self.fusion!r}")
         y_idx = y_idx.astype(np.float64)
+        if self.dp_epsilon is not None:
+            return self._fit_private(parts, mask, y_idx)
         n = len(y_idx)
         rng = np.random.default_rng(self.random_state)
         counts = np.bincount(y_idx.astype(int), minlength=2)
@@ -237,6 +305,78 @@ class FusionNetClassifier(ClassifierMixin, BaseEstimator):
             net.load_state_dict(best_state)
         net.eval()
         self.net_ = net
+        return self
+
+    def _hidden_masks(self, m, rng):
+        """Modality dropout of one batch's availability mask (never every modality)."""
+        if self.modality_dropout <= 0 or m.shape[1] < 2:
+            return m
+        keep = torch.from_numpy((rng.random(tuple(m.shape)) >= self.modality_dropout).astype("f8"))
+        dropped = m * keep
+        return torch.where(dropped.sum(1, keepdim=True) > 0, dropped, m)
+
+    def _fit_private(self, parts, mask, y_idx):
+        """DP-SGD training (opacus): fixed epochs, Poisson batches, clipped and noised
+        per-subject gradients."""
+        try:
+            from opacus import PrivacyEngine
+        except ImportError as error:  # an optional extra: say how to get it
+            raise ImportError(
+                "a differentially private fusion network needs opacus: "
+                "pip install 'opacus==1.6.0' (psymodal[privacy])"
+            ) from error
+        from torch.utils.data import DataLoader, TensorDataset
+
+        if not self.dp_epsilon > 0:
+            raise ValueError(f"dp_epsilon must be > 0, got {self.dp_epsilon!r}")
+        if not 0 < self.dp_delta < 1:
+            raise ValueError(f"dp_delta must be in (0, 1), got {self.dp_delta!r}")
+        n = len(y_idx)
+        delta = float(self.dp_delta)
+        rng = np.random.default_rng(self.random_state)
+        self.prevalence_ = 0.5  # the training prevalence is not part of the guarantee
+        tensors = self._standardize(parts, fit=True)
+        with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+            # opacus warns that secure_mode is off (its RNG is not cryptographic) and about
+            # optimizer internals; the guarantee holds for the accountant's noise either way
+            warnings.simplefilter("ignore")
+            torch.manual_seed(self.random_state)
+            generator = torch.Generator().manual_seed(self.random_state)
+            net = _FusionNet(
+                [t.shape[1] for t in tensors],
+                self.hidden,
+                self.embedding,
+                self.fusion,
+                self.dropout,
+            ).double()
+            dataset = TensorDataset(*tensors, torch.from_numpy(mask), torch.from_numpy(y_idx))
+            loader = DataLoader(dataset, batch_size=min(self.batch_size, n), generator=generator)
+            opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+            engine = PrivacyEngine(accountant="rdp")
+            sigma = _noise_multiplier(
+                float(self.dp_epsilon), delta, 1.0 / len(loader), int(self.dp_epochs)
+            )
+            net, opt, loader = engine.make_private(
+                module=net,
+                optimizer=opt,
+                data_loader=loader,
+                noise_multiplier=sigma,
+                max_grad_norm=float(self.dp_max_grad_norm),
+                noise_generator=generator,
+            )
+            loss_fn = nn.BCEWithLogitsLoss()
+            for _ in range(int(self.dp_epochs)):
+                net.train()
+                for *inputs, m, target in loader:
+                    opt.zero_grad()
+                    if len(target):
+                        logits, _ = net(inputs, self._hidden_masks(m, rng))
+                        loss_fn(logits, target).backward()
+                    opt.step()  # an empty Poisson batch still takes its noisy step
+            self.epsilon_ = _epsilon_spent(tuple(engine.accountant.history), delta)
+        self.delta_ = delta
+        self.n_iter_ = int(self.dp_epochs)
+        self.net_ = net._module.eval()
         return self
 
     def _forward(self, X):

@@ -17,6 +17,20 @@ from psymodal.learn.settings import resolve
 from psymodal.workflow.threads import limit_threads
 
 
+def differential_privacy(s: dict) -> dict[str, dict[str, float]]:
+    """Model -> ``{"epsilon", "delta"}`` of each differentially private model the settings fit
+    (the guarantee of every fitted model: each fold's and the final model's)."""
+    private = {}
+    if "dp_logistic" in s["models"]:  # psymodal.privacy.dp: objective perturbation, pure DP
+        private["dp_logistic"] = {"epsilon": float(s["dp_logistic"]["epsilon"]), "delta": 0.0}
+    if "intermediate" in s["fusion"] and s["torch"]["dp_epsilon"] is not None:
+        private["dp_fusion_net"] = {  # psymodal.learn.fusion_torch: DP-SGD
+            "epsilon": float(s["torch"]["dp_epsilon"]),
+            "delta": float(s["torch"]["dp_delta"]),
+        }
+    return private
+
+
 def run(
     participants_tsv: str | os.PathLike,
     feature_tables: Mapping[str, str | os.PathLike],
@@ -84,10 +98,9 @@ def run(
         # Versions, not timestamps or host names, so that reruns stay byte-identical.
         "versions": {"python": platform.python_version(), "scikit-learn": sklearn.__version__},
     }
-    if "dp_logistic" in s["models"]:
-        # the guarantee of every fitted DP model (psymodal.privacy.dp), for the report
-        info["differential_privacy"] = {
-            "dp_logistic": {"epsilon": s["dp_logistic"]["epsilon"], "delta": 0.0}
-        }
+    private = differential_privacy(s)
+    if private:
+        # the guarantee of every fitted DP model, for the report
+        info["differential_privacy"] = private
     paths["run_info"] = write_json(info, files["run_info"])
     return paths

@@ -4,10 +4,12 @@
 - :mod:`~psymodal.privacy.metadata`: NIfTI header scrubbing, JSON sidecars and participants
   table by allow-list.
 - :mod:`~psymodal.privacy.deface`: quickshear defacing of T1w images from a brain mask.
+- :mod:`~psymodal.privacy.transcripts`: transcripts with numbers, dates and listed names
+  replaced by placeholders.
 - :mod:`~psymodal.privacy.study`: :func:`anonymize_study`, the shareable BIDS copy.
 - :mod:`~psymodal.privacy.phi`: a scanner that looks for planted identifiers in every output byte.
-- :mod:`~psymodal.privacy.attacks`: re-identification (connectome fingerprinting) and attribute
-  inference from released features.
+- :mod:`~psymodal.privacy.attacks`: re-identification (connectome fingerprinting, speech-feature
+  linkage) and attribute inference from released features.
 - :mod:`~psymodal.privacy.dp`: differentially private logistic regression (learn model
   ``dp_logistic``).
 """

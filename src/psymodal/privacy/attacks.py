@@ -4,6 +4,10 @@
   Neuroscience 18:1664). Each target connectome is matched to the database connectome it
   correlates with most (Pearson over edges); the top-1 identification rate is the fraction
   matched to the same person. Chance is ``1 / n``.
+- :func:`linkage_rate`: re-identification of released feature rows (speech features, one row
+  per recording or per person) from another recording of the same people that the attacker
+  holds with names: each known row is linked to the released row it correlates with most, after
+  standardising every feature with the released table's own statistics (all an attacker has).
 - :func:`attribute_inference`: predict a sensitive attribute (sex, age) from the released
   features with a cross-validated linear model; ROC AUC for a binary attribute, mean absolute
   error against the named baseline (predicting the training folds' mean) for a continuous one.
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["attribute_inference", "identification_rate", "similarity"]
+__all__ = ["attribute_inference", "identification_rate", "linkage_rate", "similarity"]
 
 
 def _rows_standardised(X: np.ndarray) -> np.ndarray:
@@ -54,6 +58,66 @@ def identification_rate(database: np.ndarray, targets: np.ndarray) -> float:
     """
     s = similarity(database, targets)
     return float(np.mean(np.argmax(s, axis=1) == np.arange(len(s))))
+
+
+def _attacker_scale(released: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both tables z-scored with the released table's medians (imputing missing values), means
+    and SDs; features missing or constant in the released table are dropped."""
+    released = np.asarray(released, dtype=np.float64)
+    known = np.asarray(known, dtype=np.float64)
+    if released.ndim != 2 or known.ndim != 2 or released.shape[1] != known.shape[1]:
+        raise ValueError("released and known need the same features (columns)")
+    usable = np.isfinite(released).any(axis=0)
+    released, known = released[:, usable], known[:, usable]
+    median = np.nanmedian(released, axis=0)
+    released = np.where(np.isfinite(released), released, median)
+    known = np.where(np.isfinite(known), known, median)
+    mean, sd = released.mean(axis=0), released.std(axis=0)
+    varies = sd > 0
+    return (
+        (released[:, varies] - mean[varies]) / sd[varies],
+        (known[:, varies] - mean[varies]) / sd[varies],
+    )
+
+
+def linkage_rate(
+    released: np.ndarray, released_people, known: np.ndarray, known_people
+) -> dict[str, float]:
+    """Top-1 linkage of named recordings to the rows of a released feature table.
+
+    Parameters
+    ----------
+    released : array of shape (n_released, n_features)
+        The shared table (pseudonymous rows; missing values allowed).
+    released_people : array-like of shape (n_released,)
+        Who each released row belongs to (hidden from the attacker; used to score).
+    known : array of shape (n_known, n_features)
+        The same features of other recordings (another session, another text) that the
+        attacker holds with the people's names.
+    known_people : array-like of shape (n_known,)
+
+    Returns
+    -------
+    dict
+        ``top1``: fraction of known rows whose most correlated released row (Pearson over the
+        standardised features, ties to the first row) belongs to the same person; ``chance``:
+        the expected ``top1`` of a random guess (``1/n`` with one released row per person);
+        ``n_features``: features the attacker could use.
+    """
+    released_people = np.asarray(released_people)
+    known_people = np.asarray(known_people)
+    if len(released_people) != len(released) or len(known_people) != len(known):
+        raise ValueError("one person per row is needed")
+    database, targets = _attacker_scale(released, known)
+    if database.shape[1] < 2:
+        raise ValueError("fewer than 2 features vary in the released table")
+    best = np.argmax(similarity(database, targets), axis=1)
+    share = np.array([np.mean(released_people == p) for p in known_people])
+    return {
+        "top1": float(np.mean(released_people[best] == known_people)),
+        "chance": float(share.mean()),
+        "n_features": int(database.shape[1]),
+    }
 
 
 def attribute_inference(

@@ -12,6 +12,14 @@ writes a new BIDS dataset in which:
 - JSON sidecars keep only allow-listed keys with numeric values;
 - recordings are re-synthesised by the voice anonymiser, with parameters drawn per speaker from
   the key (the originals' bytes, and any metadata chunk, never reach the copy);
+- transcripts (``*_transcript.tsv``/``.txt`` next to the recordings) are copied with numbers,
+  dates, the configured names (``anonymize.transcript_names``) and the participants' original
+  labels replaced by placeholders (:mod:`psymodal.privacy.transcripts`);
+- no free text reaches a path: session labels (often a scan date) are renumbered ``01``,
+  ``02``... per participant in the sorted order of the original labels; other entity labels
+  (task, acq, run...) are kept unless they hold four or more digits in a row (a date, a phone
+  or record number) or a configured name, and a file whose folder is not a BIDS datatype or
+  whose suffix is not one psymodal shares is withheld (the log names it only by its subject);
 - everything else (events, scans and sessions tables with acquisition times, notes, unknown
   files) is withheld, and counted by reason.
 
@@ -38,12 +46,26 @@ from psymodal.privacy.metadata import (
     write_scrubbed_nifti,
 )
 from psymodal.privacy.pseudonyms import pseudonym, speaker_uniform
+from psymodal.privacy.transcripts import name_words
 from psymodal.settings import resolve_section
 
 __all__ = ["anonymize_study"]
 
 _LABEL = re.compile(r"^[A-Za-z0-9]+$")
 _ENTITY = re.compile(r"^([a-z]+)-(.*)$")
+#: Four digits in a row: a year, a date, a phone or record number (never a run or echo index).
+_LONG_NUMBER = re.compile(r"[0-9]{4}")
+#: Folders a subject (or session) folder may hold in the copy: the BIDS datatypes.
+_DATATYPES = frozenset(
+    "anat func dwi fmap perf audio beh eeg meg ieeg pet nirs motion mrs micr".split()
+)
+#: File suffixes the copy may name (anything else is withheld: a suffix can be free text).
+_SUFFIXES = frozenset(
+    "T1w T2w FLAIR T2star PDw bold sbref cbv phase dwi epi phasediff magnitude magnitude1 "
+    "magnitude2 phase1 phase2 fieldmap asl m0scan aslcontext events physio beh audio "
+    "transcript".split()
+)
+_TRANSCRIPTS = ("_transcript.tsv", "_transcript.txt")
 _NIFTI = (".nii", ".nii.gz")
 _AUDIO = (".wav", ".flac", ".mp3", ".ogg")
 # Datatypes whose images carry no face (an anatomical image other than a defaced T1w does).
@@ -67,12 +89,16 @@ def _check_places(bids_dir: Path, out_dir: Path, mapping_file: Path | None, key_
             raise ValueError(f"{path}: the {name} may not lie inside the shared copy {out_dir}")
 
 
-def _clean_folder(part: str) -> str:
-    """A folder name inside a subject (datatype or ``ses-<label>``), or ``""`` if not clean."""
-    entity = _ENTITY.match(part)
-    if part.isalnum() or (entity is not None and _LABEL.match(entity[2])):
-        return part
-    return ""
+def _session_numbers(folder: Path) -> dict[str, str]:
+    """Session label -> ``01``, ``02``... in sorted order of the participant's ``ses-`` folders
+    (a label can be a scan date; the order survives, the date does not)."""
+    labels = sorted(
+        p.name.removeprefix("ses-")
+        for p in folder.glob("ses-*")
+        if p.is_dir() and _LABEL.match(p.name.removeprefix("ses-"))
+    )
+    width = max(2, len(str(len(labels))))
+    return {label: f"{i + 1:0{width}d}" for i, label in enumerate(labels)}
 
 
 def _split_name(name: str) -> tuple[list[tuple[str, str]], str, str] | None:
@@ -91,11 +117,16 @@ def _split_name(name: str) -> tuple[list[tuple[str, str]], str, str] | None:
 class _Copy:
     """The state of one anonymisation: where it writes, what it shared and withheld."""
 
-    def __init__(self, settings, key, tmp: Path, fmriprep_dir):
+    def __init__(self, settings, key, tmp: Path, fmriprep_dir, labels=()):
         self.s = settings
         self.key = key
         self.tmp = tmp
         self.fmriprep_dir = fmriprep_dir
+        # participants' own labels are names too (sub-JohnDoe)
+        self.names = frozenset(n.lower() for n in settings["transcript_names"]) | frozenset(
+            label.lower() for label in labels if not label.isdigit()
+        )
+        self.name_words = name_words(self.names)
         self.shared: Counter = Counter()
         self.withheld: Counter = Counter()
         self.log: list[str] = []
@@ -104,19 +135,40 @@ class _Copy:
         self.withheld[reason] += 1
         self.log.append(f"withheld {shown}: {reason}")
 
-    def new_name(self, name: str, ids: dict[str, str]) -> tuple[str, dict] | None:
-        """The file name with its subject pseudonymised, and its entities; ``None`` when a
-        part of the name is not a BIDS entity with a clean label."""
+    def new_name(
+        self, name: str, ids: dict[str, str], sessions: dict[str, str]
+    ) -> tuple[str, dict] | None:
+        """The file name with its subject pseudonymised and its session renumbered, and its
+        (original) entities; ``None`` when a part of the name could carry free text: not a
+        BIDS entity with a clean label, a session not in ``sessions``, a label with a long
+        number or a configured name, or a suffix psymodal does not share."""
         split = _split_name(name)
         if split is None:
             return None
         entities, suffix, ext = split
+        if suffix not in _SUFFIXES:
+            return None
         out = []
         for key, value in entities:
             if not _LABEL.match(value):
                 return None
-            out.append(f"{key}-{ids[value]}" if key == "sub" else f"{key}-{value}")
+            if key == "sub":
+                out.append(f"sub-{ids[value]}" if value in ids else "")
+            elif key == "ses":
+                out.append(f"ses-{sessions[value]}" if value in sessions else "")
+            elif _LONG_NUMBER.search(value) or self._holds_a_name(value):
+                return None
+            else:
+                out.append(f"{key}-{value}")
+        if "" in out:
+            return None
         return "_".join(out + [suffix]) + ext, dict(entities)
+
+    def _holds_a_name(self, label: str) -> bool:
+        """A label that is a word of a listed name, or holds one of four letters or more
+        (shorter words, "st" or "al", would withhold every "rest" or "retinal" label)."""
+        low = label.lower()
+        return any(word == low or (len(word) >= 4 and word in low) for word in self.name_words)
 
     def copy_file(self, source: Path, target: Path, datatype: str | None, entities) -> None:
         name = source.name
@@ -129,6 +181,8 @@ class _Copy:
                 self._image(source, target, datatype, shown)
             elif lower.endswith(_AUDIO) and datatype == "audio":
                 self._audio(source, target.with_name(target.name.rsplit(".", 1)[0] + ".wav"))
+            elif name.endswith(_TRANSCRIPTS) and datatype == "audio":
+                self._transcript(source, target)
             else:
                 self.withhold(shown, "not an allow-listed kind of file")
         except Exception as error:  # one bad file is withheld with its reason; the copy goes on
@@ -163,6 +217,12 @@ class _Copy:
             self.withhold(shown, "an anatomical image other than T1w (the face is not removed)")
             return
         write_scrubbed_nifti(img, target)
+
+    def _transcript(self, source: Path, target: Path) -> None:
+        from psymodal.privacy.transcripts import scrub_transcript
+
+        scrub_transcript(source, target, self.names, self.s["transcript_speakers"])
+        self.shared["scrubbed transcript"] += 1
 
     def _audio(self, source: Path, target: Path) -> None:
         from psymodal.speech.anonymize import anonymize_file
@@ -209,7 +269,8 @@ def _description(settings) -> dict:
                     f"{settings['age_bin_years']} years, participant columns and sidecar keys "
                     "by allow-list, NIfTI text fields and extensions removed, T1w defaced with "
                     "quickshear, recordings voice-anonymised "
-                    f"({settings['speech']['method']})."
+                    f"({settings['speech']['method']}), transcripts scrubbed of numbers, dates "
+                    "and listed names, sessions renumbered."
                 ),
             }
         ],
@@ -223,7 +284,9 @@ Participant ids are keyed pseudonyms; the key and the mapping stay with the orig
 Ages are binned. Only allow-listed participant columns and sidecar keys are kept. NIfTI text
 fields and extensions are removed; T1w images are defaced (quickshear); other anatomical images
 are withheld. Recordings are voice-anonymised: see psymodal's README for the attackers this
-resists and those it does not. Events, scans and sessions tables and any other file are withheld.
+resists and those it does not. Transcripts have numbers, dates and listed names replaced by
+[number], [date] and [name]. Sessions are renumbered 01, 02... per participant in the order of
+their original labels. Events, scans and sessions tables and any other file are withheld.
 """
 
 
@@ -285,33 +348,41 @@ def anonymize_study(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
-        job = _Copy(s, key, tmp, fmriprep_dir)
+        job = _Copy(s, key, tmp, fmriprep_dir, labels)
         for _ in skipped:
             job.withhold("(a participant)", "participant label is not a BIDS label")
         for folder in folders:
             label = folder.name.removeprefix("sub-")
             if label not in ids:
                 continue
+            sessions = _session_numbers(folder)
             for source in sorted(p for p in folder.rglob("*") if p.is_file()):
-                relative = source.relative_to(folder)
-                dirs = [f"sub-{ids[label]}"]
-                dirs += [_clean_folder(part) for part in relative.parts[:-1]]
-                named = job.new_name(source.name, ids)
-                if named is None or "" in dirs:
-                    job.withhold(f"sub-{ids[label]}/(a file)", "name is not BIDS entities")
+                shown = f"sub-{ids[label]}/(a file)"
+                dirs = list(source.relative_to(folder).parts[:-1])
+                session = None
+                if dirs and dirs[0].startswith("ses-"):
+                    session = dirs.pop(0).removeprefix("ses-")
+                if len(dirs) > 1 or (dirs and dirs[0] not in _DATATYPES):
+                    job.withhold(shown, "folder is not a BIDS datatype")
+                    continue
+                named = job.new_name(source.name, ids, sessions)
+                if named is None:
+                    job.withhold(shown, "name is not BIDS entities with shareable labels")
                     continue
                 name, entities = named
-                if entities.get("sub") != label:
-                    job.withhold(f"sub-{ids[label]}/(a file)", "file of another participant")
+                if entities.get("sub") != label or entities.get("ses") != session:
+                    job.withhold(shown, "file of another participant or session")
                     continue
-                datatype = relative.parts[-2] if len(relative.parts) > 1 else None
-                job.copy_file(source, tmp.joinpath(*dirs, name), datatype, entities)
+                datatype = dirs[0] if dirs else None
+                place = [f"sub-{ids[label]}"]
+                place += [f"ses-{sessions[session]}"] if session is not None else []
+                job.copy_file(source, tmp.joinpath(*place, *dirs, name), datatype, entities)
         for source in sorted(p for p in bids_dir.iterdir() if not p.name.startswith("sub-")):
             if source.is_dir():
                 if source.name != "derivatives":  # derivatives are not part of a raw copy
                     job.withhold("(a top-level folder)", "not an allow-listed kind of file")
                 continue
-            named = job.new_name(source.name, ids) if source.name.endswith(".json") else None
+            named = job.new_name(source.name, ids, {}) if source.name.endswith(".json") else None
             if named is not None and "sub" not in named[1] and source.name.startswith("task-"):
                 job.copy_file(source, tmp / named[0], None, named[1])
             elif source.name not in _REWRITTEN:

@@ -436,6 +436,16 @@ def qc_thresholds(mri_settings: Mapping | None, speech_settings: Mapping | None)
     return mri_qc["max_mean_fd"], speech_qc["min_speech_s"]
 
 
+def _privacy(run_info: Path) -> dict:
+    """``differential_privacy`` of the learning run's ``run_info.json`` (empty without)."""
+    import json
+
+    if not run_info.is_file():
+        return {}
+    info = json.loads(run_info.read_text())
+    return info["differential_privacy"] if "differential_privacy" in info else {}
+
+
 def write_report_figures(
     results_dir: str | os.PathLike,
     out_dir: str | os.PathLike | None = None,
@@ -489,6 +499,9 @@ def write_report_figures(
             null_figure(null, metrics, report_figure(out, "null")),
             importance_figure(importance, report_figure(out, "importance")),
             study_summary(
-                metrics, {"mri": mri_qc, "speech": speech_qc}, report_figure(out, "study")
+                metrics,
+                {"mri": mri_qc, "speech": speech_qc},
+                report_figure(out, "study"),
+                _privacy(run_file(results_dir, "run_info")),
             ),
         ]

@@ -50,7 +50,15 @@ def _who(qc_tables: Mapping[str, pd.DataFrame | None]) -> list[str]:
     return lines or ["- no QC table"]
 
 
-def _results(metrics: pd.DataFrame | None) -> list[str]:
+def _model_name(model: str, privacy: Mapping[str, Mapping[str, float]]) -> str:
+    """The model, with its (epsilon, delta) guarantee when it is differentially private."""
+    if model not in privacy:
+        return model
+    guarantee = privacy[model]
+    return f"{model} (DP: epsilon {guarantee['epsilon']:g}, delta {guarantee['delta']:g})"
+
+
+def _results(metrics: pd.DataFrame | None, privacy: Mapping[str, Mapping[str, float]]) -> list[str]:
     from psymodal.report.figures import p_value_text
 
     if metrics is None or metrics.empty:
@@ -73,7 +81,7 @@ def _results(metrics: pd.DataFrame | None) -> list[str]:
         name = f"{r.modality} (baseline)" if r.modality == BASELINE else r.modality
         rows += [
             f"   * - {name}",
-            f"     - {r.model}",
+            f"     - {_model_name(r.model, privacy)}",
             f"     - {int(r.n_subjects)} ({int(r.n_positive)})",
             f"     - {r.roc_auc:.3f}{ci}",
             f"     - {row.get('balanced_accuracy', np.nan):.3f}",
@@ -86,6 +94,7 @@ def study_summary(
     metrics: pd.DataFrame | None,
     qc_tables: Mapping[str, pd.DataFrame | None],
     path: str | os.PathLike,
+    privacy: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Path:
     """Write the landing page's reStructuredText.
 
@@ -97,6 +106,10 @@ def study_summary(
         Each modality's group QC table (``included``, ``reason``).
     path : path-like
         Output ``.rst`` file.
+    privacy : mapping, optional
+        Model -> ``{"epsilon", "delta"}`` of the differentially private models
+        (``run_info.json``'s ``differential_privacy``): shown beside each such model, with a
+        line on what the guarantee covers.
 
     Returns
     -------
@@ -116,8 +129,20 @@ def study_summary(
         "the baseline. With n label permutations no p-value is below 1/(n+1), the floor "
         "shown. Figures and captions: Classification.",
         "",
-        *_results(metrics),
+        *_results(metrics, privacy or {}),
         "",
     ]
+    if privacy:
+        lines += [
+            "**Privacy.** Differentially private models: "
+            + "; ".join(
+                f"{model} (epsilon {g['epsilon']:g}, delta {g['delta']:g})"
+                for model, g in privacy.items()
+            )
+            + ". The guarantee covers each fitted model's weights given its input features; "
+            "the in-fold imputation and scaling before it are not privatised. Membership "
+            "attacks on every model: learn/membership_inference.tsv.",
+            "",
+        ]
     text = "\n".join(lines)
     return atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
