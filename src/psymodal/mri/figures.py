@@ -52,10 +52,9 @@ def qc_figure(
     fd_threshold : float, optional
         Horizontal line on the FD panel.
     """
+    # matplotlib.pyplot is not imported: a Figure draws on its own Agg canvas, and importing
+    # pyplot (its backend machinery) cost about as much as drawing the figure
     import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
     mean = np.asarray(mean_img.dataobj, dtype=float)
@@ -83,7 +82,7 @@ def qc_figure(
         ax.set_axis_off()
     ax = fig.add_subplot(grid[1, :])
     values = timeseries.to_numpy(dtype=float).T
-    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.6")
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.6")
     image = ax.imshow(
         np.ma.masked_invalid(values),
         aspect="auto",

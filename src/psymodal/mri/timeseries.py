@@ -26,8 +26,10 @@ from .confounds import (
     read_confounds_table,
 )
 from .errors import MRIInputError, RunTooShortError
+from .image_data import image_data
 from .layout import RunInputs
 from .qc import RunFigureInputs, RunQC, qc_settings, voxel_metrics
+from .region_signals import clean_signals, label_voxels, region_means
 from .settings import fill_settings
 
 AFFINE_TOLERANCE = 1e-3  # mm; fMRIPrep writes mask and BOLD with identical affines
@@ -50,8 +52,9 @@ def load_header(path: Path, what: str, subject: str) -> nib.Nifti1Image:
 
 def read_data(img: nib.Nifti1Image, path: Path, what: str, subject: str) -> np.ndarray:
     try:
-        # dataobj keeps float32 data as float32 (get_fdata would double the memory)
-        return np.asanyarray(img.dataobj)
+        # the stored dtype (get_fdata would double the memory); a .nii.gz is inflated straight
+        # into the array (image_data), without nibabel's second full-size copy
+        return image_data(img)
     except (EOFError, OSError, zlib.error, ValueError) as err:
         raise MRIInputError(
             f"sub-{subject}: {what} {path} is truncated or corrupt ({type(err).__name__}: "
@@ -387,7 +390,11 @@ def _parcellate(
     confounds,
     sample_mask,
 ) -> tuple[np.ndarray, list[str]]:
-    """Clean the run and average it within each atlas region (nilearn's labels masker).
+    """Clean the run and average it within each atlas region.
+
+    The region means and their cleaning are those of nilearn's labels masker (the same bits,
+    see :mod:`psymodal.mri.region_signals`), computed from the atlas voxels only; with spatial
+    smoothing (``smoothing_fwhm``) the masker itself runs, since every voxel is then needed.
 
     Returns
     -------
@@ -399,8 +406,53 @@ def _parcellate(
     Raises
     ------
     RuntimeError
-        When nilearn returns other regions than those that survive the masking.
+        When the atlas image has labels that its table does not name (or, with smoothing,
+        when nilearn returns other regions than those that survive the masking).
     """
+    if settings["smoothing_fwhm"] is not None:
+        return _parcellate_with_masker(
+            run, data, bold, mask, mask_img, labels_img, atlas, settings, confounds, sample_mask
+        )
+    index = atlas.labels["index"].to_numpy(dtype=int)
+    # without a mask file the masker uses every labelled voxel (mask is all True then)
+    voxels = label_voxels(np.asarray(labels_img.dataobj), mask if mask_img else None)
+    ids = [int(v) for v in voxels.ids]
+    unnamed = sorted(set(ids) - set(index.tolist()))
+    if unnamed:
+        raise RuntimeError(
+            f"sub-{run.subject}: the atlas image has labels {unnamed[:10]} that its table does "
+            "not name; refusing to guess the column order."
+        )
+    signals = region_means(data, voxels)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        signals = clean_signals(
+            signals,
+            detrend=bool(settings["detrend"]),
+            standardize=settings["standardize"],
+            low_pass=settings["low_pass"],
+            high_pass=settings["high_pass"],
+            t_r=run.tr,
+            confounds=confounds,
+            sample_mask=sample_mask,
+        )
+    return atlas_columns(signals, ids, index, atlas.region_names)
+
+
+def _parcellate_with_masker(
+    run: RunInputs,
+    data: np.ndarray,
+    bold,
+    mask: np.ndarray,
+    mask_img,
+    labels_img,
+    atlas: Atlas,
+    settings: dict,
+    confounds,
+    sample_mask,
+) -> tuple[np.ndarray, list[str]]:
+    """:func:`_parcellate` through nilearn's labels masker (used with spatial smoothing)."""
     from nilearn.maskers import NiftiLabelsMasker
 
     index = atlas.labels["index"].to_numpy(dtype=int)
