@@ -4,6 +4,10 @@ Every workflow job is one ``python -m psymodal.cli`` process, so its start-up is
 overhead. Runs the two commands alternately (``--repeats``) and prints the medians, the
 difference (psymodal's own import cost) and the ratio. Target: ``psymodal --help`` < 0.5 s.
 
+It then states the per-job overhead of each kind of workflow job: the wall time of a process
+that imports only what that job's sub-command imports before its first subject (the modules
+listed in :data:`JOB_IMPORTS`, as in ``psymodal.cli``), minus ``python -c pass``.
+
 Usage::
 
     python benchmarks/startup_speed.py [--repeats 7]
@@ -23,6 +27,17 @@ COMMANDS = {
     "psymodal --help": [sys.executable, "-m", "psymodal.cli", "--help"],
     "python -c pass": [sys.executable, "-c", "pass"],
 }
+#: What each kind of job imports before it starts work (``psymodal.cli``'s handlers).
+JOB_IMPORTS = {
+    "record-config / manifest planning": "psymodal.workflow.plan, psymodal.demo",
+    "collect (group tables)": "psymodal.io.tables",
+    "mri, ready ROI time series": "psymodal.mri.sources, psymodal.mri.ready_timeseries",
+    "mri, fMRIPrep BOLD": "psymodal.mri.sources, psymodal.mri.timeseries, psymodal.mri.figures",
+    "speech": "psymodal.speech.pipeline",
+    "language": "psymodal.language.pipeline",
+    "learn": "psymodal.learn.pipeline",
+    "report figures": "psymodal.report.figures",
+}
 
 
 def main() -> None:
@@ -36,12 +51,20 @@ def main() -> None:
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
             times[name].append(time.perf_counter() - start)
     med = {name: statistics.median(v) for name, v in times.items()}
+    jobs = {name: [] for name in JOB_IMPORTS}
+    for _ in range(args.repeats):
+        for name, modules in JOB_IMPORTS.items():
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", f"import {modules}"], check=True)
+            jobs[name].append(time.perf_counter() - start)
+    bare = med["python -c pass"]
     print(
         json.dumps(
             {
                 "median_s": med,
                 "psymodal_import_s": med["psymodal --help"] - med["python -c pass"],
                 "ratio": med["psymodal --help"] / med["python -c pass"],
+                "per_job_import_s": {n: statistics.median(v) - bare for n, v in jobs.items()},
                 "load_average": os.getloadavg(),
             },
             indent=1,
