@@ -567,8 +567,9 @@ def cross_validated_predictions(
     repeats: int | None = None,
     keep_fitted: bool = False,
     membership: bool = False,
+    analyses: list[Analysis] | None = None,
 ):
-    """Run every analysis on every outer split.
+    """Run every analysis (or only ``analyses``) on every outer split.
 
     Returns
     -------
@@ -584,7 +585,7 @@ def cross_validated_predictions(
         :data:`psymodal.learn.search.CHOICE_COLUMNS`); empty without nested CV.
     """
     y = data.y if y is None else np.asarray(y)
-    analyses = plan_analyses(data, s)
+    analyses = plan_analyses(data, s) if analyses is None else analyses
     splits, n_folds, notes = make_splits(data, s, y, repeats)
     X = data.X.to_numpy(dtype=float)
     jobs = (

@@ -61,9 +61,11 @@ def run(
         "hyperparameters": write_tsv(result.hyperparameters, files["hyperparameters"]),
     }
     if s["added_value"]:
-        from psymodal.learn.added_value import added_value_table
+        from psymodal.learn.added_value import added_value_table, modality_permutation_null
 
-        table = added_value_table(result.predictions, s)
+        null, notes = modality_permutation_null(data, s)
+        result.notes.extend(notes)
+        table = added_value_table(result.predictions, s, null)
         paths["added_value"] = write_tsv(table, files["added_value"])
     if s["save_model"]:
         from psymodal.learn.final_model import fit_final, save_model

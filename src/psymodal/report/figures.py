@@ -489,6 +489,9 @@ def write_report_figures(
             null_figure(null, metrics, report_figure(out, "null")),
             importance_figure(importance, report_figure(out, "importance")),
             study_summary(
-                metrics, {"mri": mri_qc, "speech": speech_qc}, report_figure(out, "study")
+                metrics,
+                {"mri": mri_qc, "speech": speech_qc},
+                report_figure(out, "study"),
+                added_value=_read(run_file(results_dir, "added_value")),
             ),
         ]

@@ -3,7 +3,9 @@
 Written as reStructuredText (``figures/study.rst``) that the Snakefile gives Snakemake as the
 report's description (``snakemake --report``): who was included per modality and why the
 others were not, and each model's ROC AUC beside the confound-only baseline, with the p-value
-floor 1/(n+1) of the label permutations. The confounds named are the run's
+floor 1/(n+1) of the label permutations, and (with ``learn.added_value``) what each modality
+adds to the confounds: the paired-bootstrap interval of the difference and the permutation p
+of the modality given the confounds. The confounds named are the run's
 ``learn.confounds`` (a Jinja expression filled by Snakemake from the run's config).
 """
 
@@ -82,10 +84,57 @@ def _results(metrics: pd.DataFrame | None) -> list[str]:
     return [".. list-table::", "   :header-rows: 1", "", *rows]
 
 
+_METRIC_NAMES = {"roc_auc": "ROC AUC", "r2": "R²"}
+
+
+def _added_value(table: pd.DataFrame | None) -> list[str]:
+    """Per modality: confounds + modality against confounds alone, difference [CI], p."""
+    from psymodal.report.figures import p_value_text
+
+    if table is None or table.empty:
+        return []
+    metric = _METRIC_NAMES.get(str(table.metric.iloc[0]), str(table.metric.iloc[0]))
+    rows = [
+        "   * - modality",
+        "     - model",
+        "     - n",
+        f"     - {metric}: confounds + modality",
+        f"     - {metric}: confounds alone",
+        "     - difference [95% CI]",
+        "     - permutation p",
+    ]
+    for r in table.itertuples(index=False):
+        row = r._asdict()
+        low, high = row["difference_ci_low"], row["difference_ci_high"]
+        ci = f" [{low:+.3f}, {high:+.3f}]" if np.isfinite(low) and np.isfinite(high) else ""
+        rows += [
+            f"   * - {r.modality}",
+            f"     - {r.model}",
+            f"     - {int(r.n_subjects)}",
+            f"     - {r.confounds_plus_modality:.3f}",
+            f"     - {r.confounds_alone:.3f}",
+            f"     - {r.difference:+.3f}{ci}",
+            f"     - {p_value_text(row)}",
+        ]
+    return [
+        "**Added value over the confounds.** Each modality beside the confounds against the "
+        "confounds alone, on the same subjects and folds: the paired-bootstrap 95% interval "
+        "of the difference, and the p-value of the modality given the confounds (its feature "
+        "rows permuted across subjects, confounds and labels kept).",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        *rows,
+        "",
+    ]
+
+
 def study_summary(
     metrics: pd.DataFrame | None,
     qc_tables: Mapping[str, pd.DataFrame | None],
     path: str | os.PathLike,
+    added_value: pd.DataFrame | None = None,
 ) -> Path:
     """Write the landing page's reStructuredText.
 
@@ -97,6 +146,8 @@ def study_summary(
         Each modality's group QC table (``included``, ``reason``).
     path : path-like
         Output ``.rst`` file.
+    added_value : DataFrame, optional
+        ``learn/added_value.tsv``: a table of each modality's added value over the confounds.
 
     Returns
     -------
@@ -118,6 +169,7 @@ def study_summary(
         "",
         *_results(metrics),
         "",
+        *_added_value(added_value),
     ]
     text = "\n".join(lines)
     return atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
