@@ -23,7 +23,12 @@ import numpy as np
 import pandas as pd
 
 from psymodal.learn.assemble import ID, StudyData
-from psymodal.learn.metrics import permutation_p_value, regression_metrics, roc_auc
+from psymodal.learn.metrics import (
+    macro_roc_auc,
+    permutation_p_value,
+    regression_metrics,
+    roc_auc,
+)
 
 #: Columns of ``learn/added_value.tsv``.
 COLUMNS = [
@@ -45,21 +50,35 @@ COLUMNS = [
 SUFFIX = "+confounds"
 
 
-def _averaged(predictions: pd.DataFrame, column: str) -> pd.DataFrame:
-    return predictions.groupby(ID, sort=True).agg(y=("y_true", "first"), p=(column, "mean"))
+def _output_columns(predictions: pd.DataFrame) -> list[str]:
+    """The prediction columns: ``prediction``, ``probability`` or ``probability_<code>``."""
+    return [c for c in predictions.columns if c == "prediction" or c.startswith("probability")]
 
 
-def _statistic(y: np.ndarray, p: np.ndarray, regression: bool) -> float:
-    return regression_metrics(y, p)["r2"] if regression else roc_auc(y, p)
+def _averaged(predictions: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """Subjects, targets and predictions averaged over repeats (one column per class for
+    multiclass, else a vector)."""
+    columns = _output_columns(predictions)
+    table = predictions.groupby(ID, sort=True).agg(
+        y=("y_true", "first"), **{c: (c, "mean") for c in columns}
+    )
+    values = table[columns].to_numpy()
+    return table.index, table["y"].to_numpy(), values if len(columns) > 1 else values[:, 0]
 
 
-def _score_per_model(predictions: pd.DataFrame, regression: bool) -> dict[tuple, float]:
+def _statistic(y: np.ndarray, p: np.ndarray, task: str) -> float:
+    """R² (regression), ROC AUC (classification) or macro one-vs-rest AUC (multiclass)."""
+    if task == "regression":
+        return regression_metrics(y, p)["r2"]
+    return macro_roc_auc(y, p) if task == "multiclass" else roc_auc(y, p)
+
+
+def _score_per_model(predictions: pd.DataFrame, task: str) -> dict[tuple, float]:
     """(model, modality) -> score of the repeat-averaged out-of-fold predictions."""
-    column = "prediction" if regression else "probability"
     out = {}
     for key, group in predictions.groupby(["model", "modality"], sort=False):
-        full = _averaged(group, column)
-        out[key] = _statistic(full["y"].to_numpy(), full["p"].to_numpy(), regression)
+        _, y, p = _averaged(group)
+        out[key] = _statistic(y, p, task)
     return out
 
 
@@ -68,11 +87,12 @@ def _permuted_run(data: StudyData, s: dict, analyses: list, block: str, source: 
     from psymodal.learn.cross_validation import cross_validated_predictions
 
     rows = np.flatnonzero(data.available[block].to_numpy())
-    columns = data.blocks[block]
-    X = data.X.copy()
-    X.loc[X.index[rows], columns] = data.X[columns].to_numpy()[source]
+    columns = data.X.columns.get_indexer(data.blocks[block])
+    values = data.X.to_numpy(dtype=float)  # a copy: the study matrix is one float block
+    values[np.ix_(rows, columns)] = values[np.ix_(source, columns)]
+    X = pd.DataFrame(values, index=data.X.index, columns=data.X.columns)
     predictions = cross_validated_predictions(replace(data, X=X), s, analyses=analyses)[0]
-    return _score_per_model(predictions, s["task"] == "regression")
+    return _score_per_model(predictions, s["task"])
 
 
 def modality_permutation_null(data: StudyData, s: dict) -> tuple[dict, list[str]]:
@@ -151,31 +171,33 @@ def added_value_table(predictions: pd.DataFrame, s: dict, null: dict | None = No
         (``(1 + #{null >= observed}) / (n + 1)``; NaN without permutations) and
         ``p_value_floor`` its smallest possible value, 1/(n+1).
     """
-    regression = s["task"] == "regression"
-    column = "prediction" if regression else "probability"
+    task = s["task"]
+    regression = task == "regression"
     base = predictions[predictions.modality == "confounds"]
     rows = []
     if base.empty:
         return pd.DataFrame(rows, columns=COLUMNS)
-    alone = _averaged(base, column)
+    alone_ids, _, alone = _averaged(base)
     n_boot = int(s["metrics"]["bootstrap"])
     full_rows = predictions[predictions.modality.str.endswith(SUFFIX)]
     for (model, name), group in full_rows.groupby(["model", "modality"], sort=False):
-        full = _averaged(group, column)
-        ids = full.index.intersection(alone.index)
-        y = full.loc[ids, "y"].to_numpy()
-        a, b = full.loc[ids, "p"].to_numpy(), alone.loc[ids, "p"].to_numpy()
-        with_m, without = _statistic(y, a, regression), _statistic(y, b, regression)
+        full_ids, y_full, full = _averaged(group)
+        ids = full_ids.intersection(alone_ids)
+        y = y_full[full_ids.get_indexer(ids)]
+        a, b = full[full_ids.get_indexer(ids)], alone[alone_ids.get_indexer(ids)]
+        with_m, without = _statistic(y, a, task), _statistic(y, b, task)
         low = high = p_boot = np.nan
         if n_boot > 0 and len(ids) > 2:
             rng = np.random.default_rng(s["cv"]["seed"])
-            strata = [np.arange(len(y))] if regression else [np.flatnonzero(y == k) for k in (0, 1)]
+            strata = (
+                [np.arange(len(y))]
+                if regression
+                else [np.flatnonzero(y == k) for k in np.unique(y)]
+            )
             diffs = []
             for _ in range(n_boot):
                 idx = np.concatenate([rng.choice(g, len(g)) for g in strata if len(g)])
-                diffs.append(
-                    _statistic(y[idx], a[idx], regression) - _statistic(y[idx], b[idx], regression)
-                )
+                diffs.append(_statistic(y[idx], a[idx], task) - _statistic(y[idx], b[idx], task))
             diffs = np.asarray(diffs, dtype=float)
             diffs = diffs[~np.isnan(diffs)]
             if len(diffs):
@@ -186,7 +208,7 @@ def added_value_table(predictions: pd.DataFrame, s: dict, null: dict | None = No
             {
                 "model": model,
                 "modality": name[: -len(SUFFIX)],
-                "metric": "r2" if regression else "roc_auc",
+                "metric": "r2" if regression else "roc_auc",  # macro one-vs-rest: multiclass
                 "n_subjects": int(len(ids)),
                 "confounds_plus_modality": with_m,
                 "confounds_alone": without,

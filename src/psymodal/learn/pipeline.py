@@ -79,13 +79,16 @@ def run(
         "settings": s,
         "notes": result.notes,
         "n_subjects": int(len(data.y)),
-        "n_positive": int(data.y.sum()) if s["task"] != "regression" else None,
+        "n_positive": int(data.y.sum()) if s["task"] == "classification" else None,
         "n_folds": result.n_folds,
         "modalities": {m: len(c) for m, c in data.blocks.items()},
         "available": {m: int(data.available[m].sum()) for m in data.modalities},
         # Versions, not timestamps or host names, so that reruns stay byte-identical.
         "versions": {"python": platform.python_version(), "scikit-learn": sklearn.__version__},
     }
+    if s["task"] == "multiclass":
+        # the label value of each class code (y_true, the predictions' probability_<code>)
+        info["classes"] = data.classes
     if "dp_logistic" in s["models"]:
         # the guarantee of every fitted DP model (psymodal.privacy.dp), for the report
         info["differential_privacy"] = {

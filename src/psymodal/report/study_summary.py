@@ -60,7 +60,7 @@ def _results(metrics: pd.DataFrame | None) -> list[str]:
     rows = [
         "   * - analysis",
         "     - model",
-        "     - n (patients)",
+        "     - n (patients)" if "n_positive" in metrics.columns else "     - n",
         "     - ROC AUC [95% CI]",
         "     - balanced accuracy",
         "     - permutation p",
@@ -76,7 +76,8 @@ def _results(metrics: pd.DataFrame | None) -> list[str]:
         rows += [
             f"   * - {name}",
             f"     - {r.model}",
-            f"     - {int(r.n_subjects)} ({int(r.n_positive)})",
+            f"     - {int(r.n_subjects)}"
+            + (f" ({int(row['n_positive'])})" if "n_positive" in row else ""),
             f"     - {r.roc_auc:.3f}{ci}",
             f"     - {row.get('balanced_accuracy', np.nan):.3f}",
             f"     - {p_value_text(row)}",
