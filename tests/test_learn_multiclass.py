@@ -151,3 +151,16 @@ def test_two_classes_or_a_singleton_class_are_refused(tmp_path):
     ptsv, paths = write_study(lone, {"mri": features["mri"]}, tmp_path / "lone")
     with pytest.raises(ValueError, match=r"fewer than two subjects: \['other'\]"):
         run(ptsv, paths, None, tmp_path / "o3", {"task": "multiclass"})
+
+
+def test_multiclass_tables_are_recomputed_from_the_predictions(tmp_path):
+    from psymodal.provenance.recompute import recompute_tables
+
+    participants, features, _ = three_class_study(n=30, seed=4)
+    ptsv, paths = write_study(participants, {"mri": features["mri"]}, tmp_path / "in")
+    settings = {"task": "multiclass", "cv": {"folds": 3}, "metrics": {"bootstrap": 20}}
+    written = run(ptsv, paths, None, tmp_path / "learn", settings)
+    recomputed = recompute_tables(tmp_path / "learn")["metrics"]
+    stored = read_tsv(written["metrics"])
+    np.testing.assert_allclose(recomputed.roc_auc, stored.roc_auc, rtol=1e-9)
+    np.testing.assert_allclose(recomputed.roc_auc_ci_low, stored.roc_auc_ci_low, rtol=1e-9)
