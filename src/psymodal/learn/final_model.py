@@ -1,11 +1,14 @@
 """The final model: fitted on every included subject, saved, and applied to another study.
 
 After cross-validation (which estimates how well the procedure generalises), ``learn.save_model``
-fits the same procedure once on all included subjects: for every model, each modality block
-and the confound baseline, with the hyper-parameters chosen by the same inner search. The
-fitted estimators go to ``model.joblib``; ``model.json`` holds everything a reader needs
-without unpickling (settings, feature names, covariate levels, chosen values, versions and
-the SHA-256 of ``model.joblib``), and ``model_card.md`` the model card.
+fits the same procedure once on all included subjects: for every model, each modality block,
+the confound baseline and the torch fusion network (intermediate fusion), with the
+hyper-parameters chosen by the same inner search. The fitted scikit-learn estimators go to
+``model.joblib``; the fusion network's weights go to ``fusion_net.pt`` as a ``state_dict``
+(read back with ``torch.load(weights_only=True)``, which runs no code), its architecture
+settings staying with the estimator; ``model.json`` holds everything a reader needs without
+unpickling (settings, feature names, covariate levels, chosen values, versions and the SHA-256
+of both files), and ``model_card.md`` the model card.
 
 :func:`predict_study` applies a saved model to another study's tables. It refuses feature
 tables whose columns differ from the training features (another atlas, another feature set),
@@ -40,7 +43,8 @@ MODEL_FILE = FILE_NAMES["model"]
 INFO_FILE = FILE_NAMES["model_info"]
 CARD_FILE = FILE_NAMES["model_card"]
 #: Analyses a final model keeps (fusions are recombined from the blocks at prediction time).
-KINDS = ("block", "confounds", "mean")
+KINDS = ("block", "confounds", "mean", "intermediate")
+TORCH_FILE = FILE_NAMES["fusion_net"]
 FORMAT = 1
 
 
@@ -119,16 +123,52 @@ def fit_final(data: StudyData, s: dict) -> dict:
     return {"estimators": estimators, "info": info}
 
 
+def _fusion_net(estimator):
+    """The torch fusion classifier of ``estimator`` (itself or a Pipeline's last step)."""
+    last = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    return last if type(last).__name__ == "FusionNetClassifier" else None
+
+
+def _split_torch(estimators: dict) -> tuple[dict, dict]:
+    """Estimators without their torch networks, and each network's state by analysis."""
+    import copy
+
+    plain, nets = {}, {}
+    for key, estimator in estimators.items():
+        if _fusion_net(estimator) is None:
+            plain[key] = estimator
+            continue
+        nets["/".join(key)] = _fusion_net(estimator).net_state()
+        estimator = copy.deepcopy(estimator)
+        del _fusion_net(estimator).net_  # the weights go to fusion_net.pt, not the pickle
+        plain[key] = estimator
+    return plain, nets
+
+
 def save_model(final: dict, out_dir: str | os.PathLike, metrics: pd.DataFrame) -> dict[str, Path]:
-    """Write ``model.joblib`` (atomically), ``model.json`` with its checksum and the card."""
+    """Write ``model.joblib`` (atomically), ``fusion_net.pt`` with intermediate fusion,
+    ``model.json`` with their checksums and the card."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    estimators, nets = _split_torch(final["estimators"])
     target = out / MODEL_FILE
     tmp = out / f".{MODEL_FILE}.tmp"
-    joblib.dump(final["estimators"], tmp)
+    joblib.dump(estimators, tmp)
     os.replace(tmp, target)
     info = {**final["info"], "model_file": MODEL_FILE, "sha256": _sha256(target)}
-    paths = {"model": target, "model_info": write_json(info, out / INFO_FILE)}
+    paths = {"model": target}
+    if nets:
+        import torch
+
+        torch_target = out / TORCH_FILE
+        tmp = out / f".{TORCH_FILE}.tmp"
+        torch.save(nets, tmp)
+        os.replace(tmp, torch_target)
+        info["torch_file"] = TORCH_FILE
+        info["torch_sha256"] = _sha256(torch_target)
+        info["versions"] = {**info["versions"], "torch": torch.__version__}
+        paths["fusion_net"] = torch_target
+    paths["model_info"] = write_json(info, out / INFO_FILE)
     card = out / CARD_FILE
     tmp = out / f".{CARD_FILE}.tmp"
     tmp.write_text(model_card(info, metrics))
@@ -154,6 +194,14 @@ def model_card(info: dict, metrics: pd.DataFrame) -> str:
         f"{info['settings']['transforms'] or 'none'}",
         f"- Versions: {', '.join(f'{k} {v}' for k, v in info['versions'].items())}",
         f"- File: `{info['model_file']}`, SHA-256 `{info['sha256']}`",
+        *(
+            [
+                f"- Fusion network weights (torch state_dict): `{info['torch_file']}`, "
+                f"SHA-256 `{info['torch_sha256']}`"
+            ]
+            if "torch_file" in info
+            else []
+        ),
         "",
         f"## Cross-validated performance ({metric}, 95% bootstrap CI)",
         "",
@@ -186,7 +234,8 @@ def model_card(info: dict, metrics: pd.DataFrame) -> str:
 
 
 def load_model(path: str | os.PathLike) -> dict:
-    """Load ``model.joblib`` (or the folder holding it) after checking its SHA-256.
+    """Load ``model.joblib`` (or the folder holding it) and, with intermediate fusion, the
+    network weights of ``fusion_net.pt``, after checking their SHA-256.
 
     Raises
     ------
@@ -197,13 +246,25 @@ def load_model(path: str | os.PathLike) -> dict:
     folder = path if path.is_dir() else path.parent
     info = json.loads((folder / INFO_FILE).read_text())
     model = folder / info["model_file"]
-    actual = _sha256(model)
-    if actual != info["sha256"]:
-        raise ValueError(
-            f"{model}: SHA-256 {actual} differs from the {info['sha256']} recorded in "
-            f"{folder / INFO_FILE}: the model file was changed or corrupted; refusing to load it"
-        )
-    return {"estimators": joblib.load(model), "info": info}
+    files = [(model, info["sha256"])]
+    if "torch_file" in info:
+        files.append((folder / info["torch_file"], info["torch_sha256"]))
+    for path, recorded in files:
+        actual = _sha256(path)
+        if actual != recorded:
+            raise ValueError(
+                f"{path}: SHA-256 {actual} differs from the {recorded} recorded in "
+                f"{folder / INFO_FILE}: the model file was changed or corrupted; refusing to "
+                "load it"
+            )
+    estimators = joblib.load(model)
+    if "torch_file" in info:
+        import torch
+
+        nets = torch.load(folder / info["torch_file"], weights_only=True)
+        for key, state in nets.items():
+            _fusion_net(estimators[tuple(key.split("/", 1))]).load_net_state(state)
+    return {"estimators": estimators, "info": info}
 
 
 def _study_matrix(

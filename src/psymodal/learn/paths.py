@@ -11,6 +11,7 @@ The stage writes into ``<run>/learn/``::
     hyperparameters.tsv         nested CV: inner score of every grid value per outer fold
     added_value.tsv             confounds + modality vs confounds alone (only with added_value)
     model.joblib, model.json, model_card.md   the final model (only with save_model)
+    fusion_net.pt               its torch fusion network's state_dict (save_model + intermediate)
     importance.tsv              feature importance (only with ``explain.enabled``)
     run_info.json               effective settings, notes, counts and versions
 
@@ -38,12 +39,13 @@ FILE_NAMES = {
     "model": "model.joblib",
     "model_info": "model.json",
     "model_card": "model_card.md",
+    "fusion_net": "fusion_net.pt",
     "importance": "importance.tsv",
     "run_info": "run_info.json",
 }
 
 #: Written only when ``explain.enabled`` (importance) or ``added_value`` (added_value).
-OPTIONAL = ("importance", "added_value", "model", "model_info", "model_card")
+OPTIONAL = ("importance", "added_value", "model", "model_info", "model_card", "fusion_net")
 
 
 def learn_dir(run_dir) -> Path:
@@ -62,15 +64,21 @@ def run_file(run_dir, key: str) -> Path:
 
 
 def learn_outputs(
-    out_dir, explain: bool = False, added_value: bool = False, save_model: bool = False
+    out_dir,
+    explain: bool = False,
+    added_value: bool = False,
+    save_model: bool = False,
+    fusion_net: bool = False,
 ) -> dict[str, Path]:
     """Every file the stage writes into ``out_dir`` (``importance`` only with ``explain``,
-    ``added_value`` with ``added_value``, the model files with ``save_model``)."""
+    ``added_value`` with ``added_value``, the model files with ``save_model``, and
+    ``fusion_net`` with ``save_model`` and intermediate fusion: pass ``fusion_net`` for it)."""
     wanted = {
         "importance": explain,
         "added_value": added_value,
         "model": save_model,
         "model_info": save_model,
         "model_card": save_model,
+        "fusion_net": save_model and fusion_net,
     }
     return {key: learn_file(out_dir, key) for key in FILE_NAMES if key not in wanted or wanted[key]}

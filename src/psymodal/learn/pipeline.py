@@ -49,7 +49,13 @@ def run(
     s = resolve(settings)
     data = assemble(participants_tsv, feature_tables, qc_tables, s)
     explain = bool(s["explain"]["enabled"])
-    files = learn_outputs(out_dir, explain, bool(s["added_value"]), bool(s["save_model"]))
+    files = learn_outputs(
+        out_dir,
+        explain,
+        bool(s["added_value"]),
+        bool(s["save_model"]),
+        fusion_net="intermediate" in s["fusion"],
+    )
     result = evaluate(data, s, keep_fitted=explain)
     paths = {
         "metrics": write_tsv(result.metrics, files["metrics"]),
