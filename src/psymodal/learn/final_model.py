@@ -203,6 +203,14 @@ def model_card(info: dict, metrics: pd.DataFrame) -> str:
             else []
         ),
         "",
+        "## Data",
+        f"- {info['n_subjects']} included subjects of the training study, label "
+        f"`{info['settings']['label_column']}`",
+        "- Features: "
+        + ", ".join(f"{m} ({len(columns)})" for m, columns in info["blocks"].items()),
+        "- Confounds: "
+        + (", ".join(c[len(COVARIATE_PREFIX) :] for c in info["covariates"]) or "none"),
+        "",
         f"## Cross-validated performance ({metric}, 95% bootstrap CI)",
         "",
         "| model | modality | n | estimate | CI |",
@@ -242,8 +250,7 @@ def load_model(path: str | os.PathLike) -> dict:
     ValueError
         When the file's checksum differs from the one recorded in ``model.json``.
     """
-    path = Path(path)
-    folder = path if path.is_dir() else path.parent
+    folder = _model_folder(path)
     info = json.loads((folder / INFO_FILE).read_text())
     model = folder / info["model_file"]
     files = [(model, info["sha256"])]
@@ -437,36 +444,74 @@ def predict_study(
 def predict_folder(
     model_path: str | os.PathLike, study: str | os.PathLike, out_dir: str | os.PathLike
 ) -> dict[str, Path]:
-    """``psymodal predict``: a saved model applied to a study folder.
+    """``psymodal predict MODEL STUDY``: a saved model applied to a study folder.
 
     The study folder holds ``participants.tsv``, ``<modality>_features.tsv`` for the model's
-    modalities and optionally ``<modality>_qc.tsv``. Writes ``predictions.tsv``,
-    ``metrics.tsv`` (when the labels are known) and ``notes.txt`` into ``out_dir``.
+    modalities and optionally ``<modality>_qc.tsv``; see :func:`predict_tables`.
     """
-    model = load_model(model_path)
+    info = json.loads((_model_folder(model_path) / INFO_FILE).read_text())
     study = Path(study)
-    participants = read_tsv(study / "participants.tsv", dtype={ID: str})
     features, qc = {}, {}
-    for modality in model["info"]["blocks"]:
+    for modality in info["blocks"]:
         path = study / f"{modality}_features.tsv"
         if path.is_file():
-            features[modality] = read_tsv(path, dtype={ID: str})
+            features[modality] = path
         qc_path = study / f"{modality}_qc.tsv"
         if qc_path.is_file():
-            qc[modality] = read_tsv(qc_path, dtype={ID: str})
+            qc[modality] = qc_path
+    return predict_tables(model_path, study / "participants.tsv", features, qc, out_dir)
+
+
+def _model_folder(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    return path if path.is_dir() else path.parent
+
+
+def predict_tables(
+    model_path: str | os.PathLike,
+    participants_tsv: str | os.PathLike,
+    features: dict[str, str | os.PathLike],
+    qc: dict[str, str | os.PathLike] | None,
+    out_dir: str | os.PathLike,
+) -> dict[str, Path]:
+    """A saved model applied to a study's tables (``psymodal predict``, ``snakemake predict``).
+
+    Writes :data:`~psymodal.learn.paths.PREDICT_FILES` into ``out_dir``: ``predictions.tsv``,
+    ``metrics.tsv`` (no rows when the labels are unknown) and ``notes.txt`` (sites unseen in
+    training and how they were handled, missing tables or covariates).
+
+    Raises
+    ------
+    ValueError
+        No feature table for the model's modalities, features other than the model's, or a
+        model file whose checksum differs from ``model.json``.
+    """
+    from psymodal.learn.paths import predict_outputs
+
+    model = load_model(model_path)
+    ignored = sorted(set(features) - set(model["info"]["blocks"]))
+    features = {m: p for m, p in features.items() if m in model["info"]["blocks"]}
     if not features:
         raise ValueError(
-            f"{study}: no <modality>_features.tsv for the model's modalities "
-            f"{sorted(model['info']['blocks'])}"
+            f"no feature table for the model's modalities {sorted(model['info']['blocks'])}"
         )
-    predictions, metrics, notes = predict_study(model, participants, features, qc)
-    out = Path(out_dir)
-    paths = {"predictions": write_tsv(predictions, out / "predictions.tsv")}
-    if len(metrics):
-        paths["metrics"] = write_tsv(metrics, out / "metrics.tsv")
-    notes_file = out / "notes.txt"
-    notes_file.write_text("".join(f"{n}\n" for n in notes))
-    paths["notes"] = notes_file
+    participants = read_tsv(participants_tsv, dtype={ID: str})
+    tables = {m: read_tsv(p, dtype={ID: str}) for m, p in features.items()}
+    qc_tables = {m: read_tsv(p, dtype={ID: str}) for m, p in (qc or {}).items()}
+    qc_tables = {m: table for m, table in qc_tables.items() if m in features}
+    predictions, metrics, notes = predict_study(model, participants, tables, qc_tables)
+    notes += [f"{m}: not a modality of the model; its table is not used" for m in ignored]
+    if metrics.empty:
+        metrics = pd.DataFrame(columns=["model", "modality", "n_subjects"])
+    files = predict_outputs(out_dir)
+    paths = {
+        "predictions": write_tsv(predictions, files["predictions"]),
+        "metrics": write_tsv(metrics, files["metrics"]),
+    }
+    tmp = files["notes"].with_name(f".{files['notes'].name}.tmp")
+    tmp.write_text("".join(f"{n}\n" for n in notes))
+    os.replace(tmp, files["notes"])
+    paths["notes"] = files["notes"]
     return paths
 
 
@@ -476,5 +521,6 @@ __all__ = [
     "model_card",
     "predict_folder",
     "predict_study",
+    "predict_tables",
     "save_model",
 ]

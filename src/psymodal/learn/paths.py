@@ -26,6 +26,13 @@ from pathlib import Path
 #: The stage's folder inside a run folder.
 LEARN_FOLDER = "learn"
 
+#: ``psymodal predict``'s outputs: key -> file name (``metrics`` is empty without labels).
+PREDICT_FILES = {
+    "predictions": "predictions.tsv",
+    "metrics": "metrics.tsv",
+    "notes": "notes.txt",
+}
+
 #: Output key -> file name, in the order :func:`psymodal.learn.pipeline.run` returns them.
 FILE_NAMES = {
     "metrics": "metrics.tsv",
@@ -82,3 +89,17 @@ def learn_outputs(
         "fusion_net": save_model and fusion_net,
     }
     return {key: learn_file(out_dir, key) for key in FILE_NAMES if key not in wanted or wanted[key]}
+
+
+def predict_dir(run_dir, model) -> Path:
+    """``<run>/predict/model-<key>``: a saved model's predictions for the run's study, the key
+    a hash of the model's path (so that two models never share a folder)."""
+    import hashlib
+
+    key = hashlib.sha256(str(model).encode()).hexdigest()[:10]
+    return Path(run_dir) / "predict" / f"model-{key}"
+
+
+def predict_outputs(out_dir) -> dict[str, Path]:
+    """The files ``psymodal predict`` writes into ``out_dir``."""
+    return {key: Path(out_dir) / name for key, name in PREDICT_FILES.items()}
