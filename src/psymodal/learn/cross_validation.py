@@ -431,7 +431,7 @@ def _harmonizer(data: StudyData, s: dict, n_features: int):
     from psymodal.learn.transformers import ComBat, ConfoundRegressor
 
     site_col = f"confound__{s['site_column']}"
-    if method == "combat":
+    if method in ("combat", "combat_gam"):
         if site_col not in data.covariates:
             raise ValueError("harmonize: combat needs a site column")
         others = [c for c in data.covariates if c != site_col]
@@ -443,6 +443,24 @@ def _harmonizer(data: StudyData, s: dict, n_features: int):
             others = [c for c in others if c[len(COVARIATE_PREFIX) :] in protect]
         if s["combat"]["fit_on"] == "controls" and s["task"] != "classification":
             raise ValueError("learn.combat.fit_on: controls needs learn.task: classification")
+        if method == "combat_gam":
+            from psymodal.learn.harmonize_gam import ComBatGAM
+
+            names = [c[len(COVARIATE_PREFIX) :] for c in others]
+            missing = sorted(set(s["combat"]["smooth"]) - set(names))
+            if missing:
+                raise ValueError(
+                    f"learn.combat.smooth {missing}: not among the protected confounds {names}"
+                )
+            if s["combat"]["fit_on"] != "all":
+                raise ValueError("learn.combat.fit_on: controls is not available with combat_gam")
+            gam = ComBatGAM(
+                site_column=n_features,
+                covariate_columns=tuple(range(n_features + 1, n_features + 1 + len(others))),
+                smooth=tuple(names.index(c) for c in s["combat"]["smooth"]),
+                empirical_bayes=s["combat"]["empirical_bayes"],
+            )
+            return gam, [site_col, *others]
         combat = ComBat(
             site_column=n_features,
             covariate_columns=tuple(range(n_features + 1, n_features + 1 + len(others))),
@@ -459,7 +477,7 @@ def _harmonizer(data: StudyData, s: dict, n_features: int):
             categorical_columns=tuple(where[c] for c in data.categorical if c in where),
         )
         return regressor, covariates
-    raise ValueError(f"unknown harmonize method '{method}' (none, combat, regress)")
+    raise ValueError(f"unknown harmonize method '{method}' (none, combat, combat_gam, regress)")
 
 
 def _fit(estimator, analysis: Analysis, X, y, s: dict, seed: int, site=None, groups=None):

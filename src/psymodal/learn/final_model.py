@@ -382,7 +382,10 @@ def predict_study(
             set(participants[s["site_column"]].astype(str)) - set(info["training_sites"])
         )
         if unseen:
-            rule = s["combat"]["unseen_site"] if s["harmonize"] == "combat" else "none needed"
+            rule = {
+                "combat": s["combat"]["unseen_site"],
+                "combat_gam": "left unharmonised",
+            }.get(s["harmonize"], "none needed")
             notes.append(
                 f"sites unseen in training: {unseen}; harmonisation {s['harmonize']} "
                 f"(unseen-site rule: {rule})"
