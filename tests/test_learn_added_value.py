@@ -20,6 +20,7 @@ def test_added_value_separates_an_informative_from_an_empty_modality(tmp_path):
     ptsv, paths = write_study(participants, features, tmp_path / "in")
     settings = {
         "added_value": True,
+        "added_value_permutations": 0,  # tested in test_learn_added_value_permutation.py
         "metrics": {"bootstrap": 100},
         "confound_baseline": True,
         "cv": {"folds": 3, "nested": False},

@@ -340,9 +340,21 @@ def _cmd_learn(args) -> int:
 
 
 def _cmd_predict(args) -> int:
-    from psymodal.learn.final_model import predict_folder
+    from psymodal.learn.final_model import predict_folder, predict_tables
 
-    for path in predict_folder(args.model, args.study, args.out_dir).values():
+    if (args.study is None) == (args.participants is None):
+        raise SystemExit("psymodal predict: give a STUDY folder or --participants and --features")
+    if args.study is not None:
+        written = predict_folder(args.model, args.study, args.out_dir)
+    else:
+        written = predict_tables(
+            args.model,
+            args.participants,
+            _pairs(args.features, "--features"),
+            _pairs(args.qc, "--qc"),
+            args.out_dir,
+        )
+    for path in written.values():
         print(path)
     return 0
 
@@ -713,10 +725,14 @@ def _add_predict(sub) -> None:
         help="apply a saved model (learn.save_model) to another study",
         description="MODEL: a learn folder or its model.joblib (checked against model.json). "
         "STUDY: a folder with participants.tsv and <modality>_features.tsv (optionally "
-        "<modality>_qc.tsv), the features computed exactly as in training.",
+        "<modality>_qc.tsv), the features computed exactly as in training; or name the "
+        "tables with --participants, --features and --qc (as `snakemake predict` does).",
     )
     p.add_argument("model", type=Path)
-    p.add_argument("study", type=Path)
+    p.add_argument("study", type=Path, nargs="?")
+    p.add_argument("--participants", type=Path, help="participants.tsv (instead of STUDY)")
+    p.add_argument("--features", nargs="+", help="MODALITY=features.tsv ... (with --participants)")
+    p.add_argument("--qc", nargs="*", help="MODALITY=qc.tsv ...")
     p.add_argument("--out-dir", type=Path, required=True)
     p.set_defaults(func=_cmd_predict)
 

@@ -89,6 +89,8 @@ def learn_optional_outputs():
     if SAVE_MODEL:
         for key in ("model", "model_info", "model_card"):
             outputs[key] = learn_file(learn_dir(RUN), key)
+        if "intermediate" in PLAN.config["learn"]["fusion"]:
+            outputs["fusion_net"] = learn_file(learn_dir(RUN), "fusion_net")
     return outputs
 
 

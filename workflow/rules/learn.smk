@@ -1,4 +1,4 @@
-from psymodal.learn.paths import learn_dir, learn_file
+from psymodal.learn.paths import learn_dir, learn_file, predict_dir, predict_outputs
 
 LEARN = learn_dir(RUN)
 
@@ -49,6 +49,46 @@ rule learn:
         ),
     shell:
         "{params.cli} {params.args} > {log:q} 2>&1"
+
+
+# `snakemake predict` (not part of `all`): a saved model (predict.model, the learn folder of
+# another run with learn.save_model) applied to this study's group tables. Features other than
+# the model's stop it with the differences named; unseen sites are recorded in notes.txt.
+if PLAN.config["predict"]["model"] is not None:
+    _MODEL = Path(PLAN.config["predict"]["model"])
+    _MODEL_DIR = _MODEL.parent if _MODEL.suffix == ".joblib" else _MODEL
+    PREDICT = predict_dir(RUN, _MODEL)
+
+    rule predict:
+        input:
+            model=_MODEL_DIR / "model.joblib",
+            model_info=_MODEL_DIR / "model.json",
+            participants=PLAN.participants_tsv,
+            features=[PLAN.group_table(m, "features") for m in PLAN.modalities],
+            qc=[PLAN.group_table(m, "qc") for m in PLAN.modalities],
+        output:
+            **predict_outputs(PREDICT),
+        log:
+            RUN / "logs" / f"predict-{PREDICT.name}.log",
+        conda:
+            "../../envs/learn.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        params:
+            cli=PSYMODAL,
+            args=shlex.join(
+                commands.predict_command(
+                    PLAN.config,
+                    PLAN.participants_tsv,
+                    {m: PLAN.group_table(m, "features") for m in PLAN.modalities},
+                    {m: PLAN.group_table(m, "qc") for m in PLAN.modalities},
+                    PREDICT,
+                )
+            ),
+        shell:
+            "{params.cli} {params.args} > {log:q} 2>&1"
 
 
 # The pointer to the newest finished run; earlier runs stay in runs/.

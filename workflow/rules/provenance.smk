@@ -49,6 +49,11 @@ rule report_figures:
             caption="../report/feature_importance.rst",
             category="Explanations",
         ),
+        confusion=report(
+            report_figure(FIGURES_DIR, "confusion"),
+            caption="../report/confusion.rst",
+            category="Classification",
+        ),
         # the report's landing page (the Snakefile's report description)
         study=report_figure(FIGURES_DIR, "study"),
     log:

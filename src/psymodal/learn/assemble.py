@@ -36,7 +36,8 @@ class StudyData:
         columns are ``confound__<name>`` (categorical covariates as integer codes, in sorted
         order of their values). Missing values are NaN.
     y : numpy.ndarray
-        1 for the positive label, 0 otherwise; the numeric label for ``task: regression``.
+        1 for the positive label, 0 otherwise; the numeric label for ``task: regression``;
+        the class code (position in :attr:`classes`) for ``task: multiclass``.
     blocks : dict of str to list of str
         Modality name -> its columns in ``X``, in input order.
     covariates : list of str
@@ -55,6 +56,8 @@ class StudyData:
         ``participant_id``, ``reason`` of every dropped subject.
     notes : list of str
         Decisions taken while assembling (dropped all-missing features...).
+    classes : list of str
+        ``task: multiclass``: the label values in code order; empty otherwise.
     """
 
     X: pd.DataFrame
@@ -68,6 +71,7 @@ class StudyData:
     groups: np.ndarray | None
     exclusions: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)
 
     @property
     def ids(self) -> np.ndarray:
@@ -198,6 +202,11 @@ def assemble(
         groups=groups,
         exclusions=exclusion_table.reset_index(drop=True),
         notes=notes,
+        classes=(
+            class_codes(participants[s["label_column"]], s["label_column"])[1]
+            if s["task"] == "multiclass"
+            else []
+        ),
     )
 
 
@@ -232,7 +241,7 @@ def _labelled_participants(
             exclusions.append((pid, f"label '{value}' ({label_col}) is not a number"))
         keep &= number.notna()
         return participants[keep].reset_index(drop=True)
-    if s["negative_label"] is not None:
+    if s["negative_label"] is not None and s["task"] == "classification":
         known = label.astype(str).isin([str(s["positive_label"]), str(s["negative_label"])])
         for pid, value in participants.loc[keep & ~known, [ID, label_col]].itertuples(index=False):
             exclusions.append((pid, f"label '{value}' is neither positive nor negative label"))
@@ -383,10 +392,35 @@ def _covariate_columns(
     return cov_frame, covariates, categorical
 
 
+def class_codes(labels: pd.Series, label_col: str) -> tuple[np.ndarray, list[str]]:
+    """Multiclass targets: the code of each label (its position among the sorted distinct
+    values, as text) and those values.
+
+    Raises
+    ------
+    ValueError
+        With fewer than three classes (two classes are ``learn.task: classification``) or a
+        class with fewer than two subjects (it can be in no training fold and test fold both).
+    """
+    text = labels.astype(str).str.strip()
+    classes = sorted(text.unique())
+    counts = text.value_counts()
+    if len(classes) < 3:
+        raise ValueError(
+            f"learn.task: multiclass needs at least three values of '{label_col}', found "
+            f"{classes}: use learn.task: classification for two"
+        )
+    small = sorted(str(c) for c in counts.index[counts < 2])
+    if small:
+        raise ValueError(f"classes of '{label_col}' with fewer than two subjects: {small}")
+    return text.map({c: k for k, c in enumerate(classes)}).to_numpy(dtype=int), classes
+
+
 def _labels(participants: pd.DataFrame, s: Mapping) -> np.ndarray:
     """``y``: 1 where the label is the positive label, else 0; both classes are required.
 
-    For ``task: regression`` the numeric label (float), which must vary.
+    For ``task: regression`` the numeric label (float), which must vary; for ``multiclass``
+    the class codes (:func:`class_codes`).
     """
     label_col = s["label_column"]
     if s["task"] == "regression":
@@ -394,6 +428,8 @@ def _labels(participants: pd.DataFrame, s: Mapping) -> np.ndarray:
         if len(y) < 3 or np.ptp(y) == 0:
             raise ValueError(f"regression needs a varying '{label_col}' ({len(y)} subjects)")
         return y
+    if s["task"] == "multiclass":
+        return class_codes(participants[label_col], label_col)[0]
     y = (participants[label_col].astype(str) == str(s["positive_label"])).to_numpy().astype(int)
     if len(np.unique(y)) < 2:
         raise ValueError(

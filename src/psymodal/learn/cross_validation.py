@@ -25,11 +25,14 @@ from psymodal.learn import models as M
 from psymodal.learn.assemble import COVARIATE_PREFIX, ID, SEP, StudyData
 from psymodal.learn.metrics import (
     METRICS,
+    MULTICLASS_METRICS,
     REGRESSION_METRICS,
     binary_metrics,
     bootstrap_ci,
+    bootstrap_multiclass_ci,
     bootstrap_regression_ci,
     calibration_table,
+    multiclass_metrics,
     permutation_p_value,
     regression_metrics,
 )
@@ -53,9 +56,26 @@ def output_column(s: dict) -> str:
     return "prediction" if s["task"] == "regression" else "probability"
 
 
-def prediction_columns(s: dict) -> list[str]:
-    """Column order of the predictions table for ``learn.task``."""
+def probability_columns(n_classes: int) -> list[str]:
+    """``learn.task: multiclass``: the predictions table's ``probability_<code>`` columns."""
+    return [f"probability_{k}" for k in range(n_classes)]
+
+
+def prediction_columns(s: dict, n_classes: int = 0) -> list[str]:
+    """Column order of the predictions table for ``learn.task`` (``n_classes`` probability
+    columns for multiclass)."""
+    if s["task"] == "multiclass":
+        return [*PREDICTION_COLUMNS[:-1], *probability_columns(n_classes)]
     return [*PREDICTION_COLUMNS[:-1], output_column(s)]
+
+
+def _class_probabilities(estimator, X, n_classes: int) -> np.ndarray:
+    """``predict_proba`` with one column per class code, 0 for a class the fitted model never
+    saw (absent from its training fold)."""
+    known = estimator.predict_proba(X)
+    out = np.zeros((len(known), n_classes))
+    out[:, np.asarray(estimator.classes_, dtype=int)] = known
+    return out
 
 
 STRATEGIES = ("stratified", "site_stratified", "leave_site_out", "group")
@@ -150,6 +170,9 @@ def plan_analyses(data: StudyData, s: dict) -> list[Analysis]:
     if regression:
         # What any model must beat: the training mean, predicted for everyone.
         plan.append(Analysis("mean", "mean_predictor", "mean"))
+    if s["task"] == "multiclass":
+        # Chance: the training fold's most frequent class, its class frequencies as scores.
+        plan.append(Analysis("most_frequent", "chance", "chance"))
     return plan
 
 
@@ -248,13 +271,13 @@ def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
             s,
             model=analysis.model,
         )
-    if analysis.kind == "mean":
+    if analysis.kind in ("mean", "chance"):
         from sklearn.pipeline import Pipeline
 
         from psymodal.learn.transformers import ModalityBlockSelector
 
         return Pipeline(
-            [("select", ModalityBlockSelector([0])), ("clf", M.regressor("mean", s, seed))]
+            [("select", ModalityBlockSelector([0])), ("clf", M.estimator(analysis.model, s, seed))]
         )
     if analysis.kind == "intermediate":
         return _fusion_estimator(data, s, seed, pos)
@@ -297,10 +320,12 @@ def _with_confounds_estimator(analysis: Analysis, data: StudyData, s: dict, seed
     confounds = M.confound_pipeline(
         list(range(len(covariates))), [data.covariates.index(c) for c in data.categorical], s
     ).named_steps["columns"]
+    # slices, not lists of positions: scikit-learn checks a list's type element by element,
+    # which took half of each fit on a 12,720-edge connectome
     both = ColumnTransformer(
         [
-            ("features", features, list(range(width))),
-            ("confounds", confounds, list(range(width, width + len(covariates)))),
+            ("features", features, slice(0, width)),
+            ("confounds", confounds, slice(width, width + len(covariates))),
         ],
         remainder="drop",
         sparse_threshold=0.0,
@@ -381,7 +406,7 @@ def _block_transform(data: StudyData, s: dict, blocks: list[str]):
     parts, offset = [], 0
     for m in blocks:
         cols = data.blocks[m]
-        where = list(range(offset, offset + len(cols)))
+        where = slice(offset, offset + len(cols))  # a slice: see _with_confounds_estimator
         offset += len(cols)
         if transforms.get(m) == "tangent":
             tangent = TangentFeatures(
@@ -413,7 +438,7 @@ def _harmonizer(data: StudyData, s: dict, n_features: int):
     from psymodal.learn.transformers import ComBat, ConfoundRegressor
 
     site_col = f"confound__{s['site_column']}"
-    if method == "combat":
+    if method in ("combat", "combat_gam"):
         if site_col not in data.covariates:
             raise ValueError("harmonize: combat needs a site column")
         others = [c for c in data.covariates if c != site_col]
@@ -425,6 +450,24 @@ def _harmonizer(data: StudyData, s: dict, n_features: int):
             others = [c for c in others if c[len(COVARIATE_PREFIX) :] in protect]
         if s["combat"]["fit_on"] == "controls" and s["task"] != "classification":
             raise ValueError("learn.combat.fit_on: controls needs learn.task: classification")
+        if method == "combat_gam":
+            from psymodal.learn.harmonize_gam import ComBatGAM
+
+            names = [c[len(COVARIATE_PREFIX) :] for c in others]
+            missing = sorted(set(s["combat"]["smooth"]) - set(names))
+            if missing:
+                raise ValueError(
+                    f"learn.combat.smooth {missing}: not among the protected confounds {names}"
+                )
+            if s["combat"]["fit_on"] != "all":
+                raise ValueError("learn.combat.fit_on: controls is not available with combat_gam")
+            gam = ComBatGAM(
+                site_column=n_features,
+                covariate_columns=tuple(range(n_features + 1, n_features + 1 + len(others))),
+                smooth=tuple(names.index(c) for c in s["combat"]["smooth"]),
+                empirical_bayes=s["combat"]["empirical_bayes"],
+            )
+            return gam, [site_col, *others]
         combat = ComBat(
             site_column=n_features,
             covariate_columns=tuple(range(n_features + 1, n_features + 1 + len(others))),
@@ -441,7 +484,7 @@ def _harmonizer(data: StudyData, s: dict, n_features: int):
             categorical_columns=tuple(where[c] for c in data.categorical if c in where),
         )
         return regressor, covariates
-    raise ValueError(f"unknown harmonize method '{method}' (none, combat, regress)")
+    raise ValueError(f"unknown harmonize method '{method}' (none, combat, combat_gam, regress)")
 
 
 def _fit(estimator, analysis: Analysis, X, y, s: dict, seed: int, site=None, groups=None):
@@ -489,14 +532,22 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
     _threads = limit_threads(1)  # noqa: F841 - the limit lasts while the controller lives
     seed = s["cv"]["seed"] + repeat
     regression = s["task"] == "regression"
+    multiclass = s["task"] == "multiclass"
+    n_classes = len(data.classes)
     out_column = output_column(s)
-    membership = membership and not regression  # the attack reads class probabilities
+    # the attack reads the probability of class 1
+    membership = membership and s["task"] == "classification"
     rows, notes, fitted, attacks, choices = [], [], [], [], []
     block_probs: dict[str, dict[str, pd.Series]] = {}
     avail = data.available.to_numpy()
     modality_pos = {m: i for i, m in enumerate(data.modalities)}
 
     def record(analysis, idx, prob):
+        outputs = (
+            dict(zip(probability_columns(n_classes), np.asarray(prob).T, strict=True))
+            if multiclass
+            else {out_column: prob}
+        )
         rows.append(
             pd.DataFrame(
                 {
@@ -506,7 +557,7 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
                     "modality": analysis.modality,
                     "model": analysis.model,
                     "y_true": y[idx],
-                    out_column: prob,
+                    **outputs,
                 }
             )
         )
@@ -516,8 +567,12 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
             probs = block_probs.get(analysis.model, {})
             if not probs:
                 continue
-            stacked = pd.concat(probs.values(), axis=1)
-            mean = stacked.mean(axis=1, skipna=True).dropna()
+            if multiclass:
+                # each class's probability averaged over the blocks a subject has
+                mean = pd.concat(probs.values()).groupby(level=0).mean()
+            else:
+                stacked = pd.concat(probs.values(), axis=1)
+                mean = stacked.mean(axis=1, skipna=True).dropna()
             idx = np.sort(mean.index.to_numpy())
             record(analysis, idx, mean.loc[idx].to_numpy())
             continue
@@ -546,7 +601,12 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
                 site=None if data.site is None else data.site[tr],
                 groups=None if data.groups is None else data.groups[tr],
             )
-            prob = estimator.predict(X[te]) if regression else estimator.predict_proba(X[te])[:, 1]
+            if regression:
+                prob = estimator.predict(X[te])
+            elif multiclass:
+                prob = _class_probabilities(estimator, X[te], n_classes)
+            else:
+                prob = estimator.predict_proba(X[te])[:, 1]
             # The membership audit needs the model's view of its own training subjects.
             train_prob = estimator.predict_proba(X[tr])[:, 1] if membership else None
         for message in dict.fromkeys(str(w.message) for w in caught):
@@ -558,7 +618,9 @@ def _fold(data, X, y, s, analyses, repeat, fold, train, test, keep, membership=F
             key = {"model": analysis.model, "modality": analysis.modality}
             choices.append({**key, "repeat": repeat, "fold": fold, **choice})
         if analysis.kind == "block":
-            block_probs.setdefault(analysis.model, {})[analysis.block] = pd.Series(prob, index=te)
+            block_probs.setdefault(analysis.model, {})[analysis.block] = (
+                pd.DataFrame(prob, index=te) if multiclass else pd.Series(prob, index=te)
+            )
         if keep:
             fitted.append((repeat, fold, analysis, estimator, te))
         if membership:
@@ -637,8 +699,9 @@ def cross_validated_predictions(
     repeats: int | None = None,
     keep_fitted: bool = False,
     membership: bool = False,
+    analyses: list[Analysis] | None = None,
 ):
-    """Run every analysis on every outer split.
+    """Run every analysis (or only ``analyses``) on every outer split.
 
     Returns
     -------
@@ -654,7 +717,7 @@ def cross_validated_predictions(
         :data:`psymodal.learn.search.CHOICE_COLUMNS`); empty without nested CV.
     """
     y = data.y if y is None else np.asarray(y)
-    analyses = plan_analyses(data, s)
+    analyses = plan_analyses(data, s) if analyses is None else analyses
     splits, n_folds, notes = make_splits(data, s, y, repeats)
     X = data.X.to_numpy(dtype=float)
     jobs = (
@@ -671,7 +734,7 @@ def cross_validated_predictions(
         choices += fold_choices
     if attacks:
         _likelihood_ratio_attacks(data, X, y, s, analyses, attacks)
-    predictions = pd.concat(rows, ignore_index=True)[prediction_columns(s)]
+    predictions = pd.concat(rows, ignore_index=True)[prediction_columns(s, len(data.classes))]
     order = {(a.model, a.modality): i for i, a in enumerate(analyses)}
     predictions["_order"] = [
         order[k] for k in zip(predictions.model, predictions.modality, strict=True)
@@ -693,13 +756,19 @@ def cross_validated_predictions(
 
 
 def _pooled_auc_per_key(predictions: pd.DataFrame) -> dict[tuple[str, str], float]:
-    """Pooled out-of-fold ROC AUC (Pearson r for regression) per analysis, mean over repeats."""
+    """Pooled out-of-fold ROC AUC (Pearson r for regression, macro one-vs-rest AUC for
+    multiclass) per analysis, mean over repeats."""
+    from psymodal.learn.metrics import macro_roc_auc
+
     out = {}
     regression = "prediction" in predictions.columns
+    classes = [c for c in predictions.columns if c.startswith("probability_")]
     for key, group in predictions.groupby(["model", "modality"], sort=False):
         aucs = [
             regression_metrics(g.y_true, g.prediction)["pearson_r"]
             if regression
+            else macro_roc_auc(g.y_true, g[classes].to_numpy())
+            if classes
             else binary_metrics(g.y_true, g.probability)["roc_auc"]
             for _, g in group.groupby("repeat", sort=True)
         ]
@@ -727,6 +796,8 @@ def summarize(
     """
     if s["task"] == "regression":
         return summarize_regression(predictions, s, n_folds, null_auc)
+    if s["task"] == "multiclass":
+        return summarize_multiclass(predictions, s, n_folds, null_auc)
     threshold = s["metrics"]["threshold"]
     n_boot = s["metrics"]["bootstrap"]
     rows, calibration = [], []
@@ -833,6 +904,72 @@ def summarize_regression(
     return pd.DataFrame(rows), calibration
 
 
+def summarize_multiclass(
+    predictions: pd.DataFrame,
+    s: dict,
+    n_folds: int,
+    null: dict[tuple[str, str], list[float]] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Multiclass metrics from out-of-fold predictions (``learn.task: multiclass``).
+
+    As :func:`summarize`: point estimates on the pooled out-of-fold class probabilities of
+    each repeat, averaged over repeats; class-stratified bootstrap intervals over subjects of
+    the probabilities averaged over repeats; ``roc_auc_fold_mean`` over folds. ROC AUC is the
+    macro one-vs-rest AUC (:func:`~psymodal.learn.metrics.macro_roc_auc`), also the
+    permutation test's statistic; the classes are the most probable ones. The calibration
+    table is empty.
+    """
+    classes = [c for c in predictions.columns if c.startswith("probability_")]
+    n_boot = s["metrics"]["bootstrap"]
+    rows = []
+    for (model, modality), group in predictions.groupby(["model", "modality"], sort=False):
+        per_repeat = [
+            multiclass_metrics(g.y_true, g[classes].to_numpy())
+            for _, g in group.groupby("repeat", sort=True)
+        ]
+        fold_aucs = np.asarray(
+            [
+                multiclass_metrics(g.y_true, g[classes].to_numpy())["roc_auc"]
+                for _, g in group.groupby(["repeat", "fold"], sort=True)
+            ],
+            dtype=float,
+        )
+        averaged = group.groupby(ID, sort=True).agg(
+            y_true=("y_true", "first"), **{c: (c, "mean") for c in classes}
+        )
+        row = {
+            "model": model,
+            "modality": modality,
+            "n_subjects": int(len(averaged)),
+            "n_classes": int(averaged.y_true.nunique()),
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for name in MULTICLASS_METRICS:
+                row[name] = float(np.nanmean([r[name] for r in per_repeat]))
+        ci = bootstrap_multiclass_ci(
+            averaged.y_true, averaged[classes].to_numpy(), n_boot, s["cv"]["seed"]
+        )
+        for name in MULTICLASS_METRICS:
+            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci[name]
+        aucs = [r["roc_auc"] for r in per_repeat]
+        row["roc_auc_sd"] = float(np.std(aucs)) if len(aucs) > 1 else np.nan
+        valid = fold_aucs[~np.isnan(fold_aucs)]
+        row["roc_auc_fold_mean"] = float(valid.mean()) if len(valid) else np.nan
+        row["n_folds"] = n_folds
+        row["n_repeats"] = int(group.repeat.nunique())
+        row["cv_strategy"] = s["cv"]["strategy"]
+        values = (null or {}).get((model, modality), [])
+        row["n_permutations"] = len(values)
+        row["p_value"] = (
+            permutation_p_value(row["roc_auc"], np.asarray(values)) if values else np.nan
+        )
+        row["p_value_floor"] = 1.0 / (len(values) + 1) if values else np.nan
+        rows.append(row)
+    calibration = pd.DataFrame(columns=["model", "modality", *CALIBRATION_COLUMNS])
+    return pd.DataFrame(rows), calibration
+
+
 #: Columns of a calibration table after model and modality.
 CALIBRATION_COLUMNS = ["bin", "bin_low", "bin_high", "n", "mean_probability", "fraction_positive"]
 
@@ -910,8 +1047,14 @@ def _exchangeable_fraction(y: np.ndarray, strata: np.ndarray | None) -> float:
 
 
 def _permutation_run(data: StudyData, s: dict, y_perm: np.ndarray):
-    """Out-of-fold predictions and notes of one cross-validation on permuted labels."""
-    outputs = cross_validated_predictions(data, s, y_perm, repeats=1)
+    """Out-of-fold predictions and notes of one cross-validation on permuted labels.
+
+    The confounds + modality models of ``learn.added_value`` are left out: their question
+    (does the modality add to the confounds?) has its own permutation test, which permutes
+    the modality rather than the labels (:mod:`psymodal.learn.added_value`).
+    """
+    analyses = [a for a in plan_analyses(data, s) if a.kind != "with_confounds"]
+    outputs = cross_validated_predictions(data, s, y_perm, repeats=1, analyses=analyses)
     return outputs[0], outputs[2]
 
 

@@ -1,11 +1,14 @@
 """The final model: fitted on every included subject, saved, and applied to another study.
 
 After cross-validation (which estimates how well the procedure generalises), ``learn.save_model``
-fits the same procedure once on all included subjects: for every model, each modality block
-and the confound baseline, with the hyper-parameters chosen by the same inner search. The
-fitted estimators go to ``model.joblib``; ``model.json`` holds everything a reader needs
-without unpickling (settings, feature names, covariate levels, chosen values, versions and
-the SHA-256 of ``model.joblib``), and ``model_card.md`` the model card.
+fits the same procedure once on all included subjects: for every model, each modality block,
+the confound baseline and the torch fusion network (intermediate fusion), with the
+hyper-parameters chosen by the same inner search. The fitted scikit-learn estimators go to
+``model.joblib``; the fusion network's weights go to ``fusion_net.pt`` as a ``state_dict``
+(read back with ``torch.load(weights_only=True)``, which runs no code), its architecture
+settings staying with the estimator; ``model.json`` holds everything a reader needs without
+unpickling (settings, feature names, covariate levels, chosen values, versions and the SHA-256
+of both files), and ``model_card.md`` the model card.
 
 :func:`predict_study` applies a saved model to another study's tables. It refuses feature
 tables whose columns differ from the training features (another atlas, another feature set),
@@ -40,7 +43,8 @@ MODEL_FILE = FILE_NAMES["model"]
 INFO_FILE = FILE_NAMES["model_info"]
 CARD_FILE = FILE_NAMES["model_card"]
 #: Analyses a final model keeps (fusions are recombined from the blocks at prediction time).
-KINDS = ("block", "confounds", "mean")
+KINDS = ("block", "confounds", "mean", "intermediate")
+TORCH_FILE = FILE_NAMES["fusion_net"]
 FORMAT = 1
 
 
@@ -119,16 +123,52 @@ def fit_final(data: StudyData, s: dict) -> dict:
     return {"estimators": estimators, "info": info}
 
 
+def _fusion_net(estimator):
+    """The torch fusion classifier of ``estimator`` (itself or a Pipeline's last step)."""
+    last = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    return last if type(last).__name__ == "FusionNetClassifier" else None
+
+
+def _split_torch(estimators: dict) -> tuple[dict, dict]:
+    """Estimators without their torch networks, and each network's state by analysis."""
+    import copy
+
+    plain, nets = {}, {}
+    for key, estimator in estimators.items():
+        if _fusion_net(estimator) is None:
+            plain[key] = estimator
+            continue
+        nets["/".join(key)] = _fusion_net(estimator).net_state()
+        estimator = copy.deepcopy(estimator)
+        del _fusion_net(estimator).net_  # the weights go to fusion_net.pt, not the pickle
+        plain[key] = estimator
+    return plain, nets
+
+
 def save_model(final: dict, out_dir: str | os.PathLike, metrics: pd.DataFrame) -> dict[str, Path]:
-    """Write ``model.joblib`` (atomically), ``model.json`` with its checksum and the card."""
+    """Write ``model.joblib`` (atomically), ``fusion_net.pt`` with intermediate fusion,
+    ``model.json`` with their checksums and the card."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    estimators, nets = _split_torch(final["estimators"])
     target = out / MODEL_FILE
     tmp = out / f".{MODEL_FILE}.tmp"
-    joblib.dump(final["estimators"], tmp)
+    joblib.dump(estimators, tmp)
     os.replace(tmp, target)
     info = {**final["info"], "model_file": MODEL_FILE, "sha256": _sha256(target)}
-    paths = {"model": target, "model_info": write_json(info, out / INFO_FILE)}
+    paths = {"model": target}
+    if nets:
+        import torch
+
+        torch_target = out / TORCH_FILE
+        tmp = out / f".{TORCH_FILE}.tmp"
+        torch.save(nets, tmp)
+        os.replace(tmp, torch_target)
+        info["torch_file"] = TORCH_FILE
+        info["torch_sha256"] = _sha256(torch_target)
+        info["versions"] = {**info["versions"], "torch": torch.__version__}
+        paths["fusion_net"] = torch_target
+    paths["model_info"] = write_json(info, out / INFO_FILE)
     card = out / CARD_FILE
     tmp = out / f".{CARD_FILE}.tmp"
     tmp.write_text(model_card(info, metrics))
@@ -154,6 +194,22 @@ def model_card(info: dict, metrics: pd.DataFrame) -> str:
         f"{info['settings']['transforms'] or 'none'}",
         f"- Versions: {', '.join(f'{k} {v}' for k, v in info['versions'].items())}",
         f"- File: `{info['model_file']}`, SHA-256 `{info['sha256']}`",
+        *(
+            [
+                f"- Fusion network weights (torch state_dict): `{info['torch_file']}`, "
+                f"SHA-256 `{info['torch_sha256']}`"
+            ]
+            if "torch_file" in info
+            else []
+        ),
+        "",
+        "## Data",
+        f"- {info['n_subjects']} included subjects of the training study, label "
+        f"`{info['settings']['label_column']}`",
+        "- Features: "
+        + ", ".join(f"{m} ({len(columns)})" for m, columns in info["blocks"].items()),
+        "- Confounds: "
+        + (", ".join(c[len(COVARIATE_PREFIX) :] for c in info["covariates"]) or "none"),
         "",
         f"## Cross-validated performance ({metric}, 95% bootstrap CI)",
         "",
@@ -186,24 +242,36 @@ def model_card(info: dict, metrics: pd.DataFrame) -> str:
 
 
 def load_model(path: str | os.PathLike) -> dict:
-    """Load ``model.joblib`` (or the folder holding it) after checking its SHA-256.
+    """Load ``model.joblib`` (or the folder holding it) and, with intermediate fusion, the
+    network weights of ``fusion_net.pt``, after checking their SHA-256.
 
     Raises
     ------
     ValueError
         When the file's checksum differs from the one recorded in ``model.json``.
     """
-    path = Path(path)
-    folder = path if path.is_dir() else path.parent
+    folder = _model_folder(path)
     info = json.loads((folder / INFO_FILE).read_text())
     model = folder / info["model_file"]
-    actual = _sha256(model)
-    if actual != info["sha256"]:
-        raise ValueError(
-            f"{model}: SHA-256 {actual} differs from the {info['sha256']} recorded in "
-            f"{folder / INFO_FILE}: the model file was changed or corrupted; refusing to load it"
-        )
-    return {"estimators": joblib.load(model), "info": info}
+    files = [(model, info["sha256"])]
+    if "torch_file" in info:
+        files.append((folder / info["torch_file"], info["torch_sha256"]))
+    for path, recorded in files:
+        actual = _sha256(path)
+        if actual != recorded:
+            raise ValueError(
+                f"{path}: SHA-256 {actual} differs from the {recorded} recorded in "
+                f"{folder / INFO_FILE}: the model file was changed or corrupted; refusing to "
+                "load it"
+            )
+    estimators = joblib.load(model)
+    if "torch_file" in info:
+        import torch
+
+        nets = torch.load(folder / info["torch_file"], weights_only=True)
+        for key, state in nets.items():
+            _fusion_net(estimators[tuple(key.split("/", 1))]).load_net_state(state)
+    return {"estimators": estimators, "info": info}
 
 
 def _study_matrix(
@@ -314,7 +382,10 @@ def predict_study(
             set(participants[s["site_column"]].astype(str)) - set(info["training_sites"])
         )
         if unseen:
-            rule = s["combat"]["unseen_site"] if s["harmonize"] == "combat" else "none needed"
+            rule = {
+                "combat": s["combat"]["unseen_site"],
+                "combat_gam": "left unharmonised",
+            }.get(s["harmonize"], "none needed")
             notes.append(
                 f"sites unseen in training: {unseen}; harmonisation {s['harmonize']} "
                 f"(unseen-site rule: {rule})"
@@ -376,36 +447,74 @@ def predict_study(
 def predict_folder(
     model_path: str | os.PathLike, study: str | os.PathLike, out_dir: str | os.PathLike
 ) -> dict[str, Path]:
-    """``psymodal predict``: a saved model applied to a study folder.
+    """``psymodal predict MODEL STUDY``: a saved model applied to a study folder.
 
     The study folder holds ``participants.tsv``, ``<modality>_features.tsv`` for the model's
-    modalities and optionally ``<modality>_qc.tsv``. Writes ``predictions.tsv``,
-    ``metrics.tsv`` (when the labels are known) and ``notes.txt`` into ``out_dir``.
+    modalities and optionally ``<modality>_qc.tsv``; see :func:`predict_tables`.
     """
-    model = load_model(model_path)
+    info = json.loads((_model_folder(model_path) / INFO_FILE).read_text())
     study = Path(study)
-    participants = read_tsv(study / "participants.tsv", dtype={ID: str})
     features, qc = {}, {}
-    for modality in model["info"]["blocks"]:
+    for modality in info["blocks"]:
         path = study / f"{modality}_features.tsv"
         if path.is_file():
-            features[modality] = read_tsv(path, dtype={ID: str})
+            features[modality] = path
         qc_path = study / f"{modality}_qc.tsv"
         if qc_path.is_file():
-            qc[modality] = read_tsv(qc_path, dtype={ID: str})
+            qc[modality] = qc_path
+    return predict_tables(model_path, study / "participants.tsv", features, qc, out_dir)
+
+
+def _model_folder(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    return path if path.is_dir() else path.parent
+
+
+def predict_tables(
+    model_path: str | os.PathLike,
+    participants_tsv: str | os.PathLike,
+    features: dict[str, str | os.PathLike],
+    qc: dict[str, str | os.PathLike] | None,
+    out_dir: str | os.PathLike,
+) -> dict[str, Path]:
+    """A saved model applied to a study's tables (``psymodal predict``, ``snakemake predict``).
+
+    Writes :data:`~psymodal.learn.paths.PREDICT_FILES` into ``out_dir``: ``predictions.tsv``,
+    ``metrics.tsv`` (no rows when the labels are unknown) and ``notes.txt`` (sites unseen in
+    training and how they were handled, missing tables or covariates).
+
+    Raises
+    ------
+    ValueError
+        No feature table for the model's modalities, features other than the model's, or a
+        model file whose checksum differs from ``model.json``.
+    """
+    from psymodal.learn.paths import predict_outputs
+
+    model = load_model(model_path)
+    ignored = sorted(set(features) - set(model["info"]["blocks"]))
+    features = {m: p for m, p in features.items() if m in model["info"]["blocks"]}
     if not features:
         raise ValueError(
-            f"{study}: no <modality>_features.tsv for the model's modalities "
-            f"{sorted(model['info']['blocks'])}"
+            f"no feature table for the model's modalities {sorted(model['info']['blocks'])}"
         )
-    predictions, metrics, notes = predict_study(model, participants, features, qc)
-    out = Path(out_dir)
-    paths = {"predictions": write_tsv(predictions, out / "predictions.tsv")}
-    if len(metrics):
-        paths["metrics"] = write_tsv(metrics, out / "metrics.tsv")
-    notes_file = out / "notes.txt"
-    notes_file.write_text("".join(f"{n}\n" for n in notes))
-    paths["notes"] = notes_file
+    participants = read_tsv(participants_tsv, dtype={ID: str})
+    tables = {m: read_tsv(p, dtype={ID: str}) for m, p in features.items()}
+    qc_tables = {m: read_tsv(p, dtype={ID: str}) for m, p in (qc or {}).items()}
+    qc_tables = {m: table for m, table in qc_tables.items() if m in features}
+    predictions, metrics, notes = predict_study(model, participants, tables, qc_tables)
+    notes += [f"{m}: not a modality of the model; its table is not used" for m in ignored]
+    if metrics.empty:
+        metrics = pd.DataFrame(columns=["model", "modality", "n_subjects"])
+    files = predict_outputs(out_dir)
+    paths = {
+        "predictions": write_tsv(predictions, files["predictions"]),
+        "metrics": write_tsv(metrics, files["metrics"]),
+    }
+    tmp = files["notes"].with_name(f".{files['notes'].name}.tmp")
+    tmp.write_text("".join(f"{n}\n" for n in notes))
+    os.replace(tmp, files["notes"])
+    paths["notes"] = files["notes"]
     return paths
 
 
@@ -415,5 +524,6 @@ __all__ = [
     "model_card",
     "predict_folder",
     "predict_study",
+    "predict_tables",
     "save_model",
 ]

@@ -379,6 +379,28 @@ class FusionNetClassifier(ClassifierMixin, BaseEstimator):
         self.net_ = net._module.eval()
         return self
 
+    def net_state(self) -> dict:
+        """The fitted network as plain data: its encoder input widths and ``state_dict``.
+
+        Saved with :func:`torch.save` it loads back with ``torch.load(weights_only=True)``,
+        which runs no code; :meth:`load_net_state` rebuilds the network from it.
+        """
+        check_is_fitted(self, "net_")
+        return {
+            "dims": [int(encoder[0].in_features) for encoder in self.net_.encoders],
+            "state_dict": {k: v.detach().clone() for k, v in self.net_.state_dict().items()},
+        }
+
+    def load_net_state(self, state: dict) -> FusionNetClassifier:
+        """Rebuild ``net_`` from :meth:`net_state` with this estimator's architecture."""
+        net = _FusionNet(
+            state["dims"], self.hidden, self.embedding, self.fusion, self.dropout
+        ).double()
+        net.load_state_dict(state["state_dict"])
+        net.eval()
+        self.net_ = net
+        return self
+
     def _forward(self, X):
         check_is_fitted(self, "net_")
         parts, mask = self._arrays(X, reset=False)

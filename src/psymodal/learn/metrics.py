@@ -1,4 +1,5 @@
-"""Classification metrics on out-of-fold predictions, bootstrap intervals and calibration."""
+"""Classification (binary and multiclass) and regression metrics on out-of-fold predictions,
+bootstrap intervals and calibration."""
 
 from __future__ import annotations
 
@@ -191,3 +192,68 @@ def bootstrap_regression_ci(
         for name, value in regression_metrics(y[idx], p[idx]).items():
             samples[name].append(value)
     return _percentile_intervals(samples, level)
+
+
+#: Multiclass metric names in output order (``learn.task: multiclass``).
+MULTICLASS_METRICS = ("roc_auc", "balanced_accuracy", "accuracy")
+
+
+def macro_roc_auc(y_true, probabilities) -> float:
+    """Macro one-vs-rest ROC AUC: the mean over classes of the AUC of class ``k`` against
+    the rest, scored by the probability of class ``k`` (:func:`roc_auc`).
+
+    ``y_true`` holds class codes, ``probabilities`` one column per code. Classes absent from
+    ``y_true`` are left out (their AUC is undefined); NaN with fewer than two classes. With
+    every class present this is :func:`sklearn.metrics.roc_auc_score` with
+    ``multi_class="ovr"``.
+    """
+    y = np.asarray(y_true, dtype=int)
+    P = np.asarray(probabilities, dtype=float)
+    present = np.unique(y)
+    if len(present) < 2:
+        return np.nan
+    return float(np.mean([roc_auc((y == k).astype(int), P[:, k]) for k in present]))
+
+
+def multiclass_metrics(y_true, probabilities) -> dict[str, float]:
+    """Macro ROC AUC, balanced accuracy (mean recall over the classes present) and accuracy
+    of the most probable class (ties go to the lowest code)."""
+    y = np.asarray(y_true, dtype=int)
+    P = np.asarray(probabilities, dtype=float)
+    if len(y) == 0:
+        return dict.fromkeys(MULTICLASS_METRICS, np.nan)
+    predicted = np.argmax(P, axis=1)
+    recalls = [np.mean(predicted[y == k] == k) for k in np.unique(y)]
+    return {
+        "roc_auc": macro_roc_auc(y, P),
+        "balanced_accuracy": float(np.mean(recalls)),
+        "accuracy": float(np.mean(predicted == y)),
+    }
+
+
+def bootstrap_multiclass_ci(
+    y_true, probabilities, n_boot: int, seed: int, level: float = 0.95
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap intervals of :func:`multiclass_metrics`, subjects resampled
+    within each class (every resample keeps every class and the class sizes)."""
+    y = np.asarray(y_true, dtype=int)
+    P = np.asarray(probabilities, dtype=float)
+    if n_boot <= 0 or len(np.unique(y)) < 2:
+        return {m: (np.nan, np.nan) for m in MULTICLASS_METRICS}
+    rng = np.random.default_rng(seed)
+    strata = [np.flatnonzero(y == k) for k in np.unique(y)]
+    samples = {m: [] for m in MULTICLASS_METRICS}
+    for _ in range(n_boot):
+        idx = np.concatenate([rng.choice(g, len(g)) for g in strata])
+        for name, value in multiclass_metrics(y[idx], P[idx]).items():
+            samples[name].append(value)
+    return _percentile_intervals(samples, level)
+
+
+def confusion_matrix(y_true, probabilities, n_classes: int) -> np.ndarray:
+    """Counts ``[true class, predicted class]`` of the most probable class."""
+    y = np.asarray(y_true, dtype=int)
+    predicted = np.argmax(np.asarray(probabilities, dtype=float), axis=1)
+    counts = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(counts, (y, predicted), 1)
+    return counts

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
-from sklearn.dummy import DummyRegressor
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -44,7 +44,8 @@ def classifier(model: str, s: dict, seed: int = 0):
 
     Parameters
     ----------
-    model : {"logistic", "svm", "hgb", "dp_logistic"}
+    model : {"logistic", "svm", "hgb", "dp_logistic", "most_frequent"}
+        ``most_frequent`` is the chance predictor of ``learn.task: multiclass``.
     s : dict
         Resolved learn settings.
     seed : int
@@ -69,6 +70,10 @@ def classifier(model: str, s: dict, seed: int = 0):
             class_weight="balanced",
             random_state=seed,
         )
+    if model == "most_frequent":
+        # the chance predictor: the training fold's most frequent class, with the class
+        # frequencies as probabilities (ROC AUC 0.5, balanced accuracy 1 / n_classes)
+        return DummyClassifier(strategy="prior")
     if model == "dp_logistic":
         from psymodal.privacy.dp import DPLogisticRegression
 

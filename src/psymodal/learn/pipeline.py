@@ -63,7 +63,13 @@ def run(
     s = resolve(settings)
     data = assemble(participants_tsv, feature_tables, qc_tables, s)
     explain = bool(s["explain"]["enabled"])
-    files = learn_outputs(out_dir, explain, bool(s["added_value"]), bool(s["save_model"]))
+    files = learn_outputs(
+        out_dir,
+        explain,
+        bool(s["added_value"]),
+        bool(s["save_model"]),
+        fusion_net="intermediate" in s["fusion"],
+    )
     result = evaluate(data, s, keep_fitted=explain)
     paths = {
         "metrics": write_tsv(result.metrics, files["metrics"]),
@@ -75,9 +81,11 @@ def run(
         "hyperparameters": write_tsv(result.hyperparameters, files["hyperparameters"]),
     }
     if s["added_value"]:
-        from psymodal.learn.added_value import added_value_table
+        from psymodal.learn.added_value import added_value_table, modality_permutation_null
 
-        table = added_value_table(result.predictions, s)
+        null, notes = modality_permutation_null(data, s)
+        result.notes.extend(notes)
+        table = added_value_table(result.predictions, s, null)
         paths["added_value"] = write_tsv(table, files["added_value"])
     if s["save_model"]:
         from psymodal.learn.final_model import fit_final, save_model
@@ -91,13 +99,16 @@ def run(
         "settings": s,
         "notes": result.notes,
         "n_subjects": int(len(data.y)),
-        "n_positive": int(data.y.sum()) if s["task"] != "regression" else None,
+        "n_positive": int(data.y.sum()) if s["task"] == "classification" else None,
         "n_folds": result.n_folds,
         "modalities": {m: len(c) for m, c in data.blocks.items()},
         "available": {m: int(data.available[m].sum()) for m in data.modalities},
         # Versions, not timestamps or host names, so that reruns stay byte-identical.
         "versions": {"python": platform.python_version(), "scikit-learn": sklearn.__version__},
     }
+    if s["task"] == "multiclass":
+        # the label value of each class code (y_true, the predictions' probability_<code>)
+        info["classes"] = data.classes
     private = differential_privacy(s)
     if private:
         # the guarantee of every fitted DP model, for the report

@@ -19,6 +19,8 @@ TRANSFORMS = ("tangent", None)
 TASK_MODELS = {
     "classification": ("logistic", "svm", "hgb", "dp_logistic"),
     "regression": ("ridge", "svr", "hgb"),
+    # a linear SVM's margin gives no class probabilities to average, nor does the DP model
+    "multiclass": ("logistic", "hgb"),
 }
 
 #: Every default of the ``learn`` section (from the schema, the one place they are written).
@@ -60,8 +62,16 @@ def resolve(settings: Mapping | None) -> dict:
         raise ValueError(
             f"learn.models {wrong} do not fit learn.task: {s['task']}; choose from {list(allowed)}"
         )
-    if s["task"] == "regression" and "intermediate" in s["fusion"]:
-        raise ValueError("learn.fusion: intermediate (torch network) classifies only")
-    if s["task"] == "regression" and s["explain"]["enabled"]:
-        raise ValueError("learn.explain scores classifiers only: set explain.enabled false")
+    if s["task"] != "classification" and "intermediate" in s["fusion"]:
+        raise ValueError(
+            f"learn.fusion: intermediate (torch network) classifies two classes only, not "
+            f"learn.task: {s['task']}"
+        )
+    if s["task"] != "classification" and s["explain"]["enabled"]:
+        raise ValueError(
+            f"learn.explain scores binary classifiers only, not learn.task: {s['task']}: "
+            "set explain.enabled false"
+        )
+    if s["task"] == "multiclass" and s["save_model"]:
+        raise ValueError("learn.save_model: multiclass models cannot be saved yet")
     return s

@@ -50,6 +50,11 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
     table = read_tsv(path, dtype={ID: str, "modality": str, "model": str})
     if "prediction" in table.columns:  # learn.task: regression
         return table.astype({"fold": int, "repeat": int, "y_true": float, "prediction": float})
+    classes = [c for c in table.columns if c.startswith("probability_")]
+    if classes:  # learn.task: multiclass
+        return table.astype(
+            {"fold": int, "repeat": int, "y_true": int, **dict.fromkeys(classes, float)}
+        )
     return table.astype({"fold": int, "repeat": int, "y_true": int, "probability": float})
 
 

@@ -8,6 +8,8 @@ From a results folder this writes, under ``<results_dir>/figures/`` by default:
     ROC AUC and balanced accuracy with bootstrap 95% confidence intervals per analysis.
 ``metrics_table.html``
     The same numbers (and sensitivity, specificity, Brier score, permutation p) as a table.
+``confusion_matrices.png``
+    ``learn.task: multiclass``: the out-of-fold confusion matrix of every analysis.
 ``qc_summary.png``
     Mean framewise displacement per participant with the exclusion threshold (MRI) and
     detected speech duration per participant with its minimum (speech).
@@ -121,6 +123,9 @@ def roc_figure(
     pairs = _analyses(None, predictions)
     if not pairs:
         empty_panel(ax, "no out-of-fold predictions")
+        return save_figure(fig, Path(path))
+    if "probability" not in predictions.columns:
+        empty_panel(ax, "no ROC curves for this task (multiclass: see the confusion matrices)")
         return save_figure(fig, Path(path))
     several = predictions.groupby("modality")["model"].nunique().gt(1).any()
     rows = (
@@ -473,9 +478,12 @@ def write_report_figures(
     list of Path
         The files of :data:`FIGURE_NAMES`, in that order.
     """
+    import json
+
     import matplotlib
 
     from psymodal.learn.paths import run_file
+    from psymodal.report.confusion import confusion_figure
     from psymodal.report.study_summary import study_summary
 
     results_dir = Path(results_dir)
@@ -484,6 +492,9 @@ def write_report_figures(
     predictions = _read(run_file(results_dir, "predictions"))
     null = _read(run_file(results_dir, "permutation_null"))
     importance = _read(run_file(results_dir, "importance"))
+    info_file = run_file(results_dir, "run_info")
+    info = json.loads(info_file.read_text()) if info_file.is_file() else {}
+    classes = info["classes"] if "classes" in info else None  # multiclass runs only
     qc_tables = qc_tables or {m: group_table(results_dir, m, "qc") for m in ("mri", "speech")}
     mri_qc = _read(Path(qc_tables["mri"])) if "mri" in qc_tables else None
     speech_qc = _read(Path(qc_tables["speech"])) if "speech" in qc_tables else None
@@ -498,10 +509,12 @@ def write_report_figures(
             qc_figure(mri_qc, speech_qc, report_figure(out, "qc"), fd, speech),
             null_figure(null, metrics, report_figure(out, "null")),
             importance_figure(importance, report_figure(out, "importance")),
+            confusion_figure(predictions, classes, report_figure(out, "confusion")),
             study_summary(
                 metrics,
                 {"mri": mri_qc, "speech": speech_qc},
                 report_figure(out, "study"),
                 _privacy(run_file(results_dir, "run_info")),
+                added_value=_read(run_file(results_dir, "added_value")),
             ),
         ]

@@ -3,7 +3,9 @@
 Written as reStructuredText (``figures/study.rst``) that the Snakefile gives Snakemake as the
 report's description (``snakemake --report``): who was included per modality and why the
 others were not, and each model's ROC AUC beside the confound-only baseline, with the p-value
-floor 1/(n+1) of the label permutations. The confounds named are the run's
+floor 1/(n+1) of the label permutations, and (with ``learn.added_value``) what each modality
+adds to the confounds: the paired-bootstrap interval of the difference and the permutation p
+of the modality given the confounds. The confounds named are the run's
 ``learn.confounds`` (a Jinja expression filled by Snakemake from the run's config).
 """
 
@@ -66,7 +68,7 @@ def _results(metrics: pd.DataFrame | None, privacy: Mapping[str, Mapping[str, fl
     rows = [
         "   * - analysis",
         "     - model",
-        "     - n (patients)",
+        "     - n (patients)" if "n_positive" in metrics.columns else "     - n",
         "     - ROC AUC [95% CI]",
         "     - balanced accuracy",
         "     - permutation p",
@@ -82,7 +84,8 @@ def _results(metrics: pd.DataFrame | None, privacy: Mapping[str, Mapping[str, fl
         rows += [
             f"   * - {name}",
             f"     - {_model_name(r.model, privacy)}",
-            f"     - {int(r.n_subjects)} ({int(r.n_positive)})",
+            f"     - {int(r.n_subjects)}"
+            + (f" ({int(row['n_positive'])})" if "n_positive" in row else ""),
             f"     - {r.roc_auc:.3f}{ci}",
             f"     - {row.get('balanced_accuracy', np.nan):.3f}",
             f"     - {p_value_text(row)}",
@@ -90,11 +93,58 @@ def _results(metrics: pd.DataFrame | None, privacy: Mapping[str, Mapping[str, fl
     return [".. list-table::", "   :header-rows: 1", "", *rows]
 
 
+_METRIC_NAMES = {"roc_auc": "ROC AUC", "r2": "R²"}
+
+
+def _added_value(table: pd.DataFrame | None) -> list[str]:
+    """Per modality: confounds + modality against confounds alone, difference [CI], p."""
+    from psymodal.report.figures import p_value_text
+
+    if table is None or table.empty:
+        return []
+    metric = _METRIC_NAMES.get(str(table.metric.iloc[0]), str(table.metric.iloc[0]))
+    rows = [
+        "   * - modality",
+        "     - model",
+        "     - n",
+        f"     - {metric}: confounds + modality",
+        f"     - {metric}: confounds alone",
+        "     - difference [95% CI]",
+        "     - permutation p",
+    ]
+    for r in table.itertuples(index=False):
+        row = r._asdict()
+        low, high = row["difference_ci_low"], row["difference_ci_high"]
+        ci = f" [{low:+.3f}, {high:+.3f}]" if np.isfinite(low) and np.isfinite(high) else ""
+        rows += [
+            f"   * - {r.modality}",
+            f"     - {r.model}",
+            f"     - {int(r.n_subjects)}",
+            f"     - {r.confounds_plus_modality:.3f}",
+            f"     - {r.confounds_alone:.3f}",
+            f"     - {r.difference:+.3f}{ci}",
+            f"     - {p_value_text(row)}",
+        ]
+    return [
+        "**Added value over the confounds.** Each modality beside the confounds against the "
+        "confounds alone, on the same subjects and folds: the paired-bootstrap 95% interval "
+        "of the difference, and the p-value of the modality given the confounds (its feature "
+        "rows permuted across subjects, confounds and labels kept).",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        *rows,
+        "",
+    ]
+
+
 def study_summary(
     metrics: pd.DataFrame | None,
     qc_tables: Mapping[str, pd.DataFrame | None],
     path: str | os.PathLike,
     privacy: Mapping[str, Mapping[str, float]] | None = None,
+    added_value: pd.DataFrame | None = None,
 ) -> Path:
     """Write the landing page's reStructuredText.
 
@@ -110,6 +160,8 @@ def study_summary(
         Model -> ``{"epsilon", "delta"}`` of the differentially private models
         (``run_info.json``'s ``differential_privacy``): shown beside each such model, with a
         line on what the guarantee covers.
+    added_value : DataFrame, optional
+        ``learn/added_value.tsv``: a table of each modality's added value over the confounds.
 
     Returns
     -------
@@ -131,6 +183,7 @@ def study_summary(
         "",
         *_results(metrics, privacy or {}),
         "",
+        *_added_value(added_value),
     ]
     if privacy:
         lines += [

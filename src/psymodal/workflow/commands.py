@@ -159,6 +159,24 @@ def learn_command(
     )
 
 
+def predict_command(
+    config: Mapping,
+    participants: PathLike,
+    features: Mapping[str, PathLike],
+    qc: Mapping[str, PathLike],
+    out_dir: PathLike,
+) -> list[str]:
+    """A saved model (``predict.model``) applied to the study's group tables."""
+    return ["predict", str(config["predict"]["model"]), "--participants", str(participants)] + [
+        "--features",
+        *_pairs(features),
+        "--qc",
+        *_pairs(qc),
+        "--out-dir",
+        str(out_dir),
+    ]
+
+
 def anonymize_command(
     config: Mapping, bids_dir: PathLike, out_dir: PathLike, key_file: PathLike
 ) -> list[str]:

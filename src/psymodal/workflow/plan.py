@@ -103,7 +103,8 @@ STAGES = ("mri", "speech", "language")
 
 # Settings that change where or how fast results are made, never what they are.
 # (``strict`` only decides whether an unusable input stops the run or excludes its subject)
-NOT_IN_RUN_KEY = ("results_dir", "run_label", "batch_size", "strict")
+# (``predict`` applies a saved model next to the run's results; its folder is keyed by the model)
+NOT_IN_RUN_KEY = ("results_dir", "run_label", "batch_size", "strict", "predict")
 
 
 def settings_key(*parts, length: int = 10) -> str:
