@@ -11,6 +11,8 @@ From a results folder this writes, under ``<results_dir>/figures/`` by default:
 ``qc_summary.png``
     Mean framewise displacement per participant with the exclusion threshold (MRI) and
     detected speech duration per participant with its minimum (speech).
+``privacy_attacks.png``, ``privacy_table.html``
+    The membership-attack AUCs per model and the DP guarantees (:mod:`psymodal.report.privacy`).
 
 Every file is always written (a figure without data says so), so that a workflow rule can
 name them as outputs. PNGs are byte-identical across reruns with the same matplotlib: the
@@ -458,8 +460,9 @@ def write_report_figures(
     Parameters
     ----------
     results_dir : path-like
-        The run folder: reads ``learn/metrics.tsv`` and ``learn/predictions.tsv`` (each
-        optional).
+        The run folder: reads ``learn/metrics.tsv``, ``predictions.tsv``,
+        ``permutation_null.tsv``, ``importance.tsv``, ``membership_inference.tsv`` and
+        ``run_info.json`` (each optional).
     out_dir : path-like, optional
         ``<results_dir>/figures`` by default.
     mri_settings, speech_settings : mapping, optional
@@ -476,6 +479,7 @@ def write_report_figures(
     import matplotlib
 
     from psymodal.learn.paths import run_file
+    from psymodal.report.privacy import privacy_figure, privacy_html
     from psymodal.report.study_summary import study_summary
 
     results_dir = Path(results_dir)
@@ -484,6 +488,8 @@ def write_report_figures(
     predictions = _read(run_file(results_dir, "predictions"))
     null = _read(run_file(results_dir, "permutation_null"))
     importance = _read(run_file(results_dir, "importance"))
+    attacks = _read(run_file(results_dir, "membership_inference"))
+    privacy = _privacy(run_file(results_dir, "run_info"))
     qc_tables = qc_tables or {m: group_table(results_dir, m, "qc") for m in ("mri", "speech")}
     mri_qc = _read(Path(qc_tables["mri"])) if "mri" in qc_tables else None
     speech_qc = _read(Path(qc_tables["speech"])) if "speech" in qc_tables else None
@@ -498,10 +504,9 @@ def write_report_figures(
             qc_figure(mri_qc, speech_qc, report_figure(out, "qc"), fd, speech),
             null_figure(null, metrics, report_figure(out, "null")),
             importance_figure(importance, report_figure(out, "importance")),
+            privacy_figure(attacks, privacy, report_figure(out, "privacy")),
+            privacy_html(attacks, privacy, report_figure(out, "privacy_table")),
             study_summary(
-                metrics,
-                {"mri": mri_qc, "speech": speech_qc},
-                report_figure(out, "study"),
-                _privacy(run_file(results_dir, "run_info")),
+                metrics, {"mri": mri_qc, "speech": speech_qc}, report_figure(out, "study"), privacy
             ),
         ]
