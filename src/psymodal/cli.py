@@ -830,7 +830,7 @@ def _add_sign(sub) -> None:
 
 
 def _add_figures(sub) -> None:
-    p = sub.add_parser("figures", help="report figures: ROC curves, metrics with CIs, QC")
+    p = sub.add_parser("figures", help="report figures: ROC curves, metrics with CIs, QC, privacy")
     p.add_argument("results_dir", type=Path, help="the run folder (with learn/)")
     p.add_argument("--out-dir", type=Path, help="default: RESULTS_DIR/figures")
     p.add_argument("--qc", nargs="*", help="MODALITY=qc.tsv ... (default: RESULTS_DIR/group/)")

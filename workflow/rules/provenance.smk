@@ -16,6 +16,7 @@ rule report_figures:
         null=learn_file(LEARN, "permutation_null"),
         # the epsilon of differentially private models, shown on the landing page
         run_info=learn_file(LEARN, "run_info"),
+        membership=learn_file(LEARN, "membership_inference"),
         importance=learn_optional_outputs().values(),
         qc=[PLAN.group_table(m, "qc") for m in PLAN.modalities],
     output:
@@ -53,6 +54,16 @@ rule report_figures:
             report_figure(FIGURES_DIR, "confusion"),
             caption="../report/confusion.rst",
             category="Classification",
+        ),
+        privacy=report(
+            report_figure(FIGURES_DIR, "privacy"),
+            caption="../report/privacy_attacks.rst",
+            category="Privacy",
+        ),
+        privacy_table=report(
+            report_figure(FIGURES_DIR, "privacy_table"),
+            caption="../report/privacy_table.rst",
+            category="Privacy",
         ),
         # the report's landing page (the Snakefile's report description)
         study=report_figure(FIGURES_DIR, "study"),

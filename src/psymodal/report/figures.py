@@ -13,6 +13,8 @@ From a results folder this writes, under ``<results_dir>/figures/`` by default:
 ``qc_summary.png``
     Mean framewise displacement per participant with the exclusion threshold (MRI) and
     detected speech duration per participant with its minimum (speech).
+``privacy_attacks.png``, ``privacy_table.html``
+    The membership-attack AUCs per model and the DP guarantees (:mod:`psymodal.report.privacy`).
 
 Every file is always written (a figure without data says so), so that a workflow rule can
 name them as outputs. PNGs are byte-identical across reruns with the same matplotlib: the
@@ -463,8 +465,9 @@ def write_report_figures(
     Parameters
     ----------
     results_dir : path-like
-        The run folder: reads ``learn/metrics.tsv`` and ``learn/predictions.tsv`` (each
-        optional).
+        The run folder: reads ``learn/metrics.tsv``, ``predictions.tsv``,
+        ``permutation_null.tsv``, ``importance.tsv``, ``membership_inference.tsv`` and
+        ``run_info.json`` (each optional).
     out_dir : path-like, optional
         ``<results_dir>/figures`` by default.
     mri_settings, speech_settings : mapping, optional
@@ -484,6 +487,7 @@ def write_report_figures(
 
     from psymodal.learn.paths import run_file
     from psymodal.report.confusion import confusion_figure
+    from psymodal.report.privacy import privacy_figure, privacy_html
     from psymodal.report.study_summary import study_summary
 
     results_dir = Path(results_dir)
@@ -495,6 +499,8 @@ def write_report_figures(
     info_file = run_file(results_dir, "run_info")
     info = json.loads(info_file.read_text()) if info_file.is_file() else {}
     classes = info["classes"] if "classes" in info else None  # multiclass runs only
+    attacks = _read(run_file(results_dir, "membership_inference"))
+    privacy = _privacy(info_file)
     qc_tables = qc_tables or {m: group_table(results_dir, m, "qc") for m in ("mri", "speech")}
     mri_qc = _read(Path(qc_tables["mri"])) if "mri" in qc_tables else None
     speech_qc = _read(Path(qc_tables["speech"])) if "speech" in qc_tables else None
@@ -510,11 +516,13 @@ def write_report_figures(
             null_figure(null, metrics, report_figure(out, "null")),
             importance_figure(importance, report_figure(out, "importance")),
             confusion_figure(predictions, classes, report_figure(out, "confusion")),
+            privacy_figure(attacks, privacy, report_figure(out, "privacy")),
+            privacy_html(attacks, privacy, report_figure(out, "privacy_table")),
             study_summary(
                 metrics,
                 {"mri": mri_qc, "speech": speech_qc},
                 report_figure(out, "study"),
-                _privacy(run_file(results_dir, "run_info")),
+                privacy,
                 added_value=_read(run_file(results_dir, "added_value")),
             ),
         ]

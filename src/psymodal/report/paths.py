@@ -4,7 +4,8 @@ The report writes into ``<run>/figures/``::
 
     roc_curves.png, auc_summary.png, metrics_table.html, qc_summary.png,
     permutation_null.png, feature_importance.png,
-    confusion_matrices.png, study.rst                     psymodal figures
+    confusion_matrices.png                                psymodal figures
+    privacy_attacks.png, privacy_table.html, study.rst    psymodal figures
     connectome_top_edges.png, region_importance.png       psymodal connectome-figures
     <modality>_qc_gallery.html                            psymodal qc-gallery, per modality
 
@@ -30,6 +31,9 @@ REPORT_FIGURES = {
     "importance": "feature_importance.png",
     # learn.task: multiclass (other tasks: a panel saying so)
     "confusion": "confusion_matrices.png",
+    # the Privacy section: membership attacks per model, DP guarantees
+    "privacy": "privacy_attacks.png",
+    "privacy_table": "privacy_table.html",
     # the report's landing page (Snakemake's report description), not a figure
     "study": "study.rst",
 }
