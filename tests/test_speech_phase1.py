@@ -289,3 +289,23 @@ def test_qc_figure_per_recording(tmp_path):
     off = tmp_path / "off"
     process_subject("sub-01", [rec], *out, {"qc_figure": False}, figure_dir=off)
     assert not off.exists()
+
+
+def test_syllable_nuclei_without_voicing_for_speech_that_lost_it():
+    """speech.syllables.require_voicing: false counts the intensity peaks of unvoiced speech
+    (whispered, or voicing lost to an anonymiser) that de Jong's voicing condition drops."""
+    from psymodal.speech.timing import syllable_nuclei
+
+    rng = np.random.default_rng(0)
+    t = np.arange(2 * SR) / SR
+    whisper = 0.3 * rng.standard_normal(len(t)) * (0.2 + 0.8 * np.sin(np.pi * 8 * t / 2.0) ** 2)
+    hop = SR // 100
+    frames = len(t) // hop + 1
+    unvoiced, speech = np.zeros(frames, bool), np.ones(frames, bool)
+    assert len(syllable_nuclei(whisper, SR, hop, unvoiced, speech)) == 0
+    nuclei = syllable_nuclei(whisper, SR, hop, unvoiced, speech, {"require_voicing": False})
+    assert len(nuclei) == 8
+    outside = syllable_nuclei(
+        whisper, SR, hop, unvoiced, np.zeros(frames, bool), {"require_voicing": False}
+    )
+    assert len(outside) == 0  # still only inside speech segments

@@ -2,7 +2,9 @@
 
 Syllable nuclei follow de Jong & Wempe (2009, Behavior Research Methods 41:385): peaks of the
 intensity contour that rise above a threshold, are separated from the previous peak by a dip
-of at least ``min_dip_db`` and fall on voiced frames inside speech segments.
+of at least ``min_dip_db`` and fall on voiced frames inside speech segments. With
+``require_voicing: false`` the voicing condition is dropped (intensity peaks inside speech
+segments only), so that the rate survives a transform that destroys voicing.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def syllable_nuclei(
     hop_length : int
         Grid hop, samples.
     voiced, speech_mask : numpy.ndarray
-        Boolean per grid frame: voiced, inside a speech segment.
+        Boolean per grid frame: voiced (ignored when ``require_voicing`` is false), inside a
+        speech segment.
     settings : dict, optional
         Overrides of :data:`SYLLABLE_DEFAULTS`.
 
@@ -68,7 +71,10 @@ def syllable_nuclei(
     peaks, _ = find_peaks(level, height=threshold, prominence=cfg["min_dip_db"])
     n = min(len(voiced), len(speech_mask))
     peaks = peaks[peaks < n]
-    return peaks[voiced[peaks] & speech_mask[peaks]]
+    keep = speech_mask[peaks]
+    if cfg["require_voicing"]:
+        keep &= voiced[peaks]
+    return peaks[keep]
 
 
 def pause_features(seg: Segmentation, n_syllables: int) -> dict[str, float]:
