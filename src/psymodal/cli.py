@@ -305,6 +305,27 @@ def _cmd_anonymize(args) -> int:
     return 0
 
 
+def _cmd_share_features(args) -> int:
+    from psymodal.privacy.features import share_features
+    from psymodal.privacy.pseudonyms import read_key
+    from psymodal.settings import resolve_section
+
+    settings = resolve_section("anonymize", _settings(args.settings))
+    key_file = args.key_file or settings["key_file"]
+    if key_file is None:
+        raise ValueError("no pseudonym key: give --key-file (or anonymize.key_file)")
+    written = share_features(
+        args.participants,
+        _pairs(args.features, "--features"),
+        args.out_dir,
+        read_key(key_file),
+        settings,
+    )
+    for path in written.values():
+        print(path)
+    return 0
+
+
 def _cmd_pseudonym_key(args) -> int:
     from psymodal.privacy.pseudonyms import write_key
 
@@ -654,6 +675,21 @@ def _add_anonymize(sub) -> None:
     p.set_defaults(func=_cmd_anonymize)
 
 
+def _add_share_features(sub) -> None:
+    p = sub.add_parser(
+        "share-features",
+        help="a study's group feature tables under keyed pseudonyms (numbers only, binned ages)",
+    )
+    p.add_argument("participants", type=Path, help="the study's participants.tsv")
+    p.add_argument("out_dir", type=Path, help="folder of the shared tables")
+    p.add_argument(
+        "--features", nargs="+", required=True, metavar="MODALITY=PATH", help="group feature tables"
+    )
+    p.add_argument("--key-file", type=Path, help="pseudonym key (psymodal pseudonym-key PATH)")
+    p.add_argument("--settings", help="the config's anonymize section as JSON or a file")
+    p.set_defaults(func=_cmd_share_features)
+
+
 def _add_pseudonym_key(sub) -> None:
     p = sub.add_parser("pseudonym-key", help="write a new random pseudonym key (never overwrites)")
     p.add_argument("path", type=Path, help="the key file: keep it outside results and shares")
@@ -907,6 +943,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_import_audio,
         _add_anonymize,
         _add_pseudonym_key,
+        _add_share_features,
         _add_config,
         _add_describe,
         _add_import_participants,
