@@ -827,18 +827,8 @@ def summarize(
         ci = bootstrap_ci(averaged.y_true, averaged.probability, n_boot, s["cv"]["seed"], threshold)
         for name in METRICS:
             row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci[name]
-        aucs = [r["roc_auc"] for r in per_repeat]
-        row["roc_auc_sd"] = float(np.std(aucs)) if len(aucs) > 1 else np.nan
-        valid = fold_aucs[~np.isnan(fold_aucs)]
-        row["roc_auc_fold_mean"] = float(valid.mean()) if len(valid) else np.nan
-        row["n_folds"] = n_folds
-        row["n_repeats"] = int(group.repeat.nunique())
-        row["cv_strategy"] = s["cv"]["strategy"]
         null = (null_auc or {}).get((model, modality), [])
-        row["n_permutations"] = len(null)
-        row["p_value"] = permutation_p_value(row["roc_auc"], np.asarray(null)) if null else np.nan
-        # The smallest p-value n permutations can give: p = p_value_floor is "at most this".
-        row["p_value_floor"] = 1.0 / (len(null) + 1) if null else np.nan
+        _spread_and_permutation(row, "roc_auc", per_repeat, fold_aucs, group, n_folds, s, null)
         rows.append(row)
         table = calibration_table(
             averaged.y_true, averaged.probability, s["metrics"]["calibration_bins"]
@@ -886,22 +876,28 @@ def summarize_regression(
         ci = bootstrap_regression_ci(averaged.y_true, averaged.prediction, n_boot, s["cv"]["seed"])
         for name in REGRESSION_METRICS:
             row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci[name]
-        rs = [r["pearson_r"] for r in per_repeat]
-        row["pearson_r_sd"] = float(np.std(rs)) if len(rs) > 1 else np.nan
-        valid = fold_r[~np.isnan(fold_r)]
-        row["pearson_r_fold_mean"] = float(valid.mean()) if len(valid) else np.nan
-        row["n_folds"] = n_folds
-        row["n_repeats"] = int(group.repeat.nunique())
-        row["cv_strategy"] = s["cv"]["strategy"]
         values = (null or {}).get((model, modality), [])
-        row["n_permutations"] = len(values)
-        row["p_value"] = (
-            permutation_p_value(row["pearson_r"], np.asarray(values)) if values else np.nan
-        )
-        row["p_value_floor"] = 1.0 / (len(values) + 1) if values else np.nan
+        _spread_and_permutation(row, "pearson_r", per_repeat, fold_r, group, n_folds, s, values)
         rows.append(row)
     calibration = pd.DataFrame(columns=["model", "modality", *CALIBRATION_COLUMNS])
     return pd.DataFrame(rows), calibration
+
+
+def _spread_and_permutation(row, statistic, per_repeat, fold_values, group, n_folds, s, null):
+    """The columns every task's metrics row ends with, in this order: the spread of
+    ``statistic`` over repeats and its mean over folds, the CV design, and the permutation
+    p-value of ``statistic`` against its ``null`` values with its floor."""
+    values = [r[statistic] for r in per_repeat]
+    row[f"{statistic}_sd"] = float(np.std(values)) if len(values) > 1 else np.nan
+    valid = fold_values[~np.isnan(fold_values)]
+    row[f"{statistic}_fold_mean"] = float(valid.mean()) if len(valid) else np.nan
+    row["n_folds"] = n_folds
+    row["n_repeats"] = int(group.repeat.nunique())
+    row["cv_strategy"] = s["cv"]["strategy"]
+    row["n_permutations"] = len(null)
+    row["p_value"] = permutation_p_value(row[statistic], np.asarray(null)) if null else np.nan
+    # The smallest p-value n permutations can give: p = p_value_floor is "at most this".
+    row["p_value_floor"] = 1.0 / (len(null) + 1) if null else np.nan
 
 
 def summarize_multiclass(
@@ -952,19 +948,8 @@ def summarize_multiclass(
         )
         for name in MULTICLASS_METRICS:
             row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci[name]
-        aucs = [r["roc_auc"] for r in per_repeat]
-        row["roc_auc_sd"] = float(np.std(aucs)) if len(aucs) > 1 else np.nan
-        valid = fold_aucs[~np.isnan(fold_aucs)]
-        row["roc_auc_fold_mean"] = float(valid.mean()) if len(valid) else np.nan
-        row["n_folds"] = n_folds
-        row["n_repeats"] = int(group.repeat.nunique())
-        row["cv_strategy"] = s["cv"]["strategy"]
         values = (null or {}).get((model, modality), [])
-        row["n_permutations"] = len(values)
-        row["p_value"] = (
-            permutation_p_value(row["roc_auc"], np.asarray(values)) if values else np.nan
-        )
-        row["p_value_floor"] = 1.0 / (len(values) + 1) if values else np.nan
+        _spread_and_permutation(row, "roc_auc", per_repeat, fold_aucs, group, n_folds, s, values)
         rows.append(row)
     calibration = pd.DataFrame(columns=["model", "modality", *CALIBRATION_COLUMNS])
     return pd.DataFrame(rows), calibration
