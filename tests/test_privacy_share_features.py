@@ -74,6 +74,13 @@ def test_same_key_same_pseudonyms_and_a_row_without_one_is_refused(study, tmp_pa
     extra = read_tsv(study / "speech_features.tsv")
     extra.loc[len(extra)] = ["sub-99", 1.0, 1.0, "x"]
     write_tsv(extra, study / "speech_features.tsv")
+    before = (study / "speech_features.tsv").read_bytes()
+    for bad in ("../speech", "my speech"):  # "../speech" would write over the study's table
+        with pytest.raises(ValueError, match="modality"):
+            share_features(
+                study / "participants.tsv", {bad: study / "speech_features.tsv"}, study / "d", KEY
+            )
+    assert (study / "speech_features.tsv").read_bytes() == before
     with pytest.raises(ValueError, match="sub-99"):
         share_features(
             study / "participants.tsv",

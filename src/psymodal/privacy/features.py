@@ -14,6 +14,7 @@ shared).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -33,6 +34,10 @@ LINKAGE_RISK = {
     "mri": "connectome fingerprinting: top-1 identification 0.94 between split halves (ABIDE 100)",
     "speech": "speech-feature linkage: session-average top-1 0.98 among 6 speakers (FSDD)",
 }
+
+
+#: A modality name as it may appear in a shared file name.
+MODALITY_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def _numeric_columns(table: pd.DataFrame) -> list[str]:
@@ -76,6 +81,12 @@ def share_features(
         ``participants``, ``participants_json``, ``risk`` and one entry per modality.
     """
     s = resolve_section("anonymize", dict(settings or {}))
+    for modality in feature_tables:
+        # the name becomes a file name in out_dir: no separators, no "..", no spaces
+        if not MODALITY_NAME.fullmatch(modality):
+            raise ValueError(
+                f"modality {modality!r}: use lower-case letters, digits and _ (e.g. mri, speech)"
+            )
     out = Path(out_dir)
     table = read_tsv(participants, dtype=str)
     labels = [pid.removeprefix("sub-") for pid in table["participant_id"]]
