@@ -7,7 +7,8 @@ each other).
 - Workflow runs: :data:`REPO`, :data:`SNAKEMAKE`, :func:`scenario_config` (the ``.test/``
   scenario configurations), :func:`write_config`, :func:`run_snakemake`,
   :func:`assert_succeeded`, :func:`run_dir`, :func:`stage_dir`.
-- SLURM: :func:`slurm_problem` (why this machine cannot submit), :func:`start_slurm_demo`.
+- SLURM: :data:`SLURM_REQUIRED`, :func:`slurm_problem` (why this machine cannot submit),
+  :func:`start_slurm_demo`, :func:`wait_for_slurm_demo`.
 - Study data: :func:`write_timeseries_study` (ready ROI time series),
   :func:`make_run` and :func:`toy_atlas` (fMRIPrep-like derivatives on a toy atlas),
   :func:`pulse_vowel` and :func:`with_silence` (synthetic speech).
@@ -87,6 +88,9 @@ def stage_dir(workdir: Path, modality: str) -> Path:
 
 # ---- the small demo on a real SLURM scheduler --------------------------------------------
 # the single-node CI cluster has no accounting database: poll squeue, and poll early
+#: CI (``PSYMODAL_SLURM_TEST=1``): a machine without SLURM fails instead of skipping, and the
+#: session's small demo itself goes through SLURM (conftest's ``small_demo``)
+SLURM_REQUIRED = os.environ.get("PSYMODAL_SLURM_TEST") == "1"
 CI_SLURM_ARGS = "--slurm-status-command squeue --slurm-init-seconds-before-status-checks 2"
 SLURM_PROFILE = str(REPO / "profiles" / "slurm")
 
@@ -130,6 +134,25 @@ def start_slurm_demo(workdir: Path) -> subprocess.Popen:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+
+
+def wait_for_slurm_demo(process: subprocess.Popen, workdir: Path, timeout: float = 1200) -> str:
+    """Wait for :func:`start_slurm_demo`'s Snakemake and return its log; a failed run fails the
+    test with the log's tail and every job log's."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log = (workdir / "snakemake.log").read_text()
+    if process.returncode != 0:
+        job_logs = "\n".join(
+            f"--- {p}\n{p.read_text(errors='replace')[-2000:]}"
+            for p in sorted(workdir.rglob("*.log"))
+            if "logs" in p.parts
+        )
+        pytest.fail(f"snakemake in {workdir} failed:\n{log[-6000:]}\n{job_logs}")
+    return log
 
 
 # ---- ready ROI time series ---------------------------------------------------------------

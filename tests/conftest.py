@@ -10,9 +10,11 @@ never import from each other or from this file.
   that needs to change a run works on a copy (``shutil.copytree(small_demo, ...,
   symlinks=True)``); the fixture fails the session if its files were changed.
 - ``slurm_demo`` (session): the small demo submitted to SLURM (``profiles/slurm``), as
-  ``(workdir, process)``. With ``PSYMODAL_SLURM_TEST=1`` (CI) it starts with ``small_demo``, so
-  that its queue waits overlap the local run, and a machine without SLURM fails; otherwise it
-  starts when ``tests/test_slurm.py`` asks, and skips without SLURM.
+  ``(workdir, process)``. With ``PSYMODAL_SLURM_TEST=1`` (CI) it IS the session's small demo:
+  ``small_demo`` waits for it instead of running the workflow locally, so the session makes the
+  small demo once, and ``small_demo_rerun`` (local, one core) compares every file with it; a
+  machine without SLURM fails. Otherwise the small demo is local, and a SLURM twin starts when
+  ``tests/test_slurm.py`` asks (skipped without SLURM).
 - ``small_demo_report`` (session): the single-file HTML report of the small demo run
   (``snakemake --report``), built once for the tests that read it.
 - ``small_demo_rerun`` (session): the one re-run of the small demo from scratch, by
@@ -35,15 +37,15 @@ from types import SimpleNamespace
 import pytest
 
 from _helpers import (
+    SLURM_REQUIRED,
     assert_succeeded,
     run_snakemake,
     scenario_config,
     slurm_problem,
     start_slurm_demo,
+    wait_for_slurm_demo,
     write_config,
 )
-
-SLURM_REQUIRED = os.environ.get("PSYMODAL_SLURM_TEST") == "1"
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -107,11 +109,15 @@ def slurm_demo(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory, request):
     """Working folder of one complete workflow run on the small demo (12 subjects, batches of
-    4, two cores). Read-only: copy it to change it."""
+    4, two cores). Read-only: copy it to change it. In CI (``PSYMODAL_SLURM_TEST=1``) the run
+    goes through SLURM (``slurm_demo``): every test of the local run then also holds for a
+    SLURM run, and the one local rerun (``small_demo_rerun``) is compared with it file by file."""
     if SLURM_REQUIRED:
-        request.getfixturevalue("slurm_demo")
-    workdir = write_config(tmp_path_factory.mktemp("small_demo"), scenario_config("small-demo"))
-    assert_succeeded(run_snakemake(workdir), workdir)
+        workdir, process = request.getfixturevalue("slurm_demo")
+        wait_for_slurm_demo(process, workdir)
+    else:
+        workdir = write_config(tmp_path_factory.mktemp("small_demo"), scenario_config("small-demo"))
+        assert_succeeded(run_snakemake(workdir), workdir)
     before = _snapshot(workdir)
     yield workdir
     after = _snapshot(workdir)

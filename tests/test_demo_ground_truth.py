@@ -23,8 +23,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def default_demo(tmp_path_factory):
-    """The default demo (``.test/config-demo.yaml``, which is config/config.yaml)."""
-    workdir = write_config(tmp_path_factory.mktemp("default_demo"), scenario_config("demo"))
+    """The default demo (``.test/config-demo.yaml``, which is config/config.yaml), without the
+    label and added-value permutations: no test here reads a p-value, and they would repeat the
+    whole cross-validation 19 + 4 x 9 times (the small demo run computes them with the defaults)."""
+    config = scenario_config("demo")
+    config["learn"]["permutation"] = {"n": 0}
+    config["learn"]["added_value"] = False
+    workdir = write_config(tmp_path_factory.mktemp("default_demo"), config)
     assert_succeeded(run_snakemake(workdir), workdir)
     return workdir
 
@@ -63,7 +68,12 @@ def test_label_shuffled_demo_is_at_chance(default_demo, tmp_path):
             tmp_path / f"learn-{k}",
             # Only the AUC is checked: the permutation p-values and explanations would re-run
             # the same cross-validation 20 times over for nothing.
-            {**config["learn"], "permutation": {"n": 0}, "explain": {"enabled": False}},
+            {
+                **config["learn"],
+                "permutation": {"n": 0},
+                "explain": {"enabled": False},
+                "metrics": {"bootstrap": 0},
+            },
         )
         aucs.append(fused_auc(paths["metrics"]))
     assert abs(np.mean(aucs) - 0.5) < 0.12, aucs

@@ -580,8 +580,11 @@ def test_study_with_corrupt_files_and_a_space_finishes_with_a_summary(tmp_path):
     config = yaml.safe_load((REPO / ".test" / "config-small-demo.yaml").read_text())
     config["dataset"] = {"source": "bids", "bids_dir": str(bids)}
     config["results_dir"] = str(workdir / "My Study" / "results")
+    # what is checked here is the QC rows and the console: learning only has to finish
     config["learn"]["permutation"] = {"n": 0}
     config["learn"]["explain"] = {"enabled": False}
+    config["learn"]["added_value"] = False
+    config["learn"]["metrics"] = {"bootstrap": 0}
     # two batches per stage, and no language stage: the corrupt files are MRI and speech ones
     config["batch_size"] = 6
     config["language"] = {"enabled": False}

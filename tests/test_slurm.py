@@ -1,8 +1,10 @@
 """The workflow on a real SLURM scheduler: the small demo through ``--executor slurm``.
 
 The small demo goes through SLURM with the repository's ``profiles/slurm`` (conftest's
-``slurm_demo``) and its feature tables, predictions and metrics must be the same bytes as the
-session's local run (``small_demo``). Skipped unless SLURM answers (``sinfo``) and
+``slurm_demo``) and its feature tables, predictions and metrics must be the same bytes as a
+local run: in CI (``PSYMODAL_SLURM_TEST=1``) the SLURM run is the session's ``small_demo`` and
+the local run is its one-core rerun from scratch (``small_demo_rerun``); elsewhere the SLURM
+run is a twin of the local ``small_demo``. Skipped unless SLURM answers (``sinfo``) and
 snakemake-executor-plugin-slurm is installed; with ``PSYMODAL_SLURM_TEST=1`` a missing SLURM is
 a failure instead. ``.ci/slurm/with_slurm.sh make test`` (what ``.ci/run`` does) starts a
 single-node SLURM and runs the whole suite with this file in it.
@@ -21,28 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from _helpers import SLURM_PROFILE, SNAKEMAKE
+from _helpers import SLURM_PROFILE, SLURM_REQUIRED, SNAKEMAKE, wait_for_slurm_demo
 
 LEARNED = ("metrics.tsv", "predictions.tsv")
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
-
-
-def finish(proc: subprocess.Popen, workdir: Path, timeout: float = 1200) -> str:
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log = (workdir / "snakemake.log").read_text()
-    if proc.returncode != 0:
-        job_logs = "\n".join(
-            f"--- {p}\n{p.read_text(errors='replace')[-2000:]}"
-            for p in sorted(workdir.rglob("*.log"))
-            if "logs" in p.parts
-        )
-        pytest.fail(f"snakemake in {workdir} failed:\n{log[-6000:]}\n{job_logs}")
-    return log
 
 
 def compared_files(workdir: Path) -> dict[str, Path]:
@@ -55,11 +40,18 @@ def compared_files(workdir: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def runs(slurm_demo, small_demo):
-    """The small demo through SLURM (conftest's ``slurm_demo``, which CI starts together with the
-    local ``small_demo``), and the local run to compare with."""
+def runs(slurm_demo, request):
+    """(local run, SLURM run, SLURM run's Snakemake log). In CI the SLURM run is the session's
+    small demo and the local one its one-core rerun; elsewhere the local run is the small demo
+    and the SLURM run its twin."""
     cluster, process = slurm_demo
-    return small_demo, cluster, finish(process, cluster)
+    log = wait_for_slurm_demo(process, cluster)
+    local = (
+        request.getfixturevalue("small_demo_rerun").workdir
+        if SLURM_REQUIRED
+        else request.getfixturevalue("small_demo")
+    )
+    return local, cluster, log
 
 
 def test_jobs_went_through_slurm(runs):
