@@ -317,8 +317,7 @@ def _cmd_share_features(args) -> int:
     key_file = args.key_file or settings["key_file"]
     if key_file is None:
         raise ValueError("no pseudonym key: give --key-file (or anonymize.key_file)")
-    out = args.out_dir.resolve()
-    if out == Path(key_file).resolve().parent or out in Path(key_file).resolve().parents:
+    if args.out_dir.resolve() in Path(key_file).resolve().parents:
         raise ValueError(f"{key_file}: the key may not lie inside the shared folder {args.out_dir}")
     tables = _pairs(args.features, "--features")
     measured = measure_for_share(
