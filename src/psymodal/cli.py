@@ -31,6 +31,7 @@ typical use:
   psymodal audit results --expect sha256:...  # checksums, run digest, recomputed metrics
   psymodal anonymize-speech rec.wav --out-dir shared/  # McAdams voice anonymisation for sharing
   psymodal anonymize bids/ shareable/ --key-file ~/keys/study.key  # the shareable copy of a study
+  psymodal share-features participants.tsv shared/ --features mri=... --key-file KEY  # tables
 """
 
 
