@@ -23,9 +23,16 @@ per speaker: formant warp and F0 target drawn from the key, :mod:`psymodal.speec
 Utility on connected speech (the three LibriSpeech clips and PC-GITA's read text): median
 relative change of psymodal's speech rate, mean F0 (Hz) and pause ratio.
 
+``--utility-only`` skips the attacks and measures speech rate on connected speech (the three
+LibriSpeech clips, the four LibriSpeech test-clean utterances and PC-GITA's read text) with de
+Jong's voiced syllable nuclei (``speech.syllables.require_voicing: true``, the default) and with
+intensity-only nuclei (``false``), on the original and the anonymised audio: the named baseline
+of each setting is the same setting on the original audio.
+
 Usage::
 
     python benchmarks/privacy_voice.py [--speech /work/shared/data/speech] [--bootstrap 200]
+    python benchmarks/privacy_voice.py --utility-only [--anonymisers world mcadams]
 """
 
 from __future__ import annotations
@@ -120,13 +127,99 @@ def utility(signals, name) -> dict:
     return pd.DataFrame(rows).median().to_dict()
 
 
+#: Syllables of the LibriSpeech test-clean utterances' transcripts (``*.trans.txt``), counted
+#: by hand: the reference for the number of syllable nuclei found on the original audio.
+TRANSCRIPT_SYLLABLES = {
+    "1089-134686-0000": 38,  # he hoped there would be stew for dinner turnips and carrots ...
+    "1089-134686-0001": 11,  # stuff it into you his belly counselled him
+    "1089-134691-0000": 6,  # he could wait no longer
+    "1089-134691-0001": 19,  # for a full hour he had paced up and down waiting but he ...
+}
+
+
+def _speech_rate(y, sr, require_voicing: bool) -> tuple[float, float]:
+    """Speech rate (syllables/s) and the number of syllable nuclei behind it."""
+    settings = {"egemaps": {"enabled": False}, "syllables": {"require_voicing": require_voicing}}
+    f = extract_features(y, sr, settings)
+    nuclei = f["articulation_rate_syll_per_s"] * f["qc_speech_duration_s"]
+    return f["speech_rate_syll_per_s"], nuclei
+
+
+def speech_rate_by_nuclei(signals, names, anonymisers) -> pd.DataFrame:
+    """Speech rate of every connected recording, original and anonymised, with voiced and with
+    intensity-only syllable nuclei (one row per recording, anonymiser and setting)."""
+    rows = []
+    for index, ((y, sr), recording) in enumerate(zip(signals, names, strict=True)):
+        versions = {"original": y}
+        for name in anonymisers:
+            versions[name] = anonymiser(name, f"connected{index}", STUDY_KEY)(y, sr)
+        for voicing in (True, False):
+            base = _speech_rate(y, sr, voicing)
+            for name, z in versions.items():
+                rate, nuclei = base if name == "original" else _speech_rate(z, sr, voicing)
+                rows.append({"recording": recording, "audio": name, "require_voicing": voicing,
+                             "rate": rate, "nuclei": nuclei})  # fmt: skip
+        print(f"{recording}: done", flush=True)
+    return pd.DataFrame(rows)
+
+
+def speech_rate_table(rates: pd.DataFrame) -> pd.DataFrame:
+    """Median (min-max) rate and relative change against the same setting on the original, and
+    the intensity-only rate on anonymised audio against the default (voiced) on the original."""
+    wide = rates.pivot_table(index="recording", columns=["audio", "require_voicing"],
+                             values="rate")  # fmt: skip
+    out = []
+    for audio in [a for a in wide.columns.levels[0] if a != "original"]:
+        for voicing in (True, False):
+            change = wide[(audio, voicing)] / wide[("original", voicing)] - 1
+            row = {"audio": audio, "require_voicing": voicing,
+                   "rate original (median)": wide[("original", voicing)].median(),
+                   "rate anonymised (median)": wide[(audio, voicing)].median(),
+                   "change vs same setting on original (median)": change.median(),
+                   "change (min)": change.min(), "change (max)": change.max()}  # fmt: skip
+            if not voicing:
+                cross = wide[(audio, False)] / wide[("original", True)] - 1
+                row["change vs default (voiced) on original (median)"] = cross.median()
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def utility_only(args) -> int:
+    start = time.perf_counter()
+    paths = (
+        sorted((args.speech / "librispeech").glob("*.ogg"))
+        + sorted((args.speech / "librispeech_testclean").glob("*.flac"))
+        + [args.speech / "pcgita" / "001_readtext_PCGITA.wav"]
+    )
+    signals = [load_audio(p, sample_rate=16000) for p in paths]
+    rates = speech_rate_by_nuclei(signals, [p.name for p in paths], args.anonymisers)
+    print(rates.pivot_table(index="recording", columns=["require_voicing", "audio"],
+                            values="rate").to_markdown(floatfmt=".2f"))  # fmt: skip
+    print(f"\nspeech rate on {len(paths)} connected recordings (syllables/s; change = ratio - 1):")
+    print(speech_rate_table(rates).to_markdown(index=False, floatfmt=".3f"))
+    counted = rates[rates["recording"].str.split(".").str[0].isin(TRANSCRIPT_SYLLABLES)].copy()
+    reference = counted["recording"].str.split(".").str[0].map(TRANSCRIPT_SYLLABLES)
+    counted["nuclei / transcript syllables"] = counted["nuclei"] / reference
+    total = sum(TRANSCRIPT_SYLLABLES.values())
+    print(f"\nnuclei found against the transcripts' {total} syllables (4 test-clean utterances):")
+    print(counted.groupby(["audio", "require_voicing"])["nuclei / transcript syllables"]
+          .agg(["median", "min", "max"]).to_markdown(floatfmt=".2f"))  # fmt: skip
+    print(f"wall time {time.perf_counter() - start:.0f} s")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speech", type=Path, default=Path("/work/shared/data/speech"))
     parser.add_argument("--anonymisers", nargs="+", default=["mcadams", "mcadams-keyed", "world"])
     parser.add_argument("--bootstrap", type=int, default=200)
+    parser.add_argument(
+        "--utility-only", action="store_true", help="speech rate with voiced vs intensity nuclei"
+    )
     args = parser.parse_args(argv)
     limit_threads(1)
+    if args.utility_only:
+        return utility_only(args)
     start = time.perf_counter()
     files = sorted((args.speech / "fsdd").glob("*.wav"))
     meta = pd.DataFrame([p.stem.split("_") for p in files], columns=["digit", "speaker", "rep"])

@@ -60,7 +60,7 @@ def test_shared_tables_carry_pseudonyms_allowed_columns_and_numbers_only(study, 
     for original in ("sub-01", "sub-02", "sub-03", "Lovelace", "Smith"):
         assert original not in text, original
     risk = json.loads(written["risk"].read_text())
-    assert risk["shared"] == ["speech"] and "speech" in risk["not_anonymous"]
+    assert risk["shared"] == ["speech"] and "published_benchmark" in risk["tables"]["speech"]
 
 
 def test_same_key_same_pseudonyms_and_a_row_without_one_is_refused(study, tmp_path):

@@ -31,6 +31,7 @@ typical use:
   psymodal audit results --expect sha256:...  # checksums, run digest, recomputed metrics
   psymodal anonymize-speech rec.wav --out-dir shared/  # McAdams voice anonymisation for sharing
   psymodal anonymize bids/ shareable/ --key-file ~/keys/study.key  # the shareable copy of a study
+  psymodal share-features participants.tsv shared/ --features mri=... --key-file KEY  # tables
 """
 
 
@@ -307,19 +308,27 @@ def _cmd_anonymize(args) -> int:
 
 def _cmd_share_features(args) -> int:
     from psymodal.privacy.features import share_features
+    from psymodal.privacy.linkage_risk import measure_for_share
     from psymodal.privacy.pseudonyms import read_key
     from psymodal.settings import resolve_section
+    from psymodal.workflow.threads import limit_threads
 
+    limit_threads(1)
     settings = resolve_section("anonymize", _settings(args.settings))
     key_file = args.key_file or settings["key_file"]
     if key_file is None:
         raise ValueError("no pseudonym key: give --key-file (or anonymize.key_file)")
+    if args.out_dir.resolve() in Path(key_file).resolve().parents:
+        raise ValueError(f"{key_file}: the key may not lie inside the shared folder {args.out_dir}")
+    tables = _pairs(args.features, "--features")
+    measured = measure_for_share(
+        tables,
+        timeseries_dir=args.timeseries_dir,
+        recordings_dir=args.recordings_dir,
+        speech_settings=_settings(args.speech_settings),
+    )
     written = share_features(
-        args.participants,
-        _pairs(args.features, "--features"),
-        args.out_dir,
-        read_key(key_file),
-        settings,
+        args.participants, tables, args.out_dir, read_key(key_file), settings, measured
     )
     for path in written.values():
         print(path)
@@ -687,6 +696,17 @@ def _add_share_features(sub) -> None:
     )
     p.add_argument("--key-file", type=Path, help="pseudonym key (psymodal pseudonym-key PATH)")
     p.add_argument("--settings", help="the config's anonymize section as JSON or a file")
+    p.add_argument(
+        "--timeseries-dir",
+        type=Path,
+        help="the MRI stage folder: connectome fingerprinting measured on its ROI time series",
+    )
+    p.add_argument(
+        "--recordings-dir",
+        type=Path,
+        help="the study's BIDS folder: speech-feature linkage measured on its recordings",
+    )
+    p.add_argument("--speech-settings", help="the config's speech section as JSON or a file")
     p.set_defaults(func=_cmd_share_features)
 
 

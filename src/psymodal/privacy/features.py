@@ -1,14 +1,18 @@
 """Feature-level sharing: the derived feature tables of a study, under keyed pseudonyms.
 
 Sharing derived features instead of images and audio is the safer default of the issue's
-privacy design: no face, no voice, no free text. It is not anonymous: connectomes
-fingerprint their subject (Finn et al. 2015; top-1 0.94 on ABIDE 100) and speech features
-link recordings of one speaker (0.98 on FSDD), see ``benchmarks/RESULTS.md``. What this module
-removes is the direct identifiers: participant ids become the same keyed pseudonyms as in the
-shareable copy (:func:`psymodal.privacy.pseudonyms.pseudonym`), participants.tsv keeps the
-allow-listed columns with binned ages (:func:`psymodal.privacy.metadata.shareable_participants`),
-and feature tables keep numeric columns only (QC tables, whose reasons name files, are not
-shared).
+privacy design (``snakemake share``): no face, no voice, no free text. It is not anonymous:
+connectomes fingerprint their subject and speech features link recordings of one speaker.
+What this module removes is the direct identifiers: participant ids become the same keyed
+pseudonyms as in the shareable copy (:func:`psymodal.privacy.pseudonyms.pseudonym`),
+participants.tsv keeps the allow-listed columns with binned ages
+(:func:`psymodal.privacy.metadata.shareable_participants`), and feature tables keep numeric
+columns only (QC tables, whose reasons name files, are not shared).
+
+``linkage_risk.json`` states, per shared table, what it still reveals: the attacks measured on
+this study's own data (:mod:`psymodal.privacy.linkage_risk`, passed in as ``measured``) and the
+published benchmark figure with its ``benchmarks/RESULTS.md`` section and command
+(:mod:`psymodal.privacy.published`), each labelled as such.
 """
 
 from __future__ import annotations
@@ -24,16 +28,14 @@ import pandas as pd
 from psymodal.io.tables import read_tsv, write_json, write_tsv
 from psymodal.privacy.metadata import participants_sidecar, shareable_participants
 from psymodal.privacy.pseudonyms import pseudonym
+from psymodal.privacy.published import published_entry
 from psymodal.settings import resolve_section
 
-__all__ = ["share_features"]
+__all__ = ["linkage_risk", "share_features"]
 
-#: Measured re-identification risk of released features (benchmarks/RESULTS.md), written next
-#: to the shared tables so that a recipient reads it with them.
-LINKAGE_RISK = {
-    "mri": "connectome fingerprinting: top-1 identification 0.94 between split halves (ABIDE 100)",
-    "speech": "speech-feature linkage: session-average top-1 0.98 among 6 speakers (FSDD)",
-}
+#: The attack that measures each shared table's linkage risk (the published benchmark of the
+#: same name in :mod:`psymodal.privacy.published`).
+ATTACKS = {"mri": "connectome_fingerprinting", "speech": "speech_feature_linkage"}
 
 
 #: A modality name as it may appear in a shared file name.
@@ -58,6 +60,7 @@ def share_features(
     out_dir: str | os.PathLike,
     key: bytes,
     settings: Mapping | None = None,
+    measured: Mapping[str, Mapping] | None = None,
 ) -> dict[str, Path]:
     """Write pseudonymised copies of a study's group feature tables.
 
@@ -74,6 +77,11 @@ def share_features(
         the same pseudonyms as ``snakemake anonymize``.
     settings : mapping, optional
         ``anonymize`` settings (pseudonym length, participants columns, age binning).
+    measured : mapping, optional
+        Modality -> the linkage attacks measured on this study
+        (:func:`psymodal.privacy.linkage_risk.connectome_fingerprinting`,
+        :func:`~psymodal.privacy.linkage_risk.speech_linkage`), written to
+        ``linkage_risk.json`` with the published figure beside it.
 
     Returns
     -------
@@ -122,13 +130,58 @@ def share_features(
         rows = rows.sort_values("participant_id").reset_index(drop=True)
         written[modality] = write_tsv(rows, out / f"{modality}_features.tsv")
     written["risk"] = write_json(
-        {
-            "shared": sorted(feature_tables),
-            "identifiers": "participant ids replaced by keyed pseudonyms (HMAC-SHA256)",
-            "not_anonymous": {
-                m: LINKAGE_RISK[m] for m in sorted(feature_tables) if m in LINKAGE_RISK
-            },
-        },
-        out / "linkage_risk.json",
+        linkage_risk(sorted(feature_tables), measured or {}, len(ids)), out / "linkage_risk.json"
     )
     return written
+
+
+def linkage_risk(modalities, measured: Mapping[str, Mapping], n_participants: int) -> dict:
+    """The content of ``linkage_risk.json``: per shared table, what it still reveals.
+
+    Parameters
+    ----------
+    modalities : iterable of str
+        The shared tables.
+    measured : mapping
+        Modality -> attacks measured on this study (see :func:`share_features`).
+    n_participants : int
+        Participants in the shared participants.tsv.
+
+    Returns
+    -------
+    dict
+        ``identifiers``, and per modality ``attack``, ``this_study`` (the measured attacks, or
+        why none was measured) and ``published_benchmark`` (figure, data, RESULTS.md section
+        and command; absent when no benchmark measured this table).
+    """
+    risk = {
+        "shared": list(modalities),
+        "n_participants": n_participants,
+        "identifiers": "participant ids replaced by keyed pseudonyms (HMAC-SHA256)",
+        "reading": (
+            "top1: fraction of participants an attacker holding another acquisition of them "
+            "re-identifies in the shared table (chance: 1 / n); 'this_study' is measured on "
+            "this study's own data, 'published_benchmark' is quoted from benchmarks/RESULTS.md"
+        ),
+        "tables": {},
+    }
+    for modality in modalities:
+        attack = ATTACKS.get(modality)
+        entry: dict = {"attack": attack.replace("_", " ") if attack else None}
+        if modality in measured:
+            entry["this_study"] = dict(measured[modality])
+        else:
+            entry["this_study"] = {
+                "measured": False,
+                "reason": (
+                    "psymodal has no re-identification attack for this table"
+                    if attack is None
+                    else "not measured for this share (no time series or recordings given)"
+                ),
+            }
+        if attack is not None:
+            entry["published_benchmark"] = published_entry(attack)
+        else:
+            entry["note"] = "unmeasured is not safe: treat the table as identifying data"
+        risk["tables"][modality] = entry
+    return risk

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["key_file", "shareable_dir", "study_files"]
+__all__ = ["key_file", "shareable_dir", "shared_features_dir", "study_files"]
 
 
 def shareable_dir(config: dict) -> Path:
     """``anonymize.out_dir``, else ``<results_dir>/shareable``."""
     chosen = config["anonymize"]["out_dir"]
     return Path(chosen) if chosen else Path(config["results_dir"]) / "shareable"
+
+
+def shared_features_dir(config: dict) -> Path:
+    """``<results_dir>/shareable_features``: the feature tables of ``snakemake share``."""
+    return Path(config["results_dir"]) / "shareable_features"
 
 
 def key_file(config: dict) -> Path:

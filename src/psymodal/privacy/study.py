@@ -12,6 +12,8 @@ writes a new BIDS dataset in which:
 - JSON sidecars keep only allow-listed keys with numeric values;
 - recordings are re-synthesised by the voice anonymiser, with parameters drawn per speaker from
   the key (the originals' bytes, and any metadata chunk, never reach the copy);
+- with recordings, ``code/psymodal-config.yaml`` holds the settings to analyse them with
+  (speech rate from intensity peaks: anonymisation changes voicing; benchmarks/RESULTS.md);
 - transcripts (``*_transcript.tsv``/``.txt`` next to the recordings) are copied with numbers,
   dates, the configured names (``anonymize.transcript_names``) and the participants' original
   labels replaced by placeholders (:mod:`psymodal.privacy.transcripts`);
@@ -277,6 +279,19 @@ def _description(settings) -> dict:
     }
 
 
+#: psymodal settings for analysing the copy's anonymised recordings, written to ``code/``.
+ANALYSIS_CONFIG_NAME = "psymodal-config.yaml"
+ANALYSIS_CONFIG = """\
+# psymodal settings for this copy: snakemake --configfile code/psymodal-config.yaml
+# Speech rate from intensity peaks inside speech segments: the voice anonymiser changes what
+# the pitch tracker calls voiced, and with it de Jong's voiced syllable nuclei (-67 % with
+# McAdams, -11 % to +178 % per recording with world, against -9 % to +5 % counting intensity
+# peaks; psymodal's benchmarks/RESULTS.md). Use the same setting on the originals you compare.
+speech:
+  syllables:
+    require_voicing: false
+"""
+
 _README = """\
 Shareable anonymised copy of a study, written by psymodal (psymodal.privacy.anonymize_study).
 
@@ -284,7 +299,12 @@ Participant ids are keyed pseudonyms; the key and the mapping stay with the orig
 Ages are binned. Only allow-listed participant columns and sidecar keys are kept. NIfTI text
 fields and extensions are removed; T1w images are defaced (quickshear); other anatomical images
 are withheld. Recordings are voice-anonymised: see psymodal's README for the attackers this
-resists and those it does not. Transcripts have numbers, dates and listed names replaced by
+resists and those it does not. Analyse the speech rate of these recordings with psymodal's
+speech.syllables.require_voicing: false (code/psymodal-config.yaml), and the originals you
+compare them with too: voiced
+syllable nuclei depend on what the pitch tracker calls voiced, which the anonymiser changes
+(benchmarks/RESULTS.md: -67 % with McAdams, -11 % to +178 % per recording with world, against
+-9 % to +5 % counting intensity peaks). Transcripts have numbers, dates and listed names replaced by
 [number], [date] and [name]. Sessions are renumbered 01, 02... per participant in the order of
 their original labels. Events, scans and sessions tables and any other file are withheld.
 """
@@ -411,6 +431,8 @@ def anonymize_study(
         if job.shared["anonymised recording"]:
             # recordings are psymodal's convention, not a BIDS datatype yet
             (tmp / ".bidsignore").write_text("**/audio/\n")
+            (tmp / "code").mkdir()
+            (tmp / "code" / ANALYSIS_CONFIG_NAME).write_text(ANALYSIS_CONFIG)
         if mapping_file is not None:
             mapping = pd.DataFrame(
                 {

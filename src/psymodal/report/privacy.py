@@ -9,10 +9,12 @@ From ``learn/membership_inference.tsv`` (:mod:`psymodal.learn.privacy`) and the
     analysis, against the 0.5 line (no leak).
 ``privacy_table.html``
     The same numbers with the model's train and test AUC, its (epsilon, delta) when it is
-    differentially private, and a one-line plain reading.
-
-What the shareable copy (``snakemake anonymize``) does and which attackers its voice
-anonymiser resists is the table's caption in the report (``workflow/report/privacy_table.rst``).
+    differentially private, and a one-line plain reading; then what shared data still reveal
+    (re-identification from shared features, speaker linkage through the voice anonymiser):
+    figures that a run cannot measure on its own data, each labelled as a published benchmark
+    figure with its ``benchmarks/RESULTS.md`` section and command
+    (:mod:`psymodal.privacy.published`). A study's own linkage risk is measured by
+    ``snakemake share`` (``shareable_features/linkage_risk.json``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from psymodal.io.tables import atomic_write
+from psymodal.privacy.published import PUBLISHED, published_entry
 from psymodal.report.plotting import empty_panel, new_figure, save_figure
 
 # The plain reading's bands of the stronger attack's AUC. 0.55: the fold-to-fold spread of
@@ -210,6 +213,42 @@ def privacy_html(
         lines.append(
             f'  <tr><td colspan="{len(TABLE_HEADERS)}">no membership-inference audit</td></tr>'
         )
-    lines += ["  </tbody>", "</table>"]
+    lines += ["  </tbody>", "</table>", *_published_lines()]
     text = "\n".join(lines) + "\n"
     return atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+#: Column headers of the published-figures table.
+PUBLISHED_HEADERS = ("published figure", "data", "figures", "source", "command")
+
+#: Where a run's own linkage risk is measured (said above the published figures).
+_OWN_RISK = (
+    "What shared data still reveal. Published benchmark figures, not measured on this run's "
+    "data: measure this study's own re-identification risk with <code>snakemake share</code> "
+    "(results/shareable_features/linkage_risk.json)."
+)
+
+
+def _figures_text(figures: Mapping) -> str:
+    """``{"top1": 0.94, "chance": 0.01}`` -> ``top1 0.940; chance 0.010`` (lists as a / b)."""
+    parts = []
+    for name, value in figures.items():
+        values = value if isinstance(value, list) else [value]
+        parts.append(f"{name.replace('_', ' ')} " + " / ".join(f"{v:.3f}" for v in values))
+    return "; ".join(parts)
+
+
+def _published_lines() -> list[str]:
+    """The published privacy figures as a table whose every row names its source and command."""
+    lines = [f'<p class="psymodal-privacy-published">{_OWN_RISK}</p>']
+    lines += ['<table class="psymodal-privacy-published">', "  <thead><tr>"]
+    lines += [f"    <th>{html.escape(h)}</th>" for h in PUBLISHED_HEADERS]
+    lines += ["  </tr></thead>", "  <tbody>"]
+    for name in PUBLISHED:
+        entry = published_entry(name)
+        cells = [entry["data"], _figures_text(entry["figures"]), entry["source"]]
+        row = f'  <tr><th scope="row">{html.escape(entry["what"])}</th>'
+        row += "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+        row += f"<td><code>{html.escape(entry['command'])}</code></td></tr>"
+        lines.append(row)
+    return [*lines, "  </tbody>", "</table>"]

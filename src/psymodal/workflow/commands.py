@@ -25,6 +25,7 @@ __all__ = [
     "mri_command",
     "mri_source_arguments",
     "settings_argument",
+    "share_features_command",
     "speech_command",
 ]
 
@@ -188,4 +189,30 @@ def anonymize_command(
         + ["--fmriprep-dir", str(fmriprep_dir(config))]
         + (["--mapping-file", str(mapping)] if mapping else [])
         + ["--settings", settings_argument(section)]
+    )
+
+
+def share_features_command(
+    config: Mapping,
+    participants: PathLike,
+    feature_tables: Mapping[str, PathLike],
+    out_dir: PathLike,
+    key_file: PathLike,
+    timeseries_dir: PathLike | None = None,
+    recordings_dir: PathLike | None = None,
+) -> list[str]:
+    """The study's feature tables under the shareable copy's pseudonyms (``snakemake share``),
+    with the linkage attacks measured on the MRI stage's time series and the study's
+    recordings when given."""
+    return (
+        ["share-features", str(participants), str(out_dir), "--key-file", str(key_file)]
+        + ["--features", *_pairs(feature_tables)]
+        + (["--timeseries-dir", str(timeseries_dir)] if timeseries_dir is not None else [])
+        + (
+            ["--recordings-dir", str(recordings_dir)]
+            + ["--speech-settings", settings_argument(config["speech"])]
+            if recordings_dir is not None
+            else []
+        )
+        + ["--settings", settings_argument(config["anonymize"])]
     )
