@@ -51,3 +51,13 @@ def test_combat_gam_runs_in_the_cross_validation(tmp_path):
     assert metrics.loc["mri", "roc_auc"] > 0.6
     with pytest.raises(ValueError, match=r"learn.combat.smooth \['bmi'\]"):
         run(ptsv, paths, None, tmp_path / "x", {**settings, "combat": {"smooth": ["bmi"]}})
+
+
+def test_neuroharmonize_prints_nothing_on_stdout(capsys):
+    """neuroHarmonize prints its progress; psymodal's stdout is the CLI's output channel."""
+    from psymodal.learn.harmonize_gam import ComBatGAM
+
+    X, _, _ = _study()
+    one_feature = X[:, [0, 6, 7]]  # neuroHarmonize prints that it skips empirical Bayes
+    ComBatGAM(site_column=1, covariate_columns=(2,), smooth=(0,)).fit(one_feature)
+    assert capsys.readouterr().out == ""

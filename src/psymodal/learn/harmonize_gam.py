@@ -11,6 +11,8 @@ declared dependencies::
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 
 import numpy as np
@@ -90,7 +92,8 @@ class ComBatGAM(_DesignatedColumnsMixin, TransformerMixin, BaseEstimator):
         feats = np.where(np.isnan(feats), self.medians_, feats)
         self.sites_ = np.unique(site)
         smooth = [f"c{k}" for k in self.smooth]
-        with warnings.catch_warnings():
+        # neuroHarmonize prints its progress on stdout, which is a CLI's output channel
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")  # neuroHarmonize's pandas and statsmodels notices
             self.model_, _ = harmonize.harmonizationLearn(
                 feats, self._covars(site, cov), eb=self.empirical_bayes, smooth_terms=smooth
@@ -114,7 +117,7 @@ class ComBatGAM(_DesignatedColumnsMixin, TransformerMixin, BaseEstimator):
             )
         if seen.any():
             covars = self._covars(site[seen], cov[seen])
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
                 warnings.simplefilter("ignore")
                 out[seen] = harmonize.harmonizationApply(feats[seen], covars, self.model_)
         return out
