@@ -17,6 +17,7 @@ from _helpers import (
 from psymodal.demo import DemoSpec, plan
 from psymodal.io.tables import read_tsv, write_tsv
 from psymodal.learn.pipeline import run as learn
+from psymodal.settings import resolve_config
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +41,8 @@ def test_default_demo_is_classified_well(default_demo):
 
 def test_label_shuffled_demo_is_at_chance(default_demo, tmp_path):
     """Shuffling only permutes participants.tsv's diagnoses, so the features are reused."""
-    config = yaml.safe_load((default_demo / "config" / "config.yaml").read_text())
+    # resolved as the workflow does: learn.transforms follows mri.connectivity (tangent)
+    config = resolve_config(yaml.safe_load((default_demo / "config" / "config.yaml").read_text()))
     features = {
         m: stage_dir(default_demo, m) / "group" / f"{m}_features.tsv" for m in ("mri", "speech")
     }
