@@ -341,7 +341,14 @@ def make_run(
 
 
 # settings that keep the tests fast and the toy data meaningful
-FAST = {"atlas": {"name": "toy"}, "qc": {"min_minutes": 1.0}, "qc_figure": False}
+# correlation edges: these MRI tests compare the stage with connectivity_features(ts); the
+# default tangent input (covariances with diagonal) is tested in test_learn_tangent.py
+FAST = {
+    "atlas": {"name": "toy"},
+    "qc": {"min_minutes": 1.0},
+    "qc_figure": False,
+    "connectivity": "correlation",
+}
 
 
 # ---- synthetic speech --------------------------------------------------------------------

@@ -17,6 +17,7 @@ from _helpers import (
 from psymodal.demo import DemoSpec, plan
 from psymodal.io.tables import read_tsv, write_tsv
 from psymodal.learn.pipeline import run as learn
+from psymodal.settings import resolve_config
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +46,8 @@ def test_default_demo_is_classified_well(default_demo):
 
 def test_label_shuffled_demo_is_at_chance(default_demo, tmp_path):
     """Shuffling only permutes participants.tsv's diagnoses, so the features are reused."""
-    config = yaml.safe_load((default_demo / "config" / "config.yaml").read_text())
+    # resolved as the workflow does: learn.transforms follows mri.connectivity (tangent)
+    config = resolve_config(yaml.safe_load((default_demo / "config" / "config.yaml").read_text()))
     features = {
         m: stage_dir(default_demo, m) / "group" / f"{m}_features.tsv" for m in ("mri", "speech")
     }
@@ -66,13 +68,15 @@ def test_label_shuffled_demo_is_at_chance(default_demo, tmp_path):
             features,
             qc,
             tmp_path / f"learn-{k}",
-            # Only the AUC is checked: the permutation p-values and explanations would re-run
-            # the same cross-validation 20 times over for nothing.
+            # Only the AUC is checked: the permutation p-values, explanations and added-value
+            # permutations would re-run the same cross-validation (with an in-fold tangent
+            # reference per fit) many times over for nothing.
             {
                 **config["learn"],
                 "permutation": {"n": 0},
                 "explain": {"enabled": False},
                 "metrics": {"bootstrap": 0},
+                "added_value": False,
             },
         )
         aucs.append(fused_auc(paths["metrics"]))

@@ -1,4 +1,5 @@
-"""Values of the default connectivity features: Fisher z of the region correlations."""
+"""Values of the correlation connectivity features (``mri.connectivity: correlation``, the
+function's own default): Fisher z of the region correlations."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import pandas as pd
 from sklearn.covariance import LedoitWolf
 
 from psymodal.mri.connectome import connectivity_features
-from psymodal.mri.settings import fill_settings
 
 REGIONS = ["a", "b", "c", "d"]
 
@@ -27,9 +27,7 @@ def upper(matrix: np.ndarray) -> np.ndarray:
 
 def test_default_features_are_the_fisher_z_of_the_pearson_correlation():
     ts = series(20_000)
-    kind = fill_settings({})["connectivity"]
-    assert kind == "correlation"
-    features = connectivity_features(ts, kind)
+    features = connectivity_features(ts, "correlation")
     assert features.equals(connectivity_features(ts))  # the function's own default
     assert list(features.index) == ["a__b", "a__c", "a__d", "b__c", "b__d", "c__d"]
     r = upper(np.corrcoef(ts.to_numpy(), rowvar=False))

@@ -56,7 +56,11 @@ def test_process_timeseries_subject(tmp_path):
     x = _values()
     x[:, 3] = 0.0  # region outside the field of view, as DPABI writes it
     savemat(tmp_path / "s.mat", {"ROISignals": x})
-    settings = {"timeseries": {"tr": 2.0}, "qc": {"max_missing_fraction": 0.5}}
+    settings = {
+        "timeseries": {"tr": 2.0},
+        "qc": {"max_missing_fraction": 0.5},
+        "connectivity": "correlation",
+    }
     out = process_timeseries_subject("sub-07", tmp_path / "s.mat", tmp_path / "out", settings)
     assert out["features"].name == "sub-07_task-rest_atlas-custom_desc-correlation_features.tsv"
     feats = read_tsv(out["features"])
@@ -93,7 +97,7 @@ def test_abide_reader_and_one_subject(tmp_path):
     from psymodal.mri.ready_timeseries import abide_settings
 
     sub = table["participant_id"].iloc[0][4:]
-    settings = abide_settings({"timeseries": {"tr": 1.5}})
+    settings = abide_settings({"timeseries": {"tr": 1.5}, "connectivity": "correlation"})
     out = process_timeseries_subject(sub, ABIDE / "Functional" / f"{sub}.mat", tmp_path, settings)
     feats = read_tsv(out["features"])
     assert feats.shape == (1, 1 + 116 * 115 // 2)

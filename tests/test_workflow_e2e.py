@@ -38,7 +38,9 @@ def test_every_participant_has_a_qc_row_with_reason(small_demo):
 
 def test_feature_tables_have_the_same_columns_for_everyone(small_demo):
     features = read_tsv(stage_dir(small_demo, "mri") / "group" / "mri_features.tsv")
-    assert features.shape[1] == 1 + 160 * 159 // 2
+    # mri.connectivity: tangent (the default): each covariance's 160 * 159 / 2 edges, then
+    # its diagonal, projected to tangent space in the learning stage
+    assert features.shape[1] == 1 + 160 * 161 // 2
     assert all("__" in c for c in features.columns[1:])
 
 

@@ -383,6 +383,22 @@ def _block_widths(data: StudyData, s: dict, blocks: list[str]) -> list[int]:
     return widths
 
 
+def block_feature_names(data: StudyData, s: dict, block: str) -> list[str]:
+    """Names of the columns a ``block``'s model sees, after its ``learn.transforms`` transform.
+
+    The block's own columns, or for ``tangent`` the i < j tangent edges of its regions, named
+    ``<block>__regionA__regionB`` like the covariances they come from (edges of a region that
+    a fold drops are constant 0 there, see :class:`~psymodal.learn.transformers.TangentFeatures`).
+    Explanations use them to name the coefficients of a tangent-space model.
+    """
+    from psymodal.learn.transformers import tangent_layout
+
+    columns = data.blocks[block]
+    if s["transforms"].get(block) != "tangent":
+        return list(columns)
+    return [f"{block}{SEP}{name}" for name in tangent_layout(_edges(block, columns))[1]]
+
+
 def _edges(modality: str, columns: list[str]) -> list[str]:
     """Edge names ``regionA__regionB`` of a block's columns (modality prefix removed)."""
     return [c[len(modality) + len(SEP) :] for c in columns]

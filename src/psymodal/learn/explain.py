@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from psymodal.learn.assemble import StudyData
-from psymodal.learn.cross_validation import EvaluationResult
+from psymodal.learn.cross_validation import EvaluationResult, block_feature_names
 from psymodal.learn.metrics import roc_auc
 from psymodal.learn.shap_values import add_shap, shap_table
 
@@ -122,10 +122,12 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
             for column in columns:
                 drop = _permuted_drop(predict, X, y, [pos[column]], n_repeats, rng, base)
                 add((analysis.model, analysis.modality, "feature", column), drop)
-        # Coefficients cost nothing, so wide blocks (connectome edges) still get a ranking.
+        # Coefficients cost nothing, so wide blocks (connectome edges) still get a ranking;
+        # with a tangent transform they weigh the tangent edges, not the input covariances.
         coef = _linear_coefficients(estimator) if analysis.kind == "block" else None
-        if coef is not None and len(coef) == len(columns):
-            for column, c in zip(columns, coef, strict=True):
+        named = block_feature_names(data, s, analysis.block) if coef is not None else []
+        if coef is not None and len(coef) == len(named):
+            for column, c in zip(named, coef, strict=True):
                 coefs.setdefault((analysis.model, analysis.modality, "feature", column), [])
                 coefs[(analysis.model, analysis.modality, "feature", column)].append(c)
 

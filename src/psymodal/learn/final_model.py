@@ -289,11 +289,17 @@ def _study_matrix(
         raise ValueError(
             f"feature tables {unknown} are not modalities of the model {sorted(info['blocks'])}"
         )
+    absent = [m for m in info["blocks"] if m not in features]
+    if absent:
+        # every analysis of the model reads every block's columns (fusion, and the study
+        # matrix), so a partial study would give fusion rows that are one modality alone
+        raise ValueError(
+            f"the study has no feature table for {absent} ({', '.join(_table_names(absent))}); "
+            f"the model was trained on {sorted(info['blocks'])}. Compute the missing "
+            "modality's features as in training (same settings, atlas and feature set), or "
+            "apply a model trained without it"
+        )
     for modality, columns in info["blocks"].items():
-        if modality not in features:
-            notes.append(f"{modality}: no feature table given; its analyses are skipped")
-            available[modality] = False
-            continue
         table = features[modality].copy()
         table[ID] = table[ID].astype(str)
         names = [f"{modality}{SEP}{c}" for c in table.columns if c != ID]
@@ -343,6 +349,10 @@ def _study_matrix(
     return X[info["columns"]], available, participants
 
 
+def _table_names(modalities: list[str]) -> list[str]:
+    return [f"{m}_features.tsv" for m in modalities]
+
+
 def predict_study(
     model: dict,
     participants: pd.DataFrame,
@@ -370,7 +380,12 @@ def predict_study(
     metrics : DataFrame
         Per analysis, when the labels are known: ROC AUC, balanced accuracy (or r, R², MAE).
     notes : list of str
-        Unseen sites, missing tables or covariates.
+        Unseen sites, missing covariates.
+
+    Raises
+    ------
+    ValueError
+        A modality of the model without a feature table, or a table with other features.
     """
     info, estimators = model["info"], model["estimators"]
     s = info["settings"]
@@ -481,23 +496,19 @@ def predict_tables(
 
     Writes :data:`~psymodal.learn.paths.PREDICT_FILES` into ``out_dir``: ``predictions.tsv``,
     ``metrics.tsv`` (no rows when the labels are unknown) and ``notes.txt`` (sites unseen in
-    training and how they were handled, missing tables or covariates).
+    training and how they were handled, missing covariates, tables not used).
 
     Raises
     ------
     ValueError
-        No feature table for the model's modalities, features other than the model's, or a
-        model file whose checksum differs from ``model.json``.
+        A modality of the model without a feature table (named, with what to do), features
+        other than the model's, or a model file whose checksum differs from ``model.json``.
     """
     from psymodal.learn.paths import predict_outputs
 
     model = load_model(model_path)
     ignored = sorted(set(features) - set(model["info"]["blocks"]))
     features = {m: p for m, p in features.items() if m in model["info"]["blocks"]}
-    if not features:
-        raise ValueError(
-            f"no feature table for the model's modalities {sorted(model['info']['blocks'])}"
-        )
     participants = read_tsv(participants_tsv, dtype={ID: str})
     tables = {m: read_tsv(p, dtype={ID: str}) for m, p in features.items()}
     qc_tables = {m: read_tsv(p, dtype={ID: str}) for m, p in (qc or {}).items()}

@@ -24,7 +24,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.preprocessing import StandardScaler
 
 from psymodal.learn.assemble import StudyData
-from psymodal.learn.cross_validation import EvaluationResult
+from psymodal.learn.cross_validation import EvaluationResult, block_feature_names
 
 SHAP_COLUMNS = ["model", "modality", "level", "feature", "shap_mean_abs", "n_folds"]
 
@@ -128,8 +128,9 @@ def shap_values(estimator, X) -> tuple[np.ndarray, float] | None:
 def shap_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
     """Mean |SHAP| per feature of every per-modality (``block``) analysis.
 
-    Held-out subjects of all folds and repeats are pooled. Analyses whose model input is not
-    the block's features one to one (a tangent-space transform) are skipped, as are tree models
+    Held-out subjects of all folds and repeats are pooled. With a tangent-space transform the
+    values are those of the tangent edges the model sees
+    (:func:`~psymodal.learn.cross_validation.block_feature_names`). Tree models are skipped
     when ``shap`` is absent (with one warning).
 
     Returns
@@ -155,7 +156,7 @@ def shap_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
         if out is None:
             continue
         values = out[0]
-        columns = data.blocks[analysis.block]
+        columns = block_feature_names(data, result.settings, analysis.block)
         if values.shape[1] != len(columns):
             continue
         key = (analysis.model, analysis.modality, analysis.block)
@@ -165,7 +166,8 @@ def shap_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
     rows = []
     for key, total in sums.items():
         model, modality, block = key
-        for column, value in zip(data.blocks[block], total / counts[key], strict=True):
+        names = block_feature_names(data, result.settings, block)
+        for column, value in zip(names, total / counts[key], strict=True):
             rows.append((model, modality, "feature", column, float(value), folds[key]))
     return pd.DataFrame(rows, columns=SHAP_COLUMNS)
 

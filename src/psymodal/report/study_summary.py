@@ -2,8 +2,10 @@
 
 Written as reStructuredText (``figures/study.rst``) that the Snakefile gives Snakemake as the
 report's description (``snakemake --report``): who was included per modality and why the
-others were not, and each model's ROC AUC beside the confound-only baseline, with the p-value
-floor 1/(n+1) of the label permutations, and (with ``learn.added_value``) what each modality
+others were not, and each model's metrics beside the confound-only baseline (ROC AUC and
+balanced accuracy; macro ROC AUC for ``learn.task: multiclass``; Pearson r, R² and MAE beside
+the mean predictor for ``regression``), with the p-value floor 1/(n+1) of the label
+permutations, and (with ``learn.added_value``) what each modality
 adds to the confounds: the paired-bootstrap interval of the difference and the permutation p
 of the modality given the confounds. The confounds named are the run's
 ``learn.confounds`` (a Jinja expression filled by Snakemake from the run's config).
@@ -60,34 +62,94 @@ def _model_name(model: str, privacy: Mapping[str, Mapping[str, float]]) -> str:
     return f"{model} (DP: epsilon {guarantee['epsilon']:g}, delta {guarantee['delta']:g})"
 
 
+#: Per task: the landing table's metric columns (column of metrics.tsv, header) and the
+#: sentence that introduces them. The permutation p is that of the first metric.
+_TASK_COLUMNS = {
+    "classification": (("roc_auc", "ROC AUC [95% CI]"), ("balanced_accuracy", "balanced accuracy")),
+    "multiclass": (
+        ("roc_auc", "macro ROC AUC, one vs rest [95% CI]"),
+        ("balanced_accuracy", "balanced accuracy [95% CI]"),
+    ),
+    "regression": (
+        ("pearson_r", "Pearson r [95% CI]"),
+        ("r2", "R² [95% CI]"),
+        ("mae", "MAE [95% CI]"),
+    ),
+}
+_TASK_TEXT = {
+    "classification": "Out-of-fold ROC AUC per modality and fused",
+    "multiclass": (
+        "Out-of-fold macro ROC AUC (each class against the rest, averaged) and balanced "
+        "accuracy (mean recall over the classes) per modality and fused"
+    ),
+    "regression": (
+        "Out-of-fold Pearson r, R² and mean absolute error (MAE, in the target's units) of "
+        "the predicted score per modality and fused, beside the mean predictor (the training "
+        "folds' mean: R² about 0)"
+    ),
+}
+#: Analyses that are baselines, listed after the models.
+_BASELINES = (BASELINE, "mean_predictor")
+
+
+def metrics_task(metrics: pd.DataFrame | None) -> str:
+    """The ``learn.task`` a ``learn/metrics.tsv`` comes from, read from its columns."""
+    if metrics is not None and "mae" in metrics.columns:
+        return "regression"
+    if metrics is not None and "n_classes" in metrics.columns:
+        return "multiclass"
+    return "classification"
+
+
+def _value_text(row: Mapping, metric: str, ci: bool) -> str:
+    value = row.get(metric, np.nan)
+    if not np.isfinite(value):
+        return "n/a"
+    low, high = row.get(f"{metric}_ci_low", np.nan), row.get(f"{metric}_ci_high", np.nan)
+    digits = 2 if metric == "mae" else 3  # MAE in the target's units (years, points)
+    text = f"{value:.{digits}f}"
+    if ci and np.isfinite(low) and np.isfinite(high):
+        text += f" [{low:.2f}, {high:.2f}]"
+    return text
+
+
 def _results(metrics: pd.DataFrame | None, privacy: Mapping[str, Mapping[str, float]]) -> list[str]:
     from psymodal.report.figures import p_value_text
 
     if metrics is None or metrics.empty:
         return ["No metrics (learning did not run)."]
+    task = metrics_task(metrics)
+    columns = _TASK_COLUMNS[task]
+    if "n_positive" in metrics.columns:
+        n_header = "n (patients)"
+    elif task == "multiclass":
+        n_header = "n (classes)"
+    else:
+        n_header = "n"
     rows = [
         "   * - analysis",
         "     - model",
-        "     - n (patients)" if "n_positive" in metrics.columns else "     - n",
-        "     - ROC AUC [95% CI]",
-        "     - balanced accuracy",
+        f"     - {n_header}",
+        *(f"     - {header}" for _, header in columns),
         "     - permutation p",
     ]
     order = sorted(
-        metrics.itertuples(index=False), key=lambda r: (r.modality == BASELINE, r.modality)
+        metrics.itertuples(index=False),
+        key=lambda r: (r.modality in _BASELINES, r.modality),
     )
     for r in order:
         row = r._asdict()
-        low, high = row.get("roc_auc_ci_low", np.nan), row.get("roc_auc_ci_high", np.nan)
-        ci = f" [{low:.2f}, {high:.2f}]" if np.isfinite(low) and np.isfinite(high) else ""
-        name = f"{r.modality} (baseline)" if r.modality == BASELINE else r.modality
+        name = f"{r.modality} (baseline)" if r.modality in _BASELINES else r.modality
+        n = f"{int(r.n_subjects)}"
+        if "n_positive" in row:
+            n += f" ({int(row['n_positive'])})"
+        elif task == "multiclass":
+            n += f" ({int(row['n_classes'])})"
         rows += [
             f"   * - {name}",
             f"     - {_model_name(r.model, privacy)}",
-            f"     - {int(r.n_subjects)}"
-            + (f" ({int(row['n_positive'])})" if "n_positive" in row else ""),
-            f"     - {r.roc_auc:.3f}{ci}",
-            f"     - {row.get('balanced_accuracy', np.nan):.3f}",
+            f"     - {n}",
+            *(f"     - {_value_text(row, m, '[95% CI]' in h)}" for m, h in columns),
             f"     - {p_value_text(row)}",
         ]
     return [".. list-table::", "   :header-rows: 1", "", *rows]
@@ -176,7 +238,7 @@ def study_summary(
         "",
         *_who(qc_tables),
         "",
-        "**Results.** Out-of-fold ROC AUC per modality and fused, beside the confound-only "
+        f"**Results.** {_TASK_TEXT[metrics_task(metrics)]}, beside the confound-only "
         f"baseline ({_CONFOUNDS}): a model is only interesting where it is clearly above "
         "the baseline. With n label permutations no p-value is below 1/(n+1), the floor "
         "shown. Figures and captions: Classification.",

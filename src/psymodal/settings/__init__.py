@@ -188,15 +188,70 @@ def resolve_config(config: Mapping | None) -> dict:
     -------
     dict
         The effective configuration: plain dictionaries and lists, every default filled.
-        Resolving it again gives the same dictionary.
+        A key left out whose schema node has ``x-default-when`` takes that default when the
+        named setting has the stated value (``learn.transforms`` is ``{mri: tangent}`` with
+        ``mri.connectivity: tangent``). Resolving it again gives the same dictionary.
 
     Raises
     ------
     SettingsError
         With a one-line message naming the first unknown key (and the nearest valid one) or
-        the first invalid value.
+        the first invalid value, or two settings that cannot work together.
     """
-    return _resolve(config, "", "")
+    resolved = _resolve(config, "", "")
+    _apply_conditional_defaults(config, resolved)
+    _check_coherent(resolved)
+    return resolved
+
+
+@functools.cache
+def _conditional_defaults() -> tuple[tuple[str, str, Any, Any], ...]:
+    """``(path, setting, equals, default)`` of every ``x-default-when`` of the schema."""
+    found = []
+
+    def walk(node: Mapping, path: str) -> None:
+        rule = node.get("x-default-when")
+        if rule:
+            found.append((path, rule["setting"], rule["equals"], rule["default"]))
+        for key, child in node.get("properties", {}).items():
+            walk(child, f"{path}.{key}" if path else key)
+
+    walk(_schema(), "")
+    return tuple(found)
+
+
+def _lookup(config: Any, path: str) -> Any:
+    """The value at dotted ``path`` of ``config``, ``_MISSING`` where a key is absent."""
+    for part in path.split("."):
+        if not isinstance(config, Mapping) or part not in config:
+            return _MISSING
+        config = config[part]
+    return config
+
+
+def _apply_conditional_defaults(given: Mapping | None, resolved: dict) -> None:
+    """Replace the default of a key the user left out by its ``x-default-when`` default when
+    the condition holds in ``resolved`` (in place). Resolving the result again keeps it,
+    since the key is then given."""
+    for path, setting, equals, default in _conditional_defaults():
+        if _lookup(given, path) is _MISSING and _lookup(resolved, setting) == equals:
+            *parents, key = path.split(".")
+            node = resolved
+            for part in parents:
+                node = node[part]
+            node[key] = copy.deepcopy(default)
+
+
+def _check_coherent(resolved: dict) -> None:
+    """Settings of two sections that cannot work together (each valid on its own)."""
+    connectivity = resolved["mri"]["connectivity"]
+    if resolved["learn"]["transforms"].get("mri") == "tangent" and connectivity != "tangent":
+        # the in-fold tangent projection needs covariances with their diagonal
+        raise SettingsError(
+            f"`learn.transforms.mri`: tangent needs mri.connectivity: tangent (covariances), "
+            f"not {connectivity!r}; leave learn.transforms out to learn from the "
+            f"{connectivity} features as they are"
+        )
 
 
 def resolve_section(section: str, settings: Mapping | None) -> dict:
