@@ -42,6 +42,7 @@ import scipy.fft
 from psymodal.settings import defaults
 
 from .audio import frame_signal, resample
+from .polyroots import monic_roots
 from .prosody import PitchTrack, hz_to_semitones
 from .spectral import hz_to_mel, mel_filterbank, mfcc, power_spectrogram
 
@@ -589,10 +590,8 @@ def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
         a[:, i] = k
         err = err * (1.0 - k * k)
         err = np.where(err > 1e-15, err, 1e-15)
-    comp = np.zeros((n_out, order, order))
-    comp[:, 0, :] = -a[:, 1:]
-    comp[:, np.arange(1, order), np.arange(order - 1)] = 1.0
-    roots = np.linalg.eigvals(comp[good])
+    # The eigenvalues of the companion matrices, as numpy.roots, by a batched kernel.
+    roots = monic_roots(a[good, 1:])
     ang = np.angle(roots)
     f = ang * lpc_sr / (2 * np.pi)
     bw = -np.log(np.maximum(np.abs(roots), 1e-12)) * lpc_sr / np.pi
