@@ -569,27 +569,9 @@ def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
     # Frames centred on the same times as the grid frames.
     half = length // 2
     padded = np.pad(y11, (half, length))
-    starts = np.round(frames_idx * hop11).astype(int)
-    frames = padded[starts[:, None] + np.arange(length)[None, :]] * win
+    starts = np.round(frames_idx * hop11).astype(np.int64)
     order = 11
-    # Autocorrelation at lags 0..order only: direct sums, cheaper than an FFT pair.
-    r = np.empty((n_out, order + 1))
-    for k in range(order + 1):
-        r[:, k] = np.einsum("ij,ij->i", frames[:, : length - k], frames[:, k:])
-    # Vectorised Levinson-Durbin over frames.
-    a = np.zeros((n_out, order + 1))
-    a[:, 0] = 1.0
-    err = r[:, 0].copy()
-    good = err > 1e-12
-    err[~good] = 1.0
-    for i in range(1, order + 1):
-        acc = r[:, i] + np.einsum("nj,nj->n", a[:, 1:i], r[:, i - 1 : 0 : -1])
-        k = -acc / err
-        a_prev = a[:, 1:i].copy()
-        a[:, 1:i] = a_prev + k[:, None] * a_prev[:, ::-1]
-        a[:, i] = k
-        err = err * (1.0 - k * k)
-        err = np.where(err > 1e-15, err, 1e-15)
+    a, good = _lpc_by_frame(padded, starts, win, order)
     # The eigenvalues of the companion matrices, as numpy.roots, by a batched kernel.
     roots = monic_roots(a[good, 1:])
     ang = np.angle(roots)
@@ -606,6 +588,50 @@ def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
     freqs[good] = f_sorted.real
     bws[good] = bw_sorted.real
     return freqs, bws
+
+
+@numba.njit(cache=True)
+def _lpc_by_frame(padded, starts, win, order):  # pragma: no cover - JIT
+    """Autocorrelation LPC of each windowed frame (Levinson-Durbin), one pass per frame.
+
+    Returns the predictor polynomials ``a`` (rows ``1, a_1 .. a_order``) and whether the
+    frame has energy (rows without it are left at ``1, 0, ..``).
+    """
+    n = len(starts)
+    length = len(win)
+    a = np.zeros((n, order + 1))
+    good = np.zeros(n, dtype=np.bool_)
+    frame = np.empty(length)
+    r = np.empty(order + 1)
+    prev = np.empty(order + 1)
+    for i in range(n):
+        for j in range(length):
+            frame[j] = padded[starts[i] + j] * win[j]
+        # Autocorrelation at lags 0..order only: direct sums.
+        for k in range(order + 1):
+            acc = 0.0
+            for j in range(length - k):
+                acc += frame[j] * frame[j + k]
+            r[k] = acc
+        a[i, 0] = 1.0
+        err = r[0]
+        good[i] = err > 1e-12
+        if not good[i]:
+            continue
+        for m in range(1, order + 1):
+            acc = r[m]
+            for j in range(1, m):
+                acc += a[i, j] * r[m - j]
+            k = -acc / err
+            for j in range(1, m):
+                prev[j] = a[i, j]
+            for j in range(1, m):
+                a[i, j] = prev[j] + k * prev[m - j]
+            a[i, m] = k
+            err = err * (1.0 - k * k)
+            if not err > 1e-15:
+                err = 1e-15
+    return a, good
 
 
 @numba.njit(cache=True)
@@ -628,6 +654,19 @@ def _acf_at_lags(frames, lags):  # pragma: no cover - JIT
     return out, energy
 
 
+@numba.njit(cache=True)
+def _max_in_bins(mag, lo, hi):  # pragma: no cover - JIT
+    """Per row ``i``, the maximum of ``mag[i, lo[i]:hi[i] + 1]`` (``mag[i, lo[i]]`` if empty)."""
+    out = np.empty(len(lo))
+    for i in range(len(lo)):
+        best = mag[i, lo[i]]
+        for j in range(lo[i] + 1, hi[i] + 1):
+            if mag[i, j] > best:
+                best = mag[i, j]
+        out[i] = best
+    return out
+
+
 def _gaussian_window(length: int) -> np.ndarray:
     """openSMILE's Gaussian window of the 60 ms frames: sigma = 0.4 of the half-length."""
     t = (np.arange(length) - (length - 1) / 2) / (0.4 * (length - 1) / 2)
@@ -647,7 +686,6 @@ def _harmonic_llds(
     frames = np.ascontiguousarray(frame_signal(y, length, hop)[idx] * _gaussian_window(length))
     f0v = f0[idx]
     lag = sr / f0v
-    rows = np.arange(n)
     lags = np.clip(np.round(lag).astype(int)[:, None] + np.arange(-2, 3)[None, :], 1, length - 1)
     # The linear autocorrelation at the 5 lags around the period, summed directly: 6 dot
     # products per frame instead of a 2 n_fft-point FFT pair.
@@ -664,9 +702,7 @@ def _harmonic_llds(
     def harmonic_amp(centre_hz, width_hz):
         lo = np.clip(np.floor((centre_hz - width_hz) / bin_hz).astype(int), 0, n_bins - 1)
         hi = np.clip(np.ceil((centre_hz + width_hz) / bin_hz).astype(int), 0, n_bins - 1)
-        span = int(np.max(hi - lo)) + 1
-        cols = np.minimum(lo[:, None] + np.arange(span)[None, :], hi[:, None])
-        return mag[rows[:, None], cols].max(axis=1)
+        return _max_in_bins(mag, lo, hi)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         h1 = harmonic_amp(f0v, 0.5 * f0v)

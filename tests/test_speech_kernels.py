@@ -1,0 +1,114 @@
+"""The speech features' numba kernels against the numpy code they replaced (same values)."""
+
+import numpy as np
+import pytest
+from scipy import fft
+
+from psymodal.speech import egemaps, prosody
+from psymodal.speech.audio import frame_signal
+
+
+def _voice(sr: int = 16000, seconds: float = 1.0, seed: int = 0) -> np.ndarray:
+    """A gliding pulse-train vowel in noise, with a silent start."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 110.0 + 60.0 * t
+    y = np.sign(np.sin(2 * np.pi * np.cumsum(f0) / sr)) * 0.3
+    y[: sr // 10] = 0.0
+    return y + 0.01 * rng.standard_normal(len(y))
+
+
+def _reference_picks(d, min_period, threshold, margin, k, sr):
+    """psymodal 0.x's numpy YIN dip picking (before the _pick_dips kernel)."""
+    d = d[:, min_period:]
+    trough = np.zeros(d.shape, dtype=bool)
+    trough[:, 1:-1] = (d[:, 1:-1] < d[:, :-2]) & (d[:, 1:-1] <= d[:, 2:])
+    trough[:, 0] = d[:, 0] < d[:, 1]
+    limit = np.maximum(threshold, d.min(axis=1, keepdims=True) + margin)
+    below = trough & (d < limit)
+    idx = np.where(below.any(axis=1), np.argmax(below, axis=1), np.argmin(d, axis=1))
+    cols = [idx]
+    if k > 1:
+        depth = np.where(trough, d, np.inf)
+        depth[np.arange(len(d)), idx] = np.inf
+        order = np.argsort(depth, axis=1, kind="stable")[:, : k - 1]
+        cols += [order[:, j] for j in range(order.shape[1])]
+    rows = np.arange(len(d))
+    f0 = np.full((len(d), k), np.nan)
+    aper = np.full((len(d), k), np.nan)
+    for j, lag in enumerate(cols):
+        valid = trough[rows, lag] & (lag != idx) if j > 0 else np.ones(len(d), dtype=bool)
+        inner = np.clip(lag, 1, d.shape[1] - 2)
+        a, b, c = d[rows, inner - 1], d[rows, inner], d[rows, inner + 1]
+        denom = a - 2.0 * b + c
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shift = np.where(denom > 0, 0.5 * (a - c) / denom, 0.0)
+        shift = np.where((lag == inner) & (np.abs(shift) <= 1.0), shift, 0.0)
+        f0[:, j] = np.where(valid, sr / (min_period + lag + shift), np.nan)
+        aper[:, j] = np.where(valid, d[rows, lag], np.nan)
+    return f0, aper
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_pick_dips_equals_numpy_reference(k):
+    frames = frame_signal(_voice(), 640, 160)
+    d = prosody._cmndf_block(frames, 267)
+    rng = np.random.default_rng(k)
+    # Also rough random curves, with ties (rounded values) and a flat row.
+    noise = np.round(rng.uniform(0, 1.5, (40, 268)), 1)
+    noise[0] = 0.5
+    for cmndf in (d, noise):
+        ours = prosody._pick_dips(cmndf, 32, 0.1, 0.05, k, 16000.0)
+        ref = _reference_picks(cmndf, 32, 0.1, 0.05, k, 16000)
+        np.testing.assert_array_equal(ours[0], ref[0])
+        np.testing.assert_array_equal(ours[1], ref[1])
+
+
+def test_cmndf_block_equals_irfft_reference():
+    frames = frame_signal(_voice(), 640, 160)
+    max_period = 267
+    n_fft = fft.next_fast_len(640 + max_period + 1, real=True)
+    spec = fft.rfft(frames, n=n_fft, axis=1)
+    acf = fft.irfft(spec.real**2 + spec.imag**2, n=n_fft, axis=1)
+    ref = prosody._cmndf_from_acf(np.ascontiguousarray(frames), acf, max_period)
+    np.testing.assert_allclose(prosody._cmndf_block(frames, max_period), ref, rtol=0, atol=1e-10)
+
+
+def test_lpc_by_frame_equals_vectorised_levinson():
+    rng = np.random.default_rng(1)
+    padded = np.pad(_voice(11000), (110, 220))
+    padded[2000:2400] = 0.0  # frames without energy
+    starts = np.sort(rng.choice(len(padded) - 220, 300, replace=False)).astype(np.int64)
+    starts[:3] = 2050
+    win = np.hamming(220)
+    order = 11
+    a, good = egemaps._lpc_by_frame(padded, starts, win, order)
+    # Reference: the vectorised numpy Levinson-Durbin that the kernel replaced.
+    frames = padded[starts[:, None] + np.arange(220)[None, :]] * win
+    r = np.stack([np.einsum("ij,ij->i", frames[:, : 220 - k], frames[:, k:]) for k in range(12)], 1)
+    ref = np.zeros((len(starts), order + 1))
+    ref[:, 0] = 1.0
+    err = r[:, 0].copy()
+    ref_good = err > 1e-12
+    err[~ref_good] = 1.0
+    for i in range(1, order + 1):
+        acc = r[:, i] + np.einsum("nj,nj->n", ref[:, 1:i], r[:, i - 1 : 0 : -1])
+        k = -acc / err
+        prev = ref[:, 1:i].copy()
+        ref[:, 1:i] = prev + k[:, None] * prev[:, ::-1]
+        ref[:, i] = k
+        err = np.maximum(err * (1.0 - k * k), 1e-15)
+    assert not good[:3].any()
+    np.testing.assert_array_equal(good, ref_good)
+    np.testing.assert_allclose(a[good], ref[good], rtol=1e-9, atol=1e-11)
+
+
+def test_max_in_bins_equals_fancy_indexing():
+    rng = np.random.default_rng(2)
+    mag = rng.uniform(size=(50, 64))
+    lo = rng.integers(0, 64, 50)
+    hi = np.minimum(lo + rng.integers(0, 9, 50), 63)
+    span = int(np.max(hi - lo)) + 1
+    cols = np.minimum(lo[:, None] + np.arange(span)[None, :], hi[:, None])
+    ref = mag[np.arange(50)[:, None], cols].max(axis=1)
+    np.testing.assert_array_equal(egemaps._max_in_bins(mag, lo, hi), ref)
