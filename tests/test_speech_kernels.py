@@ -112,3 +112,64 @@ def test_max_in_bins_equals_fancy_indexing():
     cols = np.minimum(lo[:, None] + np.arange(span)[None, :], hi[:, None])
     ref = mag[np.arange(50)[:, None], cols].max(axis=1)
     np.testing.assert_array_equal(egemaps._max_in_bins(mag, lo, hi), ref)
+
+
+def _reference_jitter_shimmer(marks_all, amps_all, n, hop, sr, window_s=0.06):
+    """psymodal 0.x's numpy jitter and shimmer (before the _jitter_shimmer_runs kernel)."""
+    jitter = np.full(n, np.nan)
+    shimmer = np.full(n, np.nan)
+    half = 0.5 * window_s * sr
+    centres = np.arange(n) * hop
+    for marks, amps in zip(marks_all, amps_all, strict=True):
+        periods = np.diff(marks)
+        starts = marks[:-1]
+        ratio_t = np.maximum(periods[1:], periods[:-1]) / np.minimum(periods[1:], periods[:-1])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio_a = np.maximum(amps[1:], amps[:-1]) / np.minimum(amps[1:], amps[:-1])
+        ok_t = ratio_t <= egemaps._MAX_PERIOD_FACTOR
+        ok_a = ok_t & (ratio_a <= egemaps._MAX_AMPLITUDE_FACTOR)
+        dper = np.where(ok_t, np.abs(np.diff(periods)), 0.0)
+        damp = np.where(ok_a, 20.0 * np.log10(np.where(ok_a, ratio_a, 1.0)), 0.0)
+
+        def csum(x):
+            return np.concatenate([[0.0], np.cumsum(x)])
+
+        c_per, c_dper, c_damp = csum(periods), csum(dper), csum(damp)
+        c_nt, c_na = csum(ok_t), csum(ok_a)
+        fr = np.flatnonzero((centres >= starts[0] - half) & (centres <= marks[-1] + half))
+        lo = np.searchsorted(starts, centres[fr] - half)
+        hi = np.searchsorted(starts, centres[fr] + half)
+        has = hi - lo >= 3
+        fr, lo, hi = fr[has], lo[has], hi[has]
+        n_t = c_nt[hi - 1] - c_nt[lo]
+        n_a = c_na[hi - 1] - c_na[lo]
+        mean_t = (c_per[hi] - c_per[lo]) / (hi - lo)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jit = (c_dper[hi - 1] - c_dper[lo]) / n_t / mean_t
+            shim = (c_damp[hi - 1] - c_damp[lo]) / n_a
+        jitter[fr] = np.where(n_t >= 2, jit, np.nan)
+        shimmer[fr] = np.where(n_a >= 2, shim, np.nan)
+    return jitter, shimmer
+
+
+def test_jitter_shimmer_equals_numpy_reference():
+    sr, hop = 16000, 160
+    y = np.concatenate([_voice(sr, 0.6, seed=1), np.zeros(2000), _voice(sr, 0.4, seed=2)])
+    n = 1 + len(y) // hop
+    f0 = np.full(n, np.nan)
+    f0[12:55] = 120.0
+    f0[58:70] = 150.0  # a second run close enough to share frames with the first
+    f0[75:105] = 130.0
+    marks, amps = egemaps._period_marks(y, sr, f0, hop, 0.1)
+    assert len(marks) >= 2
+    rng = np.random.default_rng(3)
+    # Perturbed runs too: period and amplitude jumps beyond Praat's limits, a zero amplitude.
+    marks.append(np.cumsum(rng.uniform(80, 140, 60)) + 5000.0)
+    amps.append(np.where(np.arange(59) == 7, 0.0, rng.uniform(0.1, 0.5, 59)))
+    ours = egemaps._jitter_shimmer(marks, amps, n, hop, sr)
+    ref = _reference_jitter_shimmer(marks, amps, n, hop, sr)
+    assert np.isfinite(ref[0]).sum() > 20
+    np.testing.assert_allclose(ours[0], ref[0], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(ours[1], ref[1], rtol=1e-12, atol=0)
+    empty = egemaps._jitter_shimmer([], [], n, hop, sr)
+    assert np.isnan(empty[0]).all() and np.isnan(empty[1]).all()

@@ -511,40 +511,75 @@ def _jitter_shimmer(
     valid neighbouring pairs of the periods starting within ``window_s`` around the frame
     (at least two pairs).
     """
+    if not marks_all:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    lengths = np.array([len(m) for m in marks_all], dtype=np.int64)
+    return _jitter_shimmer_runs(
+        np.concatenate(marks_all),
+        np.concatenate(amps_all),
+        np.concatenate([[0], np.cumsum(lengths)]),
+        n,
+        hop,
+        0.5 * window_s * sr,
+        _MAX_PERIOD_FACTOR,
+        _MAX_AMPLITUDE_FACTOR,
+    )
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _jitter_shimmer_runs(
+    marks, amps, offsets, n, hop, half, max_period_factor, max_amplitude_factor
+):  # pragma: no cover - JIT
+    """:func:`_jitter_shimmer` over runs stored end to end (run ``r``: marks
+    ``offsets[r]:offsets[r + 1]``, amplitudes ``offsets[r] - r`` onwards, one fewer).
+
+    Running sums (as ``numpy.cumsum``) give each window's totals; a later run overwrites the
+    frames it shares with an earlier one.
+    """
     jitter = np.full(n, np.nan)
     shimmer = np.full(n, np.nan)
-    half = 0.5 * window_s * sr
-    centres = np.arange(n) * hop
-    for marks, amps in zip(marks_all, amps_all, strict=True):
-        periods = np.diff(marks)
-        starts = marks[:-1]
-        ratio_t = np.maximum(periods[1:], periods[:-1]) / np.minimum(periods[1:], periods[:-1])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio_a = np.maximum(amps[1:], amps[:-1]) / np.minimum(amps[1:], amps[:-1])
-        ok_t = ratio_t <= _MAX_PERIOD_FACTOR
-        ok_a = ok_t & (ratio_a <= _MAX_AMPLITUDE_FACTOR)
-        dper = np.where(ok_t, np.abs(np.diff(periods)), 0.0)
-        damp = np.where(ok_a, 20.0 * np.log10(np.where(ok_a, ratio_a, 1.0)), 0.0)
-
-        def csum(x):
-            return np.concatenate([[0.0], np.cumsum(x)])
-
-        c_per, c_dper, c_damp = csum(periods), csum(dper), csum(damp)
-        c_nt, c_na = csum(ok_t), csum(ok_a)
-        fr = np.flatnonzero((centres >= starts[0] - half) & (centres <= marks[-1] + half))
-        lo = np.searchsorted(starts, centres[fr] - half)
-        hi = np.searchsorted(starts, centres[fr] + half)  # periods lo..hi-1 in the window
-        has = hi - lo >= 3
-        fr, lo, hi = fr[has], lo[has], hi[has]
-        # Pairs (i-1, i) for i in lo+1..hi-1 are entries lo..hi-2 of the pair arrays.
-        n_t = c_nt[hi - 1] - c_nt[lo]
-        n_a = c_na[hi - 1] - c_na[lo]
-        mean_t = (c_per[hi] - c_per[lo]) / (hi - lo)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            jit = (c_dper[hi - 1] - c_dper[lo]) / n_t / mean_t
-            shim = (c_damp[hi - 1] - c_damp[lo]) / n_a
-        jitter[fr] = np.where(n_t >= 2, jit, np.nan)
-        shimmer[fr] = np.where(n_a >= 2, shim, np.nan)
+    for r in range(len(offsets) - 1):
+        mk = marks[offsets[r] : offsets[r + 1]]
+        am = amps[offsets[r] - r : offsets[r + 1] - r - 1]
+        n_per = len(mk) - 1
+        c_per = np.zeros(n_per + 1)
+        c_dper = np.zeros(n_per)
+        c_damp = np.zeros(n_per)
+        c_nt = np.zeros(n_per, dtype=np.int64)
+        c_na = np.zeros(n_per, dtype=np.int64)
+        for i in range(n_per):
+            c_per[i + 1] = c_per[i] + (mk[i + 1] - mk[i])
+        for i in range(n_per - 1):
+            p0 = mk[i + 1] - mk[i]
+            p1 = mk[i + 2] - mk[i + 1]
+            ratio_t = max(p1, p0) / min(p1, p0)
+            ratio_a = max(am[i + 1], am[i]) / min(am[i + 1], am[i])
+            ok_t = ratio_t <= max_period_factor
+            ok_a = ok_t and ratio_a <= max_amplitude_factor
+            c_dper[i + 1] = c_dper[i] + (abs(p1 - p0) if ok_t else 0.0)
+            c_damp[i + 1] = c_damp[i] + (20.0 * np.log10(ratio_a) if ok_a else 0.0)
+            c_nt[i + 1] = c_nt[i] + ok_t
+            c_na[i + 1] = c_na[i] + ok_a
+        first, last = mk[0] - half, mk[n_per] + half
+        lo = 0
+        hi = 0
+        for f in range(n):
+            centre = f * hop
+            if centre < first or centre > last:
+                continue
+            # Periods lo..hi-1 start within the window (numpy.searchsorted, side left).
+            while lo < n_per and mk[lo] < centre - half:
+                lo += 1
+            while hi < n_per and mk[hi] < centre + half:
+                hi += 1
+            if hi - lo < 3:
+                continue
+            # Pairs (i-1, i) for i in lo+1..hi-1 are entries lo..hi-2 of the pair sums.
+            n_t = c_nt[hi - 1] - c_nt[lo]
+            n_a = c_na[hi - 1] - c_na[lo]
+            mean_t = (c_per[hi] - c_per[lo]) / (hi - lo)
+            jitter[f] = (c_dper[hi - 1] - c_dper[lo]) / n_t / mean_t if n_t >= 2 else np.nan
+            shimmer[f] = (c_damp[hi - 1] - c_damp[lo]) / n_a if n_a >= 2 else np.nan
     return jitter, shimmer
 
 
