@@ -103,15 +103,32 @@ def test_lpc_by_frame_equals_vectorised_levinson():
     np.testing.assert_allclose(a[good], ref[good], rtol=1e-9, atol=1e-11)
 
 
-def test_max_in_bins_equals_fancy_indexing():
+def test_max_magnitude_in_bins_equals_fancy_indexing():
     rng = np.random.default_rng(2)
-    mag = rng.uniform(size=(50, 64))
+    spec = rng.standard_normal((50, 64)) + 1j * rng.standard_normal((50, 64))
     lo = rng.integers(0, 64, 50)
     hi = np.minimum(lo + rng.integers(0, 9, 50), 63)
     span = int(np.max(hi - lo)) + 1
     cols = np.minimum(lo[:, None] + np.arange(span)[None, :], hi[:, None])
+    mag = np.sqrt(spec.real**2 + spec.imag**2)
     ref = mag[np.arange(50)[:, None], cols].max(axis=1)
-    np.testing.assert_array_equal(egemaps._max_in_bins(mag, lo, hi), ref)
+    np.testing.assert_array_equal(egemaps._max_magnitude_in_bins(spec, lo, hi), ref)
+
+
+def test_acf_at_lags_and_windowed_energy_equal_direct_sums():
+    rng = np.random.default_rng(4)
+    frames = rng.standard_normal((30, 200))
+    lags = np.clip(rng.integers(-1, 200, 30)[:, None] + np.arange(-2, 3)[None, :], 1, 199)
+    acf, energy = egemaps._acf_at_lags(frames, lags)
+    for i in range(30):
+        assert energy[i] == sum(x * x for x in frames[i])
+        for q in range(5):
+            k = lags[i, q]
+            pairs = zip(frames[i, : 200 - k], frames[i, k:], strict=True)
+            assert acf[i, q] == sum(a * b for a, b in pairs)
+    window = np.hanning(200)
+    ref = np.einsum("ij,ij->i", frames * window, frames * window)
+    np.testing.assert_allclose(egemaps._windowed_energy(frames, window), ref, rtol=1e-13)
 
 
 def _reference_jitter_shimmer(marks_all, amps_all, n, hop, sr, window_s=0.06):

@@ -671,34 +671,61 @@ def _lpc_by_frame(padded, starts, win, order):  # pragma: no cover - JIT
 
 @numba.njit(cache=True)
 def _acf_at_lags(frames, lags):  # pragma: no cover - JIT
-    """Linear autocorrelation of each frame (row) at its lags, and at lag 0 (energy)."""
+    """Linear autocorrelation of each frame (row) at its 5 lags, and at lag 0 (energy).
+
+    One pass over the frame feeds the six sums as independent scalars (the CPU overlaps
+    them), each summing its own terms in order, as six separate passes would; then each
+    sum takes its remaining terms.
+    """
     n, length = frames.shape
-    out = np.empty(lags.shape)
+    out = np.empty((n, 5))
     energy = np.empty(n)
     for i in range(n):
-        e = 0.0
-        for j in range(length):
+        k0, k1, k2, k3, k4 = lags[i, 0], lags[i, 1], lags[i, 2], lags[i, 3], lags[i, 4]
+        shortest = length - max(max(max(k0, k1), max(k2, k3)), k4)
+        e = a0 = a1 = a2 = a3 = a4 = 0.0
+        for j in range(shortest):
+            x = frames[i, j]
+            e += x * x
+            a0 += x * frames[i, j + k0]
+            a1 += x * frames[i, j + k1]
+            a2 += x * frames[i, j + k2]
+            a3 += x * frames[i, j + k3]
+            a4 += x * frames[i, j + k4]
+        for j in range(shortest, length):
             e += frames[i, j] * frames[i, j]
+        for j in range(shortest, length - k0):
+            a0 += frames[i, j] * frames[i, j + k0]
+        for j in range(shortest, length - k1):
+            a1 += frames[i, j] * frames[i, j + k1]
+        for j in range(shortest, length - k2):
+            a2 += frames[i, j] * frames[i, j + k2]
+        for j in range(shortest, length - k3):
+            a3 += frames[i, j] * frames[i, j + k3]
+        for j in range(shortest, length - k4):
+            a4 += frames[i, j] * frames[i, j + k4]
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3], out[i, 4] = a0, a1, a2, a3, a4
         energy[i] = e
-        for q in range(lags.shape[1]):
-            k = lags[i, q]
-            acc = 0.0
-            for j in range(length - k):
-                acc += frames[i, j] * frames[i, j + k]
-            out[i, q] = acc
     return out, energy
 
 
 @numba.njit(cache=True)
-def _max_in_bins(mag, lo, hi):  # pragma: no cover - JIT
-    """Per row ``i``, the maximum of ``mag[i, lo[i]:hi[i] + 1]`` (``mag[i, lo[i]]`` if empty)."""
+def _max_magnitude_in_bins(spec, lo, hi):  # pragma: no cover - JIT
+    """Per row ``i``, the largest ``|spec[i, j]|`` for ``j`` in ``lo[i]..hi[i]``.
+
+    Only the bins searched get a magnitude: the square root of the largest power, which is
+    the largest of the square roots.
+    """
     out = np.empty(len(lo))
     for i in range(len(lo)):
-        best = mag[i, lo[i]]
+        z = spec[i, lo[i]]
+        best = z.real * z.real + z.imag * z.imag
         for j in range(lo[i] + 1, hi[i] + 1):
-            if mag[i, j] > best:
-                best = mag[i, j]
-        out[i] = best
+            z = spec[i, j]
+            power = z.real * z.real + z.imag * z.imag
+            if power > best:
+                best = power
+        out[i] = np.sqrt(best)
     return out
 
 
@@ -730,14 +757,13 @@ def _harmonic_llds(
     out["hnr"] = 10.0 * np.log10(r / (1.0 - r))
     # Harmonic magnitudes: spectral maximum within +-0.5 F0 of k F0 on an n_fft-point grid.
     spec = scipy.fft.rfft(frames, n=n_fft, axis=1)
-    mag = np.sqrt(spec.real**2 + spec.imag**2)
     bin_hz = sr / n_fft
-    n_bins = mag.shape[1]
+    n_bins = spec.shape[1]
 
     def harmonic_amp(centre_hz, width_hz):
         lo = np.clip(np.floor((centre_hz - width_hz) / bin_hz).astype(int), 0, n_bins - 1)
         hi = np.clip(np.ceil((centre_hz + width_hz) / bin_hz).astype(int), 0, n_bins - 1)
-        return _max_in_bins(mag, lo, hi)
+        return _max_magnitude_in_bins(spec, lo, hi)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         h1 = harmonic_amp(f0v, 0.5 * f0v)
@@ -762,8 +788,22 @@ def _energy_gate(y: np.ndarray, sr: int, hop: int, n: int, floor: float) -> np.n
     if floor <= 0:
         return np.ones(n, dtype=bool)
     length = int(round(0.060 * sr))
-    frames = frame_signal(y, length, hop)[:n] * _gaussian_window(length)
-    return np.sqrt(np.einsum("ij,ij->i", frames, frames) / length) >= floor
+    energy = _windowed_energy(frame_signal(y, length, hop)[:n], _gaussian_window(length))
+    return np.sqrt(energy / length) >= floor
+
+
+@numba.njit(cache=True)
+def _windowed_energy(frames, window):  # pragma: no cover - JIT
+    """Energy of each frame times ``window`` (without forming the windowed frames)."""
+    n, length = frames.shape
+    out = np.empty(n)
+    for i in range(n):
+        acc = 0.0
+        for j in range(length):
+            x = frames[i, j] * window[j]
+            acc += x * x
+        out[i] = acc
+    return out
 
 
 def _egemaps_f0(y: np.ndarray, sr: int, hop: int, pitch: PitchTrack, n: int, cfg: dict):
