@@ -190,3 +190,33 @@ def test_jitter_shimmer_equals_numpy_reference():
     np.testing.assert_allclose(ours[1], ref[1], rtol=1e-12, atol=0)
     empty = egemaps._jitter_shimmer([], [], n, hop, sr)
     assert np.isnan(empty[0]).all() and np.isnan(empty[1]).all()
+
+
+def test_sma3nz_equals_shifted_sums():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(200)
+    valid = rng.uniform(size=200) < 0.6
+    valid[:2] = True
+    valid[-1] = True
+    v = np.where(valid, x, 0.0)
+    pv = np.concatenate([[0.0], v, [0.0]])
+    pw = np.concatenate([[0.0], valid.astype(float), [0.0]])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = np.where(valid, (pv[:-2] + pv[1:-1] + pv[2:]) / (pw[:-2] + pw[1:-1] + pw[2:]), np.nan)
+    np.testing.assert_array_equal(egemaps._sma3nz(x, valid), ref)
+    np.testing.assert_array_equal(egemaps._sma3nz(np.empty(0), np.empty(0, dtype=bool)), [])
+
+
+def test_frame_signal_and_shared_windows():
+    from psymodal.speech.spectral import _shared_filterbank, mel_filterbank
+
+    y = np.arange(1.0, 24.0)
+    frames = frame_signal(y, 6, 4)
+    padded = np.pad(y, (3, 3))
+    ref = np.lib.stride_tricks.sliding_window_view(padded, 6)[::4][: 1 + len(y) // 4]
+    np.testing.assert_array_equal(frames, ref)
+    freqs = np.fft.rfftfreq(512, 1 / 16000)
+    bank = _shared_filterbank(freqs, 26, 20.0, 8000.0)
+    np.testing.assert_array_equal(bank, mel_filterbank(freqs, 26, 20.0, 8000.0))
+    assert _shared_filterbank(freqs.copy(), 26, 20.0, 8000.0) is bank
+    assert not bank.flags.writeable and not egemaps._gaussian_window(960).flags.writeable

@@ -44,7 +44,7 @@ from psymodal.settings import defaults
 from .audio import frame_signal, resample
 from .polyroots import monic_roots
 from .prosody import PitchTrack, hz_to_semitones
-from .spectral import hz_to_mel, mel_filterbank, mfcc, power_spectrogram
+from .spectral import _shared_filterbank, hz_to_mel, mfcc, power_spectrogram
 
 __all__ = [
     "EGEMAPS_DEFAULTS",
@@ -246,16 +246,25 @@ def _sma3(x: np.ndarray) -> np.ndarray:
     return (padded[:-2] + padded[1:-1] + padded[2:]) / counts
 
 
-def _sma3nz(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """3-frame moving average over valid frames only; invalid frames stay NaN."""
-    v = np.where(valid, x, 0.0)
-    w = valid.astype(float)
-    pv = np.concatenate([[0.0], v, [0.0]])
-    pw = np.concatenate([[0.0], w, [0.0]])
-    s = pv[:-2] + pv[1:-1] + pv[2:]
-    n = pw[:-2] + pw[1:-1] + pw[2:]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(valid, s / n, np.nan)
+@numba.njit(cache=True)
+def _sma3nz(x, valid):  # pragma: no cover - JIT
+    """3-frame moving average over valid frames only; invalid frames stay NaN.
+
+    One pass (it runs about 30 times per recording): the same sums, in the same order, as
+    adding the zero-padded, shifted contours.
+    """
+    n = len(x)
+    out = np.full(n, np.nan)
+    for i in range(n):
+        if not valid[i]:
+            continue
+        has_left = i > 0 and valid[i - 1]
+        has_right = i + 1 < n and valid[i + 1]
+        left = x[i - 1] if has_left else 0.0
+        right = x[i + 1] if has_right else 0.0
+        count = ((1.0 if has_left else 0.0) + 1.0) + (1.0 if has_right else 0.0)
+        out[i] = ((left + x[i]) + right) / count
+    return out
 
 
 def _mean_sdnorm(x: np.ndarray) -> tuple[float, float]:
@@ -402,7 +411,7 @@ def _spectral_llds(power: np.ndarray, freqs: np.ndarray, sr: int) -> dict[str, n
     # Loudness: mel band powers, equal-loudness weighted, cube-root compressed, summed
     # (openSMILE's cPlp with doAud=1, compression 0.33, then the L1 sum of the bands).
     fmax = min(8000.0, sr / 2.0)
-    bank = mel_filterbank(freqs, 26, 20.0, fmax)
+    bank = _shared_filterbank(freqs, 26, 20.0, fmax)
     edges = np.linspace(hz_to_mel(20.0), hz_to_mel(fmax), 28)
     centres = 700.0 * np.expm1(edges[1:-1] / 1127.0)
     bands = np.maximum(power @ bank.T, 1e-8) * _equal_loudness(centres)
@@ -729,10 +738,14 @@ def _max_magnitude_in_bins(spec, lo, hi):  # pragma: no cover - JIT
     return out
 
 
+@functools.lru_cache(maxsize=8)
 def _gaussian_window(length: int) -> np.ndarray:
-    """openSMILE's Gaussian window of the 60 ms frames: sigma = 0.4 of the half-length."""
+    """openSMILE's Gaussian window of the 60 ms frames: sigma = 0.4 of the half-length
+    (read-only, made once per length)."""
     t = (np.arange(length) - (length - 1) / 2) / (0.4 * (length - 1) / 2)
-    return np.exp(-0.5 * t * t)
+    window = np.exp(-0.5 * t * t)
+    window.flags.writeable = False
+    return window
 
 
 def _harmonic_llds(
