@@ -220,3 +220,13 @@ def test_frame_signal_and_shared_windows():
     np.testing.assert_array_equal(bank, mel_filterbank(freqs, 26, 20.0, 8000.0))
     assert _shared_filterbank(freqs.copy(), 26, 20.0, 8000.0) is bank
     assert not bank.flags.writeable and not egemaps._gaussian_window(960).flags.writeable
+
+
+def test_running_median_equals_scipy_median_filter():
+    from scipy.ndimage import median_filter
+
+    rng = np.random.default_rng(6)
+    for n in (1, 2, 3, 5, 40):
+        x = np.round(rng.standard_normal(n), 1)  # ties included
+        ref = median_filter(x, size=5, mode="nearest")
+        np.testing.assert_array_equal(prosody._running_median(x, 5), ref)

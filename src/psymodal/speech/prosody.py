@@ -336,18 +336,32 @@ def _fix_octave_jumps(f0: np.ndarray, voiced: np.ndarray, size: int = 5) -> np.n
     (within a quarter octave) is an estimator error, not a pitch change: a voice does not jump
     an octave for 10-20 ms.
     """
-    from scipy.ndimage import median_filter
-
     out = np.array(f0, dtype=float)
     padded = np.concatenate([[False], voiced, [False]]).astype(np.int8)
     for start, stop in np.flatnonzero(np.diff(padded)).reshape(-1, 2):
         if stop - start < 3:
             continue
         logf = np.log2(out[start:stop])
-        dev = logf - median_filter(logf, size=size, mode="nearest")
+        dev = logf - _running_median(logf, size)
         logf = np.where(np.abs(dev - 1.0) < 0.25, logf - 1.0, logf)
         logf = np.where(np.abs(dev + 1.0) < 0.25, logf + 1.0, logf)
         out[start:stop] = 2.0**logf
+    return out
+
+
+@numba.njit(cache=True)
+def _running_median(x, size):  # pragma: no cover - JIT
+    """Median of the ``size`` (odd) values centred on each element, edges repeated: the values
+    of ``scipy.ndimage.median_filter(x, size, mode="nearest")`` without its per-call cost."""
+    n = len(x)
+    half = size // 2
+    out = np.empty(n)
+    window = np.empty(size)
+    for i in range(n):
+        for j in range(size):
+            window[j] = x[min(max(i + j - half, 0), n - 1)]
+        window.sort()
+        out[i] = window[half]
     return out
 
 
