@@ -230,3 +230,12 @@ def test_running_median_equals_scipy_median_filter():
         x = np.round(rng.standard_normal(n), 1)  # ties included
         ref = median_filter(x, size=5, mode="nearest")
         np.testing.assert_array_equal(prosody._running_median(x, 5), ref)
+
+
+def test_weighted_energy_equals_matrix_product():
+    from psymodal.speech.timing import _weighted_energy
+
+    frames = frame_signal(_voice(), 1024, 160)
+    window = np.hanning(1026)[1:-1]
+    ref = (frames * frames) @ window
+    np.testing.assert_allclose(_weighted_energy(frames, window), ref, rtol=1e-12)
