@@ -42,8 +42,9 @@ import scipy.fft
 from psymodal.settings import defaults
 
 from .audio import frame_signal, resample
+from .polyroots import monic_roots
 from .prosody import PitchTrack, hz_to_semitones
-from .spectral import hz_to_mel, mel_filterbank, mfcc, power_spectrogram
+from .spectral import _shared_filterbank, hz_to_mel, mfcc, power_spectrogram
 
 __all__ = [
     "EGEMAPS_DEFAULTS",
@@ -245,16 +246,25 @@ def _sma3(x: np.ndarray) -> np.ndarray:
     return (padded[:-2] + padded[1:-1] + padded[2:]) / counts
 
 
-def _sma3nz(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """3-frame moving average over valid frames only; invalid frames stay NaN."""
-    v = np.where(valid, x, 0.0)
-    w = valid.astype(float)
-    pv = np.concatenate([[0.0], v, [0.0]])
-    pw = np.concatenate([[0.0], w, [0.0]])
-    s = pv[:-2] + pv[1:-1] + pv[2:]
-    n = pw[:-2] + pw[1:-1] + pw[2:]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(valid, s / n, np.nan)
+@numba.njit(cache=True)
+def _sma3nz(x, valid):  # pragma: no cover - JIT
+    """3-frame moving average over valid frames only; invalid frames stay NaN.
+
+    One pass (it runs about 30 times per recording): the same sums, in the same order, as
+    adding the zero-padded, shifted contours.
+    """
+    n = len(x)
+    out = np.full(n, np.nan)
+    for i in range(n):
+        if not valid[i]:
+            continue
+        has_left = i > 0 and valid[i - 1]
+        has_right = i + 1 < n and valid[i + 1]
+        left = x[i - 1] if has_left else 0.0
+        right = x[i + 1] if has_right else 0.0
+        count = ((1.0 if has_left else 0.0) + 1.0) + (1.0 if has_right else 0.0)
+        out[i] = ((left + x[i]) + right) / count
+    return out
 
 
 def _mean_sdnorm(x: np.ndarray) -> tuple[float, float]:
@@ -401,7 +411,7 @@ def _spectral_llds(power: np.ndarray, freqs: np.ndarray, sr: int) -> dict[str, n
     # Loudness: mel band powers, equal-loudness weighted, cube-root compressed, summed
     # (openSMILE's cPlp with doAud=1, compression 0.33, then the L1 sum of the bands).
     fmax = min(8000.0, sr / 2.0)
-    bank = mel_filterbank(freqs, 26, 20.0, fmax)
+    bank = _shared_filterbank(freqs, 26, 20.0, fmax)
     edges = np.linspace(hz_to_mel(20.0), hz_to_mel(fmax), 28)
     centres = 700.0 * np.expm1(edges[1:-1] / 1127.0)
     bands = np.maximum(power @ bank.T, 1e-8) * _equal_loudness(centres)
@@ -510,40 +520,75 @@ def _jitter_shimmer(
     valid neighbouring pairs of the periods starting within ``window_s`` around the frame
     (at least two pairs).
     """
+    if not marks_all:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    lengths = np.array([len(m) for m in marks_all], dtype=np.int64)
+    return _jitter_shimmer_runs(
+        np.concatenate(marks_all),
+        np.concatenate(amps_all),
+        np.concatenate([[0], np.cumsum(lengths)]),
+        n,
+        hop,
+        0.5 * window_s * sr,
+        _MAX_PERIOD_FACTOR,
+        _MAX_AMPLITUDE_FACTOR,
+    )
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _jitter_shimmer_runs(
+    marks, amps, offsets, n, hop, half, max_period_factor, max_amplitude_factor
+):  # pragma: no cover - JIT
+    """:func:`_jitter_shimmer` over runs stored end to end (run ``r``: marks
+    ``offsets[r]:offsets[r + 1]``, amplitudes ``offsets[r] - r`` onwards, one fewer).
+
+    Running sums (as ``numpy.cumsum``) give each window's totals; a later run overwrites the
+    frames it shares with an earlier one.
+    """
     jitter = np.full(n, np.nan)
     shimmer = np.full(n, np.nan)
-    half = 0.5 * window_s * sr
-    centres = np.arange(n) * hop
-    for marks, amps in zip(marks_all, amps_all, strict=True):
-        periods = np.diff(marks)
-        starts = marks[:-1]
-        ratio_t = np.maximum(periods[1:], periods[:-1]) / np.minimum(periods[1:], periods[:-1])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio_a = np.maximum(amps[1:], amps[:-1]) / np.minimum(amps[1:], amps[:-1])
-        ok_t = ratio_t <= _MAX_PERIOD_FACTOR
-        ok_a = ok_t & (ratio_a <= _MAX_AMPLITUDE_FACTOR)
-        dper = np.where(ok_t, np.abs(np.diff(periods)), 0.0)
-        damp = np.where(ok_a, 20.0 * np.log10(np.where(ok_a, ratio_a, 1.0)), 0.0)
-
-        def csum(x):
-            return np.concatenate([[0.0], np.cumsum(x)])
-
-        c_per, c_dper, c_damp = csum(periods), csum(dper), csum(damp)
-        c_nt, c_na = csum(ok_t), csum(ok_a)
-        fr = np.flatnonzero((centres >= starts[0] - half) & (centres <= marks[-1] + half))
-        lo = np.searchsorted(starts, centres[fr] - half)
-        hi = np.searchsorted(starts, centres[fr] + half)  # periods lo..hi-1 in the window
-        has = hi - lo >= 3
-        fr, lo, hi = fr[has], lo[has], hi[has]
-        # Pairs (i-1, i) for i in lo+1..hi-1 are entries lo..hi-2 of the pair arrays.
-        n_t = c_nt[hi - 1] - c_nt[lo]
-        n_a = c_na[hi - 1] - c_na[lo]
-        mean_t = (c_per[hi] - c_per[lo]) / (hi - lo)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            jit = (c_dper[hi - 1] - c_dper[lo]) / n_t / mean_t
-            shim = (c_damp[hi - 1] - c_damp[lo]) / n_a
-        jitter[fr] = np.where(n_t >= 2, jit, np.nan)
-        shimmer[fr] = np.where(n_a >= 2, shim, np.nan)
+    for r in range(len(offsets) - 1):
+        mk = marks[offsets[r] : offsets[r + 1]]
+        am = amps[offsets[r] - r : offsets[r + 1] - r - 1]
+        n_per = len(mk) - 1
+        c_per = np.zeros(n_per + 1)
+        c_dper = np.zeros(n_per)
+        c_damp = np.zeros(n_per)
+        c_nt = np.zeros(n_per, dtype=np.int64)
+        c_na = np.zeros(n_per, dtype=np.int64)
+        for i in range(n_per):
+            c_per[i + 1] = c_per[i] + (mk[i + 1] - mk[i])
+        for i in range(n_per - 1):
+            p0 = mk[i + 1] - mk[i]
+            p1 = mk[i + 2] - mk[i + 1]
+            ratio_t = max(p1, p0) / min(p1, p0)
+            ratio_a = max(am[i + 1], am[i]) / min(am[i + 1], am[i])
+            ok_t = ratio_t <= max_period_factor
+            ok_a = ok_t and ratio_a <= max_amplitude_factor
+            c_dper[i + 1] = c_dper[i] + (abs(p1 - p0) if ok_t else 0.0)
+            c_damp[i + 1] = c_damp[i] + (20.0 * np.log10(ratio_a) if ok_a else 0.0)
+            c_nt[i + 1] = c_nt[i] + ok_t
+            c_na[i + 1] = c_na[i] + ok_a
+        first, last = mk[0] - half, mk[n_per] + half
+        lo = 0
+        hi = 0
+        for f in range(n):
+            centre = f * hop
+            if centre < first or centre > last:
+                continue
+            # Periods lo..hi-1 start within the window (numpy.searchsorted, side left).
+            while lo < n_per and mk[lo] < centre - half:
+                lo += 1
+            while hi < n_per and mk[hi] < centre + half:
+                hi += 1
+            if hi - lo < 3:
+                continue
+            # Pairs (i-1, i) for i in lo+1..hi-1 are entries lo..hi-2 of the pair sums.
+            n_t = c_nt[hi - 1] - c_nt[lo]
+            n_a = c_na[hi - 1] - c_na[lo]
+            mean_t = (c_per[hi] - c_per[lo]) / (hi - lo)
+            jitter[f] = (c_dper[hi - 1] - c_dper[lo]) / n_t / mean_t if n_t >= 2 else np.nan
+            shimmer[f] = (c_damp[hi - 1] - c_damp[lo]) / n_a if n_a >= 2 else np.nan
     return jitter, shimmer
 
 
@@ -568,31 +613,11 @@ def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
     # Frames centred on the same times as the grid frames.
     half = length // 2
     padded = np.pad(y11, (half, length))
-    starts = np.round(frames_idx * hop11).astype(int)
-    frames = padded[starts[:, None] + np.arange(length)[None, :]] * win
+    starts = np.round(frames_idx * hop11).astype(np.int64)
     order = 11
-    # Autocorrelation at lags 0..order only: direct sums, cheaper than an FFT pair.
-    r = np.empty((n_out, order + 1))
-    for k in range(order + 1):
-        r[:, k] = np.einsum("ij,ij->i", frames[:, : length - k], frames[:, k:])
-    # Vectorised Levinson-Durbin over frames.
-    a = np.zeros((n_out, order + 1))
-    a[:, 0] = 1.0
-    err = r[:, 0].copy()
-    good = err > 1e-12
-    err[~good] = 1.0
-    for i in range(1, order + 1):
-        acc = r[:, i] + np.einsum("nj,nj->n", a[:, 1:i], r[:, i - 1 : 0 : -1])
-        k = -acc / err
-        a_prev = a[:, 1:i].copy()
-        a[:, 1:i] = a_prev + k[:, None] * a_prev[:, ::-1]
-        a[:, i] = k
-        err = err * (1.0 - k * k)
-        err = np.where(err > 1e-15, err, 1e-15)
-    comp = np.zeros((n_out, order, order))
-    comp[:, 0, :] = -a[:, 1:]
-    comp[:, np.arange(1, order), np.arange(order - 1)] = 1.0
-    roots = np.linalg.eigvals(comp[good])
+    a, good = _lpc_by_frame(padded, starts, win, order)
+    # The eigenvalues of the companion matrices, as numpy.roots, by a batched kernel.
+    roots = monic_roots(a[good, 1:])
     ang = np.angle(roots)
     f = ang * lpc_sr / (2 * np.pi)
     bw = -np.log(np.maximum(np.abs(roots), 1e-12)) * lpc_sr / np.pi
@@ -610,29 +635,117 @@ def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
 
 
 @numba.njit(cache=True)
-def _acf_at_lags(frames, lags):  # pragma: no cover - JIT
-    """Linear autocorrelation of each frame (row) at its lags, and at lag 0 (energy)."""
-    n, length = frames.shape
-    out = np.empty(lags.shape)
-    energy = np.empty(n)
+def _lpc_by_frame(padded, starts, win, order):  # pragma: no cover - JIT
+    """Autocorrelation LPC of each windowed frame (Levinson-Durbin), one pass per frame.
+
+    Returns the predictor polynomials ``a`` (rows ``1, a_1 .. a_order``) and whether the
+    frame has energy (rows without it are left at ``1, 0, ..``).
+    """
+    n = len(starts)
+    length = len(win)
+    a = np.zeros((n, order + 1))
+    good = np.zeros(n, dtype=np.bool_)
+    frame = np.empty(length)
+    r = np.empty(order + 1)
+    prev = np.empty(order + 1)
     for i in range(n):
-        e = 0.0
         for j in range(length):
-            e += frames[i, j] * frames[i, j]
-        energy[i] = e
-        for q in range(lags.shape[1]):
-            k = lags[i, q]
+            frame[j] = padded[starts[i] + j] * win[j]
+        # Autocorrelation at lags 0..order only: direct sums.
+        for k in range(order + 1):
             acc = 0.0
             for j in range(length - k):
-                acc += frames[i, j] * frames[i, j + k]
-            out[i, q] = acc
+                acc += frame[j] * frame[j + k]
+            r[k] = acc
+        a[i, 0] = 1.0
+        err = r[0]
+        good[i] = err > 1e-12
+        if not good[i]:
+            continue
+        for m in range(1, order + 1):
+            acc = r[m]
+            for j in range(1, m):
+                acc += a[i, j] * r[m - j]
+            k = -acc / err
+            for j in range(1, m):
+                prev[j] = a[i, j]
+            for j in range(1, m):
+                a[i, j] = prev[j] + k * prev[m - j]
+            a[i, m] = k
+            err = err * (1.0 - k * k)
+            if not err > 1e-15:
+                err = 1e-15
+    return a, good
+
+
+@numba.njit(cache=True)
+def _acf_at_lags(frames, lags):  # pragma: no cover - JIT
+    """Linear autocorrelation of each frame (row) at its 5 lags, and at lag 0 (energy).
+
+    One pass over the frame feeds the six sums as independent scalars (the CPU overlaps
+    them), each summing its own terms in order, as six separate passes would; then each
+    sum takes its remaining terms.
+    """
+    n, length = frames.shape
+    out = np.empty((n, 5))
+    energy = np.empty(n)
+    for i in range(n):
+        k0, k1, k2, k3, k4 = lags[i, 0], lags[i, 1], lags[i, 2], lags[i, 3], lags[i, 4]
+        shortest = length - max(max(max(k0, k1), max(k2, k3)), k4)
+        e = a0 = a1 = a2 = a3 = a4 = 0.0
+        for j in range(shortest):
+            x = frames[i, j]
+            e += x * x
+            a0 += x * frames[i, j + k0]
+            a1 += x * frames[i, j + k1]
+            a2 += x * frames[i, j + k2]
+            a3 += x * frames[i, j + k3]
+            a4 += x * frames[i, j + k4]
+        for j in range(shortest, length):
+            e += frames[i, j] * frames[i, j]
+        for j in range(shortest, length - k0):
+            a0 += frames[i, j] * frames[i, j + k0]
+        for j in range(shortest, length - k1):
+            a1 += frames[i, j] * frames[i, j + k1]
+        for j in range(shortest, length - k2):
+            a2 += frames[i, j] * frames[i, j + k2]
+        for j in range(shortest, length - k3):
+            a3 += frames[i, j] * frames[i, j + k3]
+        for j in range(shortest, length - k4):
+            a4 += frames[i, j] * frames[i, j + k4]
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3], out[i, 4] = a0, a1, a2, a3, a4
+        energy[i] = e
     return out, energy
 
 
+@numba.njit(cache=True)
+def _max_magnitude_in_bins(spec, lo, hi):  # pragma: no cover - JIT
+    """Per row ``i``, the largest ``|spec[i, j]|`` for ``j`` in ``lo[i]..hi[i]``.
+
+    Only the bins searched get a magnitude: the square root of the largest power, which is
+    the largest of the square roots.
+    """
+    out = np.empty(len(lo))
+    for i in range(len(lo)):
+        z = spec[i, lo[i]]
+        best = z.real * z.real + z.imag * z.imag
+        for j in range(lo[i] + 1, hi[i] + 1):
+            z = spec[i, j]
+            power = z.real * z.real + z.imag * z.imag
+            if power > best:
+                best = power
+        out[i] = np.sqrt(best)
+    return out
+
+
+@functools.lru_cache(maxsize=8)
 def _gaussian_window(length: int) -> np.ndarray:
-    """openSMILE's Gaussian window of the 60 ms frames: sigma = 0.4 of the half-length."""
+    """openSMILE's Gaussian window of the 60 ms frames: sigma = 0.4 of the half-length
+    (read-only, made once per length)."""
     t = (np.arange(length) - (length - 1) / 2) / (0.4 * (length - 1) / 2)
-    return np.exp(-0.5 * t * t)
+    window = np.exp(-0.5 * t * t)
+    window.flags.writeable = False
+    return window
 
 
 def _harmonic_llds(
@@ -648,7 +761,6 @@ def _harmonic_llds(
     frames = np.ascontiguousarray(frame_signal(y, length, hop)[idx] * _gaussian_window(length))
     f0v = f0[idx]
     lag = sr / f0v
-    rows = np.arange(n)
     lags = np.clip(np.round(lag).astype(int)[:, None] + np.arange(-2, 3)[None, :], 1, length - 1)
     # The linear autocorrelation at the 5 lags around the period, summed directly: 6 dot
     # products per frame instead of a 2 n_fft-point FFT pair.
@@ -658,16 +770,13 @@ def _harmonic_llds(
     out["hnr"] = 10.0 * np.log10(r / (1.0 - r))
     # Harmonic magnitudes: spectral maximum within +-0.5 F0 of k F0 on an n_fft-point grid.
     spec = scipy.fft.rfft(frames, n=n_fft, axis=1)
-    mag = np.sqrt(spec.real**2 + spec.imag**2)
     bin_hz = sr / n_fft
-    n_bins = mag.shape[1]
+    n_bins = spec.shape[1]
 
     def harmonic_amp(centre_hz, width_hz):
         lo = np.clip(np.floor((centre_hz - width_hz) / bin_hz).astype(int), 0, n_bins - 1)
         hi = np.clip(np.ceil((centre_hz + width_hz) / bin_hz).astype(int), 0, n_bins - 1)
-        span = int(np.max(hi - lo)) + 1
-        cols = np.minimum(lo[:, None] + np.arange(span)[None, :], hi[:, None])
-        return mag[rows[:, None], cols].max(axis=1)
+        return _max_magnitude_in_bins(spec, lo, hi)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         h1 = harmonic_amp(f0v, 0.5 * f0v)
@@ -692,8 +801,22 @@ def _energy_gate(y: np.ndarray, sr: int, hop: int, n: int, floor: float) -> np.n
     if floor <= 0:
         return np.ones(n, dtype=bool)
     length = int(round(0.060 * sr))
-    frames = frame_signal(y, length, hop)[:n] * _gaussian_window(length)
-    return np.sqrt(np.einsum("ij,ij->i", frames, frames) / length) >= floor
+    energy = _windowed_energy(frame_signal(y, length, hop)[:n], _gaussian_window(length))
+    return np.sqrt(energy / length) >= floor
+
+
+@numba.njit(cache=True)
+def _windowed_energy(frames, window):  # pragma: no cover - JIT
+    """Energy of each frame times ``window`` (without forming the windowed frames)."""
+    n, length = frames.shape
+    out = np.empty(n)
+    for i in range(n):
+        acc = 0.0
+        for j in range(length):
+            x = frames[i, j] * window[j]
+            acc += x * x
+        out[i] = acc
+    return out
 
 
 def _egemaps_f0(y: np.ndarray, sr: int, hop: int, pitch: PitchTrack, n: int, cfg: dict):

@@ -76,7 +76,14 @@ def _cmndf_block(frames: np.ndarray, max_period: int) -> np.ndarray:
     # Lags up to max_period only: n + max_period points avoid circular wrap-around for them.
     n_fft = fft.next_fast_len(n + max_period + 1, real=True)
     spec = fft.rfft(frames, n=n_fft, axis=1, workers=1)
-    acf = fft.irfft(spec.real**2 + spec.imag**2, n=n_fft, axis=1, workers=1)
+    power = spec.real**2 + spec.imag**2
+    if n_fft % 2 == 0:
+        # The inverse real FFT of a real (even) spectrum is its type-I DCT / n_fft: the same
+        # values to rounding, without irfft's conversion of the power to complex.
+        acf = fft.dct(power, type=1, axis=1, workers=1, overwrite_x=True)
+        acf = acf[:, : max_period + 1] / n_fft
+    else:
+        acf = fft.irfft(power, n=n_fft, axis=1, workers=1)
     return _cmndf_from_acf(np.ascontiguousarray(frames), acf, max_period)
 
 
@@ -103,6 +110,78 @@ def _cmndf_from_acf(frames, acf, max_period):  # pragma: no cover - JIT
             cum += d
             out[i, k] = d * k / cum if cum > 0 else 1.0
     return out
+
+
+@numba.njit(cache=True)
+def _pick_dips(cmndf, min_period, threshold, margin, k, sr):  # pragma: no cover - JIT
+    """YIN's period pick and the ``k - 1`` deepest other dips per frame, as F0 and depth.
+
+    ``d`` = ``cmndf[:, min_period:]``. Dips are local minima as in librosa.util.localmin
+    (strict on the left), the first lag included. YIN's pick is the first dip below YIN's
+    absolute ``threshold``, raised to (global minimum + ``margin``) for frames whose best dip
+    is above it (jitter and noise lift every dip, and taking the global minimum then picks a
+    multiple of the period: an octave-down error); without such a dip, the global minimum.
+    The other candidates are the remaining dips, deepest first (ties: shorter lag first);
+    NaN where a frame has fewer. Each F0 is refined by a parabola through its dip
+    (kept only when the vertex lies within one lag of the sampled minimum).
+    """
+    n = cmndf.shape[0]
+    width = cmndf.shape[1] - min_period
+    f0 = np.full((n, k), np.nan)
+    aper = np.full((n, k), np.nan)
+    trough = np.zeros(width, dtype=np.bool_)
+    best_d = np.empty(max(k - 1, 1))
+    best_j = np.empty(max(k - 1, 1), dtype=np.int64)
+    for i in range(n):
+        d = cmndf[i, min_period:]
+        lowest = 0
+        for j in range(1, width):
+            if d[j] < d[lowest]:
+                lowest = j
+        limit = max(threshold, d[lowest] + margin)
+        trough[0] = d[0] < d[1]
+        trough[width - 1] = False
+        for j in range(1, width - 1):
+            trough[j] = (d[j] < d[j - 1]) and (d[j] <= d[j + 1])
+        pick = lowest
+        for j in range(width):
+            if trough[j] and d[j] < limit:
+                pick = j
+                break
+        f0[i, 0], aper[i, 0] = _refine_one(d, pick, sr, min_period)
+        # Insertion into a short sorted list; ties keep the earlier lag first.
+        found = 0
+        for j in range(width if k > 1 else 0):
+            if not trough[j] or j == pick:
+                continue
+            if found == k - 1 and not d[j] < best_d[found - 1]:
+                continue
+            pos = found if found < k - 1 else k - 2
+            while pos > 0 and d[j] < best_d[pos - 1]:
+                if pos < k - 1:
+                    best_d[pos] = best_d[pos - 1]
+                    best_j[pos] = best_j[pos - 1]
+                pos -= 1
+            best_d[pos] = d[j]
+            best_j[pos] = j
+            if found < k - 1:
+                found += 1
+        for c in range(found):
+            f0[i, c + 1], aper[i, c + 1] = _refine_one(d, best_j[c], sr, min_period)
+    return f0, aper
+
+
+@numba.njit(cache=True)
+def _refine_one(d, lag, sr, min_period):  # pragma: no cover - JIT
+    """F0 (Hz) and depth at ``lag``, refined by a parabola through the dip."""
+    width = len(d)
+    inner = min(max(lag, 1), width - 2)
+    a, b, c = d[inner - 1], d[inner], d[inner + 1]
+    denom = a - 2.0 * b + c
+    shift = 0.5 * (a - c) / denom if denom > 0 else 0.0
+    if not (lag == inner and abs(shift) <= 1.0):
+        shift = 0.0
+    return sr / (min_period + lag + shift), d[lag]
 
 
 def yin(
@@ -158,32 +237,11 @@ def yin(
     f0 = np.full((len(frames), k), np.nan)
     aper = np.full((len(frames), k), np.nan)
     for start in range(0, len(frames), _BLOCK):
-        d = _cmndf_block(frames[start : start + _BLOCK], max_period)[:, min_period : max_period + 1]
-        # Local minima as in librosa.util.localmin (strict on the left), first lag included.
-        trough = np.zeros(d.shape, dtype=bool)
-        trough[:, 1:-1] = (d[:, 1:-1] < d[:, :-2]) & (d[:, 1:-1] <= d[:, 2:])
-        trough[:, 0] = d[:, 0] < d[:, 1]
-        # YIN's absolute threshold, raised to (global minimum + threshold) for frames whose
-        # best dip is above it: jitter and noise lift every dip, and taking the global
-        # minimum then picks a multiple of the period (an octave-down error).
-        limit = np.maximum(trough_threshold, d.min(axis=1, keepdims=True) + trough_margin)
-        below = trough & (d < limit)
-        idx = np.where(below.any(axis=1), np.argmax(below, axis=1), np.argmin(d, axis=1))
-        cols = [idx]
-        if k > 1:
-            # The deepest other dips, deepest first (stable sort: deterministic ties).
-            depth = np.where(trough, d, np.inf)
-            depth[np.arange(len(d)), idx] = np.inf
-            order = np.argsort(depth, axis=1, kind="stable")[:, : k - 1]
-            cols += [order[:, j] for j in range(order.shape[1])]
-        rows = np.arange(len(d))
+        d = _cmndf_block(frames[start : start + _BLOCK], max_period)
         block = slice(start, start + len(d))
-        for j, lag in enumerate(cols):
-            # Frames with fewer dips than candidates: argsort filled in non-dips (or YIN's pick).
-            valid = trough[rows, lag] & (lag != idx) if j > 0 else np.ones(len(d), dtype=bool)
-            f_j, a_j = _refine_dip(d, rows, lag, sr, min_period)
-            f0[block, j] = np.where(valid, f_j, np.nan)
-            aper[block, j] = np.where(valid, a_j, np.nan)
+        f0[block], aper[block] = _pick_dips(
+            d, min_period, float(trough_threshold), float(trough_margin), k, float(sr)
+        )
     if k == 1:
         return f0[:, 0], aper[:, 0]
     return f0, aper
@@ -217,20 +275,6 @@ def _viterbi_path(local, log_f, switch_cost, octave_jump_cost):  # pragma: no co
     for t in range(n - 1, 0, -1):
         state[t - 1] = back[t, state[t]]
     return state
-
-
-def _refine_dip(d: np.ndarray, rows: np.ndarray, idx: np.ndarray, sr: int, min_period: int):
-    """F0 (Hz) and depth at lag ``idx``, refined by a parabola through the dip.
-
-    The vertex is kept only when it lies within one lag of the sampled minimum.
-    """
-    inner = np.clip(idx, 1, d.shape[1] - 2)
-    a, b, c = d[rows, inner - 1], d[rows, inner], d[rows, inner + 1]
-    denom = a - 2.0 * b + c
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shift = np.where(denom > 0, 0.5 * (a - c) / denom, 0.0)
-    shift = np.where((idx == inner) & (np.abs(shift) <= 1.0), shift, 0.0)
-    return sr / (min_period + idx + shift), d[rows, idx]
 
 
 def viterbi_pitch(
@@ -292,18 +336,32 @@ def _fix_octave_jumps(f0: np.ndarray, voiced: np.ndarray, size: int = 5) -> np.n
     (within a quarter octave) is an estimator error, not a pitch change: a voice does not jump
     an octave for 10-20 ms.
     """
-    from scipy.ndimage import median_filter
-
     out = np.array(f0, dtype=float)
     padded = np.concatenate([[False], voiced, [False]]).astype(np.int8)
     for start, stop in np.flatnonzero(np.diff(padded)).reshape(-1, 2):
         if stop - start < 3:
             continue
         logf = np.log2(out[start:stop])
-        dev = logf - median_filter(logf, size=size, mode="nearest")
+        dev = logf - _running_median(logf, size)
         logf = np.where(np.abs(dev - 1.0) < 0.25, logf - 1.0, logf)
         logf = np.where(np.abs(dev + 1.0) < 0.25, logf + 1.0, logf)
         out[start:stop] = 2.0**logf
+    return out
+
+
+@numba.njit(cache=True)
+def _running_median(x, size):  # pragma: no cover - JIT
+    """Median of the ``size`` (odd) values centred on each element, edges repeated: the values
+    of ``scipy.ndimage.median_filter(x, size, mode="nearest")`` without its per-call cost."""
+    n = len(x)
+    half = size // 2
+    out = np.empty(n)
+    window = np.empty(size)
+    for i in range(n):
+        for j in range(size):
+            window[j] = x[min(max(i + j - half, 0), n - 1)]
+        window.sort()
+        out[i] = window[half]
     return out
 
 

@@ -7,6 +7,8 @@ MFCCs follow the HTK recipe that openSMILE's eGeMAPS configuration uses: Hamming
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.fft
 
@@ -58,6 +60,20 @@ def mel_filterbank(freqs: np.ndarray, n_mels: int, fmin: float, fmax: float) -> 
     return np.maximum(0.0, np.minimum(rising, falling))
 
 
+def _shared_filterbank(freqs: np.ndarray, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """:func:`mel_filterbank`, made once per bin grid and band (read-only; every recording
+    at a rate shares it)."""
+    key = np.ascontiguousarray(freqs, dtype=np.float64).tobytes()
+    return _filterbank_of(key, int(n_mels), float(fmin), float(fmax))
+
+
+@functools.lru_cache(maxsize=32)
+def _filterbank_of(freqs_bytes: bytes, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    bank = mel_filterbank(np.frombuffer(freqs_bytes), n_mels, fmin, fmax)
+    bank.flags.writeable = False
+    return bank
+
+
 def mfcc(power: np.ndarray, freqs: np.ndarray, settings: dict | None = None) -> np.ndarray:
     """MFCC 1..n_mfcc per frame (c0 excluded), ``(n_frames, n_mfcc)``.
 
@@ -72,7 +88,7 @@ def mfcc(power: np.ndarray, freqs: np.ndarray, settings: dict | None = None) -> 
     """
     cfg = {**SPECTRAL_DEFAULTS, **(settings or {})}
     fmax = min(float(cfg["fmax"]), float(freqs[-1]))
-    bank = mel_filterbank(freqs, int(cfg["n_mels"]), float(cfg["fmin"]), fmax)
+    bank = _shared_filterbank(freqs, int(cfg["n_mels"]), float(cfg["fmin"]), fmax)
     # Floor before the log (HTK uses 1e-8-ish floors) so digital silence stays finite.
     logmel = np.log(np.maximum(power @ bank.T, 1e-10))
     ceps = scipy.fft.dct(logmel, type=2, norm="ortho", axis=1)[:, 1 : int(cfg["n_mfcc"]) + 1]

@@ -9,6 +9,7 @@ segments only), so that the rate survives a transform that destroys voicing.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from scipy.signal import find_peaks
 
@@ -28,10 +29,22 @@ def intensity_db(y: np.ndarray, sr: int, hop_length: int, window_s: float) -> np
     length = max(int(round(window_s * sr)), hop_length)
     window = np.hanning(length + 2)[1:-1]
     window /= window.sum()
-    frames = frame_signal(y, length, hop_length)
-    power = (frames * frames) @ window
+    power = _weighted_energy(frame_signal(y, length, hop_length), window)
     with np.errstate(divide="ignore"):
         return np.maximum(10.0 * np.log10(power), -200.0)
+
+
+@numba.njit(cache=True)
+def _weighted_energy(frames, window):  # pragma: no cover - JIT
+    """``(frames * frames) @ window`` without forming the squared frames."""
+    n, length = frames.shape
+    out = np.empty(n)
+    for i in range(n):
+        acc = 0.0
+        for j in range(length):
+            acc += frames[i, j] * frames[i, j] * window[j]
+        out[i] = acc
+    return out
 
 
 def syllable_nuclei(
