@@ -151,7 +151,7 @@ RENAMED = frozenset(
         "F3frequency_sma3nz_stddevNorm",
         "HNRdBACF_sma3nz_amean",
         "HNRdBACF_sma3nz_stddevNorm",
-        "StddevUnvoicedSegmentLength",
+        "MeanUnvoicedSegmentLength",
         "VoicedSegmentsPerSec",
         "alphaRatioV_sma3nz_amean",
         "alphaRatioV_sma3nz_stddevNorm",
@@ -159,7 +159,6 @@ RENAMED = frozenset(
         "hammarbergIndexV_sma3nz_stddevNorm",
         "jitterLocal_sma3nz_amean",
         "jitterLocal_sma3nz_stddevNorm",
-        "logRelF0-H1-A3_sma3nz_amean",
         "logRelF0-H1-A3_sma3nz_stddevNorm",
         "logRelF0-H1-H2_sma3nz_amean",
         "logRelF0-H1-H2_sma3nz_stddevNorm",
@@ -236,13 +235,15 @@ def band_limit_hz(name: str) -> float:
 
 
 def _sma3(x: np.ndarray) -> np.ndarray:
-    """3-frame centred moving average (edges average the available frames)."""
+    """3-frame centred moving average, the edge frames repeated beyond the ends.
+
+    openSMILE's first smoothed value is (2 x[0] + x[1]) / 3 (checked against its LLD output
+    on FSDD, LibriSpeech and demo files), not the mean of the two available frames.
+    """
     if len(x) < 2:
         return x.astype(float)
-    padded = np.concatenate([[0.0], x, [0.0]])
-    counts = np.full(len(x), 3.0)
-    counts[0] = counts[-1] = 2.0
-    return (padded[:-2] + padded[1:-1] + padded[2:]) / counts
+    padded = np.concatenate([x[:1], x, x[-1:]]).astype(float)
+    return (padded[:-2] + padded[1:-1] + padded[2:]) / 3.0
 
 
 def _sma3nz(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -707,8 +708,35 @@ def _egemaps_f0(y: np.ndarray, sr: int, hop: int, pitch: PitchTrack, n: int, cfg
     f0 = pitch.periodic_f0 if pitch.periodic_f0 is not None else pitch.f0
     f0 = np.asarray(f0[:n], dtype=float)
     loud = _energy_gate(y, sr, hop, n, float(cfg.get("energy_floor_rms") or 0.0))
+    f0 = _voice_periodic_frames(f0, pitch, n, float(cfg["voicing_aperiodicity"]))
     f0 = np.where(loud & np.isfinite(f0), f0, np.nan)
     return _bridge_voicing_gaps(f0, int(cfg["voicing_bridge_frames"]))
+
+
+_MIN_EXTRA_RUN = 3
+
+
+def _voice_periodic_frames(f0: np.ndarray, pitch: PitchTrack, n: int, threshold: float):
+    """``f0`` with the tracker's unvoiced frames voiced where YIN's aperiodicity < threshold.
+
+    openSMILE's subharmonic-summation tracker voices frames that YIN finds only moderately
+    periodic (creaky, breathy and low voices); those frames take YIN's first F0 candidate.
+    """
+    if threshold <= 0 or pitch.candidate is None:
+        return f0
+    candidate = np.asarray(pitch.candidate[:n], dtype=float)
+    voiced = np.isfinite(f0)
+    extra = ~voiced & np.isfinite(candidate) & (pitch.aperiodicity[:n] < threshold)
+    # A run of such frames shorter than _MIN_EXTRA_RUN that touches no tracked voicing is a
+    # blip (a tracker with transition costs, as openSMILE's, does not voice it).
+    union = voiced | extra
+    for a, b in _runs(union):
+        if b - a < _MIN_EXTRA_RUN and not voiced[a:b].any():
+            extra[a:b] = False
+    if not extra.any():
+        return f0
+    out = np.where(extra, candidate, f0)
+    return out
 
 
 def _bridge_voicing_gaps(f0: np.ndarray, max_gap: int) -> np.ndarray:
