@@ -1,4 +1,5 @@
-"""eGeMAPS' permissive voicing (speech.egemaps.voicing_aperiodicity) and HTK mel filters."""
+"""eGeMAPS definitions matched to openSMILE: permissive voicing
+(speech.egemaps.voicing_aperiodicity), HTK mel filters, Peaks2 slopes."""
 
 from __future__ import annotations
 
@@ -50,3 +51,14 @@ def test_mel_filters_are_triangles_on_the_mel_scale():
     half = np.argmin(np.abs(mel - 0.5 * (edges[k] + edges[k + 1])))
     assert abs(bank[k, half] - 0.5) < 0.01
     assert bank[k, np.argmin(np.abs(mel - edges[k + 1]))] > 0.99
+
+
+def test_slopes_run_from_each_prominent_peak_to_the_lowest_points_beside_it():
+    from psymodal.speech.egemaps import _slopes
+
+    # Up 1 per frame for 10 frames, down 2 per frame for 5, with a ripple too small to count.
+    x = np.concatenate([np.arange(11.0), 10.0 - 2.0 * np.arange(1, 6)])
+    x[4] = 2.5  # a dip after frame 3: a peak of prominence 0.5, under 10 % of the range
+    rise_mean, rise_sd, fall_mean, fall_sd, n_peaks = _slopes(x, 0.01)
+    assert n_peaks == 1 and rise_sd == 0.0 and fall_sd == 0.0
+    assert np.isclose(rise_mean, 100.0) and np.isclose(fall_mean, 200.0)  # units per second

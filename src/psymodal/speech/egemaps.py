@@ -272,39 +272,30 @@ def _mean_sdnorm(x: np.ndarray) -> tuple[float, float]:
 
 
 def _turning_points(x: np.ndarray, rel_thresh: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """Alternating minima/maxima of ``x`` confirmed by a hysteresis of ``rel_thresh`` x range.
+    """Alternating minima/maxima of ``x``: maxima whose prominence reaches ``rel_thresh`` x range
+    (openSMILE's ``Peaks2`` ``relThresh``, as :func:`_count_peaks`), each flanked by the lowest
+    point between it and its neighbouring maxima (or the contour's ends).
 
-    Returns the indices and a boolean array (True = maximum).
+    On openSMILE's own loudness contours this reproduces its falling-slope functionals better
+    than a hysteresis of the same size (r 0.97 vs 0.94 for the mean, 0.97 vs 0.87 for the SD
+    on the tuning half). Returns the indices and a boolean array (True = maximum).
     """
-    if len(x) < 3:
+    from scipy.signal import find_peaks
+
+    span = float(np.max(x) - np.min(x)) if len(x) >= 3 else 0.0
+    if span <= 0:
         return np.empty(0, dtype=int), np.empty(0, dtype=bool)
-    delta = rel_thresh * float(np.max(x) - np.min(x))
-    if delta <= 0:
+    peaks = find_peaks(x, prominence=rel_thresh * span)[0]
+    if len(peaks) == 0:
         return np.empty(0, dtype=int), np.empty(0, dtype=bool)
-    idx, is_max = [], []
-    hi_i = lo_i = 0
-    direction = 0  # +1 looking for a maximum, -1 for a minimum, 0 undecided
-    for i in range(1, len(x)):
-        v = x[i]
-        if v > x[hi_i]:
-            hi_i = i
-        if v < x[lo_i]:
-            lo_i = i
-        if direction >= 0 and v < x[hi_i] - delta:
-            if direction == 0:
-                idx.append(lo_i)
-                is_max.append(False)
-            idx.append(hi_i)
-            is_max.append(True)
-            direction, lo_i = -1, i
-        elif direction <= 0 and v > x[lo_i] + delta:
-            if direction == 0:
-                idx.append(hi_i)
-                is_max.append(True)
-            idx.append(lo_i)
-            is_max.append(False)
-            direction, hi_i = 1, i
-    return np.asarray(idx, dtype=int), np.asarray(is_max, dtype=bool)
+    bounds = np.concatenate([[0], peaks, [len(x) - 1]])
+    pairs = zip(bounds[:-1], bounds[1:], strict=True)
+    minima = [lo + int(np.argmin(x[lo : hi + 1])) for lo, hi in pairs]
+    idx = np.empty(2 * len(peaks) + 1, dtype=int)
+    idx[0::2], idx[1::2] = minima, peaks
+    is_max = np.zeros(len(idx), dtype=bool)
+    is_max[1::2] = True
+    return idx, is_max
 
 
 def _slopes(x: np.ndarray, hop_s: float) -> tuple[float, float, float, float, int]:
