@@ -163,7 +163,6 @@ RENAMED = frozenset(
         "logRelF0-H1-H2_sma3nz_amean",
         "logRelF0-H1-H2_sma3nz_stddevNorm",
         "mfcc1V_sma3nz_stddevNorm",
-        "mfcc1_sma3_stddevNorm",
         "mfcc2V_sma3nz_stddevNorm",
         "mfcc2_sma3_stddevNorm",
         "mfcc3V_sma3nz_stddevNorm",
