@@ -152,7 +152,6 @@ RENAMED = frozenset(
         "HNRdBACF_sma3nz_amean",
         "HNRdBACF_sma3nz_stddevNorm",
         "MeanUnvoicedSegmentLength",
-        "VoicedSegmentsPerSec",
         "alphaRatioV_sma3nz_amean",
         "alphaRatioV_sma3nz_stddevNorm",
         "hammarbergIndexV_sma3nz_amean",
