@@ -12,6 +12,7 @@ import sklearn
 from psymodal.io.tables import write_json, write_tsv
 from psymodal.learn.assemble import assemble
 from psymodal.learn.cross_validation import evaluate
+from psymodal.learn.imputation import imputation_record
 from psymodal.learn.paths import learn_outputs
 from psymodal.learn.settings import resolve
 from psymodal.workflow.threads import limit_threads
@@ -103,6 +104,8 @@ def run(
         "n_folds": result.n_folds,
         "modalities": {m: len(c) for m, c in data.blocks.items()},
         "available": {m: int(data.available[m].sum()) for m in data.modalities},
+        # What the in-fold imputer filled (e.g. pause durations of pause-free clips).
+        "imputation": imputation_record(data),
         # Versions, not timestamps or host names, so that reruns stay byte-identical.
         "versions": {"python": platform.python_version(), "scikit-learn": sklearn.__version__},
     }

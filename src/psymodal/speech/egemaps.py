@@ -165,7 +165,6 @@ RENAMED = frozenset(
         "logRelF0-H1-H2_sma3nz_amean",
         "logRelF0-H1-H2_sma3nz_stddevNorm",
         "mfcc1V_sma3nz_stddevNorm",
-        "mfcc1_sma3_stddevNorm",
         "mfcc2V_sma3nz_stddevNorm",
         "mfcc2_sma3_stddevNorm",
         "mfcc3V_sma3nz_stddevNorm",
@@ -237,13 +236,15 @@ def band_limit_hz(name: str) -> float:
 
 
 def _sma3(x: np.ndarray) -> np.ndarray:
-    """3-frame centred moving average (edges average the available frames)."""
+    """3-frame centred moving average, the edge frames repeated beyond the ends.
+
+    openSMILE's first smoothed value is (2 x[0] + x[1]) / 3 (checked against its LLD output
+    on FSDD, LibriSpeech and demo files), not the mean of the two available frames.
+    """
     if len(x) < 2:
         return x.astype(float)
-    padded = np.concatenate([[0.0], x, [0.0]])
-    counts = np.full(len(x), 3.0)
-    counts[0] = counts[-1] = 2.0
-    return (padded[:-2] + padded[1:-1] + padded[2:]) / counts
+    padded = np.concatenate([x[:1], x, x[-1:]]).astype(float)
+    return (padded[:-2] + padded[1:-1] + padded[2:]) / 3.0
 
 
 @numba.njit(cache=True)
@@ -281,39 +282,30 @@ def _mean_sdnorm(x: np.ndarray) -> tuple[float, float]:
 
 
 def _turning_points(x: np.ndarray, rel_thresh: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """Alternating minima/maxima of ``x`` confirmed by a hysteresis of ``rel_thresh`` x range.
+    """Alternating minima/maxima of ``x``: maxima whose prominence reaches ``rel_thresh`` x range
+    (openSMILE's ``Peaks2`` ``relThresh``, as :func:`_count_peaks`), each flanked by the lowest
+    point between it and its neighbouring maxima (or the contour's ends).
 
-    Returns the indices and a boolean array (True = maximum).
+    On openSMILE's own loudness contours this reproduces its falling-slope functionals better
+    than a hysteresis of the same size (r 0.97 vs 0.94 for the mean, 0.97 vs 0.87 for the SD
+    on the tuning half). Returns the indices and a boolean array (True = maximum).
     """
-    if len(x) < 3:
+    from scipy.signal import find_peaks
+
+    span = float(np.max(x) - np.min(x)) if len(x) >= 3 else 0.0
+    if span <= 0:
         return np.empty(0, dtype=int), np.empty(0, dtype=bool)
-    delta = rel_thresh * float(np.max(x) - np.min(x))
-    if delta <= 0:
+    peaks = find_peaks(x, prominence=rel_thresh * span)[0]
+    if len(peaks) == 0:
         return np.empty(0, dtype=int), np.empty(0, dtype=bool)
-    idx, is_max = [], []
-    hi_i = lo_i = 0
-    direction = 0  # +1 looking for a maximum, -1 for a minimum, 0 undecided
-    for i in range(1, len(x)):
-        v = x[i]
-        if v > x[hi_i]:
-            hi_i = i
-        if v < x[lo_i]:
-            lo_i = i
-        if direction >= 0 and v < x[hi_i] - delta:
-            if direction == 0:
-                idx.append(lo_i)
-                is_max.append(False)
-            idx.append(hi_i)
-            is_max.append(True)
-            direction, lo_i = -1, i
-        elif direction <= 0 and v > x[lo_i] + delta:
-            if direction == 0:
-                idx.append(hi_i)
-                is_max.append(True)
-            idx.append(lo_i)
-            is_max.append(False)
-            direction, hi_i = 1, i
-    return np.asarray(idx, dtype=int), np.asarray(is_max, dtype=bool)
+    bounds = np.concatenate([[0], peaks, [len(x) - 1]])
+    pairs = zip(bounds[:-1], bounds[1:], strict=True)
+    minima = [lo + int(np.argmin(x[lo : hi + 1])) for lo, hi in pairs]
+    idx = np.empty(2 * len(peaks) + 1, dtype=int)
+    idx[0::2], idx[1::2] = minima, peaks
+    is_max = np.zeros(len(idx), dtype=bool)
+    is_max[1::2] = True
+    return idx, is_max
 
 
 def _slopes(x: np.ndarray, hop_s: float) -> tuple[float, float, float, float, int]:
@@ -830,8 +822,35 @@ def _egemaps_f0(y: np.ndarray, sr: int, hop: int, pitch: PitchTrack, n: int, cfg
     f0 = pitch.periodic_f0 if pitch.periodic_f0 is not None else pitch.f0
     f0 = np.asarray(f0[:n], dtype=float)
     loud = _energy_gate(y, sr, hop, n, float(cfg.get("energy_floor_rms") or 0.0))
+    f0 = _voice_periodic_frames(f0, pitch, n, float(cfg["voicing_aperiodicity"]))
     f0 = np.where(loud & np.isfinite(f0), f0, np.nan)
     return _bridge_voicing_gaps(f0, int(cfg["voicing_bridge_frames"]))
+
+
+_MIN_EXTRA_RUN = 3
+
+
+def _voice_periodic_frames(f0: np.ndarray, pitch: PitchTrack, n: int, threshold: float):
+    """``f0`` with the tracker's unvoiced frames voiced where YIN's aperiodicity < threshold.
+
+    openSMILE's subharmonic-summation tracker voices frames that YIN finds only moderately
+    periodic (creaky, breathy and low voices); those frames take YIN's first F0 candidate.
+    """
+    if threshold <= 0 or pitch.candidate is None:
+        return f0
+    candidate = np.asarray(pitch.candidate[:n], dtype=float)
+    voiced = np.isfinite(f0)
+    extra = ~voiced & np.isfinite(candidate) & (pitch.aperiodicity[:n] < threshold)
+    # A run of such frames shorter than _MIN_EXTRA_RUN that touches no tracked voicing is a
+    # blip (a tracker with transition costs, as openSMILE's, does not voice it).
+    union = voiced | extra
+    for a, b in _runs(union):
+        if b - a < _MIN_EXTRA_RUN and not voiced[a:b].any():
+            extra[a:b] = False
+    if not extra.any():
+        return f0
+    out = np.where(extra, candidate, f0)
+    return out
 
 
 def _bridge_voicing_gaps(f0: np.ndarray, max_gap: int) -> np.ndarray:
