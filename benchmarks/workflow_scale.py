@@ -203,12 +203,12 @@ def project_cluster(jobs: list[dict], nodes: int) -> dict:
     return {"wall_s": total, "job_s": job_seconds, "per_rule_s": per_rule}
 
 
-def full_run(n: int, workdir: Path, cores: int, batch_size: int, nodes: int) -> int:
+def full_run(
+    n: int, workdir: Path, cores: int, batch_size: int, nodes: int, target: int | None = None
+) -> int:
     """Generate the study, run the whole workflow, print the times, memory and projection."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from mri_timeseries_speed import write_study as write_timeseries_study
-
-    from psymodal.workflow.summary import job_times, step_times
 
     start = time.perf_counter()
     write_timeseries_study(workdir, n)
@@ -243,24 +243,63 @@ def full_run(n: int, workdir: Path, cores: int, batch_size: int, nodes: int) -> 
         print(result.stderr[-5000:])
         print(f"workflow failed (exit {result.returncode}) after {wall:.0f} s")
         return 1
-    steps = step_times(logs[-1])
+    print(f"\nwhole run: {wall:.0f} s wall, {cores} cores")
+    print(f"peak memory of the largest process: {_peak_rss_mib(result.stderr) or 0:.0f} MiB")
+    report_run(logs[-1], n, target or n, batch_size, nodes)
+    return 0
+
+
+def project_study(jobs: list[dict], n: int, target: int, batch_size: int) -> list[dict]:
+    """The jobs of a ``target``-subject study from those measured on ``n`` subjects.
+
+    Rules with several jobs (the per-batch stages) get ``ceil(target / batch_size)`` jobs at
+    their measured median duration; single-job rules (tables of all subjects, learning, the
+    report) are scaled linearly with the number of subjects, an assumption stated with the
+    figures (learning is at least linear in subjects).
+    """
+    import statistics
+
+    by_rule: dict[str, list[dict]] = {}
+    for job in jobs:
+        if job["end"] is not None and job["rule"] != "all":
+            by_rule.setdefault(job["rule"], []).append(job)
+    out = []
+    for rule, rule_jobs in by_rule.items():
+        first = min(j["start"] for j in rule_jobs)
+        durations = [j["end"] - j["start"] for j in rule_jobs]
+        if len(rule_jobs) > 1 and rule.endswith("_batch"):
+            each = statistics.median(durations)
+            count = -(-target // batch_size)
+        else:
+            each, count = sum(durations) * target / n / len(rule_jobs), len(rule_jobs)
+        out += [{"rule": rule, "start": first, "end": first + each}] * count
+    return out
+
+
+def report_run(log: Path, n: int, target: int, batch_size: int, nodes: int) -> None:
+    """Print the steps' times of a run's Snakemake log and the cluster projection(s)."""
+    from psymodal.workflow.summary import job_times, step_times
+
     print(f"\n{'step':<28} {'jobs':>5} {'wall_s':>8} {'job_s':>9} {'s/job':>7}")
-    for step in steps:
+    for step in step_times(log):
         print(
             f"{step['rule']:<28} {step['jobs']:>5} {step['wall']:>8.0f} {step['job_time']:>9.0f}"
             f" {step['job_time'] / step['jobs']:>7.1f}"
         )
-    projection = project_cluster(job_times(logs[-1]), nodes)
-    print(f"\nwhole run: {wall:.0f} s wall, {cores} cores")
-    print(f"peak memory of the largest process: {_peak_rss_mib(result.stderr) or 0:.0f} MiB")
-    print(
-        f"projected on {nodes} nodes (one job per node, steps in sequence): "
-        f"{projection['wall_s']:.0f} s wall, {projection['job_s'] / 3600:.2f} node-hours "
-        "(measured job times on this machine; add queueing)"
-    )
-    for rule, seconds in projection["per_rule_s"].items():
-        print(f"  {rule:<28} {seconds:>8.0f} s")
-    return 0
+    jobs = job_times(log)
+    runs = [(n, jobs, "measured")]
+    if target != n:
+        planned = project_study(jobs, n, target, batch_size)
+        runs.append((target, planned, f"projected from the {n}-subject run's"))
+    for size, planned, what in runs:
+        projection = project_cluster(planned, nodes)
+        print(
+            f"\n{size} subjects on {nodes} nodes (one job per node, steps in sequence; {what}"
+            f" job times on this machine, queueing not included): {projection['wall_s']:.0f} s"
+            f" wall, {projection['job_s'] / 3600:.2f} node-hours"
+        )
+        for rule, seconds in projection["per_rule_s"].items():
+            print(f"  {rule:<28} {seconds:>8.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -276,11 +315,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="--full: the study and run's folder")
     parser.add_argument("--cores", type=int, default=2, help="--full: snakemake --cores")
     parser.add_argument("--nodes", type=int, default=100, help="--full: cluster projection")
+    parser.add_argument("--target", type=int, help="--full: also project a study this large")
+    parser.add_argument(
+        "--report-log", type=Path, help="--full: only report this finished run's Snakemake log"
+    )
     args = parser.parse_args(argv)
     if args.full:
         workdir = args.workdir or Path(tempfile.gettempdir()) / f"scale{args.full}"
         batch = args.batch_size or max(1, -(-args.full // args.nodes))
-        return full_run(args.full, workdir, args.cores, batch, args.nodes)
+        if args.report_log:
+            report_run(args.report_log, args.full, args.target or args.full, batch, args.nodes)
+            return 0
+        return full_run(args.full, workdir, args.cores, batch, args.nodes, args.target)
     args.batch_size = args.batch_size or 10
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="psymodal-scale-"))
