@@ -8,6 +8,7 @@ transformers that consume them drop them from their output.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -467,6 +468,34 @@ def _parse_edge(name: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
+@functools.lru_cache(maxsize=8)
+def _edge_layout(edges: tuple[str, ...], discard_diagonal: bool):
+    """:func:`tangent_layout` plus, for every input edge between two of those regions, its
+    column and the two regions' positions (cached: every fold and clone of a cross-validation
+    sees the same edges, and parsing ~5,000 names cost ~0.25 s per fit)."""
+    regions, names = tangent_layout(edges, discard_diagonal)
+    index = {r: k for k, r in enumerate(regions)}
+    cols, ii, jj = [], [], []
+    for c, e in enumerate(edges):
+        a, b = _parse_edge(e)
+        if a in index and b in index:
+            cols.append(c)
+            ii.append(index[a])
+            jj.append(index[b])
+    return tuple(regions), tuple(names), np.array(cols), np.array(ii), np.array(jj)
+
+
+def _kept_positions(keep: np.ndarray, p: int, discard_diagonal: bool) -> np.ndarray:
+    """Positions in :func:`tangent_layout`'s output (i < j pairs of ``p`` regions in row-major
+    order, then the diagonal) of the outputs of the regions ``keep`` (ascending) alone."""
+    a, b = np.triu_indices(len(keep), k=1)
+    i, j = keep[a], keep[b]
+    pos = i * p - i * (i + 1) // 2 + (j - i - 1)
+    if not discard_diagonal:
+        pos = np.concatenate([pos, p * (p - 1) // 2 + keep])
+    return pos
+
+
 def tangent_layout(edges, discard_diagonal: bool = True) -> tuple[list[str], list[str]]:
     """Regions and output feature names of :class:`TangentFeatures` for input ``edges``.
 
@@ -482,10 +511,11 @@ def tangent_layout(edges, discard_diagonal: bool = True) -> tuple[list[str], lis
             "TangentFeatures needs covariance vectors with their diagonal (columns "
             "'regionA__regionA'): compute the features with mri.connectivity: tangent"
         )
-    regions = []
+    regions, seen = [], set()
     for a, b in pairs:
         for r in (a, b):
-            if r in diagonal and r not in regions:
+            if r in diagonal and r not in seen:
+                seen.add(r)
                 regions.append(r)
     iu, ju = np.triu_indices(len(regions), k=1)
     names = [f"{regions[i]}__{regions[j]}" for i, j in zip(iu, ju, strict=True)]
@@ -620,16 +650,10 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
 
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
         edges = self._edges(X.shape[1])
-        self.regions_, names = tangent_layout(edges, self.discard_diagonal)
-        index = {r: k for k, r in enumerate(self.regions_)}
-        cols, ii, jj = [], [], []
-        for c, e in enumerate(edges):
-            a, b = _parse_edge(e)
-            if a in index and b in index:
-                cols.append(c)
-                ii.append(index[a])
-                jj.append(index[b])
-        self._cols, self._i, self._j = np.array(cols), np.array(ii), np.array(jj)
+        regions, names, self._cols, self._i, self._j = _edge_layout(
+            tuple(edges), bool(self.discard_diagonal)
+        )
+        self.regions_, names = list(regions), list(names)
         if self.missing_regions not in ("complete", "drop"):
             raise ValueError(
                 f"missing_regions must be 'complete' or 'drop', not {self.missing_regions!r}"
@@ -648,12 +672,7 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
             self.regions_dropped_ = [self.regions_[k] for k in np.flatnonzero(lost)]
             mats = mats[:, self._keep][:, :, self._keep]
         kept = [self.regions_[k] for k in self._keep]
-        # positions of the kept regions' tangent outputs in the full output
-        full = {name: k for k, name in enumerate(names)}
-        _, kept_names = tangent_layout(
-            [f"{a}__{b}" for a in kept for b in kept], self.discard_diagonal
-        )
-        self._out_pos = np.array([full[n] for n in kept_names])
+        self._out_pos = _kept_positions(self._keep, len(self.regions_), self.discard_diagonal)
         self.tangent_ = TangentSpace(
             input="covariance",
             region_names=kept,

@@ -24,10 +24,13 @@ reference -- mean imputation in tangent space -- and the matrix stays well condi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
 import pandas as pd
+from scipy.linalg.lapack import dsyevd as _syevd
+from scipy.linalg.lapack import dsyevd_lwork as _syevd_lwork
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.covariance import LedoitWolf
 from sklearn.utils.validation import check_is_fitted
@@ -36,13 +39,43 @@ from threadpoolctl import threadpool_limits
 from .connectome import edge_names
 
 
-def _apply(matrices: np.ndarray, func) -> np.ndarray:
-    """Apply ``func`` to the eigenvalues of one symmetric matrix or a stack of them.
+def _eigh(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and eigenvectors of one symmetric matrix or a stack of them.
 
-    ``numpy.linalg.eigh`` works on the whole stack at once, which for many small matrices is
-    an order of magnitude faster than a Python loop over ``scipy.linalg.eigh``.
+    LAPACK's divide-and-conquer ``dsyevd`` called directly, one matrix at a time with its
+    workspace sized once: 10-20 % faster on 100-region matrices than ``numpy.linalg.eigh`` on
+    the whole stack (``scipy.linalg.eigh`` loses more than that to its checks), and these
+    decompositions are most of the in-fold tangent cost. Each (C-ordered) matrix is passed as
+    its transpose, which is Fortran-ordered, and LAPACK reads that transpose's lower triangle
+    (the matrix's upper one).
     """
-    vals, vecs = np.linalg.eigh(matrices)
+    matrices = np.asarray(matrices, dtype=float)
+    stack = matrices.reshape(-1, *matrices.shape[-2:])
+    p = stack.shape[-1]
+    if p == 0 or not len(stack):
+        return np.linalg.eigh(matrices)
+    lwork, liwork = _syevd_workspace(p)
+    vals = np.empty(stack.shape[:-1])
+    vecs = np.empty(stack.shape)
+    for k, m in enumerate(stack):
+        w, v, info = _syevd(m.T, compute_v=1, lower=1, lwork=lwork, liwork=liwork)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"Eigenvalues did not converge (LAPACK info {info})")
+        vals[k], vecs[k] = w, v
+    return vals.reshape(matrices.shape[:-1]), vecs.reshape(matrices.shape)
+
+
+@functools.lru_cache(maxsize=16)
+def _syevd_workspace(p: int) -> tuple[int, int]:
+    lwork, liwork, info = _syevd_lwork(p, compute_v=1, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"LAPACK dsyevd workspace query failed (info {info})")
+    return int(lwork), int(liwork)
+
+
+def _apply(matrices: np.ndarray, func) -> np.ndarray:
+    """Apply ``func`` to the eigenvalues of one symmetric matrix or a stack of them."""
+    vals, vecs = _eigh(matrices)
     return (vecs * func(vals)[..., None, :]) @ np.swapaxes(vecs, -1, -2)
 
 
@@ -65,7 +98,7 @@ def _expm(m):
 def _make_spd(m: np.ndarray, eps: float) -> np.ndarray:
     """Symmetrise and clip eigenvalues at ``eps`` times the largest one (stacks allowed)."""
     m = (m + np.swapaxes(m, -1, -2)) / 2
-    vals, vecs = np.linalg.eigh(m)
+    vals, vecs = _eigh(m)
     floor = eps * np.maximum(vals.max(axis=-1, keepdims=True), np.finfo(float).tiny)
     return (vecs * np.maximum(vals, floor)[..., None, :]) @ np.swapaxes(vecs, -1, -2)
 
@@ -79,8 +112,10 @@ def geometric_mean(
 ):
     """Riemannian (affine-invariant) mean of SPD matrices by gradient descent.
 
-    The step size is halved whenever the gradient norm grows (as in nilearn's
-    ``_geometric_mean``), which keeps ill-conditioned sets from oscillating.
+    The first step's size is the inverse of the cost's mean curvature at the start
+    (:func:`_curvature_step`), later ones follow from how much the last step shrank the
+    gradient (:func:`_secant_step`); the step size is halved whenever the gradient norm grows
+    (as in nilearn's ``_geometric_mean``), which keeps ill-conditioned sets from oscillating.
 
     Parameters
     ----------
@@ -101,9 +136,15 @@ def geometric_mean(
     mean = matrices.mean(axis=0) if init is None else init
     step, previous, last = 1.0, np.inf, None
     logs = None
-    for _ in range(max_iter):
-        sq, isq = _sqrtm(mean), _inv_sqrtm(mean)
-        logs = _logm(isq @ matrices @ isq)
+    for iteration in range(max_iter):
+        vals, vecs = _eigh(mean)
+        # as _sqrtm and _inv_sqrtm compute them, so that transform() repeats the last pass
+        sq = (vecs * np.sqrt(vals)) @ vecs.T
+        isq = (vecs * (1.0 / np.sqrt(vals))) @ vecs.T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w, v = _eigh(isq @ matrices @ isq)
+            log_w = np.log(w)
+        logs = (v * log_w[:, None, :]) @ np.swapaxes(v, -1, -2)
         tangent = logs.mean(axis=0)
         norm = np.linalg.norm(tangent) / np.sqrt(p)
         if not np.isfinite(norm):
@@ -111,7 +152,9 @@ def geometric_mean(
         if norm < tol:
             break
         logs = None  # the mean moves: these logs no longer belong to it
-        if norm > previous:
+        if iteration == 0:
+            step = _curvature_step(log_w)
+        elif norm > previous:
             step /= 2
         elif last is not None:
             step = _secant_step(step, tangent, last)
@@ -119,6 +162,29 @@ def geometric_mean(
         mean = sq @ _expm(step * tangent) @ sq
         mean = (mean + mean.T) / 2
     return (mean, logs) if return_logs else mean
+
+
+def _curvature_step(log_eigenvalues: np.ndarray) -> float:
+    r"""Inverse of the mean curvature of the cost at the current mean, from the logarithms of
+    the whitened matrices' eigenvalues.
+
+    In the eigenbasis of a whitened matrix :math:`W_s` with log-eigenvalues :math:`l_i`, the
+    Hessian of :math:`\frac12 d^2(G, C_s)` scales the :math:`(i, j)` coordinate of a step by
+    :math:`\frac{\theta}{2}\coth\frac{\theta}{2} \ge 1`, :math:`\theta = l_i - l_j`.
+    A unit step suits matrices close together (all factors near 1) but overshoots dispersed
+    ones (the gradient grows and the step is halved, a wasted iteration); the inverse of the
+    mean factor saves one of the 6-7 iterations on ABIDE connectomes.
+    """
+    n, p = log_eigenvalues.shape
+    i, j = np.triu_indices(p, k=1)  # the factor is symmetric in (i, j) and 1 on the diagonal
+    total = float(n * p)
+    chunk = max(1, 2**21 // max(len(i), 1))  # subjects at a time: bounded memory
+    for start in range(0, n, chunk):
+        logs = log_eigenvalues[start : start + chunk]
+        # x / tanh(x) -> 1 as x -> 0; the floor keeps 0 / 0 away and gives 1.0 exactly
+        theta = np.maximum(np.abs(logs[:, i] - logs[:, j]) / 2, 1e-12)
+        total += 2.0 * float((theta / np.tanh(theta)).sum())
+    return n * p * p / total
 
 
 def _secant_step(step: float, tangent: np.ndarray, last: np.ndarray) -> float:
@@ -157,7 +223,7 @@ def _spd_and_log(matrices: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarr
     if todo:
         m = matrices[todo]
         m = (m + np.swapaxes(m, -1, -2)) / 2
-        vals, vecs = np.linalg.eigh(m)
+        vals, vecs = _eigh(m)
         floor = eps * np.maximum(vals.max(axis=-1, keepdims=True), np.finfo(float).tiny)
         vals = np.maximum(vals, floor)
         spd = (vecs * vals[..., None, :]) @ np.swapaxes(vecs, -1, -2)
