@@ -417,7 +417,7 @@ def _block_transform(data: StudyData, s: dict, blocks: list[str]):
         return None, None
     from sklearn.compose import ColumnTransformer
 
-    from psymodal.learn.transformers import TangentFeatures
+    from psymodal.learn.transformers import SharedNames, TangentFeatures
 
     parts, offset = [], 0
     for m in blocks:
@@ -426,7 +426,8 @@ def _block_transform(data: StudyData, s: dict, blocks: list[str]):
         offset += len(cols)
         if transforms.get(m) == "tangent":
             tangent = TangentFeatures(
-                edges=_edges(m, cols), missing_regions=s["tangent"]["missing_regions"]
+                edges=SharedNames(_edges(m, cols)),
+                missing_regions=s["tangent"]["missing_regions"],
             )
             parts.append((m, tangent, where))
         else:
