@@ -23,7 +23,9 @@ LEARN = {"permutation": {"n": 5}, "metrics": {"bootstrap": 20}, "cv": {"folds": 
 CONFIG = {
     "results_dir": "results",
     "dataset": {"source": "bids", "bids_dir": "data"},
-    "mri": {"anat": {"enabled": False}},
+    # the simulated mri table holds plain features, not covariances: with the tangent default
+    # the recorded config would make the audit's relearning apply the tangent transform to them
+    "mri": {"anat": {"enabled": False}, "connectivity": "correlation"},
     "learn": LEARN,
 }
 HAS_SSH_KEYGEN = shutil.which("ssh-keygen") is not None
