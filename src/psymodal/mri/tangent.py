@@ -258,7 +258,7 @@ class TangentSpace(TransformerMixin, BaseEstimator):
         Iterations of the geometric-mean estimation.
     tol : float, default=1e-5
         Convergence tolerance of the geometric mean (norm of the mean tangent vector over
-        ``sqrt(n_regions)``); the error halves at each iteration.
+        ``sqrt(n_regions)``); iterations stop once it is reached (6 passes on ABIDE folds).
     n_threads : int or None, default=1
         BLAS threads during fit/transform (None: leave as is). Many small eigendecompositions
         run several times faster on one thread than on two.
