@@ -473,7 +473,7 @@ def _edge_layout(edges: tuple[str, ...], discard_diagonal: bool):
     """:func:`tangent_layout` plus, for every input edge between two of those regions, its
     column and the two regions' positions (cached: every fold and clone of a cross-validation
     sees the same edges, and parsing ~5,000 names cost ~0.25 s per fit)."""
-    regions, names = tangent_layout(edges, discard_diagonal)
+    regions, names = _tangent_layout(edges, discard_diagonal)
     index = {r: k for k, r in enumerate(regions)}
     cols, ii, jj = [], [], []
     for c, e in enumerate(edges):
