@@ -42,26 +42,37 @@ def forge(results: Path, name: str, text: str) -> None:
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
-@pytest.fixture
-def results(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def _study(tmp_path_factory):
     """A flat results folder as the workflow leaves it, from a simulated study: group tables,
     the learning stage run as its rule runs it (paths relative to the working directory), a
-    log and the manifest."""
+    log and the manifest. Made once per module; tests get a copy (``results``)."""
+    root = tmp_path_factory.mktemp("integrity_study")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        participants, features = simulate_study(36, signal={"mri": 1.0}, seed=2)
+        write_study(participants, {}, "data")
+        tables = {"features": {}, "qc": {}}
+        for modality, table in features.items():
+            ids = table["participant_id"]
+            qc = pd.DataFrame({"participant_id": ids, "modality": modality, "included": True})
+            for kind, content in (("features", table), ("qc", qc)):
+                tables[kind][modality] = write_tsv(content, f"results/group/{modality}_{kind}.tsv")
+        learn("data/participants.tsv", tables["features"], tables["qc"], "results/learn", LEARN)
+        (root / "results" / "logs").mkdir()
+        (root / "results" / "logs" / "learn.log").write_text("learned\n")
+        prov.write_manifest("results", CONFIG, [Path("data")], None, "t0", "t1")
+    return root
+
+
+@pytest.fixture
+def results(_study, tmp_path, monkeypatch):
+    """This test's copy of the module's study and results (the working directory is the copy's
+    folder, as for the rule that wrote them): a test may forge or sign it freely."""
+    for name in ("data", "results"):
+        shutil.copytree(_study / name, tmp_path / name, symlinks=True)
     monkeypatch.chdir(tmp_path)
-    participants, features = simulate_study(36, signal={"mri": 1.0}, seed=2)
-    write_study(participants, {}, "data")
-    tables = {"features": {}, "qc": {}}
-    for modality, table in features.items():
-        ids = table["participant_id"]
-        qc = pd.DataFrame({"participant_id": ids, "modality": modality, "included": True})
-        for kind, content in (("features", table), ("qc", qc)):
-            tables[kind][modality] = write_tsv(content, f"results/group/{modality}_{kind}.tsv")
-    results = tmp_path / "results"
-    learn("data/participants.tsv", tables["features"], tables["qc"], "results/learn", LEARN)
-    (results / "logs").mkdir()
-    (results / "logs" / "learn.log").write_text("learned\n")
-    prov.write_manifest("results", CONFIG, [Path("data")], None, "t0", "t1")
-    return results
+    return tmp_path / "results"
 
 
 # ---- run digest ----------------------------------------------------------------------------
