@@ -8,7 +8,9 @@ each other).
   scenario configurations), :func:`write_config`, :func:`run_snakemake`,
   :func:`assert_succeeded`, :func:`run_dir`, :func:`stage_dir`.
 - SLURM: :data:`SLURM_REQUIRED`, :func:`slurm_problem` (why this machine cannot submit),
-  :func:`start_slurm_demo`, :func:`wait_for_slurm_demo`.
+  :func:`slurm_demo_command`, :func:`start_slurm_demo`.
+- Runs in the background, waited for by any test process: :func:`start_background_run`,
+  :func:`wait_for_run`, :func:`stop_background_run`.
 - Study data: :func:`write_timeseries_study` (ready ROI time series),
   :func:`make_run` and :func:`toy_atlas` (fMRIPrep-like derivatives on a toy atlas),
   :func:`pulse_vowel` and :func:`with_silence` (synthetic speech).
@@ -21,8 +23,10 @@ import math
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nibabel as nib
@@ -114,44 +118,100 @@ def slurm_problem() -> str | None:
     return None
 
 
-def start_slurm_demo(workdir: Path) -> subprocess.Popen:
-    """Submit the small demo in ``workdir`` through ``profiles/slurm``; Snakemake's output goes
-    to ``workdir/snakemake.log``. ``PSYMODAL_SLURM_ARGS`` replaces the CI cluster's arguments."""
-    write_config(workdir, scenario_config("small-demo"))
+def slurm_demo_command(workdir: Path) -> list[str]:
+    """Snakemake submitting the small demo in ``workdir`` through ``profiles/slurm``.
+    ``PSYMODAL_SLURM_ARGS`` replaces the CI cluster's arguments."""
     extra = shlex.split(os.environ.get("PSYMODAL_SLURM_ARGS", CI_SLURM_ARGS))
-    with (workdir / "snakemake.log").open("w") as log:
-        return subprocess.Popen(
-            [
-                *SNAKEMAKE,
-                "--directory",
-                str(workdir),
-                "--workflow-profile",
-                SLURM_PROFILE,
-                "--jobs",
-                "8",
-                *extra,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    return [
+        *SNAKEMAKE,
+        "--directory",
+        str(workdir),
+        "--workflow-profile",
+        SLURM_PROFILE,
+        "--jobs",
+        "8",
+        *extra,
+    ]
 
 
-def wait_for_slurm_demo(process: subprocess.Popen, workdir: Path, timeout: float = 1200) -> str:
-    """Wait for :func:`start_slurm_demo`'s Snakemake and return its log; a failed run fails the
-    test with the log's tail and every job log's."""
+def start_slurm_demo(workdir: Path) -> subprocess.Popen:
+    """Submit the small demo in ``workdir`` through ``profiles/slurm``, in the background
+    (:func:`start_background_run`)."""
+    write_config(workdir, scenario_config("small-demo"))
+    return start_background_run(workdir, slurm_demo_command(workdir))
+
+
+# ---- workflow runs in the background -----------------------------------------------------
+# A run that several test processes (pytest-xdist workers) wait for: it starts when the session
+# does and leaves its state in files, so any worker can wait for it and the session's end can
+# stop it.
+def start_background_run(workdir: Path, args: list[str]) -> subprocess.Popen:
+    """Start the command line ``args`` in its own process group. Its output goes to
+    ``workdir/snakemake.log``, its process id to ``snakemake.pid`` and, once it has ended, its
+    exit status to ``snakemake.rc`` (written under a temporary name, then renamed)."""
+    log, rc = workdir / "snakemake.log", workdir / "snakemake.rc"
+    partial = workdir / "snakemake.rc.partial"
+    script = (
+        f"{shlex.join(args)} > {shlex.quote(str(log))} 2>&1; "
+        f"echo $? > {shlex.quote(str(partial))} && mv {shlex.quote(str(partial))} "
+        f"{shlex.quote(str(rc))}"
+    )
+    process = subprocess.Popen(["bash", "-c", script], start_new_session=True)
+    (workdir / "snakemake.pid").write_text(f"{process.pid}\n")
+    return process
+
+
+def _group_alive(pid: int) -> bool:
     try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log = (workdir / "snakemake.log").read_text()
-    if process.returncode != 0:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_background_run(workdir: Path, grace: float = 120) -> None:
+    """Interrupt a :func:`start_background_run` that is still going (Snakemake then cancels
+    its SLURM jobs), and kill it if it has not ended after ``grace`` seconds."""
+    pid_file = workdir / "snakemake.pid"
+    if not pid_file.exists() or (workdir / "snakemake.rc").exists():
+        return
+    pid = int(pid_file.read_text())
+    if not _group_alive(pid):
+        return
+    os.killpg(pid, signal.SIGINT)
+    deadline = time.monotonic() + grace
+    while _group_alive(pid) and time.monotonic() < deadline:
+        time.sleep(1)
+    if _group_alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def wait_for_run(workdir: Path, timeout: float = 1500) -> str:
+    """Wait for :func:`start_background_run` in ``workdir`` and return its log; a failed or
+    stopped run fails the test with the log's tail and every job log's."""
+    rc_file, log_file = workdir / "snakemake.rc", workdir / "snakemake.log"
+    pid = int((workdir / "snakemake.pid").read_text())
+    deadline = time.monotonic() + timeout
+    while not rc_file.exists():
+        if not _group_alive(pid):
+            time.sleep(1)  # it may have ended between the two checks
+            if not rc_file.exists():
+                break
+        if time.monotonic() > deadline:
+            stop_background_run(workdir, grace=60)
+            break
+        time.sleep(1)
+    log = log_file.read_text(errors="replace") if log_file.exists() else ""
+    rc = rc_file.read_text().strip() if rc_file.exists() else "none (stopped or timed out)"
+    if rc != "0":
         job_logs = "\n".join(
             f"--- {p}\n{p.read_text(errors='replace')[-2000:]}"
             for p in sorted(workdir.rglob("*.log"))
             if "logs" in p.parts
         )
-        pytest.fail(f"snakemake in {workdir} failed:\n{log[-6000:]}\n{job_logs}")
+        pytest.fail(f"snakemake in {workdir} ended with {rc}:\n{log[-6000:]}\n{job_logs}")
     return log
 
 

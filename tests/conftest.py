@@ -6,31 +6,37 @@ never import from each other or from this file.
 - ``one_thread`` (module): BLAS/OpenMP (and torch, when imported) limited to one thread.
   Modules opt in with ``pytestmark = pytest.mark.usefixtures("one_thread")``.
 - ``small_demo`` (session): the workflow run once on the small demo scenario
-  (``.test/config-small-demo.yaml``), shared by every test that only reads its outputs. A test
-  that needs to change a run works on a copy (``shutil.copytree(small_demo, ...,
-  symlinks=True)``); the fixture fails the session if its files were changed.
-- ``slurm_demo`` (session): the small demo submitted to SLURM (``profiles/slurm``), as
-  ``(workdir, process)``. With ``PSYMODAL_SLURM_TEST=1`` (CI) it IS the session's small demo:
-  ``small_demo`` waits for it instead of running the workflow locally, so the session makes the
-  small demo once, and ``small_demo_rerun`` (local, one core) compares every file with it; a
-  machine without SLURM fails. Otherwise the small demo is local, and a SLURM twin starts when
-  ``tests/test_slurm.py`` asks (skipped without SLURM).
+  (``.test/config-small-demo.yaml``), shared by every test that only reads its outputs, in
+  every pytest-xdist worker. It starts in the background as soon as a session that selected a
+  test needing it begins, so the other tests run meanwhile. A test that needs to change a run
+  works on a copy (``shutil.copytree(small_demo, ..., symlinks=True)``); the fixture fails the
+  session if its files were changed. With ``PSYMODAL_SLURM_TEST=1`` (CI) the run goes through
+  SLURM (``profiles/slurm``) and a machine without SLURM fails.
+- ``slurm_demo`` (session): the small demo run through SLURM, as its working folder. In CI it is
+  the session's ``small_demo`` and ``small_demo_rerun`` (local, one core) is compared with it
+  file by file; elsewhere a SLURM twin starts when ``tests/test_slurm.py`` asks (skipped
+  without SLURM).
 - ``small_demo_report`` (session): the single-file HTML report of the small demo run
-  (``snakemake --report``), built once for the tests that read it.
+  (``snakemake --report``), built once for the tests that read it, in any worker.
 - ``small_demo_rerun`` (session): the one re-run of the small demo from scratch, by
-  ``psymodal audit --rerun`` (one core, demo study regenerated), with its folder kept.
+  ``psymodal audit --rerun`` (one core, demo study regenerated), with its folder kept. Only
+  the modules that read it (``test_audit.py``, ``test_slurm.py``) share one worker.
 
-Parallel runs (``make test``: ``pytest -n 2 --dist loadscope``, pytest-xdist): every module
-that uses the small demo run goes to the same worker, so that run is made once, and every other
-module is one unit, so module-scoped fixtures (the default demo, the faults study) are made once
-(``pytest_xdist_make_scheduler`` below).
+Parallel runs (``make test``: ``pytest -n 2 --dist loadscope``, pytest-xdist): every module is
+one unit of work, except that the modules reading the rerun share one. Units are handed out in
+this order (``pytest_collection_modifyitems``): modules that run workflows of their own (most
+slow tests first), the rerun's modules, the other modules reading the small demo, then the
+rest, so the background run and the rerun overlap with other work instead of holding a worker
+idle at the end.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
-import signal
+from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -38,32 +44,64 @@ import pytest
 
 from _helpers import (
     SLURM_REQUIRED,
-    assert_succeeded,
+    SNAKEMAKE,
     run_snakemake,
     scenario_config,
     slurm_problem,
+    start_background_run,
     start_slurm_demo,
-    wait_for_slurm_demo,
+    stop_background_run,
+    wait_for_run,
     write_config,
 )
 
+HERE = Path(__file__).parent
+
+
+def _modules_reading(name: str, exclude: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Test modules whose text names the fixture ``name``."""
+    return frozenset(
+        p.name for p in HERE.glob("test_*.py") if name in p.read_text() and p.name not in exclude
+    )
+
+
+RERUN_MODULES = _modules_reading("small_demo_rerun")
+DEMO_MODULES = _modules_reading("small_demo", exclude=RERUN_MODULES)
+
 
 def pytest_xdist_make_scheduler(config, log):
-    """Parallel runs: every module that uses the small demo run goes to one worker (the run is
-    made once per worker that needs it), every other module is one unit of work (its
-    module-scoped fixtures, such as the default demo, are made once). pytest-xdist's own
-    ``loadgroup`` markers are not honoured with this pytest, hence a scheduler."""
+    """Parallel runs: every module is one unit of work (its module-scoped fixtures, such as
+    the default demo, are made once), except the modules reading ``small_demo_rerun``, which
+    share one; units go out in collection order (see ``pytest_collection_modifyitems``).
+    pytest-xdist's own ``loadgroup`` markers are not honoured with this pytest, hence a
+    scheduler."""
     from xdist.scheduler import LoadScopeScheduling
 
-    here = Path(__file__).parent
-    sharing = {p.name for p in here.glob("test_*.py") if "small_demo" in p.read_text()}
+    config.option.loadscopereorder = False
 
-    class ModulesAndSmallDemo(LoadScopeScheduling):
+    class ModulesAndSmallDemoRerun(LoadScopeScheduling):
         def _split_scope(self, nodeid):
             module = nodeid.split("::", 1)[0]
-            return "small_demo" if Path(module).name in sharing else module
+            return "small_demo_rerun" if Path(module).name in RERUN_MODULES else module
 
-    return ModulesAndSmallDemo(config, log)
+    return ModulesAndSmallDemoRerun(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Order: modules with workflow runs of their own (most slow tests first), the rerun's
+    modules, the other small-demo modules, the rest; a module's tests keep their order."""
+    module = {id(item): item.path.name for item in items}
+    slow = Counter(module[id(i)] for i in items if i.get_closest_marker("slow"))
+
+    def rank(item):
+        name = module[id(item)]
+        if name in RERUN_MODULES:
+            return (1, 0, "")
+        if name in DEMO_MODULES:
+            return (2, 0, "")
+        return (0, -slow[name], name) if slow[name] else (3, 0, "")
+
+    items.sort(key=rank)  # stable: collection order within a rank
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +116,61 @@ def one_thread():
 
 
 # ---- the small demo workflow run -----------------------------------------------------------
+def _shared_root(tmp_path_factory) -> Path:
+    """The folder every worker of this session sees: the parent of the pytest-xdist workers'
+    own temporary folders, or the session's temporary folder without xdist."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock on ``path`` between the session's processes."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_STARTED = []  # this process's background runs (kept referenced until it exits)
+
+
+def _small_demo_workdir(root: Path) -> Path:
+    """Start the session's small demo run unless a process of this session already has, and
+    return its working folder."""
+    workdir = root / "small_demo"
+    with _locked(root / "small_demo.lock"):
+        if not (workdir / "snakemake.pid").exists():
+            workdir.mkdir(exist_ok=True)
+            if SLURM_REQUIRED:
+                _STARTED.append(start_slurm_demo(workdir))
+            else:
+                write_config(workdir, scenario_config("small-demo"))
+                command = [*SNAKEMAKE, "--directory", str(workdir), "--cores", "2"]
+                _STARTED.append(start_background_run(workdir, command))
+    return workdir
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _small_demo_in_background(request, tmp_path_factory):
+    """Start the small demo when the session begins if a selected test reads it."""
+    if any("small_demo" in item.fixturenames for item in request.session.items):
+        if not (SLURM_REQUIRED and slurm_problem()):
+            _small_demo_workdir(_shared_root(tmp_path_factory))
+
+
+def pytest_sessionfinish(session):
+    """The session's last process (the xdist controller, or the only one) stops a small demo
+    run still going, e.g. after ``-x``."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is not None and factory._basetemp is not None:
+        stop_background_run(factory.getbasetemp() / "small_demo")
+
+
 def _snapshot(workdir: Path) -> dict[str, tuple[int, int]]:
     """Size and modification time of every file and link under the run's folders."""
     found = {}
@@ -91,33 +184,34 @@ def _snapshot(workdir: Path) -> dict[str, tuple[int, int]]:
 
 
 @pytest.fixture(scope="session")
-def slurm_demo(tmp_path_factory):
-    """The small demo submitted to SLURM: ``(workdir, process)``; the test waits for it."""
+def slurm_demo(tmp_path_factory, request):
+    """Working folder of the small demo run through SLURM; the test waits for it
+    (``wait_for_run``). In CI this is the session's ``small_demo``."""
     problem = slurm_problem()
     if problem and SLURM_REQUIRED:
         pytest.fail(f"PSYMODAL_SLURM_TEST=1 but {problem}")
     if problem:
         pytest.skip(problem)
+    if SLURM_REQUIRED:
+        yield request.getfixturevalue("small_demo")
+        return
     workdir = tmp_path_factory.mktemp("slurm")
-    process = start_slurm_demo(workdir)
-    yield workdir, process
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)  # Snakemake then cancels its SLURM jobs
-        process.wait(timeout=120)
+    start_slurm_demo(workdir)
+    yield workdir
+    stop_background_run(workdir)
 
 
 @pytest.fixture(scope="session")
-def small_demo(tmp_path_factory, request):
+def small_demo(tmp_path_factory):
     """Working folder of one complete workflow run on the small demo (12 subjects, batches of
-    4, two cores). Read-only: copy it to change it. In CI (``PSYMODAL_SLURM_TEST=1``) the run
-    goes through SLURM (``slurm_demo``): every test of the local run then also holds for a
-    SLURM run, and the one local rerun (``small_demo_rerun``) is compared with it file by file."""
-    if SLURM_REQUIRED:
-        workdir, process = request.getfixturevalue("slurm_demo")
-        wait_for_slurm_demo(process, workdir)
-    else:
-        workdir = write_config(tmp_path_factory.mktemp("small_demo"), scenario_config("small-demo"))
-        assert_succeeded(run_snakemake(workdir), workdir)
+    4, two cores), shared by the session's processes. Read-only: copy it to change it. In CI
+    (``PSYMODAL_SLURM_TEST=1``) the run goes through SLURM: every test of the local run then
+    also holds for a SLURM run, and the one local rerun (``small_demo_rerun``) is compared
+    with it file by file."""
+    if SLURM_REQUIRED and (problem := slurm_problem()):
+        pytest.fail(f"PSYMODAL_SLURM_TEST=1 but {problem}")
+    workdir = _small_demo_workdir(_shared_root(tmp_path_factory))
+    wait_for_run(workdir)
     before = _snapshot(workdir)
     yield workdir
     after = _snapshot(workdir)
@@ -131,10 +225,17 @@ def small_demo(tmp_path_factory, request):
 
 @pytest.fixture(scope="session")
 def small_demo_report(small_demo, tmp_path_factory):
-    """``snakemake --report`` of the small demo run, written outside its folder."""
-    report = tmp_path_factory.mktemp("small_demo_report") / "report.html"
-    result = run_snakemake(small_demo, "--report", str(report), cores=1)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    """``snakemake --report`` of the small demo run, written outside its folder, once for the
+    session's processes."""
+    root = _shared_root(tmp_path_factory)
+    report = root / "small_demo_report" / "report.html"
+    with _locked(root / "small_demo_report.lock"):
+        if not report.exists():
+            report.parent.mkdir(exist_ok=True)
+            partial = report.with_name("report.partial.html")
+            result = run_snakemake(small_demo, "--report", str(partial), cores=1)
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+            partial.rename(report)
     return report
 
 

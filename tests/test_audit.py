@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _helpers import run_dir, stage_dir
 from psymodal.cli import main
 from psymodal.provenance import manifest as prov
 from psymodal.provenance import sampling
@@ -240,11 +241,42 @@ def test_rerun_of_a_few_subjects_reproduces_their_files(demo_results, tmp_path):
 @pytest.mark.slow
 def test_rerun_of_the_whole_workflow_reproduces_every_file(small_demo_rerun):
     """``audit(rerun=True)`` of the small demo with one core: the session's one rerun from
-    scratch, whose files test_workflow_e2e also compares."""
+    scratch, whose files the tests below also read."""
     report = small_demo_rerun.report
     assert report.check("rerun").status == PASS, "\n".join(report.lines())
     assert report.passed and report.rerun_dir is None
-    # conftest's stand-in for shutil.rmtree moved the folder away to keep it for the e2e test
+    # conftest's stand-in for shutil.rmtree moved the folder away to keep it for the tests below
     assert len(small_demo_rerun.removed) == 1
     assert small_demo_rerun.removed[0].parent == small_demo_rerun.tmp_root
     assert not any(small_demo_rerun.tmp_root.iterdir()), "a passing rerun cleans up its folder"
+
+
+@pytest.mark.slow
+def test_rerun_from_scratch_is_byte_identical(small_demo, small_demo_rerun):
+    """The session's one rerun from scratch: same config, one core instead of two, the demo
+    study generated again (``small_demo_rerun``)."""
+    rerun = small_demo_rerun.workdir
+    log = rerun / "audit-rerun.log"
+    assert (rerun / "results" / "LATEST").is_file(), log.read_text()[-3000:]
+    assert run_dir(rerun).name == run_dir(small_demo).name
+    pairs = [
+        (run_dir(rerun), run_dir(small_demo), f"learn/{n}.tsv") for n in ("metrics", "predictions")
+    ]
+    pairs += [
+        (stage_dir(rerun, m), stage_dir(small_demo, m), f"group/{m}_{kind}.tsv")
+        for m in ("mri", "speech")
+        for kind in ("features", "qc")
+    ]
+    for new, old, name in pairs:
+        assert (new / name).read_bytes() == (old / name).read_bytes(), name
+
+
+@pytest.mark.slow
+def test_a_workflow_run_ends_by_printing_its_run_digest(small_demo_rerun):
+    """The session's rerun from scratch logged Snakemake's output: its last lines name the
+    digest of the manifest it wrote."""
+    workdir = small_demo_rerun.workdir
+    manifest_file, _ = prov.find_manifest(workdir / "results")
+    digest = prov.digest_path(manifest_file).read_text().strip()
+    assert digest == prov.run_digest(prov.read_manifest(manifest_file))
+    assert f"run digest: {digest}" in (workdir / "audit-rerun.log").read_text()

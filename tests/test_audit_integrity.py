@@ -427,14 +427,3 @@ def test_demo_relearn_reproduces_learning_and_finds_a_forged_prediction(demo_cop
     # every other learning file (metrics, null, importance, run_info...) is re-produced
     problems = {k: v for k, v in relearned.details.items() if k not in ("note", "sample")}
     assert problems == {"modified": [name], "modified on disk": [name]}, relearned.lines()
-
-
-@pytest.mark.slow
-def test_a_workflow_run_ends_by_printing_its_run_digest(small_demo_rerun):
-    """The session's rerun from scratch logged Snakemake's output: its last lines name the
-    digest of the manifest it wrote."""
-    workdir = small_demo_rerun.workdir
-    manifest_file, _ = prov.find_manifest(workdir / "results")
-    digest = prov.digest_path(manifest_file).read_text().strip()
-    assert digest == prov.run_digest(prov.read_manifest(manifest_file))
-    assert f"run digest: {digest}" in (workdir / "audit-rerun.log").read_text()

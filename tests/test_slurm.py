@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from _helpers import SLURM_PROFILE, SLURM_REQUIRED, SNAKEMAKE, wait_for_slurm_demo
+from _helpers import SLURM_PROFILE, SLURM_REQUIRED, SNAKEMAKE, wait_for_run
 
 LEARNED = ("metrics.tsv", "predictions.tsv")
 
@@ -44,8 +44,8 @@ def runs(slurm_demo, request):
     """(local run, SLURM run, SLURM run's Snakemake log). In CI the SLURM run is the session's
     small demo and the local one its one-core rerun; elsewhere the local run is the small demo
     and the SLURM run its twin."""
-    cluster, process = slurm_demo
-    log = wait_for_slurm_demo(process, cluster)
+    cluster = slurm_demo
+    log = wait_for_run(cluster)
     local = (
         request.getfixturevalue("small_demo_rerun").workdir
         if SLURM_REQUIRED

@@ -61,25 +61,6 @@ def test_second_run_does_no_work(small_demo):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-def test_rerun_from_scratch_is_byte_identical(small_demo, small_demo_rerun):
-    """The session's one rerun from scratch: same config, one core instead of two, the demo
-    study generated again (``small_demo_rerun``, which the audit tests read too)."""
-    rerun = small_demo_rerun.workdir
-    log = rerun / "audit-rerun.log"
-    assert (rerun / "results" / "LATEST").is_file(), log.read_text()[-3000:]
-    assert run_dir(rerun).name == run_dir(small_demo).name
-    pairs = [
-        (run_dir(rerun), run_dir(small_demo), f"learn/{n}.tsv") for n in ("metrics", "predictions")
-    ]
-    pairs += [
-        (stage_dir(rerun, m), stage_dir(small_demo, m), f"group/{m}_{kind}.tsv")
-        for m in ("mri", "speech")
-        for kind in ("features", "qc")
-    ]
-    for new, old, name in pairs:
-        assert (new / name).read_bytes() == (old / name).read_bytes(), name
-
-
 def test_another_config_makes_a_new_run_and_keeps_the_old(small_demo, tmp_path):
     shutil.copytree(small_demo, tmp_path / "w", symlinks=True)
     workdir = tmp_path / "w"
