@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 def default_demo(tmp_path_factory):
     """The default demo (``.test/config-demo.yaml``, which is config/config.yaml), without the
     label and added-value permutations: no test here reads a p-value, and they would repeat the
-    whole cross-validation 19 + 4 x 9 times (the small demo run computes them with the defaults)."""
+    whole cross-validation 19 + 4 x 9 times (the small demo run computes a few of both)."""
     config = scenario_config("demo")
     config["learn"]["permutation"] = {"n": 0}
     config["learn"]["added_value"] = False
