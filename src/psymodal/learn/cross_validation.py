@@ -8,6 +8,7 @@ training fold only.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 
@@ -399,9 +400,20 @@ def block_feature_names(data: StudyData, s: dict, block: str) -> list[str]:
     return [f"{block}{SEP}{name}" for name in tangent_layout(_edges(block, columns))[1]]
 
 
-def _edges(modality: str, columns: list[str]) -> list[str]:
-    """Edge names ``regionA__regionB`` of a block's columns (modality prefix removed)."""
-    return [c[len(modality) + len(SEP) :] for c in columns]
+def _edges(modality: str, columns) -> tuple[str, ...]:
+    """Edge names ``regionA__regionB`` of a block's columns (modality prefix removed), as
+    :class:`~psymodal.learn.transformers.SharedNames`."""
+    return _block_edges(modality, tuple(columns))
+
+
+@functools.lru_cache(maxsize=16)
+def _block_edges(modality: str, columns: tuple[str, ...]):
+    # cached: every fit of every fold and permutation asks for the same ~13,000 names, and
+    # slicing them cost ~10 ms a call; one shared object also keeps the layout caches' key
+    # comparisons to an identity check
+    from psymodal.learn.transformers import SharedNames
+
+    return SharedNames(c[len(modality) + len(SEP) :] for c in columns)
 
 
 def _block_transform(data: StudyData, s: dict, blocks: list[str]):
@@ -417,7 +429,7 @@ def _block_transform(data: StudyData, s: dict, blocks: list[str]):
         return None, None
     from sklearn.compose import ColumnTransformer
 
-    from psymodal.learn.transformers import SharedNames, TangentFeatures
+    from psymodal.learn.transformers import TangentFeatures
 
     parts, offset = [], 0
     for m in blocks:
@@ -426,7 +438,7 @@ def _block_transform(data: StudyData, s: dict, blocks: list[str]):
         offset += len(cols)
         if transforms.get(m) == "tangent":
             tangent = TangentFeatures(
-                edges=SharedNames(_edges(m, cols)),
+                edges=_edges(m, cols),
                 missing_regions=s["tangent"]["missing_regions"],
             )
             parts.append((m, tangent, where))

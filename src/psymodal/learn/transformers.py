@@ -506,6 +506,10 @@ class SharedNames(tuple):
 
     __slots__ = ()
 
+    def __new__(cls, names=()):
+        # str once here, so that consumers can use the names as they are
+        return super().__new__(cls, (str(n) for n in names))
+
     def __deepcopy__(self, memo):
         return self
 
@@ -518,7 +522,9 @@ def tangent_layout(edges, discard_diagonal: bool = True) -> tuple[list[str], lis
     pairs of those regions (then the diagonal unless ``discard_diagonal``), so the output width
     is known before fitting (the learning stage needs it to place the covariate columns).
     """
-    regions, names = _tangent_layout(tuple(str(e) for e in edges), discard_diagonal)
+    if not isinstance(edges, SharedNames):
+        edges = tuple(str(e) for e in edges)
+    regions, names = _tangent_layout(edges, discard_diagonal)
     return list(regions), list(names)
 
 
@@ -611,11 +617,13 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
         self.tol = tol
         self.n_threads = n_threads
 
-    def _edges(self, n_features: int) -> list[str]:
-        if self.edges is not None:
-            edges = [str(e) for e in self.edges]
+    def _edges(self, n_features: int) -> tuple[str, ...]:
+        if isinstance(self.edges, SharedNames):  # already str, and shared by every clone
+            edges = self.edges
+        elif self.edges is not None:
+            edges = tuple(str(e) for e in self.edges)
         elif hasattr(self, "feature_names_in_"):
-            edges = [str(e) for e in self.feature_names_in_]
+            edges = tuple(str(e) for e in self.feature_names_in_)
         else:
             p = int(round((np.sqrt(8 * n_features + 1) - 1) / 2))
             if p * (p + 1) // 2 != n_features:
@@ -624,7 +632,7 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
                     "diagonal p(p+1)/2; pass edges"
                 )
             iu, ju = np.triu_indices(p)
-            edges = [f"r{i:03d}__r{j:03d}" for i, j in zip(iu, ju, strict=True)]
+            edges = tuple(f"r{i:03d}__r{j:03d}" for i, j in zip(iu, ju, strict=True))
         if len(edges) != n_features:
             raise ValueError(f"{len(edges)} edge names for {n_features} columns")
         return edges
@@ -673,7 +681,7 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
         edges = self._edges(X.shape[1])
         regions, names, self._cols, self._i, self._j = _edge_layout(
-            tuple(edges), bool(self.discard_diagonal)
+            edges, bool(self.discard_diagonal)
         )
         self.regions_, names = list(regions), list(names)
         if self.missing_regions not in ("complete", "drop"):
