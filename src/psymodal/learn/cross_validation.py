@@ -1060,6 +1060,19 @@ def _exchangeable_fraction(y: np.ndarray, strata: np.ndarray | None) -> float:
     return float(np.mean(mixed[index]))
 
 
+def permutation_fits():
+    """Context for the refits of a permutation test: scikit-learn's parameter validation off.
+
+    Permutation runs refit estimators built exactly as the observed run's, whose fits have
+    already validated those parameters; validating them again in each of thousands of refits
+    (``inspect`` work per estimator and step) only costs time. Input checks (NaN, shapes)
+    stay on. Applies in this thread; folds sent to other processes validate as usual.
+    """
+    from sklearn import config_context
+
+    return config_context(skip_parameter_validation=True)
+
+
 def _permutation_run(data: StudyData, s: dict, y_perm: np.ndarray):
     """Out-of-fold predictions and notes of one cross-validation on permuted labels.
 
@@ -1068,7 +1081,8 @@ def _permutation_run(data: StudyData, s: dict, y_perm: np.ndarray):
     the modality rather than the labels (:mod:`psymodal.learn.added_value`).
     """
     analyses = [a for a in plan_analyses(data, s) if a.kind != "with_confounds"]
-    outputs = cross_validated_predictions(data, s, y_perm, repeats=1, analyses=analyses)
+    with permutation_fits():
+        outputs = cross_validated_predictions(data, s, y_perm, repeats=1, analyses=analyses)
     return outputs[0], outputs[2]
 
 

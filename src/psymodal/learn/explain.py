@@ -15,7 +15,7 @@ import pandas as pd
 
 from psymodal.learn.assemble import StudyData
 from psymodal.learn.cross_validation import EvaluationResult, block_feature_names
-from psymodal.learn.metrics import roc_auc
+from psymodal.learn.metrics import roc_auc, roc_auc_rows
 from psymodal.learn.shap_values import add_shap, shap_table
 
 COLUMNS = [
@@ -56,7 +56,7 @@ def _permuted_drop(predict, X: np.ndarray, y, columns, n_repeats, rng, base) -> 
     for k in range(n_repeats):
         stacked[k * n : (k + 1) * n, columns] = X[rng.permutation(n)][:, columns]
     scores = predict(stacked)
-    drops = [base - roc_auc(y, scores[k * n : (k + 1) * n]) for k in range(n_repeats)]
+    drops = [base - auc for auc in roc_auc_rows(y, scores.reshape(n_repeats, n))]
     return float(np.mean(drops))
 
 

@@ -17,6 +17,27 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 
+def _validate_fitted(estimator, X, **kwargs):
+    """``validate_data(estimator, X, ensure_all_finite="allow-nan", reset=False, **kwargs)``.
+
+    A plain 2D float64 array of the fitted width, without infinities, passes as it is: the
+    cross-validation hands these transformers such arrays thousands of times per run, and
+    scikit-learn's checks (dataframe detection, feature names) cost more than the transform.
+    Anything else goes through scikit-learn (and its errors and warnings).
+    """
+    if (
+        type(X) is np.ndarray
+        and X.dtype == np.float64
+        and X.ndim == 2
+        and X.shape[0] >= 1
+        and X.shape[1] == getattr(estimator, "n_features_in_", None)
+        and not hasattr(estimator, "feature_names_in_")
+        and not np.isinf(X).any()
+    ):
+        return X
+    return validate_data(estimator, X, ensure_all_finite="allow-nan", reset=False, **kwargs)
+
+
 class ModalityBlockSelector(TransformerMixin, BaseEstimator):
     """Select the columns of one or more modality blocks (and covariates) from ``X``.
 
@@ -63,7 +84,7 @@ class ModalityBlockSelector(TransformerMixin, BaseEstimator):
             if X.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has {X.shape[1]} features, expected {self.n_features_in_}")
             return X.iloc[:, self._positions]
-        X = validate_data(self, X, ensure_all_finite="allow-nan", reset=False)
+        X = _validate_fitted(self, X)
         return X[:, self._positions]
 
     def get_feature_names_out(self, input_features=None):
@@ -448,7 +469,7 @@ class MedianImputer(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Fill missing values with the training medians."""
         check_is_fitted(self, "statistics_")
-        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        X = _validate_fitted(self, X, dtype=np.float64)
         missing = np.isnan(X)
         return np.where(missing, self.statistics_, X) if missing.any() else X.copy()
 
@@ -722,7 +743,7 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Tangent vectors relative to the training reference (NaN rows for absent subjects)."""
         check_is_fitted(self, "tangent_")
-        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        X = _validate_fitted(self, X, dtype=np.float64)
         mats, present = self._matrices(X)
         out = np.full((X.shape[0], self.n_features_out_), np.nan)
         if present.any():
