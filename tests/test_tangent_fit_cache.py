@@ -1,4 +1,5 @@
-"""The in-process cache of fitted tangent references and the shared edge names.
+"""The in-process caches of fitted tangent references and tangent vectors, and the shared
+edge names.
 
 A repeated fit on the same training matrices (same order, same settings) returns what a refit
 computes, byte for byte, without recomputing; anything else is a miss.
@@ -29,6 +30,8 @@ def _fitted(covs, **params):
 def empty_cache(monkeypatch):
     monkeypatch.setattr(T, "_FIT_CACHE", {})
     monkeypatch.setattr(T, "_SUBJECT_CACHE", {})
+    monkeypatch.setattr(T, "_VECTOR_CACHE", {})
+    monkeypatch.setattr(T, "_vector_cache_used", [0])
     return T._FIT_CACHE
 
 
@@ -123,3 +126,52 @@ def test_block_edges_are_one_shared_object():
     first = _edges("mri", columns)
     assert isinstance(first, SharedNames) and first == ("a__a", "a__b", "b__b")
     assert _edges("mri", list(columns)) is first
+
+
+def test_cached_vectors_equal_a_fresh_transform(empty_cache):
+    covs = _covariances(n=12)
+    est = T.TangentSpace(input="covariance").fit(covs[:8])
+    test = covs[6:]
+    test[3, 2, :] = test[3, :, 2] = np.nan  # completed from the training mean
+    fresh = est.transform(test)
+    assert len(T._VECTOR_CACHE) == len(test)
+    order = np.array([3, 0, 5, 1])
+    assert est.transform(test[order]).tobytes() == fresh[order].tobytes()  # all hits
+    mixed = np.concatenate([covs[:2], test[[4]]])  # misses and a hit
+    T._VECTOR_CACHE.clear()
+    T._vector_cache_used[0] = 0
+    expected = est.transform(mixed)
+    T._VECTOR_CACHE.clear()
+    T._vector_cache_used[0] = 0
+    est.transform(test[[4]])
+    assert est.transform(mixed).tobytes() == expected.tobytes()
+    out = est.transform(test[order])
+    out[:] = 0  # the caller's copy
+    assert est.transform(test[order]).tobytes() == fresh[order].tobytes()
+
+
+def test_vectors_follow_the_fitted_reference(empty_cache):
+    covs = _covariances(n=10)
+    est = T.TangentSpace(input="covariance").fit(covs[:6])
+    before = est.transform(covs[6:])
+    est.whitening_ = est.whitening_ * 2.0  # changed by hand: not the cached vectors
+    assert est.transform(covs[6:]).tobytes() != before.tobytes()
+    other = T.TangentSpace(input="covariance").fit(covs[1:7])
+    assert other.transform(covs[7:]).tobytes() != before[1:].tobytes()
+
+
+def test_the_vector_cache_stays_within_its_bytes(empty_cache, monkeypatch):
+    covs = _covariances(n=14)
+    est = T.TangentSpace(input="covariance").fit(covs[:6])
+    row = est.transform(covs[:1])[0].nbytes
+    monkeypatch.setattr(T, "_VECTOR_CACHE_BYTES", 3 * row)
+    est.transform(covs[6:])
+    assert len(T._VECTOR_CACHE) == 3 and T._vector_cache_used[0] == 3 * row
+
+
+def test_clear_fit_caches_forces_a_refit(empty_cache):
+    covs = _covariances()
+    _fitted(covs)
+    T.TangentSpace(input="covariance").fit(covs).transform(covs[:2])
+    T.clear_fit_caches()
+    assert not T._FIT_CACHE and not T._VECTOR_CACHE and T._vector_cache_used == [0]

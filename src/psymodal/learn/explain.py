@@ -138,18 +138,23 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
         test = np.unique(np.concatenate([t for _, t in fitted.values()]))
         y = data.y[test]
         position = {subject: i for i, subject in enumerate(test)}
+        # each block's predictions on its unpermuted test rows, computed once: only the
+        # permuted block changes from one call of fused() to the next
+        intact = {block: est.predict_proba(Xall[t])[:, 1] for block, (est, t) in fitted.items()}
 
-        def fused(perturb=None, fitted=fitted, test=test, position=position):
+        def fused(perturb=None, fitted=fitted, test=test, position=position, intact=intact):
             total = np.zeros(len(test))
             count = np.zeros(len(test))
             for block, (est, t) in fitted.items():
-                X = Xall[t]
+                prob = intact[block]
                 if block == perturb:
+                    X = Xall[t]
                     cols = [pos[c] for c in data.blocks[block]]
                     X = X.copy()
                     X[:, cols] = X[rng.permutation(len(t))][:, cols]
+                    prob = est.predict_proba(X)[:, 1]
                 rows = [position[i] for i in t]
-                total[rows] += est.predict_proba(X)[:, 1]
+                total[rows] += prob
                 count[rows] += 1
             return total / np.maximum(count, 1)
 
