@@ -248,14 +248,21 @@ def make_splits(data: StudyData, s: dict, y: np.ndarray | None = None, repeats: 
     return splits, folds, notes
 
 
+# (columns, positions) of the last study matrices' column indexes, most recent first
+_POSITIONS: list[tuple[pd.Index, dict[str, int]]] = []
+
+
 def _column_positions(data: StudyData) -> dict[str, int]:
-    """Column name -> position in ``data.X``, built once per study matrix: a connectome has
-    thousands of edges and every fold of every permutation builds an estimator."""
-    cached = getattr(data, "_column_positions", None)
-    if cached is None or cached[0] is not data.X:
-        cached = (data.X, {c: i for i, c in enumerate(data.X.columns)})
-        data._column_positions = cached
-    return cached[1]
+    """Column name -> position in ``data.X``, built once per column index: a connectome has
+    thousands of edges and every fold of every permutation builds an estimator. Keyed by the
+    (immutable) index object, which the label and modality permutations' study copies share."""
+    columns = data.X.columns
+    for cached, positions in _POSITIONS:
+        if cached is columns:
+            return positions
+    positions = {c: i for i, c in enumerate(columns)}
+    _POSITIONS[:] = [(columns, positions), *_POSITIONS[:3]]
+    return positions
 
 
 def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):

@@ -271,7 +271,13 @@ def clear_fit_caches() -> None:
 def _subject_keys(matrices: np.ndarray, eps: float) -> list[bytes]:
     """A digest of each matrix's bytes and the eigenvalue floor (the caches' keys)."""
     tag = repr(eps).encode()
-    return [hashlib.blake2b(m.tobytes() + tag, digest_size=16).digest() for m in matrices]
+    keys = []
+    for m in matrices:
+        # the digest of m.tobytes() + tag, without copying the matrix into a bytes object
+        h = hashlib.blake2b(np.ascontiguousarray(m), digest_size=16)
+        h.update(tag)
+        keys.append(h.digest())
+    return keys
 
 
 def _remember_fit(key: bytes, arrays: tuple) -> None:
