@@ -102,6 +102,9 @@ def psymodal_cv(series, y, folds):
 
     from psymodal.learn.transformers import TangentFeatures
     from psymodal.mri.connectome import connectivity_features
+    from psymodal.mri.tangent import clear_fit_caches
+
+    clear_fit_caches()  # each repeat fits every fold afresh: no references from the last one
 
     regions = [f"r{k:03d}" for k in range(series[0].shape[1])]
     rows = [connectivity_features(pd.DataFrame(s, columns=regions), "tangent") for s in series]

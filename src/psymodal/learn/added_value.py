@@ -84,14 +84,15 @@ def _score_per_model(predictions: pd.DataFrame, task: str) -> dict[tuple, float]
 
 def _permuted_run(data: StudyData, s: dict, analyses: list, block: str, source: np.ndarray):
     """Scores of ``analyses`` with the rows of ``block``'s features taken from ``source``."""
-    from psymodal.learn.cross_validation import cross_validated_predictions
+    from psymodal.learn.cross_validation import cross_validated_predictions, permutation_fits
 
     rows = np.flatnonzero(data.available[block].to_numpy())
     columns = data.X.columns.get_indexer(data.blocks[block])
     values = data.X.to_numpy(dtype=float)  # a copy: the study matrix is one float block
     values[np.ix_(rows, columns)] = values[np.ix_(source, columns)]
     X = pd.DataFrame(values, index=data.X.index, columns=data.X.columns)
-    predictions = cross_validated_predictions(replace(data, X=X), s, analyses=analyses)[0]
+    with permutation_fits():
+        predictions = cross_validated_predictions(replace(data, X=X), s, analyses=analyses)[0]
     return _score_per_model(predictions, s["task"])
 
 

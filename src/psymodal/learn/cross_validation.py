@@ -8,6 +8,7 @@ training fold only.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 
@@ -247,14 +248,21 @@ def make_splits(data: StudyData, s: dict, y: np.ndarray | None = None, repeats: 
     return splits, folds, notes
 
 
+# (columns, positions) of the last study matrices' column indexes, most recent first
+_POSITIONS: list[tuple[pd.Index, dict[str, int]]] = []
+
+
 def _column_positions(data: StudyData) -> dict[str, int]:
-    """Column name -> position in ``data.X``, built once per study matrix: a connectome has
-    thousands of edges and every fold of every permutation builds an estimator."""
-    cached = getattr(data, "_column_positions", None)
-    if cached is None or cached[0] is not data.X:
-        cached = (data.X, {c: i for i, c in enumerate(data.X.columns)})
-        data._column_positions = cached
-    return cached[1]
+    """Column name -> position in ``data.X``, built once per column index: a connectome has
+    thousands of edges and every fold of every permutation builds an estimator. Keyed by the
+    (immutable) index object, which the label and modality permutations' study copies share."""
+    columns = data.X.columns
+    for cached, positions in _POSITIONS:
+        if cached is columns:
+            return positions
+    positions = {c: i for i, c in enumerate(columns)}
+    _POSITIONS[:] = [(columns, positions), *_POSITIONS[:3]]
+    return positions
 
 
 def build_estimator(analysis: Analysis, data: StudyData, s: dict, seed: int):
@@ -399,9 +407,20 @@ def block_feature_names(data: StudyData, s: dict, block: str) -> list[str]:
     return [f"{block}{SEP}{name}" for name in tangent_layout(_edges(block, columns))[1]]
 
 
-def _edges(modality: str, columns: list[str]) -> list[str]:
-    """Edge names ``regionA__regionB`` of a block's columns (modality prefix removed)."""
-    return [c[len(modality) + len(SEP) :] for c in columns]
+def _edges(modality: str, columns) -> tuple[str, ...]:
+    """Edge names ``regionA__regionB`` of a block's columns (modality prefix removed), as
+    :class:`~psymodal.learn.transformers.SharedNames`."""
+    return _block_edges(modality, tuple(columns))
+
+
+@functools.lru_cache(maxsize=16)
+def _block_edges(modality: str, columns: tuple[str, ...]):
+    # cached: every fit of every fold and permutation asks for the same ~13,000 names, and
+    # slicing them cost ~10 ms a call; one shared object also keeps the layout caches' key
+    # comparisons to an identity check
+    from psymodal.learn.transformers import SharedNames
+
+    return SharedNames(c[len(modality) + len(SEP) :] for c in columns)
 
 
 def _block_transform(data: StudyData, s: dict, blocks: list[str]):
@@ -417,7 +436,7 @@ def _block_transform(data: StudyData, s: dict, blocks: list[str]):
         return None, None
     from sklearn.compose import ColumnTransformer
 
-    from psymodal.learn.transformers import SharedNames, TangentFeatures
+    from psymodal.learn.transformers import TangentFeatures
 
     parts, offset = [], 0
     for m in blocks:
@@ -426,7 +445,7 @@ def _block_transform(data: StudyData, s: dict, blocks: list[str]):
         offset += len(cols)
         if transforms.get(m) == "tangent":
             tangent = TangentFeatures(
-                edges=SharedNames(_edges(m, cols)),
+                edges=_edges(m, cols),
                 missing_regions=s["tangent"]["missing_regions"],
             )
             parts.append((m, tangent, where))
@@ -1048,6 +1067,19 @@ def _exchangeable_fraction(y: np.ndarray, strata: np.ndarray | None) -> float:
     return float(np.mean(mixed[index]))
 
 
+def permutation_fits():
+    """Context for the refits of a permutation test: scikit-learn's parameter validation off.
+
+    Permutation runs refit estimators built exactly as the observed run's, whose fits have
+    already validated those parameters; validating them again in each of thousands of refits
+    (``inspect`` work per estimator and step) only costs time. Input checks (NaN, shapes)
+    stay on. Applies in this thread; folds sent to other processes validate as usual.
+    """
+    from sklearn import config_context
+
+    return config_context(skip_parameter_validation=True)
+
+
 def _permutation_run(data: StudyData, s: dict, y_perm: np.ndarray):
     """Out-of-fold predictions and notes of one cross-validation on permuted labels.
 
@@ -1056,7 +1088,8 @@ def _permutation_run(data: StudyData, s: dict, y_perm: np.ndarray):
     the modality rather than the labels (:mod:`psymodal.learn.added_value`).
     """
     analyses = [a for a in plan_analyses(data, s) if a.kind != "with_confounds"]
-    outputs = cross_validated_predictions(data, s, y_perm, repeats=1, analyses=analyses)
+    with permutation_fits():
+        outputs = cross_validated_predictions(data, s, y_perm, repeats=1, analyses=analyses)
     return outputs[0], outputs[2]
 
 

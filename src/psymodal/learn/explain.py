@@ -15,7 +15,7 @@ import pandas as pd
 
 from psymodal.learn.assemble import StudyData
 from psymodal.learn.cross_validation import EvaluationResult, block_feature_names
-from psymodal.learn.metrics import roc_auc
+from psymodal.learn.metrics import roc_auc, roc_auc_rows
 from psymodal.learn.shap_values import add_shap, shap_table
 
 COLUMNS = [
@@ -56,7 +56,7 @@ def _permuted_drop(predict, X: np.ndarray, y, columns, n_repeats, rng, base) -> 
     for k in range(n_repeats):
         stacked[k * n : (k + 1) * n, columns] = X[rng.permutation(n)][:, columns]
     scores = predict(stacked)
-    drops = [base - roc_auc(y, scores[k * n : (k + 1) * n]) for k in range(n_repeats)]
+    drops = [base - auc for auc in roc_auc_rows(y, scores.reshape(n_repeats, n))]
     return float(np.mean(drops))
 
 
@@ -138,18 +138,23 @@ def importance_table(data: StudyData, result: EvaluationResult) -> pd.DataFrame:
         test = np.unique(np.concatenate([t for _, t in fitted.values()]))
         y = data.y[test]
         position = {subject: i for i, subject in enumerate(test)}
+        # each block's predictions on its unpermuted test rows, computed once: only the
+        # permuted block changes from one call of fused() to the next
+        intact = {block: est.predict_proba(Xall[t])[:, 1] for block, (est, t) in fitted.items()}
 
-        def fused(perturb=None, fitted=fitted, test=test, position=position):
+        def fused(perturb=None, fitted=fitted, test=test, position=position, intact=intact):
             total = np.zeros(len(test))
             count = np.zeros(len(test))
             for block, (est, t) in fitted.items():
-                X = Xall[t]
+                prob = intact[block]
                 if block == perturb:
+                    X = Xall[t]
                     cols = [pos[c] for c in data.blocks[block]]
                     X = X.copy()
                     X[:, cols] = X[rng.permutation(len(t))][:, cols]
+                    prob = est.predict_proba(X)[:, 1]
                 rows = [position[i] for i in t]
-                total[rows] += est.predict_proba(X)[:, 1]
+                total[rows] += prob
                 count[rows] += 1
             return total / np.maximum(count, 1)
 

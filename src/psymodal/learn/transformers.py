@@ -17,6 +17,27 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 
+def _validate_fitted(estimator, X, **kwargs):
+    """``validate_data(estimator, X, ensure_all_finite="allow-nan", reset=False, **kwargs)``.
+
+    A plain 2D float64 array of the fitted width, without infinities, passes as it is: the
+    cross-validation hands these transformers such arrays thousands of times per run, and
+    scikit-learn's checks (dataframe detection, feature names) cost more than the transform.
+    Anything else goes through scikit-learn (and its errors and warnings).
+    """
+    if (
+        type(X) is np.ndarray
+        and X.dtype == np.float64
+        and X.ndim == 2
+        and X.shape[0] >= 1
+        and X.shape[1] == getattr(estimator, "n_features_in_", None)
+        and not hasattr(estimator, "feature_names_in_")
+        and not np.isinf(X).any()
+    ):
+        return X
+    return validate_data(estimator, X, ensure_all_finite="allow-nan", reset=False, **kwargs)
+
+
 class ModalityBlockSelector(TransformerMixin, BaseEstimator):
     """Select the columns of one or more modality blocks (and covariates) from ``X``.
 
@@ -63,7 +84,7 @@ class ModalityBlockSelector(TransformerMixin, BaseEstimator):
             if X.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has {X.shape[1]} features, expected {self.n_features_in_}")
             return X.iloc[:, self._positions]
-        X = validate_data(self, X, ensure_all_finite="allow-nan", reset=False)
+        X = _validate_fitted(self, X)
         return X[:, self._positions]
 
     def get_feature_names_out(self, input_features=None):
@@ -448,7 +469,7 @@ class MedianImputer(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Fill missing values with the training medians."""
         check_is_fitted(self, "statistics_")
-        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        X = _validate_fitted(self, X, dtype=np.float64)
         missing = np.isnan(X)
         return np.where(missing, self.statistics_, X) if missing.any() else X.copy()
 
@@ -506,6 +527,10 @@ class SharedNames(tuple):
 
     __slots__ = ()
 
+    def __new__(cls, names=()):
+        # str once here, so that consumers can use the names as they are
+        return super().__new__(cls, (str(n) for n in names))
+
     def __deepcopy__(self, memo):
         return self
 
@@ -518,7 +543,9 @@ def tangent_layout(edges, discard_diagonal: bool = True) -> tuple[list[str], lis
     pairs of those regions (then the diagonal unless ``discard_diagonal``), so the output width
     is known before fitting (the learning stage needs it to place the covariate columns).
     """
-    regions, names = _tangent_layout(tuple(str(e) for e in edges), discard_diagonal)
+    if not isinstance(edges, SharedNames):
+        edges = tuple(str(e) for e in edges)
+    regions, names = _tangent_layout(edges, discard_diagonal)
     return list(regions), list(names)
 
 
@@ -611,11 +638,13 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
         self.tol = tol
         self.n_threads = n_threads
 
-    def _edges(self, n_features: int) -> list[str]:
-        if self.edges is not None:
-            edges = [str(e) for e in self.edges]
+    def _edges(self, n_features: int) -> tuple[str, ...]:
+        if isinstance(self.edges, SharedNames):  # already str, and shared by every clone
+            edges = self.edges
+        elif self.edges is not None:
+            edges = tuple(str(e) for e in self.edges)
         elif hasattr(self, "feature_names_in_"):
-            edges = [str(e) for e in self.feature_names_in_]
+            edges = tuple(str(e) for e in self.feature_names_in_)
         else:
             p = int(round((np.sqrt(8 * n_features + 1) - 1) / 2))
             if p * (p + 1) // 2 != n_features:
@@ -624,7 +653,7 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
                     "diagonal p(p+1)/2; pass edges"
                 )
             iu, ju = np.triu_indices(p)
-            edges = [f"r{i:03d}__r{j:03d}" for i, j in zip(iu, ju, strict=True)]
+            edges = tuple(f"r{i:03d}__r{j:03d}" for i, j in zip(iu, ju, strict=True))
         if len(edges) != n_features:
             raise ValueError(f"{len(edges)} edge names for {n_features} columns")
         return edges
@@ -673,7 +702,7 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
         edges = self._edges(X.shape[1])
         regions, names, self._cols, self._i, self._j = _edge_layout(
-            tuple(edges), bool(self.discard_diagonal)
+            edges, bool(self.discard_diagonal)
         )
         self.regions_, names = list(regions), list(names)
         if self.missing_regions not in ("complete", "drop"):
@@ -714,7 +743,7 @@ class TangentFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Tangent vectors relative to the training reference (NaN rows for absent subjects)."""
         check_is_fitted(self, "tangent_")
-        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        X = _validate_fitted(self, X, dtype=np.float64)
         mats, present = self._matrices(X)
         out = np.full((X.shape[0], self.n_features_out_), np.nan)
         if present.any():
