@@ -396,6 +396,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="psymodal analyses each file at its own rate (speech.sample_rate: null)",
     )
+    parser.add_argument(
+        "--egemaps",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a speech.egemaps setting (repeatable), e.g. shs_harmonicity=0",
+    )
     parser.add_argument("--write-docs", action="store_true", help="regenerate the fidelity doc")
     parser.add_argument("--out", type=Path, help="write the per-feature table (TSV)")
     parser.add_argument(
@@ -430,6 +437,9 @@ def main(argv: list[str] | None = None) -> int:
     # Both extractors see the file at its own rate; the Nyquist policy is off so that 8 kHz
     # files are compared on every feature openSMILE computes.
     settings = {"egemaps": {"nyquist_policy": "keep"}}
+    for item in args.egemaps:
+        key, value = item.split("=", 1)
+        settings["egemaps"][key] = float(value) if "." in value else int(value)
     if args.native_rate:
         settings["sample_rate"] = None
     files = [f for f in corpus(speech, n_fsdd=args.n_fsdd) if args.half in ("all", f.half)]
@@ -498,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         for column in [c for c in table.columns if "_self_r_" in c]:
             print(f"  {column}: {table[column].median():.3f}")
     if args.write_docs:
-        if args.half != "held_back" or args.reference_voicing or args.native_rate:
+        if args.half != "held_back" or args.reference_voicing or args.native_rate or args.egemaps:
             print("--write-docs needs the plain held-back run; doc not written")
         else:
             command = "python benchmarks/speech_validate_opensmile.py --write-docs"
