@@ -874,16 +874,12 @@ def _voice_periodic_frames(
     candidate = np.asarray(pitch.candidate[:n], dtype=float)
     voiced = np.isfinite(f0)
     extra = ~voiced & np.isfinite(candidate) & (pitch.aperiodicity[:n] < threshold)
+    _drop_blips(extra, voiced)
     shs_f0 = None
     if shs_gate is not None and extra.any():
         ok, shs_f0 = shs_gate(np.flatnonzero(extra))
         extra &= ok
-    # A run of such frames shorter than _MIN_EXTRA_RUN that touches no tracked voicing is a
-    # blip (a tracker with transition costs, as openSMILE's, does not voice it).
-    union = voiced | extra
-    for a, b in _runs(union):
-        if b - a < _MIN_EXTRA_RUN and not voiced[a:b].any():
-            extra[a:b] = False
+        _drop_blips(extra, voiced)
     if not extra.any():
         return f0
     if shs_f0 is not None:
@@ -892,6 +888,16 @@ def _voice_periodic_frames(
         candidate = shs_f0
     out = np.where(extra, candidate, f0)
     return out
+
+
+def _drop_blips(extra: np.ndarray, voiced: np.ndarray) -> None:
+    """Unmark (in place) the ``extra`` frames in runs shorter than ``_MIN_EXTRA_RUN`` that touch
+    no ``voiced`` frame: a tracker with transition costs, as openSMILE's, does not voice such
+    a blip. Dropping frames only shortens runs, so applying it before a further selection
+    (the SHS gate, which then analyses fewer frames) and after gives the same frames."""
+    for a, b in _runs(voiced | extra):
+        if b - a < _MIN_EXTRA_RUN and not voiced[a:b].any():
+            extra[a:b] = False
 
 
 def _bridge_voicing_gaps(f0: np.ndarray, max_gap: int) -> np.ndarray:

@@ -78,7 +78,7 @@ def _shs_matrix(
         gain = compression ** (n - 1)
         summation[below[ok], cols[ok]] += gain * (1.0 - frac_n[ok])
         summation[below[ok] + 1, cols[ok]] += gain * frac_n[ok]
-    matrix = np.ascontiguousarray(to_octave.T @ summation)
+    matrix = np.ascontiguousarray(to_octave.T @ summation, dtype=np.float32)
     pitches = 2.0 ** octave[search]
     matrix.flags.writeable = False
     pitches.flags.writeable = False
@@ -95,7 +95,7 @@ def _enhance(magnitude: np.ndarray) -> np.ndarray:
     for k in range(1, _ENHANCE_HALF_WIDTH + 1):
         keep[:, k:] |= peak[:, :-k]
         keep[:, :-k] |= peak[:, k:]
-    return np.where(keep, magnitude, 0.0)
+    return magnitude * keep
 
 
 def shs_pitch(
@@ -129,16 +129,21 @@ def shs_pitch(
         ``1 - mean / max`` of the SHS spectrum over the search range, in [0, 1) (0 for
         silent frames).
     """
-    frames = np.asarray(frames, dtype=np.float64)
     n = len(frames)
     if n == 0:
         return np.empty(0), np.empty(0)
-    n_fft = 1 << int(np.ceil(np.log2(frames.shape[1])))
-    magnitude = np.abs(scipy.fft.rfft(frames, n=n_fft, axis=1))
+    length = frames.shape[1]
+    n_fft = 1 << int(np.ceil(np.log2(length)))
+    # Single precision throughout (about twice as fast): the pitch and the harmonicity are
+    # read to far coarser resolution than its 1e-7.
+    padded = np.zeros((n, n_fft), dtype=np.float32)
+    padded[:, :length] = frames
+    spec = scipy.fft.rfft(padded, axis=1)
+    magnitude = np.sqrt(spec.real * spec.real + spec.imag * spec.imag)
     matrix, pitches = _shs_matrix(
         int(sr), n_fft, float(fmin), float(fmax), int(n_harmonics), float(compression)
     )
-    spectrum = _enhance(magnitude) @ matrix
+    spectrum = (_enhance(magnitude) @ matrix).astype(np.float64)
     best = np.argmax(spectrum, axis=1)
     rows = np.arange(n)
     peak = spectrum[rows, best]
