@@ -63,3 +63,17 @@ def test_shs_gate_limits_the_frames_voiced_beyond_the_tracker():
     # Without the gate, YIN's aperiodicity alone voices them all, with YIN's candidate.
     out = _voice_periodic_frames(f0, track, n, 0.5)
     np.testing.assert_array_equal(out[4:], 240.0)
+
+
+def test_added_frames_far_from_the_tracked_pitch_are_dropped():
+    """SHS's argmax on a decaying vowel tail can pick a harmonic: such frames stay unvoiced."""
+    from psymodal.speech.egemaps import _drop_pitch_jumps
+
+    f0 = np.array([np.nan, 120.0, 121.0, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan])
+    candidate = np.array([118.0, 0, 0, 125.0, 480.0, np.nan, 200.0, 200.0, 200.0])
+    extra = np.array([True, False, False, True, True, False, True, True, True])
+    voiced = np.isfinite(f0)
+    _drop_pitch_jumps(extra, voiced, f0, candidate)
+    # Frames 0 and 3 continue the tracked pitch; frame 4 is two octaves up; frames 6-8 are a
+    # stretch of their own (no tracked frame to compare with).
+    np.testing.assert_array_equal(np.flatnonzero(extra), [0, 3, 6, 7, 8])

@@ -158,7 +158,6 @@ RENAMED = frozenset(
         "HNRdBACF_sma3nz_amean",
         "HNRdBACF_sma3nz_stddevNorm",
         "MeanUnvoicedSegmentLength",
-        "MeanVoicedSegmentLengthSec",
         "VoicedSegmentsPerSec",
         "alphaRatioV_sma3nz_amean",
         "hammarbergIndexV_sma3nz_amean",
@@ -903,8 +902,36 @@ def _voice_periodic_frames(
         # off (tuning half, F0 percentile 20: r 0.92 with it, 0.94 with SHS's; median r
         # over all 88: 0.833 with it, 0.854 with SHS's).
         candidate = shs_f0
+        _drop_pitch_jumps(extra, voiced, f0, candidate)
+        _drop_blips(extra, voiced)
+        if not extra.any():
+            return f0
     out = np.where(extra, candidate, f0)
     return out
+
+
+# An added frame whose pitch is this far (octaves) from the tracked F0 next to it is a
+# harmonic or subharmonic picked by SHS's argmax (e.g. the 4th harmonic in a decaying vowel
+# tail); openSMILE's Viterbi smoother, whose transitions cost pitch jumps, does not make it.
+_MAX_JUMP_OCTAVES = 0.5
+
+
+def _drop_pitch_jumps(extra, voiced, f0, candidate) -> None:
+    """Unmark (in place) the ``extra`` frames of a voiced stretch whose ``candidate`` pitch
+    lies more than ``_MAX_JUMP_OCTAVES`` from the ``f0`` of the nearest tracked frame of that
+    stretch (stretches without tracked frames are left as they are)."""
+    for a, b in _runs(voiced | extra):
+        tracked = np.flatnonzero(voiced[a:b]) + a
+        added = np.flatnonzero(extra[a:b]) + a
+        if len(tracked) == 0 or len(added) == 0:
+            continue
+        pos = np.searchsorted(tracked, added)
+        left = tracked[np.maximum(pos - 1, 0)]
+        right = tracked[np.minimum(pos, len(tracked) - 1)]
+        nearest = np.where(np.abs(added - left) <= np.abs(right - added), left, right)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            jump = np.abs(np.log2(candidate[added] / f0[nearest]))
+        extra[added[~(jump <= _MAX_JUMP_OCTAVES)]] = False
 
 
 def _drop_blips(extra: np.ndarray, voiced: np.ndarray) -> None:
