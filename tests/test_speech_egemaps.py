@@ -50,7 +50,7 @@ def test_f0_and_voiced_segments():
     assert feats["pm_VoicedSegmentsPerSec"] == pytest.approx(3 / duration_f0, rel=0.05)
     # openSMILE 2.6.0 gives 0.53 here: 60 ms F0 frames reaching into a vowel are voiced.
     assert feats["MeanVoicedSegmentLengthSec"] == pytest.approx(0.53, abs=0.04)
-    assert feats["MeanUnvoicedSegmentLength"] == pytest.approx(0.4, abs=0.2)
+    assert feats["pm_MeanUnvoicedSegmentLength"] == pytest.approx(0.4, abs=0.2)
 
 
 def test_jitter_and_shimmer_from_known_perturbations():

@@ -37,9 +37,21 @@ def power_spectrogram(
     length = int(round(window_s * sr))
     n_fft = 1 << int(np.ceil(np.log2(length)))
     frames = frame_signal(y, length, hop_length)
-    spec = scipy.fft.rfft(frames * np.hamming(length), n=n_fft, axis=1)
-    power = spec.real**2 + spec.imag**2
+    # The FFT in single precision (half its cost; spectral features are read in dB or
+    # through logs, far coarser than its 1e-7), into a buffer zero-padded once.
+    padded = np.zeros((len(frames), n_fft), dtype=np.float32)
+    np.multiply(frames, _hamming(length), out=padded[:, :length], casting="same_kind")
+    spec = scipy.fft.rfft(padded, axis=1)
+    power = (spec.real * spec.real + spec.imag * spec.imag).astype(np.float64)
     return power, np.fft.rfftfreq(n_fft, 1.0 / sr)
+
+
+@functools.lru_cache(maxsize=8)
+def _hamming(length: int) -> np.ndarray:
+    """The Hamming window of ``length`` samples (read-only, made once per length)."""
+    window = np.hamming(length)
+    window.flags.writeable = False
+    return window
 
 
 def hz_to_mel(f):

@@ -1,0 +1,161 @@
+"""Pitch by subharmonic summation (Hermes 1988), for eGeMAPS' voicing decisions.
+
+openSMILE's eGeMAPS tracks F0 by subharmonic summation (SHS) on 60 ms Gaussian-windowed
+frames; psymodal's own prosody uses YIN. This module computes the SHS pitch spectrum as
+Hermes (1988, "Measurement of pitch by subharmonic summation", JASA 83) describes it and as
+openSMILE's eGeMAPSv02 configuration sets it up (``cSpecScale``: octave scale from 25 Hz,
+spectral enhancement and smoothing, auditory weighting; ``cPitchShs``: 15 harmonics,
+compression 0.85, F0 55-1000 Hz):
+
+1. magnitude spectrum of each windowed frame;
+2. enhancement: every bin more than two bins away from a local maximum is set to 0, then a
+   3-point Hanning smoothing (0.25, 0.5, 0.25);
+3. linear interpolation onto an equidistant log2-frequency (octave) axis from 25 Hz to the
+   Nyquist frequency, with as many points as spectral bins;
+4. Hermes' auditory sensitivity weighting ``0.5 + arctan(3 (log2 f - log2 65)) / pi``;
+5. ``H(s) = sum_{n=1..N} h^(n-1) P(s + log2 n)``, the pitch being the ``s`` that maximises it.
+
+Steps 2-5 after the enhancement are linear in the spectrum, so they are one precomputed
+matrix (per rate and FFT size): the SHS spectrum of a batch of frames is one matrix product.
+
+The harmonicity ``1 - mean(H) / max(H)`` over the search range is a voicing score: near 1
+when one pitch explains the spectrum, lower for noise. It is not openSMILE's voicing
+probability (whose definition its documentation does not give); psymodal uses it, together
+with YIN's aperiodicity, to voice frames that YIN's tracker left unvoiced (see
+:func:`psymodal.speech.egemaps.extract_egemaps` and ``docs/egemaps_fidelity.md``).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import scipy.fft
+
+__all__ = ["shs_pitch"]
+
+# openSMILE eGeMAPSv02's cSpecScale / cPitchShs settings (its shipped configuration).
+_MIN_SCALE_HZ = 25.0
+_AUDITORY_KNEE_HZ = 65.0
+_ENHANCE_HALF_WIDTH = 2
+
+
+@functools.lru_cache(maxsize=8)
+def _shs_matrix(
+    sr: int, n_fft: int, fmin: float, fmax: float, n_harmonics: int, compression: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The linear map from an enhanced magnitude spectrum to its SHS spectrum.
+
+    Returns the ``(n_bins, n_pitches)`` matrix (smoothing, octave interpolation, auditory
+    weighting and harmonic summation combined; read-only) and the candidate pitches (Hz).
+    """
+    n_bins = n_fft // 2 + 1
+    lo, hi = np.log2(_MIN_SCALE_HZ), np.log2(sr / 2.0)
+    octave = np.linspace(lo, hi, n_bins)
+    step = octave[1] - octave[0]
+    # Linear interpolation of the (smoothed) spectrum at each octave-scale point.
+    pos = 2.0**octave / (sr / n_fft)
+    left = np.clip(np.floor(pos).astype(int), 0, n_bins - 2)
+    frac = pos - left
+    rows = np.arange(n_bins)
+    interp = np.zeros((n_bins, n_bins))
+    interp[rows, left] = 1.0 - frac
+    interp[rows, left + 1] = frac
+    smooth = np.eye(n_bins) * 0.5
+    smooth[rows[1:], rows[:-1]] = 0.25
+    smooth[rows[:-1], rows[1:]] = 0.25
+    weight = 0.5 + np.arctan(3.0 * (octave - np.log2(_AUDITORY_KNEE_HZ))) / np.pi
+    to_octave = (interp @ smooth) * weight[:, None]
+    # Harmonic summation: pitch point s collects h^(n-1) P(s + log2 n), interpolated.
+    search = np.flatnonzero((octave >= np.log2(fmin)) & (octave <= np.log2(fmax)))
+    summation = np.zeros((n_bins, len(search)))
+    cols = np.arange(len(search))
+    for n in range(1, n_harmonics + 1):
+        at = search + np.log2(n) / step
+        below = np.floor(at).astype(int)
+        frac_n = at - below
+        ok = below + 1 < n_bins
+        gain = compression ** (n - 1)
+        summation[below[ok], cols[ok]] += gain * (1.0 - frac_n[ok])
+        summation[below[ok] + 1, cols[ok]] += gain * frac_n[ok]
+    matrix = np.ascontiguousarray(to_octave.T @ summation, dtype=np.float32)
+    pitches = 2.0 ** octave[search]
+    matrix.flags.writeable = False
+    pitches.flags.writeable = False
+    return matrix, pitches
+
+
+def _enhance(magnitude: np.ndarray) -> np.ndarray:
+    """``magnitude`` with every bin more than two bins from a local maximum set to 0."""
+    peak = np.zeros(magnitude.shape, dtype=bool)
+    peak[:, 1:-1] = (magnitude[:, 1:-1] > magnitude[:, :-2]) & (
+        magnitude[:, 1:-1] >= magnitude[:, 2:]
+    )
+    keep = peak.copy()
+    for k in range(1, _ENHANCE_HALF_WIDTH + 1):
+        keep[:, k:] |= peak[:, :-k]
+        keep[:, :-k] |= peak[:, k:]
+    return magnitude * keep
+
+
+def shs_pitch(
+    frames: np.ndarray,
+    sr: int,
+    fmin: float = 55.0,
+    fmax: float = 1000.0,
+    n_harmonics: int = 15,
+    compression: float = 0.85,
+) -> tuple[np.ndarray, np.ndarray]:
+    """SHS pitch and harmonicity of windowed frames.
+
+    Parameters
+    ----------
+    frames : numpy.ndarray
+        ``(n_frames, length)`` windowed frames (eGeMAPS: 60 ms, Gaussian, sigma 0.4).
+    sr : int
+        Sampling rate, Hz.
+    fmin, fmax : float
+        Pitch search range, Hz (openSMILE eGeMAPSv02: 55-1000).
+    n_harmonics : int
+        Harmonics summed (Hermes: 15).
+    compression : float
+        Weight ratio of successive harmonics (openSMILE: 0.85; Hermes: 0.84).
+
+    Returns
+    -------
+    f0 : numpy.ndarray
+        Pitch (Hz) maximising the SHS spectrum, per frame (NaN for silent frames).
+    harmonicity : numpy.ndarray
+        ``1 - mean / max`` of the SHS spectrum over the search range, in [0, 1) (0 for
+        silent frames).
+    """
+    n = len(frames)
+    if n == 0:
+        return np.empty(0), np.empty(0)
+    length = frames.shape[1]
+    n_fft = 1 << int(np.ceil(np.log2(length)))
+    # Single precision throughout (about twice as fast): the pitch and the harmonicity are
+    # read to far coarser resolution than its 1e-7.
+    padded = np.zeros((n, n_fft), dtype=np.float32)
+    padded[:, :length] = frames
+    spec = scipy.fft.rfft(padded, axis=1)
+    magnitude = np.sqrt(spec.real * spec.real + spec.imag * spec.imag)
+    matrix, pitches = _shs_matrix(
+        int(sr), n_fft, float(fmin), float(fmax), int(n_harmonics), float(compression)
+    )
+    spectrum = (_enhance(magnitude) @ matrix).astype(np.float64)
+    best = np.argmax(spectrum, axis=1)
+    rows = np.arange(n)
+    peak = spectrum[rows, best]
+    sounding = peak > 0
+    # Parabolic interpolation of the peak on the octave axis (the grid steps ~1 %).
+    inner = np.clip(best, 1, spectrum.shape[1] - 2)
+    left, mid, right = (spectrum[rows, inner + k] for k in (-1, 0, 1))
+    curve = left - 2.0 * mid + right
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where((best == inner) & (curve < 0), 0.5 * (left - right) / curve, 0.0)
+    step = np.log2(pitches[1] / pitches[0])
+    f0 = np.where(sounding, pitches[best] * 2.0 ** (np.clip(shift, -0.5, 0.5) * step), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        harmonicity = np.where(sounding, 1.0 - spectrum.mean(axis=1) / peak, 0.0)
+    return f0, harmonicity
