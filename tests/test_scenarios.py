@@ -57,15 +57,20 @@ def test_every_scenario_is_tested():
 
 def test_demo_scenarios_follow_the_default_config():
     """config-demo is config/config.yaml; the small and speech-only demos change only what
-    their names say (so the slow tests that run them test the defaults)."""
+    their names say, and the small demo its permutation counts (so the slow tests that run
+    them test the defaults)."""
     default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     assert scenario_config("demo") == default
     small = copy.deepcopy(default)
     small["dataset"]["demo"]["small"] = True
     small["batch_size"] = 4
+    speech_only = copy.deepcopy(small)
+    speech_only["mri"]["enabled"] = False
+    # the small demo also runs few permutations: its tests check the machinery, not p-values
+    small["learn"]["permutation"]["n"] = 9
+    small["learn"]["added_value_permutations"] = 4
     assert scenario_config("small-demo") == small
-    small["mri"]["enabled"] = False
-    assert scenario_config("speech-only") == small
+    assert scenario_config("speech-only") == speech_only
 
 
 @pytest.mark.parametrize("name", NAMES)
