@@ -423,6 +423,13 @@ def main(argv: list[str] | None = None) -> int:
         help="psymodal analyses each file at its own rate (speech.sample_rate: null)",
     )
     parser.add_argument(
+        "--as-workflow",
+        action="store_true",
+        help="psymodal gets each file as the workflow's speech stage reads and analyses it: "
+        "read_audio at speech.sample_rate (16 kHz, up as well as down) and the default Nyquist "
+        "policy (openSMILE still gets the file as it is)",
+    )
+    parser.add_argument(
         "--egemaps",
         action="append",
         default=[],
@@ -446,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     speech, opensmile = found
     # PSYMODAL_SRC=<other checkout>/src measures another version (e.g. before a change).
     sys.path.insert(0, os.environ.get("PSYMODAL_SRC") or str(REPO / "src"))
-    from psymodal.speech import extract_features, load_audio
+    from psymodal.settings import resolve_section
+    from psymodal.speech import extract_features, load_audio, read_audio
 
     try:
         from psymodal.speech.egemaps import RENAMED, opensmile_name, opensmile_names
@@ -468,6 +476,10 @@ def main(argv: list[str] | None = None) -> int:
         settings["egemaps"][key] = float(value) if "." in value else int(value)
     if args.native_rate:
         settings["sample_rate"] = None
+    # --as-workflow: the speech stage's own reading and settings (its Nyquist policy included)
+    workflow = {k: v for k, v in settings.items() if k != "egemaps"}
+    workflow["egemaps"] = {k: v for k, v in settings["egemaps"].items() if k != "nyquist_policy"}
+    workflow = resolve_section("speech", workflow)
     files = [f for f in corpus(speech, n_fsdd=args.n_fsdd) if args.half in ("all", f.half)]
     names = opensmile_names()
 
@@ -483,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
             ref_f0 = lld.process_signal(y.astype(np.float32), sr)
             ref_f0 = ref_f0["F0semitoneFrom27.5Hz_sma3nz"].to_numpy()
             feats = with_reference_voicing(y, sr, settings, ref_f0)
+        elif args.as_workflow:
+            audio = read_audio(item.path, workflow["sample_rate"])
+            feats = extract_features(audio.y, audio.sr, workflow, native_sr=audio.native_sr)
         else:
             feats = extract_features(y, sr, settings)
         ours_rows.append(ours_of(feats))
@@ -534,7 +549,13 @@ def main(argv: list[str] | None = None) -> int:
         for column in [c for c in table.columns if "_self_r_" in c]:
             print(f"  {column}: {table[column].median():.3f}")
     if args.write_docs:
-        if args.half != "held_back" or args.reference_voicing or args.native_rate or args.egemaps:
+        if (
+            args.half != "held_back"
+            or args.reference_voicing
+            or args.native_rate
+            or args.as_workflow
+            or args.egemaps
+        ):
             print("--write-docs needs the plain held-back run; doc not written")
         else:
             command = "python benchmarks/speech_validate_opensmile.py --write-docs"
