@@ -426,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         "--as-workflow",
         action="store_true",
         help="psymodal gets each file as the workflow's speech stage reads and analyses it: "
-        "read_audio at speech.sample_rate (16 kHz, up as well as down) and the default Nyquist "
+        "read_audio at speech.sample_rate (16 kHz; lower rates kept) and the default Nyquist "
         "policy (openSMILE still gets the file as it is)",
     )
     parser.add_argument(
@@ -496,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
             ref_f0 = ref_f0["F0semitoneFrom27.5Hz_sma3nz"].to_numpy()
             feats = with_reference_voicing(y, sr, settings, ref_f0)
         elif args.as_workflow:
-            audio = read_audio(item.path, workflow["sample_rate"])
+            audio = read_audio(item.path, workflow["sample_rate"], upsample=False)
             feats = extract_features(audio.y, audio.sr, workflow, native_sr=audio.native_sr)
         else:
             feats = extract_features(y, sr, settings)

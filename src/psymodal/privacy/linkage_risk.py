@@ -197,17 +197,22 @@ def speech_linkage(
         participants have two. Same keys as :func:`connectome_fingerprinting`, with
         ``n_features`` (usable by the attacker) of ``n_features_released``.
     """
+    from psymodal.settings import resolve_section
     from psymodal.speech.audio import read_audio
-    from psymodal.speech.features import feature_names, resolve_settings
+    from psymodal.speech.features import feature_names
 
-    cfg = resolve_settings(dict(settings or {}))
+    # frame sizes are set per recording, for the rate it is analysed at
+    cfg = resolve_section("speech", dict(settings or {}))
     names = feature_names(cfg)
     halves = ({}, {})
     firsts, seconds = {}, {}
     unreadable = 0
     for person, paths in sorted(recordings.items()):
         try:
-            audio = [read_audio(p, cfg["sample_rate"], cfg["channels"]) for p in paths[:2]]
+            audio = [
+                read_audio(p, cfg["sample_rate"], cfg["channels"], upsample=False)
+                for p in paths[:2]
+            ]
         except Exception:  # an unreadable recording: the speech stage's QC names it
             unreadable += 1
             continue

@@ -145,6 +145,7 @@ def read_audio(
     sample_rate: int | None = 16000,
     channels: str = "mean",
     shown: str | os.PathLike | None = None,
+    upsample: bool = True,
 ) -> Audio:
     """Decode ``path`` into an :class:`Audio` record (see :func:`load_audio`).
 
@@ -158,6 +159,11 @@ def read_audio(
         How a multi-channel file becomes mono (``speech.channels``).
     shown : str or os.PathLike, optional
         How messages name the file (e.g. its path inside the dataset); ``path`` by default.
+    upsample : bool, default True
+        False: a file below ``sample_rate`` keeps its own rate (only higher rates are
+        resampled down), as :func:`psymodal.speech.extract_features` analyses it. The speech
+        stage reads this way: upsampling adds no content, but it moves the spectral features
+        of band-limited (e.g. 8 kHz telephone) recordings away from openSMILE's values.
 
     Returns
     -------
@@ -219,7 +225,9 @@ def read_audio(
     else:
         used, y = channels, data[:, 0 if channels == "left" else 1]
     sr = native_sr
-    if sample_rate is not None and int(sample_rate) != native_sr:
+    if sample_rate is not None and (
+        int(sample_rate) < native_sr or (upsample and int(sample_rate) > native_sr)
+    ):
         y = resample(y, native_sr, int(sample_rate))
         sr = int(sample_rate)
     # DC offsets from cheap sound cards would bias energy, pause and low-frequency spectra.

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..io.tables import write_tsv
+from ..settings import resolve_section
 from .audio import read_audio
-from .features import analyse_recording, feature_names, qc_names, resolve_settings
+from .features import analyse_recording, feature_names, qc_names
 from .paths import figure_name
 
 __all__ = ["find_recordings", "process_subject", "AUDIO_EXTENSIONS"]
@@ -126,7 +127,7 @@ def _recording_row(
     """
     shown = shown or path.name
     try:
-        audio = read_audio(path, cfg["sample_rate"], cfg["channels"], shown=shown)
+        audio = read_audio(path, cfg["sample_rate"], cfg["channels"], shown=shown, upsample=False)
         analysis = analyse_recording(audio.y, audio.sr, cfg, native_sr=audio.native_sr)
     except Exception as err:  # one bad file must not stop the subject: recorded in QC
         if strict:
@@ -213,7 +214,9 @@ def process_subject(
     and ``notes`` (problems with individual recordings of an included subject, and clipping
     flags).
     """
-    cfg = resolve_settings(settings)
+    # frame sizes are set per recording, for the rate it is analysed at (a file below
+    # speech.sample_rate keeps its own)
+    cfg = resolve_section("speech", settings)
     sub = _label(subject)
     names = feature_names(cfg)
     rows, problems, flags = [], [], []
