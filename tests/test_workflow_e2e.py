@@ -67,8 +67,10 @@ def test_another_config_makes_a_new_run_and_keeps_the_old(small_demo, tmp_path):
     first = run_dir(workdir)
     config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
     config["learn"]["cv"]["seed"] = 1
-    # only the run's existence matters here: skip the label permutations and explanations
+    # only the run's existence matters here: skip the label permutations, the added-value
+    # comparisons and the explanations
     config["learn"]["permutation"] = {"n": 0}
+    config["learn"]["added_value"] = False
     config["learn"]["explain"] = {"enabled": False}
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     result = run_snakemake(workdir)
