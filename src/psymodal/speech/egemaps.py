@@ -973,7 +973,7 @@ def extract_egemaps(
     pitch: PitchTrack,
     settings: dict | None = None,
     native_sr: int | None = None,
-    spectrum: tuple[np.ndarray, np.ndarray] | None = None,
+    spectrum: tuple[np.ndarray, ...] | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """The 88 eGeMAPS v02 functionals of one recording.
 
@@ -993,7 +993,9 @@ def extract_egemaps(
         The file's own rate; bands above ``min(sr, native_sr) / 2`` are missing.
     spectrum : tuple of ndarray, optional
         ``(power, freqs)`` of :func:`psymodal.speech.spectral.power_spectrogram` with 20 ms
-        frames on the same grid, when the caller has it already (computed otherwise).
+        frames on the same grid, when the caller has it already (computed otherwise),
+        optionally followed by the MFCCs of those frames under the default
+        ``speech.spectral`` filterbank and lifter (at least 4 coefficients).
 
     Returns
     -------
@@ -1045,7 +1047,7 @@ def _spectral_functionals(
     n: int,
     spec_ok: np.ndarray,
     hop_s: float,
-    spectrum: tuple[np.ndarray, np.ndarray] | None = None,
+    spectrum: tuple[np.ndarray, ...] | None = None,
 ) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Loudness contour, spectral flux and MFCC 1-4 functionals over every analysed frame.
 
@@ -1060,7 +1062,8 @@ def _spectral_functionals(
     hop_s : float
         Hop, seconds.
     spectrum : tuple of ndarray, optional
-        The 20 ms power spectrogram and its bin frequencies, when already computed.
+        The 20 ms power spectrogram and its bin frequencies, when already computed, and
+        optionally its MFCCs (default filterbank and lifter, at least 4 coefficients).
 
     Returns
     -------
@@ -1075,15 +1078,20 @@ def _spectral_functionals(
         The smoothed loudness contour over the analysed frames.
     """
     out: dict[str, float] = {}
-    power, freqs = spectrum if spectrum is not None else power_spectrogram(y, sr, hop, 0.020)
-    power = power[:n]
+    if spectrum is None:
+        spectrum = power_spectrogram(y, sr, hop, 0.020)
+    power, freqs = spectrum[0][:n], spectrum[1]
     spec = _spectral_llds(power, freqs, sr)
     # The first flux value compares with a padded frame: restart the difference inside.
     first = int(np.argmax(spec_ok))
     spec["spectralFlux"][first] = 0.0
     loud = _sma3(spec["loudness"][spec_ok])
     out.update(_contour_functionals("loudness_sma3", loud, hop_s))
-    ceps = mfcc(power, freqs, {"n_mfcc": 4, "window_s": 0.020})
+    if len(spectrum) > 2:
+        # The caller's MFCCs: the DCT's first coefficients do not depend on how many are kept.
+        ceps = spectrum[2][:n, :4]
+    else:
+        ceps = mfcc(power, freqs, {"n_mfcc": 4, "window_s": 0.020})
     all_frames = {"spectralFlux": spec["spectralFlux"]}
     all_frames.update({f"mfcc{i + 1}": ceps[:, i] for i in range(4)})
     for name, x in all_frames.items():

@@ -11,7 +11,7 @@ from psymodal.settings import defaults, resolve_section
 from .audio import resample
 from .egemaps import band_limit_hz, egemaps_names, extract_egemaps
 from .prosody import PitchTrack, hz_to_semitones, track_pitch
-from .spectral import mfcc, power_spectrogram
+from .spectral import SPECTRAL_DEFAULTS, mfcc, power_spectrogram
 from .timing import pause_features, syllable_nuclei
 from .vad import Segmentation, segment_speech
 
@@ -173,6 +173,13 @@ def extract_features(
     return analyse_recording(y, sr, settings, native_sr).features
 
 
+def _default_cepstrum(spectral: dict) -> bool:
+    """Whether MFCCs under these settings start with eGeMAPS' MFCC 1-4 (same filterbank and
+    lifter, at least 4 coefficients): then eGeMAPS reuses them."""
+    same = ("n_mels", "fmin", "fmax", "lifter")
+    return all(spectral[k] == SPECTRAL_DEFAULTS[k] for k in same) and spectral["n_mfcc"] >= 4
+
+
 def analyse_recording(
     y: np.ndarray, sr: int, settings: dict | None = None, native_sr: int | None = None
 ) -> RecordingAnalysis:
@@ -238,7 +245,8 @@ def analyse_recording(
     feats = _f0_features(pitch.f0, pitch.voiced, seg.frame_mask)
     feats.update(pause_features(seg, len(nuclei)))
     power, freqs = power_spectrogram(y, sr, hop, cfg["spectral"]["window_s"])
-    ceps = mfcc(power, freqs, cfg["spectral"])[seg.frame_mask[: len(power)]]
+    all_ceps = mfcc(power, freqs, cfg["spectral"])
+    ceps = all_ceps[seg.frame_mask[: len(power)]]
     n_mfcc = ceps.shape[1]
     means = ceps.mean(axis=0) if len(ceps) else np.full(n_mfcc, np.nan)
     sds = ceps.std(axis=0) if len(ceps) else np.full(n_mfcc, np.nan)
@@ -256,6 +264,8 @@ def analyse_recording(
     if cfg["egemaps"]["enabled"]:
         # eGeMAPS' spectra are 20 ms Hamming frames: share them when ours are the same.
         shared = (power, freqs) if cfg["spectral"]["window_s"] == 0.020 else None
+        if shared is not None and _default_cepstrum(cfg["spectral"]):
+            shared += (all_ceps,)
         ege, ege_qc = extract_egemaps(y, sr, hop, pitch, cfg["egemaps"], native_sr, shared)
         feats.update(ege)
         limited += int(ege_qc["nyquist_limited_features"])
