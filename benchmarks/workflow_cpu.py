@@ -144,7 +144,8 @@ def main() -> None:
     failed = False
     for name in names[1:]:
         differ = sorted(
-            k for k in set(reference) | set(produced[name])
+            k
+            for k in set(reference) | set(produced[name])
             if k not in varying and produced[name].get(k) != reference.get(k)
         )
         same = len(reference) - len(varying) - len(differ)
