@@ -14,7 +14,7 @@ original run (sha256). Files that differ between the original and the *baseline'
 hold times or paths (logs, provenance records): they are listed and left out; every other
 file of every checkout must be byte-identical to the original, else the script says which
 and exits with status 1. ``dataset_description.json`` files are compared without their
-``GeneratedBy`` ``Commit`` value, the git commit of the checkout that wrote them.
+``GeneratedBy`` ``Commit`` line, the git commit of the checkout that wrote them.
 
 Usage (one BLAS thread, as the workflow's one-core jobs)::
 
@@ -73,11 +73,11 @@ def run_job(command: str, src: Path, cwd: Path) -> float:
 
 
 def _content(path: Path) -> bytes:
-    """The bytes compared: a ``dataset_description.json`` without its ``Commit`` value (the
-    git commit of the code that ran, which differs between checkouts by design)."""
+    """The bytes compared: a ``dataset_description.json`` without its ``Commit`` line (the git
+    commit of the code that ran, absent outside a git checkout: it differs by design)."""
     data = path.read_bytes()
     if path.name == "dataset_description.json":
-        data = re.sub(rb'"Commit": "[^"]*"', b'"Commit": ""', data)
+        data = re.sub(rb'\n\s*"Commit": "[^"]*",?', b"", data)
     return data
 
 
