@@ -18,6 +18,10 @@ __all__ = ["save_png"]
 def save_png(fig, path: str | os.PathLike, dpi: float | None = None) -> Path:
     """Write ``fig`` to ``path`` as PNG through a temporary file, then rename it.
 
+    At the figure's own resolution, its layout engine (if any) is run once and removed before
+    saving (see :func:`_settle_layout`): the layout stays as saved if the figure is changed
+    and saved again.
+
     Parameters
     ----------
     fig : matplotlib.figure.Figure
