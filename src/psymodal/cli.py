@@ -135,9 +135,9 @@ def _cmd_import_participants(args) -> int:
 
 
 def _cmd_record_config(args) -> int:
-    from psymodal.workflow.plan import StudyPlan
+    from psymodal.workflow.plan import write_run_config
 
-    print(StudyPlan(_settings(args.config)).write_run_config())
+    print(write_run_config(_settings(args.config)))
     return 0
 
 

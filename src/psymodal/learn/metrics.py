@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
-from sklearn.metrics import roc_auc_score
+
+# scipy.stats and scikit-learn are imported where they are used: the report's figures job
+# reads confusion_matrix from here and needs neither (their import cost more than its figures)
 
 #: Metric names in output order.
 METRICS = ("roc_auc", "balanced_accuracy", "sensitivity", "specificity", "f1", "brier")
@@ -29,7 +30,11 @@ def roc_auc(y_true, score) -> float:
         return np.nan
     s = np.asarray(score, dtype=float)
     if s.shape != y.shape or not np.isfinite(s).all():
+        from sklearn.metrics import roc_auc_score
+
         return float(roc_auc_score(y, s))  # its error messages for bad input
+    from scipy.stats import rankdata
+
     positive = y == labels[1]
     n_pos = int(positive.sum())
     n_neg = len(y) - n_pos
@@ -51,6 +56,8 @@ def roc_auc_rows(y_true, scores) -> list[float]:
         return [roc_auc(y, row) for row in s]
     if not np.isfinite(s).all():
         return [roc_auc(y, row) for row in s]
+    from scipy.stats import rankdata
+
     positive = y == labels[1]
     n_pos = int(positive.sum())
     n_neg = len(y) - n_pos

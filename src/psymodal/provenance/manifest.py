@@ -437,6 +437,11 @@ def study_inputs(config: Mapping, plan=None) -> list[Path]:
         Files and folders (folders are expanded by :func:`write_manifest`).
     """
     if plan is None:
+        from psymodal.settings import resolve_config
+
+        dataset = resolve_config(dict(config))["dataset"]
+        if dataset["source"] == "demo":  # no plan needed (planning the demo imports pandas)
+            return [Path(dataset["bids_dir"])]
         from psymodal.workflow.plan import StudyPlan
 
         plan = StudyPlan.from_config(dict(config))

@@ -97,6 +97,65 @@ def _analyses(metrics: pd.DataFrame | None, predictions: pd.DataFrame | None) ->
     return sorted(pairs, key=lambda p: (*_order_key(p[0]), p[1]))
 
 
+def roc_points(y_true, score) -> tuple[np.ndarray, np.ndarray]:
+    """False and true positive rates of the ROC curve: ``sklearn.metrics.roc_curve``'s.
+
+    For 0/1 labels and finite scores these are the values ``roc_curve(y_true, score)``
+    returns (``drop_intermediate=True``), computed the same way in float64; any other input
+    goes to scikit-learn, with its checks and errors. The report's figures job otherwise
+    imported scikit-learn (and scipy.stats) for this alone, which cost more CPU than drawing.
+
+    Parameters
+    ----------
+    y_true : array-like of int
+        Binary labels; 1 is the positive class.
+    score : array-like of float
+        Scores, higher for the positive class.
+
+    Returns
+    -------
+    fpr, tpr : numpy.ndarray
+    """
+    y = np.asarray(y_true)
+    s = np.asarray(score)
+    if y.ndim != 1 or s.shape != y.shape or not _plain_binary(y, s):
+        from sklearn.metrics import roc_curve
+
+        fpr, tpr, _ = roc_curve(y, s)
+        return fpr, tpr
+    # sklearn: scores in decreasing order, one threshold per distinct score (the last index
+    # of its run), positives counted up to it; the order inside a run of ties cannot matter
+    order = np.argsort(s, kind="stable")[::-1]
+    s, positive = s[order], (y[order] == 1).astype(np.float64)
+    ends = np.concatenate([np.nonzero(np.diff(s))[0], [len(s) - 1]])
+    tps = np.cumsum(positive, dtype=np.float64)[ends]
+    fps = 1 + ends.astype(np.float64) - tps
+    if len(fps) > 2:  # drop the points collinear with their neighbours
+        corner = np.logical_or(np.diff(fps, 2), np.diff(tps, 2))
+        keep = np.nonzero(np.concatenate([[True], corner, [True]]))[0]
+        fps, tps = fps[keep], tps[keep]
+    tps = np.concatenate([[0.0], tps])
+    fps = np.concatenate([[0.0], fps])
+    return fps / fps[-1], tps / tps[-1]
+
+
+def _plain_binary(y: np.ndarray, s: np.ndarray) -> bool:
+    """Integer 0/1 labels with both classes present, and finite real scores."""
+    return (
+        y.dtype.kind in "iub"
+        and s.dtype.kind in "iuf"
+        and bool(np.isin(y, (0, 1)).all())
+        and len(np.unique(y)) == 2
+        and bool(np.isfinite(s).all())
+    )
+
+
+def _roc_auc(y_true, score) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return roc_auc_score(y_true, score)
+
+
 # ---- figures ------------------------------------------------------------------------------
 def roc_figure(
     predictions: pd.DataFrame | None, metrics: pd.DataFrame | None, path: str | os.PathLike
@@ -118,8 +177,6 @@ def roc_figure(
     -------
     Path
     """
-    from sklearn.metrics import roc_auc_score, roc_curve
-
     fig = new_figure(5.5, 6.8)
     ax = fig.add_subplot()
     pairs = _analyses(None, predictions)
@@ -145,9 +202,9 @@ def roc_figure(
         label = _analysis_label(modality, model, several)
         if len(np.unique(y)) < 2:
             continue
-        fpr, tpr, _ = roc_curve(y, p)
+        fpr, tpr = roc_points(y, p)
         row = rows.get((modality, model))
-        auc = _with_ci(row, "roc_auc") if row else _fmt(roc_auc_score(y, p))
+        auc = _with_ci(row, "roc_auc") if row else _fmt(_roc_auc(y, p))
         baseline = modality == BASELINE
         ax.plot(
             fpr,

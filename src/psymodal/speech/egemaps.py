@@ -46,6 +46,7 @@ import scipy.fft
 from psymodal.settings import defaults
 
 from .audio import frame_signal, resample
+from .peaks import find_peaks
 from .polyroots import monic_roots
 from .prosody import PitchTrack, hz_to_semitones
 from .shs import shs_pitch
@@ -298,12 +299,10 @@ def _turning_points(x: np.ndarray, rel_thresh: float = 0.1) -> tuple[np.ndarray,
     than a hysteresis of the same size (r 0.97 vs 0.94 for the mean, 0.97 vs 0.87 for the SD
     on the tuning half). Returns the indices and a boolean array (True = maximum).
     """
-    from scipy.signal import find_peaks
-
     span = float(np.max(x) - np.min(x)) if len(x) >= 3 else 0.0
     if span <= 0:
         return np.empty(0, dtype=int), np.empty(0, dtype=bool)
-    peaks = find_peaks(x, prominence=rel_thresh * span)[0]
+    peaks = find_peaks(x, prominence=rel_thresh * span)
     if len(peaks) == 0:
         return np.empty(0, dtype=int), np.empty(0, dtype=bool)
     bounds = np.concatenate([[0], peaks, [len(x) - 1]])
@@ -1205,12 +1204,10 @@ _PEAK_REL_PROMINENCE = 0.1
 
 def _count_peaks(x: np.ndarray) -> int:
     """Maxima of ``x`` whose prominence reaches ``_PEAK_REL_PROMINENCE`` of its range."""
-    from scipy.signal import find_peaks
-
     span = float(np.max(x) - np.min(x)) if len(x) else 0.0
     if span <= 0:
         return 0
-    return len(find_peaks(x, prominence=_PEAK_REL_PROMINENCE * span)[0])
+    return len(find_peaks(x, prominence=_PEAK_REL_PROMINENCE * span))
 
 
 def _temporal_functionals(

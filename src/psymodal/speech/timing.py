@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from scipy.signal import find_peaks
 
 from psymodal.settings import defaults
 
 from .audio import frame_signal
+from .peaks import find_peaks
 from .vad import Segmentation
 
 __all__ = ["SYLLABLE_DEFAULTS", "intensity_db", "syllable_nuclei", "pause_features"]
@@ -81,7 +81,7 @@ def syllable_nuclei(
     if not np.any(speech_mask):
         return np.empty(0, dtype=int)
     threshold = np.percentile(level, 99) - cfg["silence_db"]
-    peaks, _ = find_peaks(level, height=threshold, prominence=cfg["min_dip_db"])
+    peaks = find_peaks(level, height=threshold, prominence=cfg["min_dip_db"])
     n = min(len(voiced), len(speech_mask))
     peaks = peaks[peaks < n]
     keep = speech_mask[peaks]

@@ -107,6 +107,33 @@ STAGES = ("mri", "speech", "language")
 NOT_IN_RUN_KEY = ("results_dir", "run_label", "batch_size", "strict", "predict")
 
 
+def _default_run_label(config: dict) -> str:
+    """Hash of the effective config and psymodal's version (the commit is in provenance).
+
+    The commit is left out on purpose: cluster jobs re-read the workflow, and a commit made
+    while a run is going must not send its last jobs to another folder.
+    """
+    kept = {k: v for k, v in config.items() if k not in NOT_IN_RUN_KEY}
+    return "run-" + settings_key(__version__, kept)
+
+
+def run_label_of(config: dict) -> str:
+    """The run label of an effective config (:func:`psymodal.settings.resolve_config`'s
+    output): its ``run_label``, else a hash of the config and psymodal's version."""
+    return config["run_label"] or _default_run_label(config)
+
+
+def write_run_config(config: dict) -> Path:
+    """Record the effective config in ``<results_dir>/runs/<run label>/provenance/config.yaml``.
+
+    What :meth:`StudyPlan.write_run_config` writes, without planning the study: the
+    ``record-config`` job needs no participant table (reading the demo's imported pandas).
+    """
+    config = resolve_config(config)
+    run_dir = Path(config["results_dir"]) / "runs" / run_label_of(config)
+    return write_config_yaml(config, run_dir / "provenance" / "config.yaml")
+
+
 def settings_key(*parts, length: int = 10) -> str:
     """A short stable hash of JSON-serialisable settings (sorted keys)."""
     text = json.dumps(parts, sort_keys=True, default=str)
@@ -138,7 +165,7 @@ class StudyPlan:
         self.fmriprep_dir = fmriprep_dir(self.config)
         self.results_dir = Path(self.config["results_dir"])
         self.batch_size = int(self.config["batch_size"])
-        self.run_label = self.config["run_label"] or self.default_run_label()
+        self.run_label = run_label_of(self.config)
         self.source = dataset["source"]
         self.timeseries_dir = dataset["timeseries_dir"]
         if self.is_demo:
@@ -219,13 +246,8 @@ class StudyPlan:
         return self.results_dir / f"{modality}-{self.stage_key(modality)}"
 
     def default_run_label(self) -> str:
-        """Hash of the effective config and psymodal's version (the commit is in provenance).
-
-        The commit is left out on purpose: cluster jobs re-read the workflow, and a commit made
-        while a run is going must not send its last jobs to another folder.
-        """
-        config = {k: v for k, v in self.config.items() if k not in NOT_IN_RUN_KEY}
-        return "run-" + settings_key(__version__, config)
+        """Hash of the effective config and psymodal's version (see :func:`run_label_of`)."""
+        return _default_run_label(self.config)
 
     @property
     def run_dir(self) -> Path:
@@ -233,7 +255,7 @@ class StudyPlan:
 
     def write_run_config(self) -> Path:
         """Record the effective config in ``<run_dir>/provenance/config.yaml`` (sorted keys)."""
-        return write_config_yaml(self.config, self.run_dir / "provenance" / "config.yaml")
+        return write_run_config(self.config)
 
     def check_run_is_not_overwritten(self) -> None:
         """Refuse to reuse the label of a finished run whose recorded config differs.
