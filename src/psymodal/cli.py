@@ -765,7 +765,11 @@ def _add_learn(sub) -> None:
     p.add_argument("--features", nargs="+", required=True, help="MODALITY=features.tsv ...")
     p.add_argument("--qc", nargs="*", help="MODALITY=qc.tsv ...")
     p.add_argument("--out-dir", type=Path, required=True)
-    p.add_argument("--settings", help="the config's learn section as JSON or a YAML/JSON file")
+    p.add_argument(
+        "--settings",
+        help="the config's learn section as JSON or a YAML/JSON file; covariance features (the "
+        "MRI stage's default) need learn.transforms, e.g. {mri: tangent} as the workflow sets it",
+    )
     p.add_argument(
         "--n-jobs",
         type=int,

@@ -10,7 +10,7 @@ from pathlib import Path
 import sklearn
 
 from psymodal.io.tables import write_json, write_tsv
-from psymodal.learn.assemble import assemble
+from psymodal.learn.assemble import SEP, assemble
 from psymodal.learn.cross_validation import evaluate
 from psymodal.learn.imputation import imputation_record
 from psymodal.learn.paths import learn_outputs
@@ -63,6 +63,8 @@ def run(
     _threads = limit_threads(1)  # noqa: F841 - the limit lasts while the controller lives
     s = resolve(settings)
     data = assemble(participants_tsv, feature_tables, qc_tables, s)
+    if settings is None or "transforms" not in settings:
+        _refuse_untransformed_covariances(data.blocks)
     explain = bool(s["explain"]["enabled"])
     files = learn_outputs(
         out_dir,
@@ -118,3 +120,34 @@ def run(
         info["differential_privacy"] = private
     paths["run_info"] = write_json(info, files["run_info"])
     return paths
+
+
+def _covariance_blocks(blocks: Mapping[str, list[str]]) -> list[str]:
+    """Blocks whose columns are a connectome with its diagonal (``<block>__A__A``,
+    ``<block>__A__B``...): covariances, as the MRI stage writes them for tangent space."""
+    found = []
+    for block, columns in blocks.items():
+        prefix = f"{block}{SEP}"
+        pairs = [c[len(prefix) :].split(SEP) for c in columns if c.startswith(prefix)]
+        if not pairs or any(len(pair) != 2 for pair in pairs):
+            continue
+        regions = {r for pair in pairs for r in pair}
+        if {a for a, b in pairs if a == b} == regions:
+            found.append(block)
+    return found
+
+
+def _refuse_untransformed_covariances(blocks: Mapping[str, list[str]]) -> None:
+    """Settings without ``learn.transforms`` (e.g. a config's learn section, where it follows
+    ``mri.connectivity``) on covariance features: the workflow would have learned them in
+    tangent space, so learning from the raw covariances here would silently differ. Ask."""
+    covariances = _covariance_blocks(blocks)
+    if covariances:
+        m = covariances[0]
+        raise ValueError(
+            f"learn: the {m} features are covariances (each region's variance `{m}__A__A` is a "
+            f"column), and learn.transforms is not given: set learn.transforms: {{{m}: tangent}} "
+            f"to learn in tangent space fitted in-fold (what the workflow does with "
+            f"mri.connectivity: tangent), or {{{m}: null}} to learn from the covariances as "
+            "they are"
+        )
