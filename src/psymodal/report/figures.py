@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from psymodal.io.tables import atomic_write, read_tsv
+from psymodal.learn.metrics import roc_auc
 from psymodal.report.paths import REPORT_FIGURES, figures_dir, report_figure
 from psymodal.report.plotting import empty_panel, new_figure, save_figure
 from psymodal.workflow.stage_tables import group_table
@@ -150,12 +151,6 @@ def _plain_binary(y: np.ndarray, s: np.ndarray) -> bool:
     )
 
 
-def _roc_auc(y_true, score) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return roc_auc_score(y_true, score)
-
-
 # ---- figures ------------------------------------------------------------------------------
 def roc_figure(
     predictions: pd.DataFrame | None, metrics: pd.DataFrame | None, path: str | os.PathLike
@@ -204,7 +199,7 @@ def roc_figure(
             continue
         fpr, tpr = roc_points(y, p)
         row = rows.get((modality, model))
-        auc = _with_ci(row, "roc_auc") if row else _fmt(_roc_auc(y, p))
+        auc = _with_ci(row, "roc_auc") if row else _fmt(roc_auc(y, p))
         baseline = modality == BASELINE
         ax.plot(
             fpr,
