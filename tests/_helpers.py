@@ -11,6 +11,7 @@ each other).
   :func:`slurm_demo_command`, :func:`start_slurm_demo`.
 - Runs in the background, waited for by any test process: :func:`start_background_run`,
   :func:`wait_for_run`, :func:`stop_background_run`.
+- Start-up: :func:`modules_imported_by` (what a fresh process imports for a statement).
 - Study data: :func:`write_timeseries_study` (ready ROI time series),
   :func:`make_run` and :func:`toy_atlas` (fMRIPrep-like derivatives on a toy atlas),
   :func:`pulse_vowel` and :func:`with_silence` (synthetic speech).
@@ -43,6 +44,18 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 #: snakemake-workflows style scenario configurations: ``config-<name>.yaml``
 SCENARIOS = REPO / ".test"
+
+
+# ---- start-up ----------------------------------------------------------------------------
+def modules_imported_by(statement: str, modules: tuple[str, ...]) -> list[str]:
+    """Those of ``modules`` that a fresh Python process has imported after ``statement``
+    (a job's start-up cost: each workflow job is a new process)."""
+    code = (
+        f"import json, sys; {statement}; "
+        f"print(json.dumps(sorted(m for m in {modules!r} if m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
 
 
 # ---- workflow runs -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_curve
 
+from _helpers import modules_imported_by
 from psymodal.report.figures import roc_points
 
 
@@ -42,13 +43,5 @@ def test_other_inputs_go_to_sklearn():
 
 
 def test_report_figures_job_imports_neither_sklearn_nor_scipy_stats():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, psymodal.report.figures, psymodal.report.confusion, "
-        "psymodal.report.privacy; "
-        "print(sorted(m for m in ('sklearn', 'scipy.stats') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    statement = "import psymodal.report.figures, psymodal.report.confusion, psymodal.report.privacy"
+    assert modules_imported_by(statement, ("sklearn", "scipy.stats")) == []

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import find_peaks as scipy_find_peaks
 
+from _helpers import modules_imported_by
 from psymodal.speech.peaks import find_peaks
 
 
@@ -36,12 +37,5 @@ def test_same_indices_as_scipy(height, prominence):
 
 def test_speech_stage_does_not_import_scipy_signal():
     """The point of the kernel: a speech job starts without scipy.signal (and scipy.stats)."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, psymodal.speech.pipeline, psymodal.speech.egemaps; "
-        "print(sorted(m for m in ('scipy.signal', 'scipy.stats') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    statement = "import psymodal.speech.pipeline, psymodal.speech.egemaps"
+    assert modules_imported_by(statement, ("scipy.signal", "scipy.stats")) == []
