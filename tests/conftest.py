@@ -13,32 +13,31 @@ never import from each other or from this file.
   session if its files were changed. With ``PSYMODAL_SLURM_TEST=1`` (CI) the run goes through
   SLURM (``profiles/slurm``) and a machine without SLURM fails.
 - ``slurm_demo`` (session): the small demo run through SLURM, as its working folder. In CI it is
-  the session's ``small_demo`` and ``small_demo_rerun`` (local, one core) is compared with it
-  file by file; elsewhere a SLURM twin starts when ``tests/test_slurm.py`` asks (skipped
-  without SLURM).
+  the session's ``small_demo``, and ``tests/test_slurm.py`` re-runs a sample of its subjects
+  locally; elsewhere a SLURM twin starts when ``tests/test_slurm.py`` asks (skipped without
+  SLURM).
 - ``small_demo_report`` (session): the single-file HTML report of the small demo run
   (``snakemake --report``), built once for the tests that read it, in any worker.
-- ``small_demo_rerun`` (session): the one re-run of the small demo from scratch, by
-  ``psymodal audit --rerun`` (one core, demo study regenerated), with its folder kept. Only
-  the modules that read it (``test_audit.py``, ``test_slurm.py``) share one worker.
+
+The small demo is not re-run from scratch as a whole: its per-subject stages are re-run for
+sampled subjects (``audit --rerun --subjects``) and its learning stage is re-learned
+(``audit --relearn``), each compared byte for byte; the whole-workflow rerun of ``psymodal
+audit --rerun`` runs for real on the time-series study (``tests/test_workflow_timeseries.py``).
 
 Parallel runs (``make test``: ``pytest -n 2 --dist loadscope``, pytest-xdist): every module is
-one unit of work, except that the modules reading the rerun share one. Units are handed out in
-this order (``pytest_collection_modifyitems``): modules that run workflows of their own (most
-slow tests first), the rerun's modules, the other modules reading the small demo, then the
-rest, so the background run and the rerun overlap with other work instead of holding a worker
-idle at the end.
+one unit of work. Units are handed out in this order (``pytest_collection_modifyitems``):
+modules that run workflows of their own (most slow tests first), the modules reading the small
+demo, then the rest, so the background run overlaps with other work instead of holding a
+worker idle at the end.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -65,41 +64,30 @@ def _modules_reading(name: str, exclude: frozenset[str] = frozenset()) -> frozen
     )
 
 
-RERUN_MODULES = _modules_reading("small_demo_rerun")
-DEMO_MODULES = _modules_reading("small_demo", exclude=RERUN_MODULES)
+DEMO_MODULES = _modules_reading("small_demo")
 
 
 def pytest_xdist_make_scheduler(config, log):
     """Parallel runs: every module is one unit of work (its module-scoped fixtures, such as
-    the default demo, are made once), except the modules reading ``small_demo_rerun``, which
-    share one; units go out in collection order (see ``pytest_collection_modifyitems``).
-    pytest-xdist's own ``loadgroup`` markers are not honoured with this pytest, hence a
-    scheduler."""
+    the default demo, are made once), handed out in collection order (see
+    ``pytest_collection_modifyitems``) rather than pytest-xdist's own reordering."""
     from xdist.scheduler import LoadScopeScheduling
 
     config.option.loadscopereorder = False
-
-    class ModulesAndSmallDemoRerun(LoadScopeScheduling):
-        def _split_scope(self, nodeid):
-            module = nodeid.split("::", 1)[0]
-            return "small_demo_rerun" if Path(module).name in RERUN_MODULES else module
-
-    return ModulesAndSmallDemoRerun(config, log)
+    return LoadScopeScheduling(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
-    """Order: modules with workflow runs of their own (most slow tests first), the rerun's
-    modules, the other small-demo modules, the rest; a module's tests keep their order."""
+    """Order: modules with workflow runs of their own (most slow tests first), the small-demo
+    modules, the rest; a module's tests keep their order."""
     module = {id(item): item.path.name for item in items}
     slow = Counter(module[id(i)] for i in items if i.get_closest_marker("slow"))
 
     def rank(item):
         name = module[id(item)]
-        if name in RERUN_MODULES:
-            return (1, 0, "")
         if name in DEMO_MODULES:
-            return (2, 0, "")
-        return (0, -slow[name], name) if slow[name] else (3, 0, "")
+            return (1, 0, "")
+        return (0, -slow[name], name) if slow[name] else (2, 0, "")
 
     items.sort(key=rank)  # stable: collection order within a rank
 
@@ -206,8 +194,8 @@ def small_demo(tmp_path_factory):
     """Working folder of one complete workflow run on the small demo (12 subjects, batches of
     4, two cores), shared by the session's processes. Read-only: copy it to change it. In CI
     (``PSYMODAL_SLURM_TEST=1``) the run goes through SLURM: every test of the local run then
-    also holds for a SLURM run, and the one local rerun (``small_demo_rerun``) is compared
-    with it file by file."""
+    also holds for a SLURM run, and the audit tests that re-run its subjects or its learning
+    stage locally compare their files with the SLURM run's."""
     if SLURM_REQUIRED and (problem := slurm_problem()):
         pytest.fail(f"PSYMODAL_SLURM_TEST=1 but {problem}")
     workdir = _small_demo_workdir(_shared_root(tmp_path_factory))
@@ -237,42 +225,3 @@ def small_demo_report(small_demo, tmp_path_factory):
             assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
             partial.rename(report)
     return report
-
-
-class _KeepRemovedTrees:
-    """Stand-in for the ``shutil`` module in ``psymodal.provenance.audit`` whose ``rmtree``
-    moves the tree to ``keep`` instead of deleting it: the audit still cleans its folder up
-    (and the tests check that it does), while the re-produced files stay available."""
-
-    def __init__(self, keep: Path):
-        self.keep = keep
-        self.removed: list[Path] = []
-
-    def __getattr__(self, name):
-        return getattr(shutil, name)
-
-    def rmtree(self, path, *args, **kwargs):
-        self.removed.append(Path(path))
-        shutil.move(path, self.keep / f"{len(self.removed)}")
-
-
-@pytest.fixture(scope="session")
-def small_demo_rerun(small_demo, tmp_path_factory):
-    """The small demo re-run from scratch: ``audit(rerun=True, cores=1)`` on its results.
-
-    Returns a namespace: ``report`` (the AuditReport), ``tmp_root`` (the folder the audit made
-    its rerun folder in), ``removed`` (the folders the audit deleted) and ``workdir`` (the
-    rerun's working folder: kept here when the audit deleted it, ``report.rerun_dir`` when the
-    audit kept it because the rerun failed).
-    """
-    from psymodal.provenance import audit as audit_module
-
-    tmp_root = tmp_path_factory.mktemp("small_demo_rerun")
-    keeper = _KeepRemovedTrees(tmp_path_factory.mktemp("small_demo_rerun_kept"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(audit_module, "shutil", keeper)
-        report = audit_module.audit(small_demo / "results", rerun=True, cores=1, tmp_root=tmp_root)
-    workdir = keeper.keep / "1" if keeper.removed else report.rerun_dir
-    return SimpleNamespace(
-        report=report, tmp_root=tmp_root, removed=keeper.removed, workdir=workdir
-    )

@@ -1,10 +1,13 @@
 """The workflow on a real SLURM scheduler: the small demo through ``--executor slurm``.
 
 The small demo goes through SLURM with the repository's ``profiles/slurm`` (conftest's
-``slurm_demo``) and its feature tables, predictions and metrics must be the same bytes as a
-local run: in CI (``PSYMODAL_SLURM_TEST=1``) the SLURM run is the session's ``small_demo`` and
-the local run is its one-core rerun from scratch (``small_demo_rerun``); elsewhere the SLURM
-run is a twin of the local ``small_demo``. Skipped unless SLURM answers (``sinfo``) and
+``slurm_demo``) and its files must be the same bytes as a local run's. In CI
+(``PSYMODAL_SLURM_TEST=1``) the SLURM run is the session's ``small_demo``: the per-subject
+stages of two sampled subjects are re-run locally with one core (``audit --rerun --subjects``)
+and compared with it file by file, as ``tests/test_audit.py`` (one more subject) and
+``tests/test_audit_integrity.py`` (the learning stage, re-learned) do on the same run.
+Elsewhere the SLURM run is a twin of the local ``small_demo``, and their feature tables,
+predictions and metrics are compared. Skipped unless SLURM answers (``sinfo``) and
 snakemake-executor-plugin-slurm is installed; with ``PSYMODAL_SLURM_TEST=1`` a missing SLURM is
 a failure instead. ``.ci/slurm/with_slurm.sh make test`` (what ``.ci/run`` does) starts a
 single-node SLURM and runs the whole suite with this file in it.
@@ -24,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from _helpers import SLURM_PROFILE, SLURM_REQUIRED, SNAKEMAKE, wait_for_run
+from psymodal.provenance.audit import PASS, audit
 
 LEARNED = ("metrics.tsv", "predictions.tsv")
 
@@ -41,16 +45,12 @@ def compared_files(workdir: Path) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def runs(slurm_demo, request):
-    """(local run, SLURM run, SLURM run's Snakemake log). In CI the SLURM run is the session's
-    small demo and the local one its one-core rerun; elsewhere the local run is the small demo
-    and the SLURM run its twin."""
+    """(local run or None, SLURM run, SLURM run's Snakemake log). In CI the SLURM run is the
+    session's small demo and there is no whole local run; elsewhere the local run is the small
+    demo and the SLURM run its twin."""
     cluster = slurm_demo
     log = wait_for_run(cluster)
-    local = (
-        request.getfixturevalue("small_demo_rerun").workdir
-        if SLURM_REQUIRED
-        else request.getfixturevalue("small_demo")
-    )
+    local = None if SLURM_REQUIRED else request.getfixturevalue("small_demo")
     return local, cluster, log
 
 
@@ -66,8 +66,16 @@ def test_jobs_went_through_slurm(runs):
     assert set(batches.values()) == {3}, batches
 
 
-def test_slurm_run_equals_local_run_byte_for_byte(runs):
+def test_slurm_run_equals_local_run_byte_for_byte(runs, tmp_path):
     local_dir, cluster_dir, _ = runs
+    if local_dir is None:
+        # CI: two sampled subjects' per-subject stages (MRI, anatomy, speech, language and the
+        # atlas) re-run locally, one core, against every file the SLURM jobs wrote for them
+        report = audit(cluster_dir / "results", rerun=True, subjects=2, seed=1, tmp_root=tmp_path)
+        rerun = report.check("rerun")
+        assert rerun.status == PASS, "\n".join(report.lines())
+        assert "2 of 12 subjects" in rerun.details["sample"][0]
+        return
     local, cluster = compared_files(local_dir), compared_files(cluster_dir)
     assert {"mri_features.tsv", "speech_features.tsv"} <= set(local)
     assert sorted(cluster) == sorted(local)
