@@ -67,8 +67,8 @@ def test_demo_scenarios_follow_the_default_config():
     speech_only = copy.deepcopy(small)
     speech_only["mri"]["enabled"] = False
     # the small demo also runs few permutations: its tests check the machinery, not p-values
-    small["learn"]["permutation"]["n"] = 4
-    small["learn"]["added_value_permutations"] = 2
+    small["learn"]["permutation"]["n"] = 2
+    small["learn"]["added_value_permutations"] = 1
     assert scenario_config("small-demo") == small
     assert scenario_config("speech-only") == speech_only
 
