@@ -28,6 +28,7 @@ import pandas as pd
 from ..io.tables import write_row_tsv, write_tsv
 from ..workflow.threads import limit_threads
 from .atlas import Atlas
+from .confounds import DEFAULT_CONFOUNDS
 from .connectome import connectivity_features, feature_names
 from .errors import RunTooShortError
 from .layout import RunInputs, find_runs, normalize_subject
@@ -349,7 +350,8 @@ def _write_figure(
     from .figures import qc_figure
 
     path = qc_figure_path(run, atlas.name, out_dir, several)
-    fd_threshold = (settings.get("confounds") or {}).get("fd_threshold", 0.5)
+    # the threshold the confounds settings scrub with (given keys over the schema's defaults)
+    fd_threshold = {**DEFAULT_CONFOUNDS, **(settings["confounds"] or {})}["fd_threshold"]
     return qc_figure(
         path,
         figure.mean_img,
