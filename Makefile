@@ -10,10 +10,17 @@ CORES ?= 2
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	# torch first, pinned: a bare torch requirement would pull a multi-GB CUDA build
+	# torch first, pinned, with pip (it honours the machine's pip configuration, such as a
+	# local CPU wheel): a bare torch requirement would pull a multi-GB CUDA build
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[dev]"
+	# the ~130 other packages with uv, which downloads and installs in parallel (the same
+	# versions as pip, in a fraction of its time: benchmarks/RESULTS.md); pip where uv cannot
+	# be installed
+	if $(PY) -m pip install --quiet uv==0.13.9; then \
+	  $(PY) -m uv pip install --quiet --python $(PY) -e ".[dev]"; \
+	else \
+	  $(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet -e ".[dev]"; \
+	fi
 	# compile the speech features' numba kernels now, not on the first recording of a run
 	$(PY) -m psymodal.speech.warmup
 	touch $@
