@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from _helpers import SR, pulse_vowel
+from _helpers import SR, pulse_vowel, with_silence
+from psymodal.speech import extract_features
 from psymodal.speech.audio import resample
-from psymodal.speech.egemaps import _opensmile_formants, resonance_formants
+from psymodal.speech.egemaps import _opensmile_formants, psymodal_name, resonance_formants
 
 # openSMILE 2.6.0's cFormantLpc output (eGeMAPSv02 settings, read through a probe
 # configuration by benchmarks/egemaps_formant_probe.py) for pulse_vowel(0.5) (formants
@@ -58,3 +59,14 @@ def test_resonance_formants_of_synthetic_vowel():
     y = pulse_vowel(1.0, formants=(700, 1200, 2600))
     freqs, _ = resonance_formants(y, SR, 160, np.arange(10, 90))
     assert np.nanmedian(freqs, axis=0) == pytest.approx([700, 1200, 2600], rel=0.1)
+
+
+def test_formant_amplitude_counts_frames_without_f0_at_opensmiles_floor():
+    """openSMILE's formant amplitude LLD is -201 dB where F0 is 0, and its functionals
+    take every non-zero value: a pause pulls the mean towards -201."""
+    vowel = pulse_vowel(0.5)
+    name = psymodal_name("F1amplitudeLogRelF0_sma3nz_amean")
+    alone = extract_features(vowel, SR)[name]
+    with_pause = extract_features(with_silence(vowel), SR)[name]
+    assert -60 < alone < 20
+    assert with_pause < alone - 50

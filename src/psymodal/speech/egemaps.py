@@ -690,6 +690,10 @@ def _opensmile_lpc_frame_matrix(length: int, sr: int, native_sr: int) -> np.ndar
     return matrix
 
 
+# openSMILE's formant amplitude (dB re H1) in frames without F0.
+_UNVOICED_AMPLITUDE_DB = -201.0
+
+
 def _opensmile_formants(
     y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray, native_sr: int | None = None
 ):
@@ -1125,7 +1129,19 @@ def extract_egemaps(
     out.update(spectral)
     out.update(
         _voice_quality_functionals(
-            y, sr, hop, f0_tracked, vq_voiced, voiced, f0_ok, spec_ok, spec, ceps, cfg, native_sr
+            y,
+            sr,
+            hop,
+            f0_tracked,
+            vq_voiced,
+            voiced,
+            f0_ok,
+            spec_ok,
+            spec,
+            ceps,
+            cfg,
+            native_sr=native_sr,
+            extended_f0=f0,
         )
     )
     out.update(_temporal_functionals(y, sr, hop, n, loud, voiced, f0_ok, spec_ok))
@@ -1208,6 +1224,7 @@ def _voice_quality_functionals(
     ceps: np.ndarray,
     cfg: dict,
     native_sr: int | None = None,
+    extended_f0: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Voice-quality functionals and the spectral functionals of voiced and unvoiced frames.
 
@@ -1231,6 +1248,9 @@ def _voice_quality_functionals(
         The filled eGeMAPS settings.
     native_sr : int, optional
         The file's own rate, at which openSMILE would compute the formants (default ``sr``).
+    extended_f0 : ndarray, optional
+        F0 (Hz, NaN = unvoiced) of ``spectral_voiced``, for the formant amplitudes of frames
+        the tracker left unvoiced (default ``f0``).
 
     Returns
     -------
@@ -1255,8 +1275,19 @@ def _voice_quality_functionals(
     formants[formant_idx], bandwidths[formant_idx] = _opensmile_formants(
         y, sr, hop, lagged, native_sr
     )
-    fr_freq = formants[idx]
-    harm = _harmonic_llds(y, sr, hop, f0, idx, fr_freq)
+    # Harmonic levels of every formant frame (the tracked F0 where there is one); HNR and
+    # H1-H2/H1-A3 keep the tracker's frames, a subset.
+    formant_f0 = f0 if extended_f0 is None else np.where(np.isfinite(f0), f0, extended_f0)
+    harm_all = _harmonic_llds(y, sr, hop, formant_f0, formant_idx, formants[formant_idx])
+    in_formant = np.searchsorted(formant_idx, idx)
+    harm = {key: values[in_formant] for key, values in harm_all.items()}
+    amplitudes = np.full((n, 3), np.nan)
+    # openSMILE's formant amplitude LLD is -201 dB (its log floor) in frames without F0 and
+    # its voiced-frame functionals take every non-zero value, so those frames count:
+    # measured with benchmarks/egemaps_formant_probe.py's configuration on cHarmonics.
+    amplitudes[f0_ok & ~formant_voiced] = _UNVOICED_AMPLITUDE_DB
+    for k in range(3):
+        amplitudes[formant_idx, k] = harm_all[f"a{k + 1}"]
 
     def voiced_lld(values_at_idx):
         full = np.full(n, np.nan)
@@ -1273,7 +1304,7 @@ def _voice_quality_functionals(
     for k in range(3):
         vq[f"F{k + 1}frequency"] = formants[:, k]
         vq[f"F{k + 1}bandwidth"] = bandwidths[:, k]
-        vq[f"F{k + 1}amplitudeLogRelF0"] = voiced_lld(harm[f"a{k + 1}"])
+        vq[f"F{k + 1}amplitudeLogRelF0"] = amplitudes[:, k]
     spectral_v = {
         "alphaRatioV": spec["alphaRatio"],
         "hammarbergIndexV": spec["hammarbergIndex"],
@@ -1293,6 +1324,10 @@ def _voice_quality_functionals(
         valid = voiced & np.isfinite(x)
         if name.startswith("F") and name.endswith(("frequency", "bandwidth")):
             valid = formant_voiced & np.isfinite(x)
+        if name.endswith("amplitudeLogRelF0"):
+            # openSMILE's "nz" functionals skip exact zeros: a formant nearest the first
+            # harmonic (0 dB re H1).
+            valid = f0_ok & np.isfinite(x) & (x != 0)
         if name in spectral_v:
             valid = spec_voiced & np.isfinite(x) & spec_ok
         m, s = _mean_sdnorm(_sma3nz(x, valid)[valid])
