@@ -28,12 +28,20 @@ candidate computations on the same frames:
    Per variant and formant: Pearson r and median |difference| over the frames where both
    report the formant.
 
+4. ``cHarmonics`` (``--harmonics``): a second probe configuration includes the shipped
+   ``GeMAPSv01b_core.lld.conf.inc`` and exports its F0, formant, harmonics and 60 ms magnitude
+   spectrum levels. Reported: the formant amplitudes (``FormantAmplitudeByMaxHarmonicLogRelF0``)
+   in frames without F0 (all -201 dB) and, in voiced frames, their agreement with the level of
+   the harmonic nearest the formant (the maximum within +-F0 / 2 of round(F / F0) F0)
+   relative to H1, computed from openSMILE's own F0, formants and spectrum (16 kHz files:
+   the Python wrapper sizes the spectrum's columns for that rate).
+
 Signals: pulse-train vowels through known resonators (F0 100-250 Hz, with and without a
 glottal tilt; at 8, 16, 22.05, 44.1 and 48 kHz) and the tuning half of the eGeMAPS
 validation corpus (:mod:`egemaps_corpus`; real FSDD, LibriSpeech, PC-GITA, ARCTIC and
 generated espeak-ng/demo speech), each file at its own rate. Usage::
 
-    python benchmarks/egemaps_formant_probe.py [--per-corpus 6] [--out probe.tsv]
+    python benchmarks/egemaps_formant_probe.py [--per-corpus 6] [--harmonics] [--out probe.tsv]
 
 Exits cleanly (status 0, with a message) when openSMILE or the shared data is absent.
 """
@@ -117,6 +125,25 @@ octaveCorrection=0
 
 [probe_concat:cVectorConcat]
 reader.dmLevel = probe_formants;probe_lpc;probe_resampled
+writer.dmLevel = lld
+includeSingleElementFields = 1
+
+\\{\\cm[sink{?}:include external sink]}
+"""
+
+HARMONICS_CONF = """
+[componentInstances:cComponentManager]
+instance[dataMemory].type=cDataMemory
+printLevelStats=0
+
+\\{\\cm[source{?}:include external source]}
+\\{CORE_LLD}
+
+[componentInstances:cComponentManager]
+instance[probe_concat].type=cVectorConcat
+
+[probe_concat:cVectorConcat]
+reader.dmLevel = gemapsv01b_logPitch;gemapsv01b_formants;gemapsv01b_harmonics;gemapsv01b_fftmagG60
 writer.dmLevel = lld
 includeSingleElementFields = 1
 
@@ -253,9 +280,44 @@ def agreement(ref_f, ref_b, ours_f, ours_b) -> dict[str, float]:
     return row
 
 
+def harmonics_check(opensmile, conf: Path, y: np.ndarray, sr: int) -> dict[str, float]:
+    """openSMILE's formant amplitudes against the harmonic-nearest-the-formant model."""
+    smile = opensmile.Smile(feature_set=str(conf), feature_level="lld")
+    frame = smile.process_signal(y.astype(np.float32), sr)
+    cols = list(frame.columns)
+    values = frame.to_numpy(dtype=float)
+    spec = values[:, [i for i, c in enumerate(cols) if c.startswith("pcm_fftMag")]]
+    bin_hz = sr / (2 * (spec.shape[1] - 1))
+    f0 = values[:, cols.index("F0final")]
+    row = {"frames": len(f0), "frames_without_f0": int((f0 <= 0).sum())}
+
+    def level(i, hz):
+        lo = max(int(np.floor((hz - 0.5 * f0[i]) / bin_hz)), 0)
+        hi = int(np.ceil((hz + 0.5 * f0[i]) / bin_hz))
+        return spec[i, lo : hi + 1].max()
+
+    for k in (1, 2, 3):
+        amp = values[:, cols.index(f"FormantAmplitudeByMaxHarmonicLogRelF0[{k}]")]
+        freq = values[:, cols.index(f"formantFreqLpc[{k}]")]
+        without = amp[f0 <= 0]
+        at_floor = float(np.mean(without == -201.0)) if len(without) else np.nan
+        row[f"A{k}_at_-201_without_f0"] = at_floor
+        voiced = np.flatnonzero((f0 > 0) & (freq > 0))
+        model = [
+            20 * np.log10(level(i, max(np.round(freq[i] / f0[i]), 1) * f0[i]) / level(i, f0[i]))
+            for i in voiced
+        ]
+        ok = np.isfinite(model)
+        model, ref = np.asarray(model)[ok], amp[voiced][ok]
+        row[f"A{k}_r"] = float(np.corrcoef(model, ref)[0, 1]) if len(ref) > 2 else np.nan
+        row[f"A{k}_mad_db"] = float(np.median(np.abs(model - ref))) if len(ref) else np.nan
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-corpus", type=int, default=6, help="tuning-half files per corpus")
+    parser.add_argument("--harmonics", action="store_true", help="also probe cHarmonics")
     parser.add_argument("--out", type=Path, help="write the per-variant table (TSV)")
     args = parser.parse_args(argv)
     found = speech_and_reference()
@@ -325,6 +387,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"-- {title} ({len(part) // len(VARIANTS)} signals)")
         summary = part.groupby("variant")[metric_cols].median().loc[VARIANTS]
         print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
+    if args.harmonics:
+        core = Path(opensmile.__file__).parent / "core" / "config" / "gemaps" / "v01b"
+        harmonics_conf = workdir / "harmonics_probe.conf"
+        harmonics_conf.write_text(
+            HARMONICS_CONF.replace("CORE_LLD", str(core / "GeMAPSv01b_core.lld.conf.inc")),
+            encoding="utf-8",
+        )
+        checks = [
+            {"group": group, **harmonics_check(opensmile, harmonics_conf, y, sr)}
+            for group, _, y, sr in signals
+            # the python wrapper sizes the spectrum's columns for 16 kHz input
+            if group != "synthetic" and sr == 16000
+        ]
+        print("\ncHarmonics: formant amplitudes (16 kHz files; per corpus, medians over files)")
+        print(
+            pd.DataFrame(checks).groupby("group").median().to_string(float_format="{:.3f}".format)
+        )
     if args.out:
         table.to_csv(args.out, sep="\t", index=False)
     return 0
