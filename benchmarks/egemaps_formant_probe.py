@@ -31,9 +31,10 @@ candidate computations on the same frames:
 4. ``cHarmonics`` (``--harmonics``): a second probe configuration includes the shipped
    ``GeMAPSv01b_core.lld.conf.inc`` and exports its F0, formant, harmonics and 60 ms magnitude
    spectrum levels. Reported: the formant amplitudes (``FormantAmplitudeByMaxHarmonicLogRelF0``)
-   in frames without F0 (all -201 dB) and, in voiced frames, their agreement with the level of
-   the harmonic nearest the formant (the maximum within +-F0 / 2 of round(F / F0) F0)
-   relative to H1, computed from openSMILE's own F0, formants and spectrum (16 kHz files:
+   in frames without F0 (all -201 dB) and, in voiced frames, their agreement with the level
+   (maximum within +-F0 / 2 of the harmonic) relative to H1 of the harmonic nearest the
+   formant and of the strongest harmonic within +-20 % of the formant's frequency (the
+   recipe kept), from openSMILE's own F0, formants and spectrum (16 kHz files:
    the Python wrapper sizes the spectrum's columns for that rate).
 
 Signals: pulse-train vowels through known resonators (F0 100-250 Hz, with and without a
@@ -281,7 +282,8 @@ def agreement(ref_f, ref_b, ours_f, ours_b) -> dict[str, float]:
 
 
 def harmonics_check(opensmile, conf: Path, y: np.ndarray, sr: int) -> dict[str, float]:
-    """openSMILE's formant amplitudes against the harmonic-nearest-the-formant model."""
+    """openSMILE's formant amplitudes against two models: the harmonic nearest the formant
+    (``nearest``) and the strongest harmonic within +-20 % of its frequency (``span20``)."""
     smile = opensmile.Smile(feature_set=str(conf), feature_level="lld")
     frame = smile.process_signal(y.astype(np.float32), sr)
     cols = list(frame.columns)
@@ -303,14 +305,23 @@ def harmonics_check(opensmile, conf: Path, y: np.ndarray, sr: int) -> dict[str, 
         at_floor = float(np.mean(without == -201.0)) if len(without) else np.nan
         row[f"A{k}_at_-201_without_f0"] = at_floor
         voiced = np.flatnonzero((f0 > 0) & (freq > 0))
-        model = [
-            20 * np.log10(level(i, max(np.round(freq[i] / f0[i]), 1) * f0[i]) / level(i, f0[i]))
-            for i in voiced
-        ]
-        ok = np.isfinite(model)
-        model, ref = np.asarray(model)[ok], amp[voiced][ok]
-        row[f"A{k}_r"] = float(np.corrcoef(model, ref)[0, 1]) if len(ref) > 2 else np.nan
-        row[f"A{k}_mad_db"] = float(np.median(np.abs(model - ref))) if len(ref) else np.nan
+        for name, span in [("nearest", None), ("span20", (0.8, 1.2))]:
+            model = []
+            for i in voiced:
+                nearest = max(np.round(freq[i] / f0[i]), 1)
+                harmonics = [nearest]
+                if span is not None:
+                    first = max(np.ceil(span[0] * freq[i] / f0[i]), 1)
+                    last = np.floor(span[1] * freq[i] / f0[i])
+                    harmonics = np.arange(first, last + 1) if last >= first else harmonics
+                strongest = max(level(i, h * f0[i]) for h in harmonics)
+                model.append(20 * np.log10(strongest / level(i, f0[i])))
+            ok = np.isfinite(model)
+            model_ok, ref = np.asarray(model)[ok], amp[voiced][ok]
+            r = float(np.corrcoef(model_ok, ref)[0, 1]) if len(ref) > 2 else np.nan
+            row[f"A{k}_r_{name}"] = r
+            mad = float(np.median(np.abs(model_ok - ref))) if len(ref) else np.nan
+            row[f"A{k}_mad_db_{name}"] = mad
     return row
 
 
