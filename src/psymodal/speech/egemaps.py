@@ -28,8 +28,9 @@ published eGeMAPS results. The low-level descriptors (LLDs) follow the eGeMAPS v
 
 Known differences from openSMILE (documented, measured in ``benchmarks/RESULTS.md``):
 jitter and shimmer come from waveform-matched period marks with Praat's limits; HNR uses the
-normalised autocorrelation at the F0 lag of the windowed frame; formant amplitudes are the
-strongest harmonic near each formant relative to H1; absolute scales of
+normalised autocorrelation at the F0 lag of the windowed frame; formant amplitudes (the
+strongest harmonic within +-20 % of each formant relative to H1, -201 dB in frames without
+F0) are openSMILE's on psymodal's F0; absolute scales of
 loudness and spectral flux follow from unnormalised FFT magnitudes and may differ from
 openSMILE's by a constant factor.
 
