@@ -9,7 +9,12 @@ import pytest
 from _helpers import SR, pulse_vowel, with_silence
 from psymodal.speech import extract_features
 from psymodal.speech.audio import resample
-from psymodal.speech.egemaps import _opensmile_formants, psymodal_name, resonance_formants
+from psymodal.speech.egemaps import (
+    _harmonic_llds,
+    _opensmile_formants,
+    psymodal_name,
+    resonance_formants,
+)
 
 # openSMILE 2.6.0's cFormantLpc output (eGeMAPSv02 settings, read through a probe
 # configuration by benchmarks/egemaps_formant_probe.py) for pulse_vowel(0.5) (formants
@@ -70,3 +75,19 @@ def test_formant_amplitude_counts_frames_without_f0_at_opensmiles_floor():
     with_pause = extract_features(with_silence(vowel), SR)[name]
     assert -60 < alone < 20
     assert with_pause < alone - 50
+
+
+def test_formant_amplitude_is_the_strongest_harmonic_within_20_percent():
+    """openSMILE's formant amplitude: the strongest harmonic within +-20 % of the formant
+    frequency relative to H1 (not the harmonic nearest the formant, nor one beyond 20 %)."""
+    t = np.arange(SR) / SR
+    levels = {1: 1.0, 10: 0.1, 12: 0.5, 13: 2.0}  # formant at 1,000 Hz: harmonics 8-12 count
+    y = sum(levels.get(h, 0.05) * np.sin(2 * np.pi * 100.0 * h * t) for h in range(1, 40))
+    hop = 160
+    f0 = np.full(SR // hop, 100.0)
+    idx = np.arange(20, 80)
+    formants = np.tile([1000.0, 1000.0, 1000.0], (len(idx), 1))
+    amplitude = _harmonic_llds(y, SR, hop, f0, idx, formants)["a1"]
+    # -6 dB (0.5 re 1; the nearest harmonic would give -20 dB, the 13th +6 dB), within the
+    # strong 13th harmonic's leakage into the 12th's +-F0/2 window.
+    np.testing.assert_allclose(amplitude, 20 * np.log10(0.5), atol=1.0)
