@@ -82,13 +82,6 @@ def test_hnr_drops_with_noise():
     assert hnr_noisy < hnr_clean - 1.5
 
 
-def test_formants_of_synthetic_vowel():
-    feats = extract_features(pulse_vowel(1.0, formants=(700, 1200, 2600)), SR)
-    assert feats["pm_F1frequency_sma3nz_amean"] == pytest.approx(700, rel=0.1)
-    assert feats["pm_F2frequency_sma3nz_amean"] == pytest.approx(1200, rel=0.1)
-    assert feats["pm_F3frequency_sma3nz_amean"] == pytest.approx(2600, rel=0.1)
-
-
 def test_spectral_balance_of_white_noise():
     y = np.random.default_rng(4).normal(0, 0.1, 2 * SR)
     power, freqs = power_spectrogram(y, SR, 160, 0.020)

@@ -13,9 +13,13 @@ published eGeMAPS results. The low-level descriptors (LLDs) follow the eGeMAPS v
   voiced too where YIN's aperiodicity is below ``voicing_aperiodicity`` and subharmonic
   summation (:mod:`psymodal.speech.shs`) finds a clear pitch (``shs_harmonicity``), with
   SHS's pitch: closer to openSMILE's voicing (frame agreement 0.85 -> 0.92). That extended
-  voicing feeds the F0, V/UV spectral and voiced-segment functionals; the voice-quality LLDs
-  (all ``pm_`` columns) stay on the tracker's voicing. V/UV spectral frames are selected
-  with openSMILE's 20 ms frame pairing (``spectral_voicing_lag``).
+  voicing feeds the F0, V/UV spectral, formant frequency/bandwidth and voiced-segment
+  functionals; the other voice-quality LLDs stay on the tracker's voicing. V/UV spectral
+  and formant frames are paired with F0 frames as openSMILE pairs them
+  (``spectral_voicing_lag``).
+* Formant frequencies and bandwidths reproduce openSMILE's formant LLD, measured as a black
+  box (:func:`_opensmile_formants`); they do not follow a vowel's resonances, which
+  :func:`resonance_formants` does.
 * ``sma3`` = 3-frame moving average; ``sma3nz`` = the same over voiced (non-zero) frames only.
 * Functionals: ``amean``; ``stddevNorm`` = population SD / mean (signed, as openSMILE);
   percentiles with linear interpolation; ``pctlrange0-2`` = p80 - p20; rising/falling slopes
@@ -24,8 +28,9 @@ published eGeMAPS results. The low-level descriptors (LLDs) follow the eGeMAPS v
 
 Known differences from openSMILE (documented, measured in ``benchmarks/RESULTS.md``):
 jitter and shimmer come from waveform-matched period marks with Praat's limits; HNR uses the
-normalised autocorrelation at the F0 lag of the windowed frame; formants come from
-autocorrelation LPC (order 11) on the signal resampled to 11 kHz; absolute scales of
+normalised autocorrelation at the F0 lag of the windowed frame; formant amplitudes (the
+strongest harmonic within +-20 % of each formant relative to H1, -201 dB in frames without
+F0) are openSMILE's on psymodal's F0; absolute scales of
 loudness and spectral flux follow from unnormalised FFT magnitudes and may differ from
 openSMILE's by a constant factor.
 
@@ -58,6 +63,7 @@ __all__ = [
     "RENAMED_PREFIX",
     "egemaps_names",
     "opensmile_names",
+    "resonance_formants",
     "psymodal_name",
     "opensmile_name",
     "band_limit_hz",
@@ -142,22 +148,13 @@ RENAMED = frozenset(
         "F0semitoneFrom27.5Hz_sma3nz_stddevRisingSlope",
         "F1amplitudeLogRelF0_sma3nz_amean",
         "F1amplitudeLogRelF0_sma3nz_stddevNorm",
-        "F1bandwidth_sma3nz_amean",
         "F1bandwidth_sma3nz_stddevNorm",
-        "F1frequency_sma3nz_amean",
-        "F1frequency_sma3nz_stddevNorm",
         "F2amplitudeLogRelF0_sma3nz_amean",
         "F2amplitudeLogRelF0_sma3nz_stddevNorm",
-        "F2bandwidth_sma3nz_amean",
         "F2bandwidth_sma3nz_stddevNorm",
-        "F2frequency_sma3nz_amean",
-        "F2frequency_sma3nz_stddevNorm",
         "F3amplitudeLogRelF0_sma3nz_amean",
         "F3amplitudeLogRelF0_sma3nz_stddevNorm",
-        "F3bandwidth_sma3nz_amean",
         "F3bandwidth_sma3nz_stddevNorm",
-        "F3frequency_sma3nz_amean",
-        "F3frequency_sma3nz_stddevNorm",
         "HNRdBACF_sma3nz_amean",
         "HNRdBACF_sma3nz_stddevNorm",
         "MeanUnvoicedSegmentLength",
@@ -594,8 +591,31 @@ def _jitter_shimmer_runs(
 _MAX_BANDWIDTH_HZ = 700.0
 
 
-def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
-    """F1-F3 frequency and bandwidth (Hz) by order-11 autocorrelation LPC at 11 kHz."""
+def resonance_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
+    """F1-F3 frequency and bandwidth (Hz) that follow a vowel's resonances.
+
+    Order-11 autocorrelation LPC of 20 ms Hamming frames of the signal resampled to 11 kHz
+    and pre-emphasised from 50 Hz, roots 50-5450 Hz narrower than 700 Hz: synthetic vowels'
+    F1-F3 within 10 %. Not what eGeMAPS' formant columns hold (those reproduce openSMILE's
+    formant LLD, which does not follow the resonances: :func:`_opensmile_formants`); kept
+    for analyses that need the vowel's formants.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Mono signal.
+    sr : int
+        Its rate, Hz.
+    hop : int
+        Grid hop, samples.
+    frames_idx : numpy.ndarray of int
+        Grid frames to analyse (frame ``i`` centred on sample ``i * hop``).
+
+    Returns
+    -------
+    freqs, bandwidths : numpy.ndarray, shape (len(frames_idx), 3)
+        NaN where a frame has no energy or fewer than three such roots.
+    """
     n_out = len(frames_idx)
     freqs = np.full((n_out, 3), np.nan)
     bws = np.full((n_out, 3), np.nan)
@@ -630,6 +650,90 @@ def _lpc_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray):
     bw_sorted[np.isnan(f_sorted)] = np.nan
     freqs[good] = f_sorted.real
     bws[good] = bw_sorted.real
+    return freqs, bws
+
+
+# openSMILE's eGeMAPS formant LLD, measured as a black box on its intermediate levels
+# (benchmarks/egemaps_formant_probe.py; frame-level r >= 0.99 on real speech). Its spectral
+# resampling of the 20 ms Hamming frame to 11 kHz keeps only the first N'/2 = 110 bins of
+# the zero-padded power-of-two FFT (3.4 kHz at 16 kHz input, not 5.5 kHz), synthesises the
+# 220 output samples from (n_fft - length) // 2 input samples before the frame's start, and
+# counts the DC bin twice; the formants are then the roots of 1 - sum a_k z^-k, where cLpc's
+# coefficients a_k belong to 1 + sum a_k z^-k. psymodal computes the same frame, LPC and roots.
+_OS_LPC_RATE = 11000
+_OS_LPC_LENGTH = 220  # samples of the resampled frame (20 ms at 11 kHz)
+
+
+@functools.lru_cache(maxsize=8)
+def _opensmile_lpc_frame_matrix(length: int, sr: int, native_sr: int) -> np.ndarray:
+    """Matrix taking a raw ``length``-sample frame to openSMILE's resampled LPC input frame.
+
+    Hamming window, zero-padded FFT, the kept bins and the synthesis at 11 kHz are all
+    linear, so one ``(length, 220)`` product does them (read-only, made once per rate).
+    openSMILE analyses a file at its own rate ``native_sr``: the kept bins and the time
+    offset are those of its frame at that rate (exactly its computation when ``sr`` is
+    ``native_sr``; for a file resampled to ``sr``, the same frequencies read from the
+    resampled frame).
+    """
+    native_length = int(round(0.020 * native_sr))
+    n_fft = 1 << int(np.ceil(np.log2(native_length)))
+    hz = np.arange(min(_OS_LPC_LENGTH // 2, n_fft // 2 + 1)) * native_sr / n_fft
+    hz = hz[hz < sr / 2.0]
+    t = np.arange(_OS_LPC_LENGTH) / _OS_LPC_RATE - (n_fft - native_length) // 2 / native_sr
+    m = np.arange(length) / sr
+    # 2 / n_fft * Re(sum_k X_k exp(2 pi i f_k t)), X_k = sum_m w_m exp(-2 pi i f_k m); the
+    # overall scale (native_sr / sr) leaves the LPC unchanged.
+    analysis = np.exp(-2j * np.pi * np.outer(m, hz))
+    synthesis = np.exp(2j * np.pi * np.outer(hz, t))
+    matrix = 2.0 / n_fft * (analysis @ synthesis).real
+    matrix *= np.hamming(length)[:, None]
+    matrix.flags.writeable = False
+    return matrix
+
+
+# Harmonics within these multiples of a formant's frequency give its amplitude.
+_AMPLITUDE_SPAN = (0.8, 1.2)
+
+# openSMILE's formant amplitude (dB re H1) in frames without F0.
+_UNVOICED_AMPLITUDE_DB = -201.0
+
+
+def _opensmile_formants(
+    y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray, native_sr: int | None = None
+):
+    """F1-F3 frequency and bandwidth (Hz) as openSMILE's eGeMAPS LLD computes them.
+
+    20 ms frames on the grid (the frames of the spectral LLDs), resampled as openSMILE's
+    ``cSpecResample`` does, order-11 autocorrelation LPC (``cLpc``), then the roots that
+    ``cFormantLpc`` reports: those of the sign-flipped predictor, 50-5450 Hz, upper half plane,
+    by frequency, no bandwidth limit (bandwidths of roots outside the unit circle are
+    negative, as openSMILE's). These do not follow a vowel's resonances (see
+    ``docs/egemaps_fidelity.md``); they reproduce openSMILE's values.
+    """
+    n_out = len(frames_idx)
+    freqs = np.full((n_out, 3), np.nan)
+    bws = np.full((n_out, 3), np.nan)
+    if n_out == 0:
+        return freqs, bws
+    length = int(round(0.020 * sr))
+    frames = frame_signal(y, length, hop)[frames_idx]
+    lpc_in = frames @ _opensmile_lpc_frame_matrix(length, sr, int(native_sr or sr))
+    order = 11
+    starts = np.arange(n_out, dtype=np.int64) * _OS_LPC_LENGTH
+    a, good = _lpc_by_frame(lpc_in.ravel(), starts, np.ones(_OS_LPC_LENGTH), order)
+    roots = monic_roots(-a[good, 1:])
+    ang = np.angle(roots)
+    f = ang * _OS_LPC_RATE / (2 * np.pi)
+    bw = -np.log(np.maximum(np.abs(roots), 1e-12)) * _OS_LPC_RATE / np.pi
+    keep = (ang > 0) & (f > 50.0) & (f < 5450.0)
+    f = np.where(keep, f, np.inf)
+    order_idx = np.argsort(f, axis=1)[:, :3]
+    f_sorted = np.take_along_axis(f, order_idx, axis=1)
+    bw_sorted = np.take_along_axis(bw, order_idx, axis=1)
+    f_sorted[~np.isfinite(f_sorted)] = np.nan
+    bw_sorted[np.isnan(f_sorted)] = np.nan
+    freqs[good] = f_sorted
+    bws[good] = bw_sorted
     return freqs, bws
 
 
@@ -786,9 +890,17 @@ def _harmonic_llds(
         out["h1h2"] = 20 * np.log10(h1 / h2)
         for k in range(3):
             fk = formants[:, k]
-            # Amplitude of the strongest harmonic near the formant, relative to H1.
-            harm = np.round(np.where(np.isfinite(fk), fk, f0v) / f0v) * f0v
-            ak = harmonic_amp(harm, 0.5 * f0v)
+            f = np.where(np.isfinite(fk), fk, f0v)
+            # The strongest harmonic within +-20 % of the formant, relative to H1: openSMILE's
+            # amplitude, measured as a black box (frame r 0.99 / 0.98 / 1.00 for F1-F3 given
+            # its F0, formants and spectrum; the nearest harmonic gave 0.97 / 0.91 / 0.88).
+            # The harmonics' +-F0/2 windows tile, so their maximum is one spectral maximum.
+            first = np.maximum(np.ceil(_AMPLITUDE_SPAN[0] * f / f0v), 1)
+            last = np.floor(_AMPLITUDE_SPAN[1] * f / f0v)
+            nearest = np.maximum(np.round(f / f0v), 1)
+            empty = last < first  # no harmonic in the span: the nearest one
+            first, last = np.where(empty, nearest, first), np.where(empty, nearest, last)
+            ak = harmonic_amp(0.5 * (first + last) * f0v, (0.5 * (last - first) + 0.5) * f0v)
             rel = 20 * np.log10(ak / h1)
             out[f"a{k + 1}"] = np.where(np.isfinite(fk), rel, np.nan)
         out["h1a3"] = -out["a3"]
@@ -1029,7 +1141,19 @@ def extract_egemaps(
     out.update(spectral)
     out.update(
         _voice_quality_functionals(
-            y, sr, hop, f0_tracked, vq_voiced, voiced, f0_ok, spec_ok, spec, ceps, cfg
+            y,
+            sr,
+            hop,
+            f0_tracked,
+            vq_voiced,
+            voiced,
+            f0_ok,
+            spec_ok,
+            spec,
+            ceps,
+            cfg,
+            native_sr=native_sr,
+            extended_f0=f0,
         )
     )
     out.update(_temporal_functionals(y, sr, hop, n, loud, voiced, f0_ok, spec_ok))
@@ -1111,6 +1235,8 @@ def _voice_quality_functionals(
     spec: dict[str, np.ndarray],
     ceps: np.ndarray,
     cfg: dict,
+    native_sr: int | None = None,
+    extended_f0: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Voice-quality functionals and the spectral functionals of voiced and unvoiced frames.
 
@@ -1132,6 +1258,11 @@ def _voice_quality_functionals(
         Spectral LLDs and MFCC 1-4 of every frame (:func:`_spectral_functionals`).
     cfg : dict
         The filled eGeMAPS settings.
+    native_sr : int, optional
+        The file's own rate, at which openSMILE would compute the formants (default ``sr``).
+    extended_f0 : ndarray, optional
+        F0 (Hz, NaN = unvoiced) of ``spectral_voiced``, for the formant amplitudes of frames
+        the tracker left unvoiced (default ``f0``).
 
     Returns
     -------
@@ -1144,8 +1275,31 @@ def _voice_quality_functionals(
     idx = np.flatnonzero(voiced)
     marks, amps = _period_marks(y, sr, np.where(voiced, f0, np.nan), hop, cfg["period_search_rel"])
     jitter, shimmer = _jitter_shimmer(marks, amps, n, hop, sr)
-    fr_freq, fr_bw = _lpc_formants(y, sr, hop, idx)
-    harm = _harmonic_llds(y, sr, hop, f0, idx, fr_freq)
+    # Formant frequencies and bandwidths follow openSMILE's formant LLD frame for frame
+    # (:func:`_opensmile_formants`), so they take the voicing extended towards openSMILE's
+    # too (tuning half: median r over the 88 0.908 -> 0.929); openSMILE pairs the n-th F0
+    # frame with the n-th 20 ms frame (``spectral_voicing_lag``).
+    formant_voiced = voiced | spectral_voiced
+    formant_idx = np.flatnonzero(formant_voiced)
+    lagged = np.maximum(formant_idx - int(cfg["spectral_voicing_lag"]), 0)
+    formants = np.full((n, 3), np.nan)
+    bandwidths = np.full((n, 3), np.nan)
+    formants[formant_idx], bandwidths[formant_idx] = _opensmile_formants(
+        y, sr, hop, lagged, native_sr
+    )
+    # Harmonic levels of every formant frame (the tracked F0 where there is one); HNR and
+    # H1-H2/H1-A3 keep the tracker's frames, a subset.
+    formant_f0 = f0 if extended_f0 is None else np.where(np.isfinite(f0), f0, extended_f0)
+    harm_all = _harmonic_llds(y, sr, hop, formant_f0, formant_idx, formants[formant_idx])
+    in_formant = np.searchsorted(formant_idx, idx)
+    harm = {key: values[in_formant] for key, values in harm_all.items()}
+    amplitudes = np.full((n, 3), np.nan)
+    # openSMILE's formant amplitude LLD is -201 dB (its log floor) in frames without F0 and
+    # its voiced-frame functionals take every non-zero value, so those frames count:
+    # measured with benchmarks/egemaps_formant_probe.py's configuration on cHarmonics.
+    amplitudes[f0_ok & ~formant_voiced] = _UNVOICED_AMPLITUDE_DB
+    for k in range(3):
+        amplitudes[formant_idx, k] = harm_all[f"a{k + 1}"]
 
     def voiced_lld(values_at_idx):
         full = np.full(n, np.nan)
@@ -1160,9 +1314,9 @@ def _voice_quality_functionals(
         "logRelF0-H1-A3": voiced_lld(harm["h1a3"]),
     }
     for k in range(3):
-        vq[f"F{k + 1}frequency"] = voiced_lld(fr_freq[:, k])
-        vq[f"F{k + 1}bandwidth"] = voiced_lld(fr_bw[:, k])
-        vq[f"F{k + 1}amplitudeLogRelF0"] = voiced_lld(harm[f"a{k + 1}"])
+        vq[f"F{k + 1}frequency"] = formants[:, k]
+        vq[f"F{k + 1}bandwidth"] = bandwidths[:, k]
+        vq[f"F{k + 1}amplitudeLogRelF0"] = amplitudes[:, k]
     spectral_v = {
         "alphaRatioV": spec["alphaRatio"],
         "hammarbergIndexV": spec["hammarbergIndex"],
@@ -1180,6 +1334,12 @@ def _voice_quality_functionals(
     for name in _VOICED_MS:
         x = vq[name]
         valid = voiced & np.isfinite(x)
+        if name.startswith("F") and name.endswith(("frequency", "bandwidth")):
+            valid = formant_voiced & np.isfinite(x)
+        if name.endswith("amplitudeLogRelF0"):
+            # openSMILE's "nz" functionals skip exact zeros: a formant nearest the first
+            # harmonic (0 dB re H1).
+            valid = f0_ok & np.isfinite(x) & (x != 0)
         if name in spectral_v:
             valid = spec_voiced & np.isfinite(x) & spec_ok
         m, s = _mean_sdnorm(_sma3nz(x, valid)[valid])
