@@ -37,18 +37,24 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from speech_validate_opensmile import shared_speech_dir  # noqa: E402
 
+from psymodal.speech.egemaps import psymodal_name  # noqa: E402
+
+# eGeMAPS names as psymodal's columns carry them (``pm_`` where renamed: docs/egemaps_fidelity.md)
 UTILITY = [
-    "F0semitoneFrom27.5Hz_sma3nz_amean",
-    "F0semitoneFrom27.5Hz_sma3nz_stddevNorm",
-    "jitterLocal_sma3nz_amean",
-    "HNRdBACF_sma3nz_amean",
-    "loudness_sma3_amean",
-    "VoicedSegmentsPerSec",
-    "pause_ratio",
-    "speech_rate_syll_per_s",
-    "F1frequency_sma3nz_amean",
-    "F2frequency_sma3nz_amean",
-    "mfcc2_sma3_amean",
+    psymodal_name(name)
+    for name in (
+        "F0semitoneFrom27.5Hz_sma3nz_amean",
+        "F0semitoneFrom27.5Hz_sma3nz_stddevNorm",
+        "jitterLocal_sma3nz_amean",
+        "HNRdBACF_sma3nz_amean",
+        "loudness_sma3_amean",
+        "VoicedSegmentsPerSec",
+        "pause_ratio",
+        "speech_rate_syll_per_s",
+        "F1frequency_sma3nz_amean",
+        "F2frequency_sma3nz_amean",
+        "mfcc2_sma3_amean",
+    )
 ]
 
 
