@@ -15,12 +15,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet torch==2.13.0
 	# the ~130 other packages with uv, which downloads and installs in parallel (the same
 	# versions as pip, in a fraction of its time: benchmarks/RESULTS.md); pip where uv cannot
-	# be installed
+	# be installed. Bytecode is compiled at install, as pip does: where PYTHONDONTWRITEBYTECODE
+	# is set (as on CI machines), every job process would otherwise compile every module it
+	# imports (the suite took 1.5x the CPU).
 	if $(PY) -m pip install --quiet uv==0.13.9; then \
-	  $(PY) -m uv pip install --quiet --python $(PY) -e ".[dev]"; \
+	  $(PY) -m uv pip install --quiet --compile-bytecode --python $(PY) -e ".[dev]"; \
 	else \
 	  $(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet -e ".[dev]"; \
 	fi
+	# psymodal's own modules too (an editable install compiles nothing)
+	$(PY) -m compileall -q src
 	# compile the speech features' numba kernels now, not on the first recording of a run
 	$(PY) -m psymodal.speech.warmup
 	touch $@
