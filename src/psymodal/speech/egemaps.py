@@ -635,22 +635,29 @@ def resonance_formants(y: np.ndarray, sr: int, hop: int, frames_idx: np.ndarray)
     starts = np.round(frames_idx * hop11).astype(np.int64)
     order = 11
     a, good = _lpc_by_frame(padded, starts, win, order)
-    # The eigenvalues of the companion matrices, as numpy.roots, by a batched kernel.
-    roots = monic_roots(a[good, 1:])
+    # The eigenvalues of the companion matrices, as numpy.roots, by a batched kernel. Roots
+    # wider than _MAX_BANDWIDTH_HZ model spectral tilt, not resonances.
+    freqs[good], bws[good] = _lowest_three_roots(
+        monic_roots(a[good, 1:]), lpc_sr, _MAX_BANDWIDTH_HZ
+    )
+    return freqs, bws
+
+
+def _lowest_three_roots(roots: np.ndarray, rate: float, max_bandwidth: float = np.inf):
+    """Frequencies and bandwidths (Hz) of each row's three lowest roots in the upper half
+    plane between 50 and 5450 Hz (and narrower than ``max_bandwidth``), NaN where a row has
+    fewer."""
     ang = np.angle(roots)
-    f = ang * lpc_sr / (2 * np.pi)
-    bw = -np.log(np.maximum(np.abs(roots), 1e-12)) * lpc_sr / np.pi
-    # Roots wider than _MAX_BANDWIDTH_HZ model spectral tilt, not resonances.
-    keep = (ang > 0) & (f > 50.0) & (f < 5450.0) & (bw < _MAX_BANDWIDTH_HZ)
+    f = ang * rate / (2 * np.pi)
+    bw = -np.log(np.maximum(np.abs(roots), 1e-12)) * rate / np.pi
+    keep = (ang > 0) & (f > 50.0) & (f < 5450.0) & (bw < max_bandwidth)
     f = np.where(keep, f, np.inf)
     order_idx = np.argsort(f, axis=1)[:, :3]
     f_sorted = np.take_along_axis(f, order_idx, axis=1)
     bw_sorted = np.take_along_axis(bw, order_idx, axis=1)
     f_sorted[~np.isfinite(f_sorted)] = np.nan
     bw_sorted[np.isnan(f_sorted)] = np.nan
-    freqs[good] = f_sorted.real
-    bws[good] = bw_sorted.real
-    return freqs, bws
+    return f_sorted.real, bw_sorted.real
 
 
 # openSMILE's eGeMAPS formant LLD, measured as a black box on its intermediate levels
@@ -721,19 +728,7 @@ def _opensmile_formants(
     order = 11
     starts = np.arange(n_out, dtype=np.int64) * _OS_LPC_LENGTH
     a, good = _lpc_by_frame(lpc_in.ravel(), starts, np.ones(_OS_LPC_LENGTH), order)
-    roots = monic_roots(-a[good, 1:])
-    ang = np.angle(roots)
-    f = ang * _OS_LPC_RATE / (2 * np.pi)
-    bw = -np.log(np.maximum(np.abs(roots), 1e-12)) * _OS_LPC_RATE / np.pi
-    keep = (ang > 0) & (f > 50.0) & (f < 5450.0)
-    f = np.where(keep, f, np.inf)
-    order_idx = np.argsort(f, axis=1)[:, :3]
-    f_sorted = np.take_along_axis(f, order_idx, axis=1)
-    bw_sorted = np.take_along_axis(bw, order_idx, axis=1)
-    f_sorted[~np.isfinite(f_sorted)] = np.nan
-    bw_sorted[np.isnan(f_sorted)] = np.nan
-    freqs[good] = f_sorted
-    bws[good] = bw_sorted
+    freqs[good], bws[good] = _lowest_three_roots(monic_roots(-a[good, 1:]), _OS_LPC_RATE)
     return freqs, bws
 
 
