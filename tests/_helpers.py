@@ -44,6 +44,11 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 #: snakemake-workflows style scenario configurations: ``config-<name>.yaml``
 SCENARIOS = REPO / ".test"
+#: --cores of a workflow run inside the tests: the machine's cores shared by the session's
+#: test processes (pytest-xdist workers set PYTEST_XDIST_WORKER_COUNT). Two 2-core runs side
+#: by side on 2 cores cost ~15-30 % more CPU (parallel jobs' process pools and joblib workers
+#: start and compete) for no gain, since the other worker keeps the second core busy.
+TEST_CORES = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
 
 
 # ---- start-up ----------------------------------------------------------------------------
@@ -71,7 +76,9 @@ def write_config(workdir: Path, config: dict) -> Path:
     return workdir
 
 
-def run_snakemake(workdir: Path, *args: str, cores: int = 2) -> subprocess.CompletedProcess:
+def run_snakemake(
+    workdir: Path, *args: str, cores: int = TEST_CORES
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*SNAKEMAKE, "--directory", str(workdir), "--cores", str(cores), *args],
         capture_output=True,

@@ -29,6 +29,7 @@ from _helpers import (
     REPO,
     SNAKEMAKE,
     SR,
+    TEST_CORES,
     make_run,
     pulse_vowel,
     toy_atlas,
@@ -589,7 +590,7 @@ def test_study_with_corrupt_files_and_a_space_finishes_with_a_summary(small_demo
     (workdir / "config").mkdir(parents=True)
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     (workdir / "My").write_text("precious data\n")
-    result = _snakemake(workdir, "--cores", "2")
+    result = _snakemake(workdir, "--cores", str(TEST_CORES))
     assert result.returncode == 0, result.stderr[-5000:]
     assert (workdir / "My").read_text() == "precious data\n"
     results = workdir / "My Study" / "results"
