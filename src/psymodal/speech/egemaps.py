@@ -55,7 +55,7 @@ from .peaks import find_peaks
 from .polyroots import monic_roots
 from .prosody import PitchTrack, hz_to_semitones
 from .shs import shs_pitch
-from .spectral import _shared_filterbank, hz_to_mel, mfcc, power_spectrogram
+from .spectral import _hamming, _shared_filterbank, hz_to_mel, mfcc, power_spectrogram
 
 __all__ = [
     "EGEMAPS_DEFAULTS",
@@ -385,6 +385,58 @@ def _equal_loudness(freqs: np.ndarray) -> np.ndarray:
     return (w2 + 56.8e6) * w2 * w2 / ((w2 + 6.3e6) ** 2 * (w2 + 0.38e9))
 
 
+def _band_slopes(power: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+    """eGeMAPS' 0-500 and 500-1500 Hz spectral slopes (dB/Hz) per frame, ``(n_frames, 2)``."""
+    # The slopes use bins up to 1.5 kHz only (their weights are 0 above).
+    b15 = np.searchsorted(freqs, 1500.0, side="right")
+    logp = 10.0 * np.log10(np.maximum(power[:, :b15], 1e-10))
+    weights = np.column_stack(
+        [_band_slope_weights(freqs, 0.0, 500.0), _band_slope_weights(freqs, 500.0, 1500.0)]
+    )
+    return logp @ weights[:b15]
+
+
+def _native_spectrum(
+    y_native: np.ndarray, native_sr: int, sr: int, hop: int, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """eGeMAPS' 20 ms power spectra of the grid's ``n`` frames, from the file at its own rate.
+
+    A file above ``sr`` is analysed at ``sr``, but openSMILE frames it at its own rate: 20 ms
+    Hamming frames zero-padded to a power of two (441 samples in 512 at 22.05 kHz: 43.07 Hz
+    bins, not the 31.25 Hz of 16 kHz), with power on that rate's scale. Taken from the
+    signal before resampling, the spectra are openSMILE's (the resampler also removes the
+    top mel band's 7.6-8 kHz: MFCC 1-4 of espeak-ng's 22.05 kHz voices were about 0.2-0.4
+    off frame by frame at 16 kHz, 0.002-0.005 here). Frame ``k`` is centred on the grid's
+    time ``k hop / sr``, as the analysis-rate frames are; bins above the first at or above
+    8 kHz (the highest frequency any eGeMAPS LLD reads) are not kept.
+
+    Returns
+    -------
+    power : numpy.ndarray
+        ``(n, n_bins)`` power (|X|^2) at the native rate's bins.
+    freqs : numpy.ndarray
+        Their frequencies, Hz.
+    """
+    length = int(round(0.020 * native_sr))
+    n_fft = 1 << int(np.ceil(np.log2(length)))
+    n_bins = min(int(np.ceil(8000.0 * n_fft / native_sr)) + 1, n_fft // 2 + 1)
+    centres = np.round(np.arange(n) * (hop * native_sr / sr)).astype(np.int64)
+    starts = centres - length // 2 + length
+    padded = np.zeros(len(y_native) + 2 * length + n_fft, dtype=np.float32)
+    padded[length : length + len(y_native)] = y_native
+    windows = np.lib.stride_tricks.sliding_window_view(padded, length)
+    frames = np.zeros((n, n_fft), dtype=np.float32)
+    np.multiply(
+        windows[np.clip(starts, 0, len(windows) - 1)],
+        _hamming(length),
+        out=frames[:, :length],
+        casting="same_kind",
+    )
+    spec = scipy.fft.rfft(frames, axis=1)[:, :n_bins]
+    power = (spec.real * spec.real + spec.imag * spec.imag).astype(np.float64)
+    return power, np.arange(n_bins) * (native_sr / n_fft)
+
+
 def _spectral_llds(power: np.ndarray, freqs: np.ndarray, sr: int) -> dict[str, np.ndarray]:
     eps = 1e-12
     # freqs ascend, so every band is a contiguous slice of bins (no copies by masks).
@@ -393,13 +445,7 @@ def _spectral_llds(power: np.ndarray, freqs: np.ndarray, sr: int) -> dict[str, n
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = 10 * np.log10((power[:, b1k:b5k].sum(1) + eps) / (power[:, :b1k].sum(1) + eps))
         hamm = 10 * np.log10((power[:, :b2k].max(1) + eps) / (power[:, b2k:b5k].max(1) + eps))
-    # The slopes use bins up to 1.5 kHz only (their weights are 0 above).
-    b15 = np.searchsorted(freqs, 1500.0, side="right")
-    logp = 10.0 * np.log10(np.maximum(power[:, :b15], 1e-10))
-    weights = np.column_stack(
-        [_band_slope_weights(freqs, 0.0, 500.0), _band_slope_weights(freqs, 500.0, 1500.0)]
-    )
-    slopes = logp @ weights[:b15]
+    slopes = _band_slopes(power, freqs)
     mag = np.sqrt(power[:, : np.searchsorted(freqs, 5000.0)])
     flux = np.zeros(len(power))
     if len(power) > 1:
@@ -1080,6 +1126,7 @@ def extract_egemaps(
     settings: dict | None = None,
     native_sr: int | None = None,
     spectrum: tuple[np.ndarray, ...] | None = None,
+    native_y: np.ndarray | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """The 88 eGeMAPS v02 functionals of one recording.
 
@@ -1102,6 +1149,10 @@ def extract_egemaps(
         frames on the same grid, when the caller has it already (computed otherwise),
         optionally followed by the MFCCs of those frames under the default
         ``speech.spectral`` filterbank and lifter (at least 4 coefficients).
+    native_y : numpy.ndarray, optional
+        The recording at ``native_sr`` when ``y`` was resampled down from it: the 20 ms
+        spectra (loudness, MFCC, alpha ratio, Hammarberg index, slopes, flux) are then taken
+        from it, on openSMILE's frames at that rate (``spectrum`` is not used).
 
     Returns
     -------
@@ -1132,7 +1183,12 @@ def extract_egemaps(
     st = _sma3nz(hz_to_semitones(np.where(voiced, f0, 1.0)), voiced)
     out.update(_contour_functionals("F0semitoneFrom27.5Hz_sma3nz", st[voiced], hop_s))
 
-    spectral, spec, ceps, loud = _spectral_functionals(y, sr, hop, n, spec_ok, hop_s, spectrum)
+    native = None
+    if native_y is not None and native_sr and int(native_sr) > sr:
+        native = _native_spectrum(np.asarray(native_y), int(native_sr), sr, hop, n)
+    spectral, spec, ceps, loud = _spectral_functionals(
+        y, sr, hop, n, spec_ok, hop_s, spectrum, native
+    )
     out.update(spectral)
     out.update(
         _voice_quality_functionals(
@@ -1166,6 +1222,7 @@ def _spectral_functionals(
     spec_ok: np.ndarray,
     hop_s: float,
     spectrum: tuple[np.ndarray, ...] | None = None,
+    native: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Loudness contour, spectral flux and MFCC 1-4 functionals over every analysed frame.
 
@@ -1182,6 +1239,10 @@ def _spectral_functionals(
     spectrum : tuple of ndarray, optional
         The 20 ms power spectrogram and its bin frequencies, when already computed, and
         optionally its MFCCs (default filterbank and lifter, at least 4 coefficients).
+    native : tuple of ndarray, optional
+        :func:`_native_spectrum` of a file above ``sr``: every spectral LLD but the two band
+        slopes is then read from it (the slopes stay on ``sr``'s 31.25 Hz bins, see
+        :func:`_band_slope_weights`).
 
     Returns
     -------
@@ -1199,7 +1260,16 @@ def _spectral_functionals(
     if spectrum is None:
         spectrum = power_spectrogram(y, sr, hop, 0.020)
     power, freqs = spectrum[0][:n], spectrum[1]
-    spec = _spectral_llds(power, freqs, sr)
+    if native is None:
+        spec = _spectral_llds(power, freqs, sr)
+    else:
+        # openSMILE's slopes at other bin spacings than 31.25 Hz follow no least-squares
+        # variant tried (bins, band edges, N; frame r <= 0.94 at 22.05 kHz); the 16 kHz
+        # bins' values are nearer theirs (0.97 for 500-1500 Hz on espeak-ng's voices).
+        slopes = _band_slopes(power, freqs)
+        spectrum = power, freqs = native
+        spec = _spectral_llds(power, freqs, sr)
+        spec["slope0-500"], spec["slope500-1500"] = slopes[:, 0], slopes[:, 1]
     # The first flux value compares with a padded frame: restart the difference inside.
     first = int(np.argmax(spec_ok))
     spec["spectralFlux"][first] = 0.0

@@ -220,8 +220,12 @@ def analyse_recording(
     y = np.asarray(y, dtype=np.float64)
     cfg = resolve_section("speech", settings)  # checked once per recording
     rate = cfg["sample_rate"]
+    native_y = None
     if rate and int(sr) > int(rate) and y.ndim == 1 and y.size and np.all(np.isfinite(y)):
         native_sr = min(int(native_sr or sr), int(sr))
+        # eGeMAPS' 20 ms spectra are read from the signal at its own rate, as openSMILE
+        # frames it (see psymodal.speech.egemaps._native_spectrum).
+        native_y = y if native_sr == int(sr) else None
         y = resample(y, int(sr), int(rate))
         sr = int(rate)
     cfg = _with_frame_sizes(cfg, sr)
@@ -266,7 +270,9 @@ def analyse_recording(
         shared = (power, freqs) if cfg["spectral"]["window_s"] == 0.020 else None
         if shared is not None and _default_cepstrum(cfg["spectral"]):
             shared += (all_ceps,)
-        ege, ege_qc = extract_egemaps(y, sr, hop, pitch, cfg["egemaps"], native_sr, shared)
+        ege, ege_qc = extract_egemaps(
+            y, sr, hop, pitch, cfg["egemaps"], native_sr, shared, native_y=native_y
+        )
         feats.update(ege)
         limited += int(ege_qc["nyquist_limited_features"])
     out = {name: feats[name] for name in _feature_names(cfg)}
