@@ -546,7 +546,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def workflow_features(item) -> dict:
         audio = read_audio(item.path, workflow["sample_rate"], upsample=False)
-        return extract_features(audio.y, audio.sr, workflow, native_sr=audio.native_sr)
+        return extract_features(
+            audio.y, audio.sr, workflow, native_sr=audio.native_sr, native_y=audio.native_y
+        )
 
     # --write-docs measures the held-back half on both paths: a column keeps its openSMILE
     # name only if it agrees on the library's path and on the workflow stage's.

@@ -64,3 +64,27 @@ def test_egemaps_spectral_functionals_follow_the_native_rate():
     # the band slopes stay on the 16 kHz bins (openSMILE's slope at other spacings is not
     # reproduced by any least-squares variant tried)
     assert ours["slopeV0-500_sma3nz_amean"] == pytest.approx(at_16k["slopeV0-500_sma3nz_amean"])
+
+
+def test_the_speech_stage_reads_the_files_own_samples_as_the_library_does(tmp_path):
+    import soundfile as sf
+
+    from psymodal.io.tables import read_tsv
+    from psymodal.speech import load_audio, process_subject, read_audio
+
+    y44 = resample(_voice_with_high_tone(1.0), SR, 44100)
+    path = tmp_path / "sub-01_task-reading_audio.wav"
+    sf.write(path, y44, 44100, subtype="FLOAT")
+    audio = read_audio(path, 16000, upsample=False)
+    assert audio.sr == 16000 and audio.native_y is not None and len(audio.native_y) == len(y44)
+    assert read_audio(path, None).native_y is None  # nothing resampled, nothing kept
+    process_subject("01", [path], tmp_path / "f.tsv", tmp_path / "q.tsv", None)
+    stage = read_tsv(tmp_path / "f.tsv").iloc[0]
+    y, sr = load_audio(path, sample_rate=None)
+    library = extract_features(y, sr)
+    at_16k = extract_features(audio.y, 16000, native_sr=44100)  # without the native samples
+    names = [k for k in library if k.endswith(("_sma3_amean", "_sma3_stddevNorm"))]
+    assert len(names) == 12  # loudness, flux, MFCC 1-4 (sma3, every frame)
+    for name in names:
+        assert float(stage[name]) == pytest.approx(library[name], rel=1e-9, abs=1e-12)
+    assert any(abs(at_16k[k] - library[k]) > 0.1 for k in names if k.startswith("mfcc"))
