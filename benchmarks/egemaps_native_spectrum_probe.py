@@ -12,8 +12,8 @@ LLD output is), three ways of taking the spectra against openSMILE's LLDs
 - ``16k_native_bins``: the 16 kHz frames' DFT evaluated at the native rate's bin
   frequencies, power scaled by (native rate / 16 kHz)^2 (the bins and scale of openSMILE's
   frame, but the resampled signal);
-- ``native``: :func:`psymodal.speech.egemaps._native_spectrum`, the frames taken from the
-  file at its own rate (eGeMAPS' spectra since).
+- ``native``: :func:`psymodal.speech.egemaps._native_spectrum`, openSMILE's frames taken
+  from the file at its own rate (eGeMAPS' spectra since).
 
 Per LLD and variant: Pearson r, least-squares slope on openSMILE's values and median
 |difference| over all frames (edge frames excluded). Signals: the espeak-ng voices of the
@@ -102,7 +102,8 @@ def compare_file(lld, y: np.ndarray, sr: int) -> dict[str, dict[str, tuple]]:
     variants = {
         "16k": _fft_16k(frames16),
         "16k_native_bins": _native_bins_16k(frames16, sr),
-        "native": _native_spectrum(y_shift, sr, sr, step, n),
+        "native": tuple(part[:n] for part in _native_spectrum(y, sr)[:1])
+        + (_native_spectrum(y, sr)[1],),
     }
     out: dict[str, dict[str, tuple]] = {k: {} for k in LLDS}
     inside = (starts + 0.020 <= len(y) / sr) & (np.arange(n) >= 2)

@@ -396,19 +396,51 @@ def _band_slopes(power: np.ndarray, freqs: np.ndarray) -> np.ndarray:
     return logp @ weights[:b15]
 
 
-def _native_spectrum(
+def _native_spectrum(y_native: np.ndarray, native_sr: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """eGeMAPS' 20 ms power spectra of a file on openSMILE's own frames at the file's rate.
+
+    A file above the analysis rate is analysed at that rate, but openSMILE frames it at its
+    own: 20 ms Hamming frames zero-padded to a power of two (441 samples in 512 at 22.05 kHz:
+    43.07 Hz bins, not the 31.25 Hz of 16 kHz), with power on that rate's scale, starting every
+    10 ms rounded half up (221 samples at 22.05 kHz: 10.023 ms), as many as fit in the signal.
+    Taken from the signal before resampling, the spectra are openSMILE's (the resampler also
+    removes the top mel band's 7.6-8 kHz: MFCC 1-4 of espeak-ng's 22.05 kHz voices were
+    about 0.2-0.4 off frame by frame at 16 kHz, 0.002-0.005 here), and on its frames the
+    MFCC means follow its own (a 10 ms grid samples a contour that swings by +-15 elsewhere:
+    0.45 apart on one file). Bins above the first at or above 8 kHz (the highest frequency
+    any eGeMAPS LLD reads) are not kept.
+
+    Returns
+    -------
+    power : numpy.ndarray
+        ``(n_frames, n_bins)`` power (|X|^2) at the native rate's bins.
+    freqs : numpy.ndarray
+        Their frequencies, Hz.
+    step : int
+        Frame step, samples at ``native_sr``.
+    """
+    length = int(round(0.020 * native_sr))
+    step = int(0.010 * native_sr + 0.5)
+    n_fft = 1 << int(np.ceil(np.log2(length)))
+    n_bins = min(int(np.ceil(8000.0 * n_fft / native_sr)) + 1, n_fft // 2 + 1)
+    y32 = np.zeros(max(len(y_native), length), dtype=np.float32)
+    y32[: len(y_native)] = y_native
+    windows = np.lib.stride_tricks.sliding_window_view(y32, length)[::step]
+    frames = np.zeros((len(windows), n_fft), dtype=np.float32)
+    np.multiply(windows, _hamming(length), out=frames[:, :length], casting="same_kind")
+    spec = scipy.fft.rfft(frames, axis=1)[:, :n_bins]
+    power = (spec.real * spec.real + spec.imag * spec.imag).astype(np.float64)
+    return power, np.arange(n_bins) * (native_sr / n_fft), step
+
+
+def _native_grid_spectrum(
     y_native: np.ndarray, native_sr: int, sr: int, hop: int, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """eGeMAPS' 20 ms power spectra of the grid's ``n`` frames, from the file at its own rate.
+    """:func:`_native_spectrum`'s frames centred on the grid's ``n`` frames instead.
 
-    A file above ``sr`` is analysed at ``sr``, but openSMILE frames it at its own rate: 20 ms
-    Hamming frames zero-padded to a power of two (441 samples in 512 at 22.05 kHz: 43.07 Hz
-    bins, not the 31.25 Hz of 16 kHz), with power on that rate's scale. Taken from the
-    signal before resampling, the spectra are openSMILE's (the resampler also removes the
-    top mel band's 7.6-8 kHz: MFCC 1-4 of espeak-ng's 22.05 kHz voices were about 0.2-0.4
-    off frame by frame at 16 kHz, 0.002-0.005 here). Frame ``k`` is centred on the grid's
-    time ``k hop / sr``, as the analysis-rate frames are; bins above the first at or above
-    8 kHz (the highest frequency any eGeMAPS LLD reads) are not kept.
+    Frame ``k`` is centred on the grid's time ``k hop / sr``, as the analysis-rate frames
+    are, so that it meets the grid's voicing (for the V/UV functionals) where openSMILE's
+    step is not the grid's (221 samples at 22.05 kHz: its frames drift 2.3 ms a second).
 
     Returns
     -------
@@ -1185,8 +1217,16 @@ def extract_egemaps(
 
     native = None
     if native_y is not None and native_sr and int(native_sr) > sr:
-        native = _native_spectrum(np.asarray(native_y), int(native_sr), sr, hop, n)
-    spectral, spec, ceps, loud = _spectral_functionals(
+        power, freqs, step = _native_spectrum(np.asarray(native_y), int(native_sr))
+        # each grid frame reads the openSMILE frame that starts nearest its own start
+        starts = (np.arange(n) * hop_s - 0.010) * int(native_sr) / step
+        rows = np.clip(np.round(starts), 0, len(power) - 1).astype(np.int64)
+        if step * sr != hop * int(native_sr):
+            # openSMILE's frames drift from the grid (22.05 kHz): the per-frame LLDs that
+            # meet the voicing are read on frames centred on the grid's instead
+            rows = _native_grid_spectrum(np.asarray(native_y), int(native_sr), sr, hop, n)
+        native = (power, freqs, step / int(native_sr), rows)
+    spectral, spec, ceps, loud, loud_hop_s = _spectral_functionals(
         y, sr, hop, n, spec_ok, hop_s, spectrum, native
     )
     out.update(spectral)
@@ -1207,7 +1247,7 @@ def extract_egemaps(
             extended_f0=f0,
         )
     )
-    out.update(_temporal_functionals(y, sr, hop, n, loud, voiced, f0_ok, spec_ok))
+    out.update(_temporal_functionals(y, sr, hop, n, loud, voiced, f0_ok, spec_ok, loud_hop_s))
 
     out = {psymodal_name(k): float(out[k]) for k in opensmile_names()}
     limited = _limit_to_nyquist(out, min(sr, native_sr or sr) / 2.0, cfg["nyquist_policy"])
@@ -1222,8 +1262,8 @@ def _spectral_functionals(
     spec_ok: np.ndarray,
     hop_s: float,
     spectrum: tuple[np.ndarray, ...] | None = None,
-    native: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    native: tuple | None = None,
+) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray, np.ndarray, float]:
     """Loudness contour, spectral flux and MFCC 1-4 functionals over every analysed frame.
 
     Parameters
@@ -1239,10 +1279,12 @@ def _spectral_functionals(
     spectrum : tuple of ndarray, optional
         The 20 ms power spectrogram and its bin frequencies, when already computed, and
         optionally its MFCCs (default filterbank and lifter, at least 4 coefficients).
-    native : tuple of ndarray, optional
-        :func:`_native_spectrum` of a file above ``sr``: every spectral LLD but the two band
-        slopes is then read from it (the slopes stay on ``sr``'s 31.25 Hz bins, see
-        :func:`_band_slope_weights`).
+    native : tuple, optional
+        For a file above ``sr``: the power and bin frequencies of :func:`_native_spectrum`,
+        its frame step (s) and, per grid frame, the row read. Every spectral LLD but the two
+        band slopes is then read from it (the slopes stay on ``sr``'s 31.25 Hz bins, see
+        :func:`_band_slope_weights`): the loudness, flux and MFCC functionals over its own
+        frames, the per-frame LLDs at the rows.
 
     Returns
     -------
@@ -1255,21 +1297,16 @@ def _spectral_functionals(
         MFCC 1-4 of every frame.
     loud : ndarray
         The smoothed loudness contour over the analysed frames.
+    loud_hop_s : float
+        Its frame step, seconds.
     """
     out: dict[str, float] = {}
     if spectrum is None:
         spectrum = power_spectrogram(y, sr, hop, 0.020)
     power, freqs = spectrum[0][:n], spectrum[1]
-    if native is None:
-        spec = _spectral_llds(power, freqs, sr)
-    else:
-        # openSMILE's slopes at other bin spacings than 31.25 Hz follow no least-squares
-        # variant tried (bins, band edges, N; frame r <= 0.94 at 22.05 kHz); the 16 kHz
-        # bins' values are nearer theirs (0.97 for 500-1500 Hz on espeak-ng's voices).
-        slopes = _band_slopes(power, freqs)
-        spectrum = power, freqs = native
-        spec = _spectral_llds(power, freqs, sr)
-        spec["slope0-500"], spec["slope500-1500"] = slopes[:, 0], slopes[:, 1]
+    if native is not None:
+        return _native_functionals(power, freqs, sr, native)
+    spec = _spectral_llds(power, freqs, sr)
     # The first flux value compares with a padded frame: restart the difference inside.
     first = int(np.argmax(spec_ok))
     spec["spectralFlux"][first] = 0.0
@@ -1285,7 +1322,37 @@ def _spectral_functionals(
     for name, x in all_frames.items():
         m, s = _mean_sdnorm(_sma3(x[spec_ok]))
         out[f"{name}_sma3_amean"], out[f"{name}_sma3_stddevNorm"] = m, s
-    return out, spec, ceps, loud
+    return out, spec, ceps, loud, hop_s
+
+
+def _native_functionals(power, freqs, sr, native):
+    """:func:`_spectral_functionals` for a file above ``sr``, from openSMILE's own frames
+    (``native``: power, bin frequencies, step in seconds and the row of each grid frame)."""
+    os_power, os_freqs, os_hop_s, rows = native
+    # openSMILE's slopes at other bin spacings than 31.25 Hz follow no least-squares
+    # variant tried (bins, band edges, N; frame r <= 0.94 at 22.05 kHz); the 16 kHz
+    # bins' values are nearer theirs (0.97 for 500-1500 Hz on espeak-ng's voices).
+    slopes = _band_slopes(power, freqs)
+    os_spec = _spectral_llds(os_power, os_freqs, sr)
+    os_spec["spectralFlux"][0] = 0.0
+    os_ceps = mfcc(os_power, os_freqs, {"n_mfcc": 4, "window_s": 0.020})
+    out: dict[str, float] = {}
+    loud = _sma3(os_spec["loudness"])
+    out.update(_contour_functionals("loudness_sma3", loud, os_hop_s))
+    all_frames = {"spectralFlux": os_spec["spectralFlux"]}
+    all_frames.update({f"mfcc{i + 1}": os_ceps[:, i] for i in range(4)})
+    for name, x in all_frames.items():
+        m, s = _mean_sdnorm(_sma3(x))
+        out[f"{name}_sma3_amean"], out[f"{name}_sma3_stddevNorm"] = m, s
+    if isinstance(rows, tuple):  # the grid's own frames (see extract_egemaps)
+        spec = _spectral_llds(*rows, sr)
+        spec["spectralFlux"][0] = 0.0
+        ceps = mfcc(*rows, {"n_mfcc": 4, "window_s": 0.020})
+    else:
+        spec = {key: value[rows] for key, value in os_spec.items()}
+        ceps = os_ceps[rows]
+    spec["slope0-500"], spec["slope500-1500"] = slopes[:, 0], slopes[:, 1]
+    return out, spec, ceps, loud, os_hop_s
 
 
 def _voice_quality_functionals(
@@ -1444,15 +1511,18 @@ def _temporal_functionals(
     voiced: np.ndarray,
     f0_ok: np.ndarray,
     spec_ok: np.ndarray,
+    loud_hop_s: float | None = None,
 ) -> dict[str, float]:
     """Loudness peaks, voiced/unvoiced segment statistics and the equivalent sound level.
+
+    ``loud_hop_s`` is the loudness contour's frame step (s), when not the grid's.
 
     Segment statistics are taken over the F0-analysed frames, per second of that signal; the
     equivalent sound level over the frames with a full 20 ms window.
     """
     out: dict[str, float] = {}
     hop_s = hop / sr
-    out["loudnessPeaksPerSec"] = _count_peaks(loud) / (len(loud) * hop_s)
+    out["loudnessPeaksPerSec"] = _count_peaks(loud) / (len(loud) * (loud_hop_s or hop_s))
     # Segment statistics over the F0 frames, per second of F0-analysed signal.
     duration = max(int(f0_ok.sum()), 1) * hop_s
     v_runs = _runs(voiced[f0_ok])
