@@ -51,7 +51,6 @@ import scipy.fft
 from psymodal.settings import defaults
 
 from .audio import frame_signal, resample
-from .peaks import find_peaks
 from .polyroots import monic_roots
 from .prosody import PitchTrack, hz_to_semitones
 from .shs import shs_pitch
@@ -287,48 +286,87 @@ def _mean_sdnorm(x: np.ndarray) -> tuple[float, float]:
     return mean, float(sd / mean) if mean != 0 else np.nan
 
 
-def _turning_points(x: np.ndarray, rel_thresh: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """Alternating minima/maxima of ``x``: maxima whose prominence reaches ``rel_thresh`` x range
-    (openSMILE's ``Peaks2`` ``relThresh``, as :func:`_count_peaks`), each flanked by the lowest
-    point between it and its neighbouring maxima (or the contour's ends).
+def _peaks2_extrema(x: np.ndarray, rel_thresh: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """The extrema openSMILE's ``Peaks2`` (``relThresh`` 0.1) reports for contour ``x``.
 
-    On openSMILE's own loudness contours this reproduces its falling-slope functionals better
-    than a hysteresis of the same size (r 0.97 vs 0.94 for the mean, 0.97 vs 0.87 for the SD
-    on the tuning half). Returns the indices and a boolean array (True = maximum).
+    Characterised as a black box (its position debug output, ``posDbgOutp``, on contours given
+    to a probe configuration as a signal): candidates are the strict local maxima and minima
+    at indices 2 to n - 3; one is kept when it lies more than ``rel_thresh`` x the contour's
+    range beyond the previous candidate of the other kind (for the first, beyond the
+    contour's first value), and replaces the last kept extremum when that is of its kind.
+    Returns the kept indices and a boolean array (True = maximum).
     """
-    span = float(np.max(x) - np.min(x)) if len(x) >= 3 else 0.0
-    if span <= 0:
+    n = len(x)
+    if n < 5:
         return np.empty(0, dtype=int), np.empty(0, dtype=bool)
-    peaks = find_peaks(x, prominence=rel_thresh * span)
-    if len(peaks) == 0:
-        return np.empty(0, dtype=int), np.empty(0, dtype=bool)
-    bounds = np.concatenate([[0], peaks, [len(x) - 1]])
-    pairs = zip(bounds[:-1], bounds[1:], strict=True)
-    minima = [lo + int(np.argmin(x[lo : hi + 1])) for lo, hi in pairs]
-    idx = np.empty(2 * len(peaks) + 1, dtype=int)
-    idx[0::2], idx[1::2] = minima, peaks
-    is_max = np.zeros(len(idx), dtype=bool)
-    is_max[1::2] = True
-    return idx, is_max
+    thresh = rel_thresh * float(np.max(x) - np.min(x))
+    mid = x[2 : n - 2]
+    left, right = x[1 : n - 3], x[3 : n - 1]
+    is_max = (mid > left) & (mid > right)
+    is_min = (mid < left) & (mid < right)
+    cands = np.flatnonzero(is_max | is_min) + 2
+    kept: list[int] = []
+    kept_max: list[bool] = []
+    ref_val = float(x[0])  # before the first kept extremum: the last candidate (or x[0])
+    for i in cands:
+        c_max = bool(x[i] > x[i - 1])
+        if not kept:
+            d = (x[i] - ref_val) if c_max else (ref_val - x[i])
+            if d > thresh:
+                kept.append(int(i))
+                kept_max.append(c_max)
+            else:
+                ref_val = float(x[i])
+            continue
+        last = x[kept[-1]]
+        if c_max == kept_max[-1]:
+            if (x[i] > last) if c_max else (x[i] < last):
+                kept[-1] = int(i)  # the same turn, further on
+        elif ((x[i] - last) if c_max else (last - x[i])) > thresh:
+            kept.append(int(i))
+            kept_max.append(c_max)
+    return np.asarray(kept, dtype=int), np.asarray(kept_max, dtype=bool)
 
 
 def _slopes(x: np.ndarray, hop_s: float) -> tuple[float, float, float, float, int]:
-    """Mean/SD of rising and falling slopes (units per second) and the number of maxima."""
-    idx, is_max = _turning_points(x)
-    if len(idx) < 2:
-        return 0.0, 0.0, 0.0, 0.0, int(is_max.sum())
-    dv = np.diff(x[idx])
-    dt = np.diff(idx) * hop_s
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slope = np.abs(dv) / dt
-    ok = dt > 0
-    rising = slope[ok & is_max[1:]]
-    falling = slope[ok & ~is_max[1:]]
+    """Mean/SD of rising and falling slopes (units per second) and the number of maxima.
 
-    def ms(s):
-        return (float(s.mean()), float(s.std())) if len(s) else (0.0, 0.0)
+    As openSMILE's ``Peaks2`` reports them on contours run through it as a black box (a probe
+    configuration with its options from eGeMAPS, the contour given as a signal): the segments
+    between the extrema of :func:`_peaks2_extrema`, plus the segment from the contour's start
+    to the first extremum and from the last extremum to the contour's end, whose slope is
+    signed (end minus extremum: negative after a maximum) and joins the falling slopes after
+    a maximum, the rising ones after a minimum. The SD's squared deviations leave that end
+    segment out but its count in: e.g. falling slopes 20 (inside) and -10 (end) read mean 5,
+    SD 10.61 = sqrt(15^2 / 2).
+    """
+    idx, is_max = _peaks2_extrema(x)
+    if len(idx) == 0:
+        return 0.0, 0.0, 0.0, 0.0, 0
+    rising, falling = [], []
+    points = [0, *idx.tolist()]
+    for k in range(len(idx)):
+        a, b = points[k], points[k + 1]
+        slope = abs(x[b] - x[a]) / ((b - a) * hop_s)
+        (rising if is_max[k] else falling).append(slope)
+    last = int(idx[-1])
+    end = (x[-1] - x[last]) / ((len(x) - 1 - last) * hop_s)
+    end_list = falling if is_max[-1] else rising
+    end_list.append(end)
 
-    return (*ms(rising), *ms(falling), int(is_max.sum()))
+    def ms(values, has_end):
+        if not values:
+            return 0.0, 0.0
+        v = np.asarray(values, dtype=float)
+        mean = float(v.mean())
+        inner = v[:-1] if has_end else v
+        return mean, float(np.sqrt(np.sum((inner - mean) ** 2) / len(v)))
+
+    return (
+        *ms(rising, end_list is rising),
+        *ms(falling, end_list is falling),
+        int(np.sum(is_max)),
+    )
 
 
 def _contour_functionals(prefix: str, x: np.ndarray, hop_s: float) -> dict[str, float]:
@@ -1489,17 +1527,13 @@ def _voice_quality_functionals(
     return out
 
 
-# A loudness peak must stand out from its neighbouring minima by this fraction of the
-# contour's range (openSMILE's Peaks2 ``relThresh`` 0.1, read as a prominence).
-_PEAK_REL_PROMINENCE = 0.1
-
-
 def _count_peaks(x: np.ndarray) -> int:
-    """Maxima of ``x`` whose prominence reaches ``_PEAK_REL_PROMINENCE`` of its range."""
-    span = float(np.max(x) - np.min(x)) if len(x) else 0.0
-    if span <= 0:
-        return 0
-    return len(find_peaks(x, prominence=_PEAK_REL_PROMINENCE * span))
+    """The maxima of ``x`` that openSMILE's ``Peaks2`` counts (:func:`_peaks2_extrema`).
+
+    On the tuning half this raised the r of ``loudnessPeaksPerSec`` from 0.982 (maxima whose
+    prominence reaches a tenth of the range) to 0.995 (FSDD 0.984 to 1.000).
+    """
+    return int(np.sum(_peaks2_extrema(np.asarray(x, dtype=float))[1]))
 
 
 def _temporal_functionals(
