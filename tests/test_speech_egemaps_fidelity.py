@@ -94,7 +94,17 @@ def test_higher_rates_are_analysed_at_the_analysis_rate():
     y16 = with_silence(pulse_vowel(0.6))
     y48 = resample(y16, SR, 48000)
     direct = extract_features(resample(y48, 48000, SR), SR, native_sr=48000)
-    assert extract_features(y48, 48000) == pytest.approx(direct, nan_ok=True, rel=0, abs=0)
+    # except eGeMAPS' 20 ms spectral LLDs, read from the 48 kHz samples on openSMILE's frames
+    # at that rate (tests/test_speech_egemaps_native_rate.py)
+    spectral = ("loudness", "mfcc", "alphaRatio", "hammarberg", "spectralFlux")
+    same = [
+        k for k in direct if not ("_sma3" in k or "Peaks" in k) or not any(s in k for s in spectral)
+    ]
+    ours = extract_features(y48, 48000)
+    assert {k: ours[k] for k in same} == pytest.approx(
+        {k: direct[k] for k in same}, nan_ok=True, rel=0, abs=0
+    )
+    assert len(same) < len(direct)
     # A lower rate is analysed as it is: the same features as with resampling switched off.
     y8 = resample(y16, SR, 8000)
     native = extract_features(y8, 8000, {"sample_rate": None})

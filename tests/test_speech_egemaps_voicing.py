@@ -64,4 +64,6 @@ def test_slopes_run_from_each_prominent_peak_to_the_lowest_points_beside_it():
     x[4] = 2.5  # a dip after frame 3: a peak of prominence 0.5, under 10 % of the range
     rise_mean, rise_sd, fall_mean, fall_sd, n_peaks = _slopes(x, 0.01)
     assert n_peaks == 1 and rise_sd == 0.0 and fall_sd == 0.0
-    assert np.isclose(rise_mean, 100.0) and np.isclose(fall_mean, 200.0)  # units per second
+    # units per second; the last segment, from the peak to the contour's end, is signed as
+    # openSMILE's Peaks2 signs it (tests/test_speech_egemaps_peaks2.py)
+    assert np.isclose(rise_mean, 100.0) and np.isclose(fall_mean, -200.0)

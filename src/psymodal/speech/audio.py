@@ -68,6 +68,10 @@ class Audio:
     channels_used : str
         How ``y`` was made from the file's channels: ``mono`` (one channel), or the
         ``speech.channels`` policy ``mean``, ``left`` or ``right``.
+    native_y : numpy.ndarray or None
+        When ``y`` was resampled down from the file's rate: the mono signal at ``native_sr``
+        (DC removed), from which eGeMAPS reads its 20 ms spectra as openSMILE frames them
+        (:func:`psymodal.speech.analyse_recording`'s ``native_y``); None otherwise.
     """
 
     y: np.ndarray
@@ -76,6 +80,7 @@ class Audio:
     n_channels: int
     clipping_fraction: float
     channels_used: str = "mono"
+    native_y: np.ndarray | None = None
 
 
 #: How a multi-channel recording becomes mono (``speech.channels``).
@@ -225,9 +230,12 @@ def read_audio(
     else:
         used, y = channels, data[:, 0 if channels == "left" else 1]
     sr = native_sr
+    native_y = None
     if sample_rate is not None and (
         int(sample_rate) < native_sr or (upsample and int(sample_rate) > native_sr)
     ):
+        if int(sample_rate) < native_sr:
+            native_y = np.ascontiguousarray(y - y.mean(), dtype=np.float64)
         y = resample(y, native_sr, int(sample_rate))
         sr = int(sample_rate)
     # DC offsets from cheap sound cards would bias energy, pause and low-frequency spectra.
@@ -239,6 +247,7 @@ def read_audio(
         n_channels=n_channels,
         clipping_fraction=clipping,
         channels_used=used,
+        native_y=native_y,
     )
 
 

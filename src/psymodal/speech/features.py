@@ -167,10 +167,14 @@ class RecordingAnalysis:
 
 
 def extract_features(
-    y: np.ndarray, sr: int, settings: dict | None = None, native_sr: int | None = None
+    y: np.ndarray,
+    sr: int,
+    settings: dict | None = None,
+    native_sr: int | None = None,
+    native_y: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Speech features of one recording (see :func:`analyse_recording`)."""
-    return analyse_recording(y, sr, settings, native_sr).features
+    return analyse_recording(y, sr, settings, native_sr, native_y).features
 
 
 def _default_cepstrum(spectral: dict) -> bool:
@@ -181,7 +185,11 @@ def _default_cepstrum(spectral: dict) -> bool:
 
 
 def analyse_recording(
-    y: np.ndarray, sr: int, settings: dict | None = None, native_sr: int | None = None
+    y: np.ndarray,
+    sr: int,
+    settings: dict | None = None,
+    native_sr: int | None = None,
+    native_y: np.ndarray | None = None,
 ) -> RecordingAnalysis:
     """Speech features of one recording, with the segmentation and pitch track behind them.
 
@@ -203,6 +211,11 @@ def analyse_recording(
         Rate of the original file when ``y`` was resampled: features analysing frequencies
         above ``native_sr / 2`` (which the file cannot contain) are NaN under the eGeMAPS
         ``nyquist_policy`` ``"nan"``, and counted in ``qc_nyquist_limited_features``.
+    native_y : numpy.ndarray, optional
+        That file's signal at ``native_sr`` (e.g. :attr:`psymodal.speech.audio.Audio.native_y`),
+        when ``y`` was resampled down from it: eGeMAPS reads its 20 ms spectra (loudness,
+        MFCC, alpha ratio, Hammarberg index, flux) from it, as openSMILE frames the file at
+        its own rate. A signal that this function resamples is used so itself.
 
     Returns
     -------
@@ -220,8 +233,14 @@ def analyse_recording(
     y = np.asarray(y, dtype=np.float64)
     cfg = resolve_section("speech", settings)  # checked once per recording
     rate = cfg["sample_rate"]
+    if native_y is not None and not (native_sr and int(native_sr) > int(sr)):
+        native_y = None
     if rate and int(sr) > int(rate) and y.ndim == 1 and y.size and np.all(np.isfinite(y)):
         native_sr = min(int(native_sr or sr), int(sr))
+        # eGeMAPS' 20 ms spectra are read from the signal at its own rate, as openSMILE
+        # frames it (see psymodal.speech.egemaps._native_spectrum).
+        if native_y is None and native_sr == int(sr):
+            native_y = y
         y = resample(y, int(sr), int(rate))
         sr = int(rate)
     cfg = _with_frame_sizes(cfg, sr)
@@ -266,7 +285,9 @@ def analyse_recording(
         shared = (power, freqs) if cfg["spectral"]["window_s"] == 0.020 else None
         if shared is not None and _default_cepstrum(cfg["spectral"]):
             shared += (all_ceps,)
-        ege, ege_qc = extract_egemaps(y, sr, hop, pitch, cfg["egemaps"], native_sr, shared)
+        ege, ege_qc = extract_egemaps(
+            y, sr, hop, pitch, cfg["egemaps"], native_sr, shared, native_y=native_y
+        )
         feats.update(ege)
         limited += int(ege_qc["nyquist_limited_features"])
     out = {name: feats[name] for name in _feature_names(cfg)}

@@ -128,7 +128,9 @@ def _recording_row(
     shown = shown or path.name
     try:
         audio = read_audio(path, cfg["sample_rate"], cfg["channels"], shown=shown, upsample=False)
-        analysis = analyse_recording(audio.y, audio.sr, cfg, native_sr=audio.native_sr)
+        analysis = analyse_recording(
+            audio.y, audio.sr, cfg, native_sr=audio.native_sr, native_y=audio.native_y
+        )
     except Exception as err:  # one bad file must not stop the subject: recorded in QC
         if strict:
             raise
