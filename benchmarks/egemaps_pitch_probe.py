@@ -155,7 +155,7 @@ def library_f0(y: np.ndarray, sr: int, method: str) -> tuple[np.ndarray, int]:
     hop = int(cfg["hop_length"])
     pitch = track_pitch(y, sr, int(cfg["frame_length"]), hop, cfg["pitch"])
     ege = {**EGEMAPS_DEFAULTS, **cfg["egemaps"], "pitch_method": method}
-    _, f0 = _egemaps_f0(y, sr, hop, pitch, len(pitch.f0), ege, native)
+    _, f0, _ = _egemaps_f0(y, sr, hop, pitch, len(pitch.f0), ege, native)
     return f0, sr
 
 

@@ -52,7 +52,7 @@ def test_egemaps_f0_is_openSMILEs_on_the_centred_grid():
     """Grid frame k + 3 (centred) is openSMILE's frame k; the noise stays unvoiced."""
     y = _signal()
     n = len(frame_signal(y, 160, 160))
-    f0 = _opensmile_f0(y, SR, 160, np.ones(n, dtype=bool), 0.7)
+    f0, _ = _opensmile_f0(y, SR, 160, np.ones(n, dtype=bool), 0.7)
     voiced = np.array(_OS_VOICING) >= 0.7
     np.testing.assert_array_equal(np.isfinite(f0[_FRAMES + 3]), voiced)
     np.testing.assert_allclose(f0[_FRAMES + 3][voiced], np.array(_OS_F0)[voiced], rtol=0.01)
@@ -63,10 +63,12 @@ def test_smoother_model_drops_blips_and_bridges_one_frame_gaps(monkeypatch):
 
     voicing = np.array([0.9, 0, 0, 0.9, 0.9, 0.9, 0, 0.9, 0.9, 0.9, 0, 0, 0.9, 0.9, 0])
     monkeypatch.setattr(
-        egemaps, "opensmile_pitch", lambda frames, sr, native_sr=None: (np.full(15, 200.0), voicing)
+        egemaps,
+        "opensmile_pitch_of_signal",
+        lambda y, sr, hop, idx, native_sr=None: (np.full(15, 200.0), voicing, None),
     )
     y = np.zeros(16 * 160)
-    f0 = egemaps._opensmile_f0(y, SR, 160, np.ones(15, dtype=bool), 0.7)
+    f0, _ = egemaps._opensmile_f0(y, SR, 160, np.ones(15, dtype=bool), 0.7)
     expected = np.zeros(15, dtype=bool)
     expected[3:10] = True  # runs of 1 and 2 frames dropped, the 1-frame gap voiced
     np.testing.assert_array_equal(np.isfinite(f0), expected)

@@ -53,7 +53,7 @@ from .audio import frame_signal, resample
 from .peaks import find_peaks
 from .polyroots import monic_roots
 from .prosody import PitchTrack, hz_to_semitones
-from .shs import opensmile_pitch, shs_pitch
+from .shs import opensmile_pitch_of_signal, shs_pitch
 from .spectral import _shared_filterbank, hz_to_mel, mfcc, power_spectrogram
 
 __all__ = [
@@ -846,9 +846,17 @@ def _gaussian_window(length: int) -> np.ndarray:
 
 
 def _harmonic_llds(
-    y: np.ndarray, sr: int, hop: int, f0: np.ndarray, idx: np.ndarray, formants: np.ndarray
+    y: np.ndarray,
+    sr: int,
+    hop: int,
+    f0: np.ndarray,
+    idx: np.ndarray,
+    formants: np.ndarray,
+    spectra: tuple | None = None,
 ) -> dict[str, np.ndarray]:
-    """HNR (ACF, dB), H1-H2, H1-A3 and formant amplitudes relative to H1, per voiced frame."""
+    """HNR (ACF, dB), H1-H2, H1-A3 and formant amplitudes relative to H1, per voiced frame
+    (``spectra``: ``(frames, complex spectra)`` of frames already transformed, reused where
+    they hold all of ``idx``)."""
     n = len(idx)
     out = {k: np.full(n, np.nan) for k in ["hnr", "h1h2", "h1a3", "a1", "a2", "a3"]}
     if n == 0:
@@ -867,9 +875,15 @@ def _harmonic_llds(
     out["hnr"] = 10.0 * np.log10(r / (1.0 - r))
     # Harmonic magnitudes: spectral maximum within +-0.5 F0 of k F0 on an n_fft-point grid.
     # Single precision (half the FFT's cost): the levels are read in dB, to about 1e-6 dB.
-    padded = np.zeros((n, n_fft), dtype=np.float32)
-    padded[:, : frames.shape[1]] = frames
-    spec = scipy.fft.rfft(padded, axis=1)
+    spec = None
+    if spectra is not None and len(spectra[0]) and spectra[1].shape[1] == n_fft // 2 + 1:
+        rows = np.minimum(np.searchsorted(spectra[0], idx), len(spectra[0]) - 1)
+        if np.array_equal(spectra[0][rows], idx):
+            spec = spectra[1][rows]  # the same float32 frames' FFT, computed for SHS
+    if spec is None:
+        padded = np.zeros((n, n_fft), dtype=np.float32)
+        padded[:, : frames.shape[1]] = frames
+        spec = scipy.fft.rfft(padded, axis=1)
     bin_hz = sr / n_fft
     n_bins = spec.shape[1]
 
@@ -940,7 +954,8 @@ def _egemaps_f0(
     With ``pitch_method`` ``opensmile_shs`` (the default) both returned arrays are
     openSMILE's SHS F0 (:func:`_opensmile_f0`). With ``yin``: the tracker's F0 so gated and
     bridged (for the voice-quality LLDs), and the same with the frames that
-    :func:`_voice_periodic_frames` adds (the two are the same array when it adds none).
+    :func:`_voice_periodic_frames` adds (the two are the same array when it adds none). The
+    third value is the SHS frames' spectra for :func:`_harmonic_llds` (or ``None``).
     """
     f0 = pitch.periodic_f0 if pitch.periodic_f0 is not None else pitch.f0
     f0 = np.asarray(f0[:n], dtype=float)
@@ -948,8 +963,9 @@ def _egemaps_f0(
     if cfg["pitch_method"] == "opensmile_shs":
         # openSMILE's F0 for every eGeMAPS LLD, the voice-quality ones included (tuning
         # half: median r 0.969 with those on the YIN tracker's voicing, 0.983 on this).
-        shs_f0 = _opensmile_f0(y, sr, hop, loud, float(cfg["shs_voicing_cutoff"]), native_sr)
-        return shs_f0, shs_f0
+        cutoff = float(cfg["shs_voicing_cutoff"])
+        shs_f0, spectra = _opensmile_f0(y, sr, hop, loud, cutoff, native_sr)
+        return shs_f0, shs_f0, spectra
     bridge = int(cfg["voicing_bridge_frames"])
     tracked = _bridge_voicing_gaps(np.where(loud & np.isfinite(f0), f0, np.nan), bridge)
     extended = _voice_periodic_frames(
@@ -960,9 +976,9 @@ def _egemaps_f0(
         _shs_gate(y, sr, hop, loud, float(cfg["shs_harmonicity"])),
     )
     if extended is f0:
-        return tracked, tracked
+        return tracked, tracked, None
     extended = np.where(loud & np.isfinite(extended), extended, np.nan)
-    return tracked, _bridge_voicing_gaps(extended, bridge)
+    return tracked, _bridge_voicing_gaps(extended, bridge), None
 
 
 # openSMILE's Viterbi smoother (cPitchSmootherViterbi), as measured on its exported levels
@@ -987,15 +1003,15 @@ def _opensmile_f0(
     ``_SHS_MAX_BLIP`` frames unvoiced and gaps of at most ``_SHS_MAX_GAP`` voiced, as
     openSMILE's Viterbi smoother leaves them. Only ``loud`` frames are analysed (openSMILE
     zeroes F0 below its energy floor).
+
+    Returns that F0 and ``(frames, complex spectra)`` of the analysed frames, for the harmonic
+    levels to reuse (``None`` when their FFT size differs: a file resampled down).
     """
     n = len(loud)
     f0 = np.full(n, np.nan)
     voicing = np.zeros(n)
     idx = np.flatnonzero(loud)
-    if len(idx):
-        length = int(round(0.060 * sr))
-        frames = frame_signal(y, length, hop)[idx] * _gaussian_window(length)
-        f0[idx], voicing[idx] = opensmile_pitch(frames, sr, native_sr=native_sr)
+    f0[idx], voicing[idx], spec = opensmile_pitch_of_signal(y, sr, hop, idx, native_sr)
     voiced = voicing >= cutoff
     for a, b in _runs(voiced):
         if b - a <= _SHS_MAX_BLIP:
@@ -1011,7 +1027,7 @@ def _opensmile_f0(
         known = np.flatnonzero(np.isfinite(out))
         if len(known):
             out[missing] = np.exp(np.interp(np.flatnonzero(missing), known, np.log(out[known])))
-    return out
+    return out, (None if spec is None else (idx, spec))
 
 
 _MIN_EXTRA_RUN = 3
@@ -1180,7 +1196,7 @@ def extract_egemaps(
     # named) stay on the tracker's voicing; F0, the V/UV spectral functionals and the segment
     # statistics use the voicing extended towards openSMILE's (each added frame costs a full
     # voice-quality analysis: 26 % more frames, about 10 % more time, for pm_ columns only).
-    f0_tracked, f0 = _egemaps_f0(y, sr, hop, pitch, n, cfg, native_sr)
+    f0_tracked, f0, spectra = _egemaps_f0(y, sr, hop, pitch, n, cfg, native_sr)
     voiced = np.isfinite(f0) & f0_ok
     vq_voiced = np.isfinite(f0_tracked) & f0_ok
     out: dict[str, float] = {}
@@ -1206,6 +1222,7 @@ def extract_egemaps(
             cfg,
             native_sr=native_sr,
             extended_f0=f0,
+            spectra=spectra,
         )
     )
     out.update(_temporal_functionals(y, sr, hop, n, loud, voiced, f0_ok, spec_ok))
@@ -1289,6 +1306,7 @@ def _voice_quality_functionals(
     cfg: dict,
     native_sr: int | None = None,
     extended_f0: np.ndarray | None = None,
+    spectra: tuple | None = None,
 ) -> dict[str, float]:
     """Voice-quality functionals and the spectral functionals of voiced and unvoiced frames.
 
@@ -1315,6 +1333,8 @@ def _voice_quality_functionals(
     extended_f0 : ndarray, optional
         F0 (Hz, NaN = unvoiced) of ``spectral_voiced``, for the formant amplitudes of frames
         the tracker left unvoiced (default ``f0``).
+    spectra : tuple, optional
+        ``(frames, complex spectra)`` of 60 ms frames already transformed (:func:`_opensmile_f0`).
 
     Returns
     -------
@@ -1342,7 +1362,7 @@ def _voice_quality_functionals(
     # Harmonic levels of every formant frame (the tracked F0 where there is one); HNR and
     # H1-H2/H1-A3 keep the tracker's frames, a subset.
     formant_f0 = f0 if extended_f0 is None else np.where(np.isfinite(f0), f0, extended_f0)
-    harm_all = _harmonic_llds(y, sr, hop, formant_f0, formant_idx, formants[formant_idx])
+    harm_all = _harmonic_llds(y, sr, hop, formant_f0, formant_idx, formants[formant_idx], spectra)
     in_formant = np.searchsorted(formant_idx, idx)
     harm = {key: values[in_formant] for key, values in harm_all.items()}
     amplitudes = np.full((n, 3), np.nan)

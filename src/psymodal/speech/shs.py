@@ -33,7 +33,7 @@ import numba
 import numpy as np
 import scipy.fft
 
-__all__ = ["shs_pitch"]
+__all__ = ["opensmile_pitch", "opensmile_pitch_of_signal", "shs_pitch"]
 
 # openSMILE eGeMAPSv02's cSpecScale / cPitchShs settings (its shipped configuration).
 _MIN_SCALE_HZ = 25.0
@@ -168,6 +168,14 @@ def shs_pitch(
 _OPENSMILE_KNEE_LOG2 = 5.0
 
 
+# The SHS spectrum is smooth on the finer octave scale of a higher rate's spectrum (1,025
+# points at 22.05 kHz, 2,049 at 44.1 kHz): its search range is read about every this many
+# octaves (16 kHz's own step: every 2nd point at 22.05 kHz, every 3rd at 44.1 and 48 kHz) and
+# the peak interpolated (tuning half: median r 0.983 -> 0.982; the 22.05 kHz speed ratio
+# fell under 3 reading every point).
+_SEARCH_STEP = 0.0163
+
+
 @functools.lru_cache(maxsize=8)
 def _opensmile_shs_matrices(
     sr: int,
@@ -220,7 +228,8 @@ def _opensmile_shs_matrices(
         shape=(n_bins, n_bins),
     )
     search = np.flatnonzero((octave >= np.log2(fmin)) & (octave <= np.log2(fmax)))
-    cols = np.arange(max(search[0] - 1, 0), min(search[-1] + 1, n_bins - 1) + 1)
+    stride = max(int(round(_SEARCH_STEP / step)), 1)
+    cols = np.arange(max(search[0] - stride, 0), min(search[-1] + stride, n_bins - 1) + 1, stride)
     matrix = np.ascontiguousarray((summation[cols] @ to_octave).T, dtype=np.float32)
     mean = np.ascontiguousarray(
         np.asarray(summation.mean(axis=0)).ravel() @ to_octave, dtype=np.float32
@@ -228,7 +237,7 @@ def _opensmile_shs_matrices(
     log_pitch = octave[cols]
     for a in (matrix, mean, log_pitch):
         a.flags.writeable = False
-    return matrix, mean, log_pitch, float(step)
+    return matrix, mean, log_pitch, float(step * stride)
 
 
 def opensmile_pitch(
@@ -281,9 +290,45 @@ def opensmile_pitch(
     if n == 0:
         return np.empty(0), np.empty(0)
     length = frames.shape[1]
+    rate, n_fft, n_points = _spectrum_layout(length, sr, native_sr)
+    padded = np.zeros((n, n_points), dtype=np.float32)
+    padded[:, :length] = frames
+    settings = (float(fmin), float(fmax), int(n_harmonics), float(compression))
+    f0, voicing, _ = _pitch_of_padded(padded, rate, n_fft, settings)
+    return f0, voicing
+
+
+def opensmile_pitch_of_signal(
+    y: np.ndarray, sr: int, hop: int, idx: np.ndarray, native_sr: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`opensmile_pitch` (eGeMAPSv02 settings) of the 60 ms Gaussian frames ``idx`` of
+    the centred grid of :func:`psymodal.speech.audio.frame_signal`, framed, windowed and
+    zero-padded in one pass.
+
+    Returns the pitch, the voicing probability and, when the spectrum's FFT size is the
+    frame's own power of two (no ``native_sr`` above ``sr``), the complex spectra of those
+    frames (``None`` otherwise), which eGeMAPS' harmonic levels reuse.
+    """
+    from .egemaps import _gaussian_window
+
+    length = int(round(0.060 * sr))
+    rate, n_fft, n_points = _spectrum_layout(length, sr, native_sr)
+    y = np.asarray(y, dtype=np.float64)
+    centred = np.zeros(len(y) + length)
+    centred[length // 2 : length // 2 + len(y)] = y
+    starts = np.asarray(idx, dtype=np.int64) * int(hop)
+    padded = _windowed_frames(centred, starts, _gaussian_window(length), n_points)
+    f0, voicing, spec = _pitch_of_padded(padded, rate, n_fft, (55.0, 1000.0, 15, 0.85))
+    return f0, voicing, spec if n_points == n_fft else None
+
+
+def _spectrum_layout(length: int, sr: int, native_sr: int | None) -> tuple[int, int, int]:
+    """openSMILE's rate and FFT size for a frame of ``length`` samples at ``sr`` (read at
+    ``native_sr`` when the signal was resampled down from it), and the FFT size at ``sr``
+    that gives that spectrum's bin spacing."""
     rate = int(sr)
     n_fft = 1 << int(np.ceil(np.log2(length)))
-    n_points = n_fft  # FFT points at this rate giving openSMILE's bin spacing
+    n_points = n_fft
     if native_sr is not None and native_sr > sr:
         rate = int(native_sr)
         n_fft = 1 << int(np.ceil(np.log2(round(0.060 * rate))))
@@ -292,14 +337,17 @@ def opensmile_pitch(
         # at 300 Hz.
         exact = max(int(round(n_fft * sr / rate)), length)
         n_points = max(scipy.fft.prev_fast_len(exact), length)
-    padded = np.zeros((n, n_points), dtype=np.float32)
-    padded[:, :length] = frames
+    return rate, n_fft, n_points
+
+
+def _pitch_of_padded(padded: np.ndarray, rate: int, n_fft: int, settings: tuple):
+    """Best candidate, its voicing probability and the spectra of zero-padded frames."""
+    if len(padded) == 0:
+        return np.empty(0), np.empty(0), np.empty((0, padded.shape[1] // 2 + 1), np.complex64)
     spec = scipy.fft.rfft(padded, axis=1)
     n_rows = min(spec.shape[1], n_fft // 2 + 1)
     magnitude = _enhanced_magnitude(spec, n_rows)
-    matrix, mean_map, log_pitch, step = _opensmile_shs_matrices(
-        rate, n_fft, n_rows, float(fmin), float(fmax), int(n_harmonics), float(compression)
-    )
+    matrix, mean_map, log_pitch, step = _opensmile_shs_matrices(rate, n_fft, n_rows, *settings)
     h = magnitude @ matrix
     mean = magnitude @ mean_map
     best, shift, top = _best_peak(h)
@@ -307,7 +355,20 @@ def opensmile_pitch(
     f0 = np.where(found, 2.0 ** (log_pitch[best + 1] + shift * step), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         voicing = np.where(found & (top > 0), 1.0 - mean / top, 0.0)
-    return f0, voicing
+    return f0, voicing, spec
+
+
+@numba.njit(cache=True)
+def _windowed_frames(centred, starts, window, n_points):  # pragma: no cover - JIT
+    """float32 ``(len(starts), n_points)``: ``centred[start:start + len(window)] * window``,
+    zero-padded (framing, windowing and padding without float64 temporaries)."""
+    n, length = len(starts), len(window)
+    out = np.zeros((n, n_points), dtype=np.float32)
+    for i in range(n):
+        s = starts[i]
+        for j in range(length):
+            out[i, j] = centred[s + j] * window[j]
+    return out
 
 
 @numba.njit(cache=True)
