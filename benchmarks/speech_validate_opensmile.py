@@ -558,7 +558,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = {"egemaps": {"nyquist_policy": "keep"}}
     for item in args.egemaps:
         key, value = item.split("=", 1)
-        settings["egemaps"][key] = float(value) if "." in value else int(value)
+        try:
+            settings["egemaps"][key] = float(value) if "." in value else int(value)
+        except ValueError:  # a named choice, e.g. pitch_method=yin
+            settings["egemaps"][key] = value
     if args.native_rate:
         settings["sample_rate"] = None
     # --as-workflow: the speech stage's own reading and settings (its Nyquist policy included)

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import functools
 
+import numba
 import numpy as np
 import scipy.fft
 
-__all__ = ["shs_pitch"]
+__all__ = ["opensmile_pitch", "opensmile_pitch_of_signal", "shs_pitch"]
 
 # openSMILE eGeMAPSv02's cSpecScale / cPitchShs settings (its shipped configuration).
 _MIN_SCALE_HZ = 25.0
@@ -159,3 +160,258 @@ def shs_pitch(
     with np.errstate(divide="ignore", invalid="ignore"):
         harmonicity = np.where(sounding, 1.0 - spectrum.mean(axis=1) / peak, 0.0)
     return f0, harmonicity
+
+
+# openSMILE's cSpecScale, as measured on its exported levels (benchmarks/egemaps_pitch_probe.py):
+# the auditory weighting's knee lies at 2^5 = 32 Hz (not Hermes' 65 Hz) and the octave scale
+# interpolates the magnitude spectrum with a cubic spline.
+_OPENSMILE_KNEE_LOG2 = 5.0
+
+
+# The SHS spectrum is smooth on the finer octave scale of a higher rate's spectrum (1,025
+# points at 22.05 kHz, 2,049 at 44.1 kHz): its search range is read about every this many
+# octaves (16 kHz's own step: every 2nd point at 22.05 kHz, every 3rd at 44.1 and 48 kHz) and
+# the peak interpolated (tuning half: median r 0.983 -> 0.982; the 22.05 kHz speed ratio
+# fell under 3 reading every point).
+_SEARCH_STEP = 0.0163
+
+
+@functools.lru_cache(maxsize=8)
+def _opensmile_shs_matrices(
+    sr: int,
+    n_fft: int,
+    n_rows: int,
+    fmin: float,
+    fmax: float,
+    n_harmonics: int,
+    compression: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Linear maps from an enhanced magnitude spectrum to openSMILE's SHS spectrum.
+
+    ``n_rows`` is the number of spectral bins that can be non-zero (all but those above the
+    Nyquist frequency of a resampled signal). Returns the ``(n_rows, n_search + 2)`` matrix
+    onto the SHS spectrum over the pitch search range and one point either side (float32),
+    the ``(n_rows,)`` vector onto the mean of the whole SHS spectrum, the log2 pitches of those
+    columns and their octave step.
+    """
+    import scipy.interpolate
+    import scipy.sparse
+
+    n_bins = n_fft // 2 + 1
+    freqs = np.arange(n_bins) * (sr / n_fft)
+    octave = np.linspace(np.log2(_MIN_SCALE_HZ), np.log2(sr / 2.0), n_bins)
+    step = octave[1] - octave[0]
+    # cSpecScale: 3-point smoothing (edge bins kept), natural cubic spline onto the octave
+    # scale, auditory weighting; all linear, so one matrix (spline of the smoothing's columns).
+    rows = np.arange(n_bins)
+    smooth = np.eye(n_bins) * 0.5
+    smooth[rows[1:], rows[:-1]] = 0.25
+    smooth[rows[:-1], rows[1:]] = 0.25
+    smooth[0, :], smooth[-1, :] = 0.0, 0.0
+    smooth[0, 0] = smooth[-1, -1] = 1.0
+    smooth = smooth[:, :n_rows]
+    to_octave = scipy.interpolate.CubicSpline(freqs, smooth, bc_type="natural")(2.0**octave)
+    to_octave *= (0.5 + np.arctan(3.0 * (octave - _OPENSMILE_KNEE_LOG2)) / np.pi)[:, None]
+    # cPitchShs: the mean over harmonics of h^(n-1) P(s + log2 n), linearly interpolated.
+    r_idx, c_idx, vals = [], [], []
+    for n in range(1, n_harmonics + 1):
+        at = rows + np.log2(n) / step
+        below = np.floor(at).astype(int)
+        frac = at - below
+        ok = below + 1 < n_bins
+        gain = compression ** (n - 1) / n_harmonics
+        r_idx += [rows[ok], rows[ok]]
+        c_idx += [below[ok], below[ok] + 1]
+        vals += [gain * (1.0 - frac[ok]), gain * frac[ok]]
+    summation = scipy.sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(r_idx), np.concatenate(c_idx))),
+        shape=(n_bins, n_bins),
+    )
+    search = np.flatnonzero((octave >= np.log2(fmin)) & (octave <= np.log2(fmax)))
+    stride = max(int(round(_SEARCH_STEP / step)), 1)
+    cols = np.arange(max(search[0] - stride, 0), min(search[-1] + stride, n_bins - 1) + 1, stride)
+    matrix = np.ascontiguousarray((summation[cols] @ to_octave).T, dtype=np.float32)
+    mean = np.ascontiguousarray(
+        np.asarray(summation.mean(axis=0)).ravel() @ to_octave, dtype=np.float32
+    )
+    log_pitch = octave[cols]
+    for a in (matrix, mean, log_pitch):
+        a.flags.writeable = False
+    return matrix, mean, log_pitch, float(step * stride)
+
+
+def opensmile_pitch(
+    frames: np.ndarray,
+    sr: int,
+    fmin: float = 55.0,
+    fmax: float = 1000.0,
+    n_harmonics: int = 15,
+    compression: float = 0.85,
+    native_sr: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """openSMILE eGeMAPSv02's SHS pitch candidate and voicing probability, per frame.
+
+    A reproduction of openSMILE's ``cSpecScale`` + ``cPitchShs`` levels, measured as a black
+    box on its exported levels (``benchmarks/egemaps_pitch_probe.py``; openSMILE's source not
+    read): the magnitude spectrum (zero-padded to a power of two) with every bin more than two
+    bins from a local maximum zeroed, 3-point smoothed, spline-interpolated onto as many
+    octave-scale points from 25 Hz to the Nyquist frequency, weighted by
+    ``0.5 + arctan(3 (log2 f - 5)) / pi``; the SHS spectrum is the mean over 15 harmonics of
+    ``0.85^(n-1) P(s + log2 n)``; the candidates are its local maxima within ``fmin``-``fmax``
+    (parabolic interpolation on the octave axis), the best scoring first, and a candidate's
+    voicing probability is ``1 - mean(SHS spectrum) / score``.
+
+    Parameters
+    ----------
+    frames : numpy.ndarray
+        ``(n_frames, length)`` frames, Gaussian-windowed (eGeMAPS: 60 ms, sigma 0.4).
+    sr : int
+        Sampling rate, Hz.
+    fmin, fmax : float
+        Pitch search range, Hz.
+    n_harmonics : int
+        Harmonics summed.
+    compression : float
+        Weight ratio of successive harmonics.
+    native_sr : int, optional
+        The recording's own rate when ``frames`` were resampled down from it: openSMILE's
+        spectrum at that rate is emulated (its bin spacing, with no content above ``sr / 2``),
+        as its octave scale has as many points as that spectrum has bins.
+
+    Returns
+    -------
+    f0 : numpy.ndarray
+        The best candidate's pitch (Hz; NaN where the frame has no candidate).
+    voicing : numpy.ndarray
+        Its voicing probability (0 where none); openSMILE voices a frame where it reaches
+        ``voicingCutoff`` (eGeMAPSv02: 0.7).
+    """
+    n = len(frames)
+    if n == 0:
+        return np.empty(0), np.empty(0)
+    length = frames.shape[1]
+    rate, n_fft, n_points = _spectrum_layout(length, sr, native_sr)
+    padded = np.zeros((n, n_points), dtype=np.float32)
+    padded[:, :length] = frames
+    settings = (float(fmin), float(fmax), int(n_harmonics), float(compression))
+    f0, voicing, _ = _pitch_of_padded(padded, rate, n_fft, settings)
+    return f0, voicing
+
+
+def opensmile_pitch_of_signal(
+    y: np.ndarray, sr: int, hop: int, idx: np.ndarray, native_sr: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`opensmile_pitch` (eGeMAPSv02 settings) of the 60 ms Gaussian frames ``idx`` of
+    the centred grid of :func:`psymodal.speech.audio.frame_signal`, framed, windowed and
+    zero-padded in one pass.
+
+    Returns the pitch, the voicing probability and, when the spectrum's FFT size is the
+    frame's own power of two (no ``native_sr`` above ``sr``), the complex spectra of those
+    frames (``None`` otherwise), which eGeMAPS' harmonic levels reuse.
+    """
+    from .egemaps import _gaussian_window
+
+    length = int(round(0.060 * sr))
+    rate, n_fft, n_points = _spectrum_layout(length, sr, native_sr)
+    y = np.asarray(y, dtype=np.float64)
+    centred = np.zeros(len(y) + length)
+    centred[length // 2 : length // 2 + len(y)] = y
+    starts = np.asarray(idx, dtype=np.int64) * int(hop)
+    padded = _windowed_frames(centred, starts, _gaussian_window(length), n_points)
+    f0, voicing, spec = _pitch_of_padded(padded, rate, n_fft, (55.0, 1000.0, 15, 0.85))
+    return f0, voicing, spec if n_points == n_fft else None
+
+
+def _spectrum_layout(length: int, sr: int, native_sr: int | None) -> tuple[int, int, int]:
+    """openSMILE's rate and FFT size for a frame of ``length`` samples at ``sr`` (read at
+    ``native_sr`` when the signal was resampled down from it), and the FFT size at ``sr``
+    that gives that spectrum's bin spacing."""
+    rate = int(sr)
+    n_fft = 1 << int(np.ceil(np.log2(length)))
+    n_points = n_fft
+    if native_sr is not None and native_sr > sr:
+        rate = int(native_sr)
+        n_fft = 1 << int(np.ceil(np.log2(round(0.060 * rate))))
+        # Read as that spectrum's bins; an FFT size with small prime factors (1,485 rather
+        # than 1,486 from 22.05 or 44.1 kHz: 5x faster) shifts them by < 0.1 %, 0.01 semitone
+        # at 300 Hz.
+        exact = max(int(round(n_fft * sr / rate)), length)
+        n_points = max(scipy.fft.prev_fast_len(exact), length)
+    return rate, n_fft, n_points
+
+
+def _pitch_of_padded(padded: np.ndarray, rate: int, n_fft: int, settings: tuple):
+    """Best candidate, its voicing probability and the spectra of zero-padded frames."""
+    if len(padded) == 0:
+        return np.empty(0), np.empty(0), np.empty((0, padded.shape[1] // 2 + 1), np.complex64)
+    spec = scipy.fft.rfft(padded, axis=1)
+    n_rows = min(spec.shape[1], n_fft // 2 + 1)
+    magnitude = _enhanced_magnitude(spec, n_rows)
+    matrix, mean_map, log_pitch, step = _opensmile_shs_matrices(rate, n_fft, n_rows, *settings)
+    h = magnitude @ matrix
+    mean = magnitude @ mean_map
+    best, shift, top = _best_peak(h)
+    found = best >= 0
+    f0 = np.where(found, 2.0 ** (log_pitch[best + 1] + shift * step), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        voicing = np.where(found & (top > 0), 1.0 - mean / top, 0.0)
+    return f0, voicing, spec
+
+
+@numba.njit(cache=True)
+def _windowed_frames(centred, starts, window, n_points):  # pragma: no cover - JIT
+    """float32 ``(len(starts), n_points)``: ``centred[start:start + len(window)] * window``,
+    zero-padded (framing, windowing and padding without float64 temporaries)."""
+    n, length = len(starts), len(window)
+    out = np.zeros((n, n_points), dtype=np.float32)
+    for i in range(n):
+        s = starts[i]
+        for j in range(length):
+            out[i, j] = centred[s + j] * window[j]
+    return out
+
+
+@numba.njit(cache=True)
+def _enhanced_magnitude(spec, n_rows):  # pragma: no cover - JIT
+    """|spec| of the first ``n_rows`` bins with every bin more than two bins from a local
+    maximum set to 0 (:func:`_enhance`, fused with the magnitude: one pass, float32)."""
+    n = spec.shape[0]
+    out = np.zeros((n, n_rows), dtype=np.float32)
+    mag = np.empty(n_rows, dtype=np.float32)
+    for i in range(n):
+        for j in range(n_rows):
+            v = spec[i, j]
+            mag[j] = np.sqrt(v.real * v.real + v.imag * v.imag)
+        for j in range(1, n_rows - 1):
+            if mag[j] > mag[j - 1] and mag[j] >= mag[j + 1]:
+                for k in range(
+                    max(j - _ENHANCE_HALF_WIDTH, 0), min(j + _ENHANCE_HALF_WIDTH + 1, n_rows)
+                ):
+                    out[i, k] = mag[k]
+    return out
+
+
+@numba.njit(cache=True)
+def _best_peak(h):  # pragma: no cover - JIT
+    """Per row of ``h`` (the SHS spectrum over the search range and one point either side):
+    the highest positive local maximum inside (index from the second column, -1 if none),
+    its parabolic offset (columns) and interpolated value."""
+    n, m = h.shape
+    best = np.full(n, -1, dtype=np.int64)
+    shift = np.zeros(n)
+    top = np.zeros(n)
+    for i in range(n):
+        value = 0.0
+        for j in range(1, m - 1):
+            c = h[i, j]
+            if c > h[i, j - 1] and c >= h[i, j + 1] and c > value:
+                value = c
+                best[i] = j - 1
+        if best[i] >= 0:
+            j = best[i] + 1
+            left, centre, right = float(h[i, j - 1]), float(h[i, j]), float(h[i, j + 1])
+            curve = left - 2.0 * centre + right
+            d = 0.5 * (left - right) / curve if curve < 0 else 0.0
+            shift[i] = d
+            top[i] = centre - 0.25 * (left - right) * d
+    return best, shift, top
