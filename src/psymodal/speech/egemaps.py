@@ -53,7 +53,14 @@ from .audio import frame_signal, resample
 from .polyroots import monic_roots
 from .prosody import PitchTrack, hz_to_semitones
 from .shs import opensmile_pitch_of_signal, shs_pitch
-from .spectral import _hamming, _shared_filterbank, hz_to_mel, mfcc, power_spectrogram
+from .spectral import (
+    _hamming,
+    _shared_filterbank,
+    fft_length,
+    hz_to_mel,
+    mfcc,
+    power_spectrogram,
+)
 
 __all__ = [
     "EGEMAPS_DEFAULTS",
@@ -440,7 +447,7 @@ def _native_spectrum(y_native: np.ndarray, native_sr: int) -> tuple[np.ndarray, 
     """
     length = int(round(0.020 * native_sr))
     step = int(0.010 * native_sr + 0.5)
-    n_fft = 1 << int(np.ceil(np.log2(length)))
+    n_fft = fft_length(length)
     n_bins = min(int(np.ceil(8000.0 * n_fft / native_sr)) + 1, n_fft // 2 + 1)
     y32 = np.zeros(max(len(y_native), length), dtype=np.float32)
     y32[: len(y_native)] = y_native
@@ -469,7 +476,7 @@ def _native_grid_spectrum(
         Their frequencies, Hz.
     """
     length = int(round(0.020 * native_sr))
-    n_fft = 1 << int(np.ceil(np.log2(length)))
+    n_fft = fft_length(length)
     n_bins = min(int(np.ceil(8000.0 * n_fft / native_sr)) + 1, n_fft // 2 + 1)
     centres = np.round(np.arange(n) * (hop * native_sr / sr)).astype(np.int64)
     starts = centres - length // 2 + length
@@ -780,7 +787,7 @@ def _opensmile_lpc_frame_matrix(length: int, sr: int, native_sr: int) -> np.ndar
     resampled frame).
     """
     native_length = int(round(0.020 * native_sr))
-    n_fft = 1 << int(np.ceil(np.log2(native_length)))
+    n_fft = fft_length(native_length)
     hz = np.arange(min(_OS_LPC_LENGTH // 2, n_fft // 2 + 1)) * native_sr / n_fft
     hz = hz[hz < sr / 2.0]
     t = np.arange(_OS_LPC_LENGTH) / _OS_LPC_RATE - (n_fft - native_length) // 2 / native_sr
@@ -960,7 +967,7 @@ def _harmonic_llds(
     if n == 0:
         return out
     length = int(round(0.060 * sr))
-    n_fft = 1 << int(np.ceil(np.log2(length)))
+    n_fft = fft_length(length)
     frames = np.ascontiguousarray(frame_signal(y, length, hop)[idx] * _gaussian_window(length))
     f0v = f0[idx]
     lag = sr / f0v

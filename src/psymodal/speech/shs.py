@@ -33,6 +33,8 @@ import numba
 import numpy as np
 import scipy.fft
 
+from .spectral import fft_length
+
 __all__ = ["opensmile_pitch", "opensmile_pitch_of_signal", "shs_pitch"]
 
 # openSMILE eGeMAPSv02's cSpecScale / cPitchShs settings (its shipped configuration).
@@ -134,7 +136,7 @@ def shs_pitch(
     if n == 0:
         return np.empty(0), np.empty(0)
     length = frames.shape[1]
-    n_fft = 1 << int(np.ceil(np.log2(length)))
+    n_fft = fft_length(length)
     # Single precision throughout (about twice as fast): the pitch and the harmonicity are
     # read to far coarser resolution than its 1e-7.
     padded = np.zeros((n, n_fft), dtype=np.float32)
@@ -327,11 +329,11 @@ def _spectrum_layout(length: int, sr: int, native_sr: int | None) -> tuple[int, 
     ``native_sr`` when the signal was resampled down from it), and the FFT size at ``sr``
     that gives that spectrum's bin spacing."""
     rate = int(sr)
-    n_fft = 1 << int(np.ceil(np.log2(length)))
+    n_fft = fft_length(length)
     n_points = n_fft
     if native_sr is not None and native_sr > sr:
         rate = int(native_sr)
-        n_fft = 1 << int(np.ceil(np.log2(round(0.060 * rate))))
+        n_fft = fft_length(round(0.060 * rate))
         # Read as that spectrum's bins; an FFT size with small prime factors (1,485 rather
         # than 1,486 from 22.05 or 44.1 kHz: 5x faster) shifts them by < 0.1 %, 0.01 semitone
         # at 300 Hz.

@@ -22,6 +22,12 @@ __all__ = ["SPECTRAL_DEFAULTS", "power_spectrogram", "mel_filterbank", "mfcc"]
 SPECTRAL_DEFAULTS = defaults("speech.spectral")
 
 
+def fft_length(frame_length: int) -> int:
+    """FFT size for a frame of ``frame_length`` samples: the next power of two, zero-padded as
+    openSMILE's ``cTransformFFT`` pads (and every psymodal spectrum that follows its frames)."""
+    return 1 << int(np.ceil(np.log2(frame_length)))
+
+
 def power_spectrogram(
     y: np.ndarray, sr: int, hop_length: int, window_s: float = 0.025
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -35,7 +41,7 @@ def power_spectrogram(
         Bin frequencies, Hz.
     """
     length = int(round(window_s * sr))
-    n_fft = 1 << int(np.ceil(np.log2(length)))
+    n_fft = fft_length(length)
     frames = frame_signal(y, length, hop_length)
     # The FFT in single precision (half its cost; spectral features are read in dB or
     # through logs, far coarser than its 1e-7), into a buffer zero-padded once.
