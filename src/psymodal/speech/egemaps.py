@@ -445,18 +445,30 @@ def _native_spectrum(y_native: np.ndarray, native_sr: int) -> tuple[np.ndarray, 
     step : int
         Frame step, samples at ``native_sr``.
     """
-    length = int(round(0.020 * native_sr))
+    length, n_fft, n_bins = _native_frame_layout(native_sr)
     step = int(0.010 * native_sr + 0.5)
-    n_fft = fft_length(length)
-    n_bins = min(int(np.ceil(8000.0 * n_fft / native_sr)) + 1, n_fft // 2 + 1)
     y32 = np.zeros(max(len(y_native), length), dtype=np.float32)
     y32[: len(y_native)] = y_native
     windows = np.lib.stride_tricks.sliding_window_view(y32, length)[::step]
+    return _hamming_power(windows, n_fft, n_bins), np.arange(n_bins) * (native_sr / n_fft), step
+
+
+def _native_frame_layout(native_sr: int) -> tuple[int, int, int]:
+    """openSMILE's 20 ms frame at ``native_sr``: its length, its FFT size and the bins kept
+    (up to the first at or above 8 kHz)."""
+    length = int(round(0.020 * native_sr))
+    n_fft = fft_length(length)
+    return length, n_fft, min(int(np.ceil(8000.0 * n_fft / native_sr)) + 1, n_fft // 2 + 1)
+
+
+def _hamming_power(windows: np.ndarray, n_fft: int, n_bins: int) -> np.ndarray:
+    """Power (|X|^2) of the first ``n_bins`` bins of each row of ``windows``, Hamming-windowed
+    and zero-padded to ``n_fft`` (single-precision FFT)."""
+    length = windows.shape[1]
     frames = np.zeros((len(windows), n_fft), dtype=np.float32)
     np.multiply(windows, _hamming(length), out=frames[:, :length], casting="same_kind")
     spec = scipy.fft.rfft(frames, axis=1)[:, :n_bins]
-    power = (spec.real * spec.real + spec.imag * spec.imag).astype(np.float64)
-    return power, np.arange(n_bins) * (native_sr / n_fft), step
+    return (spec.real * spec.real + spec.imag * spec.imag).astype(np.float64)
 
 
 def _native_grid_spectrum(
@@ -475,23 +487,13 @@ def _native_grid_spectrum(
     freqs : numpy.ndarray
         Their frequencies, Hz.
     """
-    length = int(round(0.020 * native_sr))
-    n_fft = fft_length(length)
-    n_bins = min(int(np.ceil(8000.0 * n_fft / native_sr)) + 1, n_fft // 2 + 1)
+    length, n_fft, n_bins = _native_frame_layout(native_sr)
     centres = np.round(np.arange(n) * (hop * native_sr / sr)).astype(np.int64)
     starts = centres - length // 2 + length
     padded = np.zeros(len(y_native) + 2 * length + n_fft, dtype=np.float32)
     padded[length : length + len(y_native)] = y_native
     windows = np.lib.stride_tricks.sliding_window_view(padded, length)
-    frames = np.zeros((n, n_fft), dtype=np.float32)
-    np.multiply(
-        windows[np.clip(starts, 0, len(windows) - 1)],
-        _hamming(length),
-        out=frames[:, :length],
-        casting="same_kind",
-    )
-    spec = scipy.fft.rfft(frames, axis=1)[:, :n_bins]
-    power = (spec.real * spec.real + spec.imag * spec.imag).astype(np.float64)
+    power = _hamming_power(windows[np.clip(starts, 0, len(windows) - 1)], n_fft, n_bins)
     return power, np.arange(n_bins) * (native_sr / n_fft)
 
 
