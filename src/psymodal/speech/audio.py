@@ -70,7 +70,7 @@ class Audio:
         ``speech.channels`` policy ``mean``, ``left`` or ``right``.
     native_y : numpy.ndarray or None
         When ``y`` was resampled down from the file's rate: the mono signal at ``native_sr``
-        (DC removed), from which eGeMAPS reads its 20 ms spectra as openSMILE frames them
+        (DC removed, float32), from which eGeMAPS reads its 20 ms spectra as openSMILE frames them
         (:func:`psymodal.speech.analyse_recording`'s ``native_y``); None otherwise.
     """
 
@@ -235,7 +235,9 @@ def read_audio(
         int(sample_rate) < native_sr or (upsample and int(sample_rate) > native_sr)
     ):
         if int(sample_rate) < native_sr:
-            native_y = np.ascontiguousarray(y - y.mean(), dtype=np.float64)
+            # single precision: eGeMAPS frames it in float32 (the same values), and it is
+            # kept beside y for the whole analysis (half the memory of a long recording)
+            native_y = np.ascontiguousarray(y - y.mean(), dtype=np.float32)
         y = resample(y, native_sr, int(sample_rate))
         sr = int(sample_rate)
     # DC offsets from cheap sound cards would bias energy, pause and low-frequency spectra.
