@@ -24,12 +24,18 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def default_demo(tmp_path_factory):
-    """The default demo (``.test/config-demo.yaml``, which is config/config.yaml), without the
-    label and added-value permutations: no test here reads a p-value, and they would repeat the
-    whole cross-validation 19 + 4 x 9 times (the small demo run computes a few of both)."""
+    """The default demo (``.test/config-demo.yaml``, which is config/config.yaml), without what
+    no test here reads and the small demo run covers: the label and added-value permutations
+    (they would repeat the whole cross-validation 19 + 4 x 9 times), the bootstrap CIs and the
+    per-subject QC figures. Each stage runs as one job (``batch_size`` 40): the features do
+    not depend on the batches, and every job start imports its stage's libraries again."""
     config = scenario_config("demo")
     config["learn"]["permutation"] = {"n": 0}
     config["learn"]["added_value"] = False
+    config["learn"]["metrics"]["bootstrap"] = 0
+    config["mri"]["qc_figure"] = False
+    config["speech"]["qc_figure"] = False
+    config["batch_size"] = 40
     workdir = write_config(tmp_path_factory.mktemp("default_demo"), config)
     assert_succeeded(run_snakemake(workdir), workdir)
     return workdir
