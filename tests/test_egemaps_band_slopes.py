@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _helpers import SR, pulse_vowel, with_silence
+from psymodal.speech import extract_features
 from psymodal.speech.egemaps import _band_slope_weights, _band_slopes, _native_spectrum
 
 # openSMILE reads 16-bit samples as k / 32767 where psymodal reads k / 32768: its power is
@@ -134,3 +136,16 @@ def test_band_slopes_match_live_opensmile():
             reference = probe(_signal(sr), sr, "spec")
             ours = _slopes(sr)[: len(reference)]
             np.testing.assert_allclose(ours, reference, rtol=0, atol=TOL)
+
+
+def test_voiced_functionals_leave_out_the_last_frames_as_opensmile():
+    keep = {"egemaps": {"spectral_tail_frames": 0}}
+    names = ("slopeV0-500_sma3nz_amean", "mfcc1V_sma3nz_amean")
+    # voiced to its end: the default leaves out the last 2 frames, 0 keeps them
+    to_end = np.concatenate([np.zeros(SR // 5), pulse_vowel(0.4)])
+    dropped, kept = extract_features(to_end, SR), extract_features(to_end, SR, keep)
+    assert all(dropped[name] != kept[name] for name in names)
+    # an unvoiced end: the frames left out were not voiced anyway
+    padded = with_silence(pulse_vowel(0.4))
+    dropped, kept = extract_features(padded, SR), extract_features(padded, SR, keep)
+    assert all(dropped[name] == kept[name] for name in names)

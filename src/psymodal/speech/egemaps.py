@@ -392,11 +392,12 @@ def _band_slope_weights(freqs: np.ndarray, lo: float, hi: float) -> np.ndarray:
     fraction c_k of [k, k+1) bin widths inside the band, [lo, hi] in bin units (the first bin
     ``1 - frac(lo)``, the last ``frac(hi)`` or all of it when hi falls on it; 1 in between:
     at 16 kHz every bin counts fully, at 22.05 kHz the bin at 473.7 Hz counts 0.61 in 0-500
-    and 0.39 in 500-1500). The slope is then ``(n S_xy - S_x S_y) / (n S_xx - S_x^2)`` with
-    x_k = c_k f_k, y_k = c_k 10 log10(P_k), S_xy / S_x / S_xx / S_y summed over the band's
-    bins and n one less than their number (openSMILE's convention, so the weights do not sum
-    to 0 and the slope moves with the power scale: P must be on openSMILE's scale, the
-    frame's own rate's). Being linear in log10(P), it is a fixed weight vector.
+    and 0.39 in 500-1500). With L_k = 10 log10(P_k), the slope is
+    ``(n S_fL - S_f S_L) / (n S_ff - S_f^2)``, where S_fL, S_f and S_L sum c_k f_k L_k,
+    c_k f_k and c_k L_k, S_ff sums (c_k f_k)^2 (not c_k f_k^2) and n is one less than the
+    band's bins (so the weights do not sum to 0 and the slope moves with the power scale: P
+    must be on openSMILE's, the frame's own rate's). Being linear in log10(P), it is a fixed
+    weight vector.
     """
     w = np.zeros(len(freqs))
     if len(freqs) < 2:
@@ -1586,6 +1587,14 @@ def _voice_quality_functionals(
     spec_voiced = np.zeros(n, dtype=bool)
     analysed[: n - shift] = f0_ok[shift:]
     spec_voiced[: n - shift] = spectral_voiced[shift:]
+    # openSMILE's V/UV functionals stop short of the last frames its F0 level holds (probed:
+    # 1, 2, 2, 2, 2 and 3 frames in the 6 of 16 FSDD files voiced to their end; the others'
+    # ends are unvoiced, where it does not matter): leave out the usual 2.
+    tail = int(cfg["spectral_tail_frames"])
+    if tail and analysed.any():
+        end = int(np.flatnonzero(analysed)[-1]) + 1 - tail
+        spec_voiced[max(end, 0) :] = False
+        analysed[max(end, 0) :] = False
     for name in _VOICED_MS:
         x = vq[name]
         valid = voiced & np.isfinite(x)
