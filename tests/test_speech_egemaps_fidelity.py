@@ -96,7 +96,7 @@ def test_higher_rates_are_analysed_at_the_analysis_rate():
     direct = extract_features(resample(y48, 48000, SR), SR, native_sr=48000)
     # except eGeMAPS' 20 ms spectral LLDs, read from the 48 kHz samples on openSMILE's frames
     # at that rate (tests/test_speech_egemaps_native_rate.py)
-    spectral = ("loudness", "mfcc", "alphaRatio", "hammarberg", "spectralFlux")
+    spectral = ("loudness", "mfcc", "alphaRatio", "hammarberg", "slope", "spectralFlux")
     same = [
         k for k in direct if not ("_sma3" in k or "Peaks" in k) or not any(s in k for s in spectral)
     ]

@@ -65,9 +65,11 @@ def test_egemaps_spectral_functionals_follow_the_native_rate():
     assert ours["spectralFlux_sma3_amean"] == pytest.approx(
         native["spectralFlux_sma3_amean"], rel=0.04
     )
-    # the band slopes stay on the 16 kHz bins (openSMILE's slope at other spacings is not
-    # reproduced by any least-squares variant tried)
-    assert ours["slopeV0-500_sma3nz_amean"] == pytest.approx(at_16k["slopeV0-500_sma3nz_amean"])
+    # the band slopes too (their weights follow the bin spacing, and the power the rate's
+    # scale): 0.0709 / -0.0113, native 0.0712 / -0.0114, 16 kHz spectra 0.0434 / -0.0074
+    for name in ("slopeV0-500_sma3nz_amean", "slopeV500-1500_sma3nz_amean"):
+        assert ours[name] == pytest.approx(native[name], rel=0.01)
+        assert abs(at_16k[name] - native[name]) > 0.2 * abs(native[name])
 
 
 def test_the_speech_stage_reads_the_files_own_samples_as_the_library_does(tmp_path):

@@ -384,19 +384,38 @@ def _runs(mask: np.ndarray) -> np.ndarray:
 
 
 def _band_slope_weights(freqs: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Weights w such that ``L @ w`` is eGeMAPS' slope (dB/Hz) of L over bins in [lo, hi].
+    """Weights w such that ``log10(P) @ w`` is eGeMAPS' slope (dB/Hz) of P over [lo, hi] Hz.
 
-    eGeMAPS' "spectral slope" is the least-squares formula with the number of bins N replaced
-    by N - 1 (openSMILE's band-edge convention); it is reproduced so that values share
-    openSMILE's scale. Being linear in L, it is a fixed weight vector.
+    openSMILE's band slope, found by probing it as a black box (its LLD is exactly linear in
+    the log10 power spectrum; ``benchmarks/egemaps_slope_probe.py`` solves for its weights on
+    random frames at 8-48 kHz and matches this to float precision): bin k counts with the
+    fraction c_k of [k, k+1) bin widths inside the band, [lo, hi] in bin units (the first bin
+    ``1 - frac(lo)``, the last ``frac(hi)`` or all of it when hi falls on it; 1 in between:
+    at 16 kHz every bin counts fully, at 22.05 kHz the bin at 473.7 Hz counts 0.61 in 0-500
+    and 0.39 in 500-1500). With L_k = 10 log10(P_k), the slope is
+    ``(n S_fL - S_f S_L) / (n S_ff - S_f^2)``, where S_fL, S_f and S_L sum c_k f_k L_k,
+    c_k f_k and c_k L_k, S_ff sums (c_k f_k)^2 (not c_k f_k^2) and n is one less than the
+    band's bins (so the weights do not sum to 0 and the slope moves with the power scale: P
+    must be on openSMILE's, the frame's own rate's). Being linear in log10(P), it is a fixed
+    weight vector.
     """
-    sel = (freqs >= lo) & (freqs <= hi)
-    f = freqs[sel]
-    w = np.zeros_like(freqs)
-    if len(f) >= 3:
-        n_ind = len(f) - 1.0
-        sf, s2f = f.sum(), np.sum(f * f)
-        w[sel] = (n_ind * f - sf) / (n_ind * s2f - sf * sf)
+    w = np.zeros(len(freqs))
+    if len(freqs) < 2:
+        return w
+    df = float(freqs[1] - freqs[0])
+    u_lo, u_hi = lo / df, hi / df
+    i0, i1 = int(np.floor(u_lo)), min(int(np.floor(u_hi)), len(freqs) - 1)
+    if i1 - i0 < 2:
+        return w
+    c = np.zeros(len(freqs))
+    c[i0 : i1 + 1] = 1.0
+    c[i0] = 1.0 - (u_lo - i0)
+    if u_hi - i1 > 0.0 and i1 == int(np.floor(u_hi)):
+        c[i1] = u_hi - i1
+    n_ind = float(i1 - i0)
+    x = c * freqs
+    s_x, s_xx = x.sum(), np.sum(x * x)
+    w = 10.0 * c * (n_ind * freqs - s_x) / (n_ind * s_xx - s_x * s_x)
     return w
 
 
@@ -413,13 +432,18 @@ def _equal_loudness(freqs: np.ndarray) -> np.ndarray:
 
 def _band_slopes(power: np.ndarray, freqs: np.ndarray) -> np.ndarray:
     """eGeMAPS' 0-500 and 500-1500 Hz spectral slopes (dB/Hz) per frame, ``(n_frames, 2)``."""
-    # The slopes use bins up to 1.5 kHz only (their weights are 0 above).
+    # The slopes use bins up to 1.5 kHz only (their weights are 0 above); openSMILE floors
+    # the power at 1e-14 before the log (a silent frame's slopes read 0.112 and 0.0764 at
+    # 16 kHz, -14 times the weights' sums).
     b15 = np.searchsorted(freqs, 1500.0, side="right")
-    logp = 10.0 * np.log10(np.maximum(power[:, :b15], 1e-10))
+    logp = np.log10(np.maximum(power[:, :b15], _SLOPE_POWER_FLOOR))
     weights = np.column_stack(
         [_band_slope_weights(freqs, 0.0, 500.0), _band_slope_weights(freqs, 500.0, 1500.0)]
     )
     return logp @ weights[:b15]
+
+
+_SLOPE_POWER_FLOOR = 1e-14
 
 
 def _native_spectrum(y_native: np.ndarray, native_sr: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -1384,10 +1408,9 @@ def _spectral_functionals(
         optionally its MFCCs (default filterbank and lifter, at least 4 coefficients).
     native : tuple, optional
         For a file above ``sr``: the power and bin frequencies of :func:`_native_spectrum`,
-        its frame step (s) and, per grid frame, the row read. Every spectral LLD but the two
-        band slopes is then read from it (the slopes stay on ``sr``'s 31.25 Hz bins, see
-        :func:`_band_slope_weights`): the loudness, flux and MFCC functionals over its own
-        frames, the per-frame LLDs at the rows.
+        its frame step (s) and, per grid frame, the row read. Every spectral LLD is then
+        read from it (``spectrum`` is not used): the loudness, flux and MFCC functionals
+        over its own frames, the per-frame LLDs at the rows.
 
     Returns
     -------
@@ -1404,11 +1427,11 @@ def _spectral_functionals(
         Its frame step, seconds.
     """
     out: dict[str, float] = {}
+    if native is not None:
+        return _native_functionals(sr, native)
     if spectrum is None:
         spectrum = power_spectrogram(y, sr, hop, 0.020)
     power, freqs = spectrum[0][:n], spectrum[1]
-    if native is not None:
-        return _native_functionals(power, freqs, sr, native)
     spec = _spectral_llds(power, freqs, sr)
     # The first flux value compares with a padded frame: restart the difference inside.
     first = int(np.argmax(spec_ok))
@@ -1428,14 +1451,10 @@ def _spectral_functionals(
     return out, spec, ceps, loud, hop_s
 
 
-def _native_functionals(power, freqs, sr, native):
+def _native_functionals(sr, native):
     """:func:`_spectral_functionals` for a file above ``sr``, from openSMILE's own frames
     (``native``: power, bin frequencies, step in seconds and the row of each grid frame)."""
     os_power, os_freqs, os_hop_s, rows = native
-    # openSMILE's slopes at other bin spacings than 31.25 Hz follow no least-squares
-    # variant tried (bins, band edges, N; frame r <= 0.94 at 22.05 kHz); the 16 kHz
-    # bins' values are nearer theirs (0.97 for 500-1500 Hz on espeak-ng's voices).
-    slopes = _band_slopes(power, freqs)
     os_spec = _spectral_llds(os_power, os_freqs, sr)
     os_spec["spectralFlux"][0] = 0.0
     os_ceps = mfcc(os_power, os_freqs, {"n_mfcc": 4, "window_s": 0.020})
@@ -1454,7 +1473,6 @@ def _native_functionals(power, freqs, sr, native):
     else:
         spec = {key: value[rows] for key, value in os_spec.items()}
         ceps = os_ceps[rows]
-    spec["slope0-500"], spec["slope500-1500"] = slopes[:, 0], slopes[:, 1]
     return out, spec, ceps, loud, os_hop_s
 
 
@@ -1569,6 +1587,14 @@ def _voice_quality_functionals(
     spec_voiced = np.zeros(n, dtype=bool)
     analysed[: n - shift] = f0_ok[shift:]
     spec_voiced[: n - shift] = spectral_voiced[shift:]
+    # openSMILE's V/UV functionals stop short of the last frames its F0 level holds (probed:
+    # 1, 2, 2, 2, 2 and 3 frames in the 6 of 16 FSDD files voiced to their end; the others'
+    # ends are unvoiced, where it does not matter): leave out the usual 2.
+    tail = int(cfg["spectral_tail_frames"])
+    if tail and analysed.any():
+        end = int(np.flatnonzero(analysed)[-1]) + 1 - tail
+        spec_voiced[max(end, 0) :] = False
+        analysed[max(end, 0) :] = False
     for name in _VOICED_MS:
         x = vq[name]
         valid = voiced & np.isfinite(x)
