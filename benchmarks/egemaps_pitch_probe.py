@@ -13,9 +13,10 @@ the octave-scale spectrum (the Python wrapper sizes those columns for 16 kHz onl
 is compared with psymodal's model of it:
 
 1. ``cSpecScale``: the magnitude spectrum with every bin more than two bins from a local
-   maximum zeroed, 3-point smoothed, natural cubic spline onto as many octave-scale points
-   (25 Hz to Nyquist) as the spectrum has bins, weighted by ``0.5 + atan(3 (log2 f - 5)) /
-   pi`` (a knee at 32 Hz; Hermes' 65 Hz does not fit). Reported: the median over frames of
+   maximum zeroed (but the first 3 and the last, the Nyquist bin), 3-point smoothed, natural
+   cubic spline onto as many octave-scale points (25 Hz to Nyquist) as the spectrum has
+   bins, weighted by ``0.5 + atan(3 (log2 f - 5)) / pi`` (a knee at 32 Hz; Hermes' 65 Hz
+   does not fit). Reported: the median over frames of
    max |model - openSMILE| / max |openSMILE|.
 2. ``cPitchShs`` (:func:`psymodal.speech.shs.opensmile_pitch` on openSMILE's frames): the SHS
    spectrum is the mean over 15 harmonics of ``0.85^(n-1) P(s + log2 n)``; a candidate's
@@ -122,7 +123,12 @@ def spectrum_error(opensmile, conf: Path, y: np.ndarray, sr: int) -> float:
     """Median over loud frames of max |model - openSMILE| / max of the octave spectrum."""
     import scipy.interpolate
 
-    from psymodal.speech.shs import _OPENSMILE_KNEE_LOG2, _enhance
+    from psymodal.speech.shs import (
+        _ENHANCE_KEEP_HIGH,
+        _ENHANCE_KEEP_LOW,
+        _OPENSMILE_KNEE_LOG2,
+        _enhance,
+    )
 
     smile = opensmile.Smile(feature_set=str(conf), feature_level="lld")
     values = smile.process_signal(y.astype(np.float32), sr).to_numpy(dtype=float)
@@ -131,6 +137,9 @@ def spectrum_error(opensmile, conf: Path, y: np.ndarray, sr: int) -> float:
     freqs = np.arange(n_bins) * sr / (2 * (n_bins - 1))
     octave = np.linspace(np.log2(25.0), np.log2(sr / 2), n_bins)
     enhanced = _enhance(mag)
+    # The bins openSMILE's enhancement leaves as they are (psymodal.speech.shs._keep_edge_bins).
+    enhanced[:, :_ENHANCE_KEEP_LOW] = mag[:, :_ENHANCE_KEEP_LOW]
+    enhanced[:, n_bins - _ENHANCE_KEEP_HIGH :] = mag[:, n_bins - _ENHANCE_KEEP_HIGH :]
     smoothed = enhanced.copy()
     smoothed[:, 1:-1] = 0.25 * enhanced[:, :-2] + 0.5 * enhanced[:, 1:-1] + 0.25 * enhanced[:, 2:]
     model = scipy.interpolate.CubicSpline(freqs, smoothed.T, bc_type="natural")(2**octave).T

@@ -1132,8 +1132,9 @@ def _opensmile_f0(
     frames; frame k of the grid is centred where openSMILE's frame k - 3, which starts k - 3
     hops in, is) where the voicing probability reaches ``cutoff``; voiced runs of at most
     ``_SHS_MAX_BLIP`` frames unvoiced and gaps of at most ``_SHS_MAX_GAP`` voiced, as
-    openSMILE's Viterbi smoother leaves them. Only ``loud`` frames are analysed (openSMILE
-    zeroes F0 below its energy floor).
+    openSMILE's Viterbi smoother leaves them; then only ``loud`` frames keep their F0
+    (openSMILE zeroes F0 below its energy floor after smoothing). The frames within 3 of a
+    loud one are analysed, all the smoother model reads.
 
     Returns that F0 and ``(frames, complex spectra)`` of the analysed frames, for the harmonic
     levels to reuse (``None`` when their FFT size differs: a file resampled down).
@@ -1141,7 +1142,16 @@ def _opensmile_f0(
     n = len(loud)
     f0 = np.full(n, np.nan)
     voicing = np.zeros(n)
-    idx = np.flatnonzero(loud)
+    # openSMILE's smoother reads every frame and its energy gate comes after it: a quiet frame
+    # inside a voiced run keeps the run's loud frames voiced (LibriSpeech 1089-134691-0001:
+    # 3 of its 4 frames psymodal left unvoiced). The model reaches 3 frames (a run of <= 2
+    # dropped, then a 1-frame gap), so the frames within 3 of a loud one decide it exactly.
+    reach = _SHS_MAX_BLIP + _SHS_MAX_GAP
+    near = loud.copy()
+    for shift in range(1, reach + 1):
+        near[shift:] |= loud[:-shift]
+        near[:-shift] |= loud[shift:]
+    idx = np.flatnonzero(near)
     f0[idx], voicing[idx], spec = opensmile_pitch_of_signal(y, sr, hop, idx, native_sr)
     voiced = voicing >= cutoff
     for a, b in _runs(voiced):

@@ -256,8 +256,9 @@ def opensmile_pitch(
     A reproduction of openSMILE's ``cSpecScale`` + ``cPitchShs`` levels, measured as a black
     box on its exported levels (``benchmarks/egemaps_pitch_probe.py``; openSMILE's source not
     read): the magnitude spectrum (zero-padded to a power of two) with every bin more than two
-    bins from a local maximum zeroed, 3-point smoothed, spline-interpolated onto as many
-    octave-scale points from 25 Hz to the Nyquist frequency, weighted by
+    bins from a local maximum zeroed (but the first 3 and the last), 3-point smoothed,
+    spline-interpolated onto as many octave-scale points from 25 Hz to the Nyquist frequency,
+    weighted by
     ``0.5 + arctan(3 (log2 f - 5)) / pi``; the SHS spectrum is the mean over 15 harmonics of
     ``0.85^(n-1) P(s + log2 n)``; the candidates are its local maxima within ``fmin``-``fmax``
     (parabolic interpolation on the octave axis), the best scoring first, and a candidate's
@@ -342,6 +343,22 @@ def _spectrum_layout(length: int, sr: int, native_sr: int | None) -> tuple[int, 
     return rate, n_fft, n_points
 
 
+# openSMILE's spectral enhancement leaves the first 3 bins and the last (Nyquist) bin as they
+# are (its exported octave spectrum: median largest error 1.3 % -> 0.6 %, 90th percentile
+# 5.8 % -> 1.2 % on LibriSpeech 1089-134691-0001; round 10 of RESULTS.md).
+_ENHANCE_KEEP_LOW, _ENHANCE_KEEP_HIGH = 3, 1
+
+
+def _keep_edge_bins(magnitude: np.ndarray, spec: np.ndarray, n_fft: int) -> None:
+    """Restore (in place) the magnitude of the bins openSMILE's enhancement does not zero."""
+    n_rows = magnitude.shape[1]
+    low = min(_ENHANCE_KEEP_LOW, n_rows)
+    magnitude[:, :low] = np.abs(spec[:, :low])
+    last = n_fft // 2
+    if last < n_rows:  # absent when the spectrum emulates a higher rate's (empty up there)
+        magnitude[:, last] = np.abs(spec[:, last])
+
+
 def _pitch_of_padded(padded: np.ndarray, rate: int, n_fft: int, settings: tuple):
     """Best candidate, its voicing probability and the spectra of zero-padded frames."""
     if len(padded) == 0:
@@ -349,6 +366,7 @@ def _pitch_of_padded(padded: np.ndarray, rate: int, n_fft: int, settings: tuple)
     spec = scipy.fft.rfft(padded, axis=1)
     n_rows = min(spec.shape[1], n_fft // 2 + 1)
     magnitude = _enhanced_magnitude(spec, n_rows)
+    _keep_edge_bins(magnitude, spec, n_fft)
     matrix, mean_map, log_pitch, step = _opensmile_shs_matrices(rate, n_fft, n_rows, *settings)
     h = magnitude @ matrix
     mean = magnitude @ mean_map
