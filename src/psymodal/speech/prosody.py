@@ -76,20 +76,32 @@ def _cmndf_block(frames: np.ndarray, max_period: int) -> np.ndarray:
     # Lags up to max_period only: n + max_period points avoid circular wrap-around for them.
     n_fft = fft.next_fast_len(n + max_period + 1, real=True)
     spec = fft.rfft(frames, n=n_fft, axis=1, workers=1)
-    power = spec.real**2 + spec.imag**2
+    power = _power(spec)
     if n_fft % 2 == 0:
         # The inverse real FFT of a real (even) spectrum is its type-I DCT / n_fft: the same
         # values to rounding, without irfft's conversion of the power to complex.
         acf = fft.dct(power, type=1, axis=1, workers=1, overwrite_x=True)
-        acf = acf[:, : max_period + 1] / n_fft
+        scale = float(n_fft)  # the kernel divides the lags it reads
     else:
-        acf = fft.irfft(power, n=n_fft, axis=1, workers=1)
-    return _cmndf_from_acf(np.ascontiguousarray(frames), acf, max_period)
+        acf, scale = fft.irfft(power, n=n_fft, axis=1, workers=1), 1.0
+    return _cmndf_from_acf(frames, acf, max_period, scale)
 
 
 @numba.njit(cache=True)
-def _cmndf_from_acf(frames, acf, max_period):  # pragma: no cover - JIT
-    """d'(k) from the frames and their autocorrelation, one pass per frame.
+def _power(spec):  # pragma: no cover - JIT
+    """``spec.real**2 + spec.imag**2`` in one pass, without the two temporaries."""
+    n, m = spec.shape
+    out = np.empty((n, m))
+    for i in range(n):
+        for j in range(m):
+            v = spec[i, j]
+            out[i, j] = v.real * v.real + v.imag * v.imag
+    return out
+
+
+@numba.njit(cache=True)
+def _cmndf_from_acf(frames, acf, max_period, scale):  # pragma: no cover - JIT
+    """d'(k) from the frames and their autocorrelation (``acf / scale``), one pass per frame.
 
     Exact difference over the overlapping part of the frame:
     d(k) = sum_{j<n-k} x_j^2 + sum_{j>=k} x_j^2 - 2 acf(k), then d'(k) = d(k) k / sum d(1..k).
@@ -105,7 +117,7 @@ def _cmndf_from_acf(frames, acf, max_period):  # pragma: no cover - JIT
         total = energy[n - 1]
         cum = 0.0
         for k in range(1, max_period + 1):
-            d = energy[n - k - 1] + (total - energy[k - 1]) - 2.0 * acf[i, k]
+            d = energy[n - k - 1] + (total - energy[k - 1]) - 2.0 * (acf[i, k] / scale)
             d = max(d, 0.0)
             cum += d
             out[i, k] = d * k / cum if cum > 0 else 1.0
