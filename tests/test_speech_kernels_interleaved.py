@@ -127,4 +127,16 @@ def test_windowed_acf_equals_acf_of_formed_frames():
 def test_power_kernel_equals_numpy_expression():
     spec = scipy.fft.rfft(np.random.default_rng(6).standard_normal((7, 64)).astype(np.float32))
     ref = (spec.real * spec.real + spec.imag * spec.imag).astype(np.float64)
-    np.testing.assert_array_equal(_power_of(spec.view(np.float32)), ref)
+    np.testing.assert_array_equal(_power_of(spec.view(np.float32), spec.shape[1]), ref)
+    np.testing.assert_array_equal(_power_of(spec.view(np.float32), 5), ref[:, :5])
+
+
+def test_cmndf_two_frames_at_a_time_equals_one_at_a_time():
+    from psymodal.speech import prosody
+
+    frames = frame_signal(np.random.default_rng(7).standard_normal(2000), 64, 16)
+    acf = np.random.default_rng(8).standard_normal((len(frames), 40))
+    both = prosody._cmndf_from_acf(frames, acf, 30, 7.0)
+    for i in range(len(frames)):  # a single frame takes the one-at-a-time loop
+        alone = prosody._cmndf_from_acf(frames[i : i + 1], acf[i : i + 1], 30, 7.0)
+        np.testing.assert_array_equal(both[i], alone[0])

@@ -49,15 +49,15 @@ def power_spectrogram(
     padded = np.zeros((len(frames), n_fft), dtype=np.float32)
     np.multiply(frames, _hamming(length), out=padded[:, :length], casting="same_kind")
     spec = scipy.fft.rfft(padded, axis=1)
-    return _power_of(spec.view(np.float32)), np.fft.rfftfreq(n_fft, 1.0 / sr)
+    return _power_of(spec.view(np.float32), spec.shape[1]), np.fft.rfftfreq(n_fft, 1.0 / sr)
 
 
 @numba.njit(cache=True)
-def _power_of(parts):  # pragma: no cover - JIT
-    """float64 ``|X|^2`` of a complex64 spectrum viewed as float32 pairs, summed in single
-    precision (``(spec.real * spec.real + spec.imag * spec.imag).astype(float64)`` in one
-    pass, without its three temporaries)."""
-    n, m = parts.shape[0], parts.shape[1] // 2
+def _power_of(parts, m):  # pragma: no cover - JIT
+    """float64 ``|X|^2`` of the first ``m`` bins of a complex64 spectrum viewed as float32
+    pairs, summed in single precision (``(spec.real * spec.real + spec.imag *
+    spec.imag).astype(float64)`` in one pass, without its three temporaries)."""
+    n = parts.shape[0]
     out = np.empty((n, m))
     for i in range(n):
         row = parts[i]

@@ -16,6 +16,7 @@ from psymodal.settings import defaults
 
 from .audio import frame_signal
 from .peaks import find_peaks
+from .percentiles import percentile
 from .vad import Segmentation
 
 __all__ = ["SYLLABLE_DEFAULTS", "intensity_db", "syllable_nuclei", "pause_features"]
@@ -91,7 +92,7 @@ def syllable_nuclei(
     level = intensity_db(y, sr, hop_length, cfg["window_s"])
     if not np.any(speech_mask):
         return np.empty(0, dtype=int)
-    threshold = np.percentile(level, 99) - cfg["silence_db"]
+    threshold = percentile(level, 99) - cfg["silence_db"]
     peaks = find_peaks(level, height=threshold, prominence=cfg["min_dip_db"])
     n = min(len(voiced), len(speech_mask))
     peaks = peaks[peaks < n]
