@@ -509,7 +509,12 @@ def _native_grid_spectrum(
     return power, np.arange(n_bins) * (native_sr / n_fft)
 
 
-def _spectral_llds(power: np.ndarray, freqs: np.ndarray, sr: int) -> dict[str, np.ndarray]:
+def _spectral_llds(
+    power: np.ndarray, freqs: np.ndarray, sr: int, band_slopes: bool = True, loudness: bool = True
+) -> dict[str, np.ndarray]:
+    """The 20 ms spectral LLDs of each frame of ``power``; without the band slopes or the
+    loudness when the caller does not use them (a file above 16 kHz reads its slopes from the
+    16 kHz bins and its loudness from openSMILE's frames, not from the grid's)."""
     eps = 1e-12
     # freqs ascend, so every band is a contiguous slice of bins (no copies by masks).
     b1k, b2k = np.searchsorted(freqs, [1000.0, 2000.0])
@@ -517,11 +522,17 @@ def _spectral_llds(power: np.ndarray, freqs: np.ndarray, sr: int) -> dict[str, n
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = 10 * np.log10((power[:, b1k:b5k].sum(1) + eps) / (power[:, :b1k].sum(1) + eps))
         hamm = 10 * np.log10((power[:, :b2k].max(1) + eps) / (power[:, b2k:b5k].max(1) + eps))
-    slopes = _band_slopes(power, freqs)
     mag = np.sqrt(power[:, : np.searchsorted(freqs, 5000.0)])
     flux = np.zeros(len(power))
     if len(power) > 1:
         flux[1:] = np.sqrt(np.mean(np.diff(mag, axis=0) ** 2, axis=1))
+    out = {"alphaRatio": alpha, "hammarbergIndex": hamm}
+    if band_slopes:
+        slopes = _band_slopes(power, freqs)
+        out["slope0-500"], out["slope500-1500"] = slopes[:, 0], slopes[:, 1]
+    out["spectralFlux"] = flux
+    if not loudness:
+        return out
     # Loudness: mel band powers, equal-loudness weighted, cube-root compressed, summed
     # (openSMILE's cPlp with doAud=1, compression 0.33, then the L1 sum of the bands).
     fmax = min(8000.0, sr / 2.0)
@@ -529,15 +540,8 @@ def _spectral_llds(power: np.ndarray, freqs: np.ndarray, sr: int) -> dict[str, n
     edges = np.linspace(hz_to_mel(20.0), hz_to_mel(fmax), 28)
     centres = 700.0 * np.expm1(edges[1:-1] / 1127.0)
     bands = np.maximum(power @ bank.T, 1e-8) * _equal_loudness(centres)
-    loudness = _LOUDNESS_SCALE * np.sum(bands**0.33, axis=1)
-    return {
-        "alphaRatio": alpha,
-        "hammarbergIndex": hamm,
-        "slope0-500": slopes[:, 0],
-        "slope500-1500": slopes[:, 1],
-        "spectralFlux": flux,
-        "loudness": loudness,
-    }
+    out["loudness"] = _LOUDNESS_SCALE * np.sum(bands**0.33, axis=1)
+    return out
 
 
 # --- voice quality LLDs -------------------------------------------------------------------
@@ -1543,7 +1547,7 @@ def _native_functionals(power, freqs, sr, native):
     # variant tried (bins, band edges, N; frame r <= 0.94 at 22.05 kHz); the 16 kHz
     # bins' values are nearer theirs (0.97 for 500-1500 Hz on espeak-ng's voices).
     slopes = _band_slopes(power, freqs)
-    os_spec = _spectral_llds(os_power, os_freqs, sr)
+    os_spec = _spectral_llds(os_power, os_freqs, sr, band_slopes=False)
     os_spec["spectralFlux"][0] = 0.0
     os_ceps = mfcc(os_power, os_freqs, {"n_mfcc": 4, "window_s": 0.020})
     out: dict[str, float] = {}
@@ -1555,7 +1559,7 @@ def _native_functionals(power, freqs, sr, native):
         m, s = _mean_sdnorm(_sma3(x))
         out[f"{name}_sma3_amean"], out[f"{name}_sma3_stddevNorm"] = m, s
     if isinstance(rows, tuple):  # the grid's own frames (see extract_egemaps)
-        spec = _spectral_llds(*rows, sr)
+        spec = _spectral_llds(*rows, sr, band_slopes=False, loudness=False)
         spec["spectralFlux"][0] = 0.0
         ceps = mfcc(*rows, {"n_mfcc": 4, "window_s": 0.020})
     else:
