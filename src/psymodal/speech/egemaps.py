@@ -53,7 +53,7 @@ from .audio import frame_signal, resample
 from .percentiles import percentile
 from .polyroots import monic_roots
 from .prosody import PitchTrack, hz_to_semitones
-from .shs import opensmile_pitch_of_signal, shs_pitch
+from .shs import _windowed_frames, opensmile_pitch_of_signal, shs_pitch
 from .spectral import (
     _hamming,
     _power_of,
@@ -1084,9 +1084,8 @@ def _harmonic_llds(
         if np.array_equal(spectra[0][rows], idx):
             spec = spectra[1][rows]  # the same float32 frames' FFT, computed for SHS
     if spec is None:
-        padded = np.zeros((n, n_fft), dtype=np.float32)
-        padded[:, :length] = frame_signal(y, length, hop)[idx] * window
-        spec = scipy.fft.rfft(padded, axis=1)
+        # The same float32 frames (framed, windowed and padded in one pass, as SHS frames them).
+        spec = scipy.fft.rfft(_windowed_frames(centred, starts, window, n_fft), axis=1)
     bin_hz = sr / n_fft
     n_bins = spec.shape[1]
 
