@@ -70,7 +70,7 @@ def test_cmndf_block_equals_irfft_reference():
     n_fft = fft.next_fast_len(640 + max_period + 1, real=True)
     spec = fft.rfft(frames, n=n_fft, axis=1)
     acf = fft.irfft(spec.real**2 + spec.imag**2, n=n_fft, axis=1)
-    ref = prosody._cmndf_from_acf(np.ascontiguousarray(frames), acf, max_period)
+    ref = prosody._cmndf_from_acf(np.ascontiguousarray(frames), acf, max_period, 1.0)
     np.testing.assert_allclose(prosody._cmndf_block(frames, max_period), ref, rtol=0, atol=1e-10)
 
 

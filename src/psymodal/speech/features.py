@@ -10,6 +10,7 @@ from psymodal.settings import defaults, resolve_section
 
 from .audio import resample
 from .egemaps import band_limit_hz, egemaps_names, extract_egemaps
+from .percentiles import percentile
 from .prosody import PitchTrack, hz_to_semitones, track_pitch
 from .spectral import SPECTRAL_DEFAULTS, mfcc, power_spectrogram
 from .timing import pause_features, syllable_nuclei
@@ -127,7 +128,7 @@ def _f0_features(f0: np.ndarray, voiced: np.ndarray, speech_mask: np.ndarray) ->
     if len(hz) < _MIN_VOICED_FRAMES:
         return out
     st = hz_to_semitones(hz)
-    p20, p80 = np.percentile(st, [20, 80])
+    p20, p80 = percentile(st, [20, 80])
     out.update(
         f0_mean_hz=float(hz.mean()),
         f0_median_hz=float(np.median(hz)),

@@ -76,28 +76,65 @@ def _cmndf_block(frames: np.ndarray, max_period: int) -> np.ndarray:
     # Lags up to max_period only: n + max_period points avoid circular wrap-around for them.
     n_fft = fft.next_fast_len(n + max_period + 1, real=True)
     spec = fft.rfft(frames, n=n_fft, axis=1, workers=1)
-    power = spec.real**2 + spec.imag**2
+    power = _power(spec.view(np.float64))
     if n_fft % 2 == 0:
         # The inverse real FFT of a real (even) spectrum is its type-I DCT / n_fft: the same
         # values to rounding, without irfft's conversion of the power to complex.
         acf = fft.dct(power, type=1, axis=1, workers=1, overwrite_x=True)
-        acf = acf[:, : max_period + 1] / n_fft
+        scale = float(n_fft)  # the kernel divides the lags it reads
     else:
-        acf = fft.irfft(power, n=n_fft, axis=1, workers=1)
-    return _cmndf_from_acf(np.ascontiguousarray(frames), acf, max_period)
+        acf, scale = fft.irfft(power, n=n_fft, axis=1, workers=1), 1.0
+    return _cmndf_from_acf(frames, acf, max_period, scale)
 
 
 @numba.njit(cache=True)
-def _cmndf_from_acf(frames, acf, max_period):  # pragma: no cover - JIT
-    """d'(k) from the frames and their autocorrelation, one pass per frame.
+def _power(parts):  # pragma: no cover - JIT
+    """``spec.real**2 + spec.imag**2`` of a complex128 spectrum viewed as float64 pairs, in
+    one pass without the two temporaries."""
+    n, m = parts.shape[0], parts.shape[1] // 2
+    out = np.empty((n, m))
+    for i in range(n):
+        row = parts[i]
+        for j in range(m):
+            re = row[2 * j]
+            im = row[2 * j + 1]
+            out[i, j] = re * re + im * im
+    return out
+
+
+@numba.njit(cache=True)
+def _cmndf_from_acf(frames, acf, max_period, scale):  # pragma: no cover - JIT
+    """d'(k) from the frames and their autocorrelation (``acf / scale``), one pass per frame.
 
     Exact difference over the overlapping part of the frame:
     d(k) = sum_{j<n-k} x_j^2 + sum_{j>=k} x_j^2 - 2 acf(k), then d'(k) = d(k) k / sum d(1..k).
+    Two frames at a time: their running sums are independent chains that the CPU overlaps
+    (each still adds in order, so the values of one frame at a time).
     """
     n_frames, n = frames.shape
     out = np.ones((n_frames, max_period + 1))
     energy = np.empty(n)
-    for i in range(n_frames):
+    energy2 = np.empty(n)
+    blocked = n_frames - n_frames % 2
+    for i in range(0, blocked, 2):
+        acc = acc2 = 0.0
+        for j in range(n):
+            acc += frames[i, j] * frames[i, j]
+            acc2 += frames[i + 1, j] * frames[i + 1, j]
+            energy[j] = acc
+            energy2[j] = acc2
+        total, total2 = energy[n - 1], energy2[n - 1]
+        cum = cum2 = 0.0
+        for k in range(1, max_period + 1):
+            d = energy[n - k - 1] + (total - energy[k - 1]) - 2.0 * (acf[i, k] / scale)
+            d2 = energy2[n - k - 1] + (total2 - energy2[k - 1]) - 2.0 * (acf[i + 1, k] / scale)
+            d = max(d, 0.0)
+            d2 = max(d2, 0.0)
+            cum += d
+            cum2 += d2
+            out[i, k] = d * k / cum if cum > 0 else 1.0
+            out[i + 1, k] = d2 * k / cum2 if cum2 > 0 else 1.0
+    for i in range(blocked, n_frames):
         acc = 0.0
         for j in range(n):
             acc += frames[i, j] * frames[i, j]
@@ -105,7 +142,7 @@ def _cmndf_from_acf(frames, acf, max_period):  # pragma: no cover - JIT
         total = energy[n - 1]
         cum = 0.0
         for k in range(1, max_period + 1):
-            d = energy[n - k - 1] + (total - energy[k - 1]) - 2.0 * acf[i, k]
+            d = energy[n - k - 1] + (total - energy[k - 1]) - 2.0 * (acf[i, k] / scale)
             d = max(d, 0.0)
             cum += d
             out[i, k] = d * k / cum if cum > 0 else 1.0

@@ -16,6 +16,7 @@ from psymodal.settings import defaults
 
 from .audio import frame_signal
 from .peaks import find_peaks
+from .percentiles import percentile
 from .vad import Segmentation
 
 __all__ = ["SYLLABLE_DEFAULTS", "intensity_db", "syllable_nuclei", "pause_features"]
@@ -39,7 +40,18 @@ def _weighted_energy(frames, window):  # pragma: no cover - JIT
     """``(frames * frames) @ window`` without forming the squared frames."""
     n, length = frames.shape
     out = np.empty(n)
-    for i in range(n):
+    # Four frames at a time: four independent sums, each in sample order (the same values).
+    blocked = n - n % 4
+    for i in range(0, blocked, 4):
+        a0 = a1 = a2 = a3 = 0.0
+        for j in range(length):
+            w = window[j]
+            a0 += frames[i, j] * frames[i, j] * w
+            a1 += frames[i + 1, j] * frames[i + 1, j] * w
+            a2 += frames[i + 2, j] * frames[i + 2, j] * w
+            a3 += frames[i + 3, j] * frames[i + 3, j] * w
+        out[i], out[i + 1], out[i + 2], out[i + 3] = a0, a1, a2, a3
+    for i in range(blocked, n):
         acc = 0.0
         for j in range(length):
             acc += frames[i, j] * frames[i, j] * window[j]
@@ -80,7 +92,7 @@ def syllable_nuclei(
     level = intensity_db(y, sr, hop_length, cfg["window_s"])
     if not np.any(speech_mask):
         return np.empty(0, dtype=int)
-    threshold = np.percentile(level, 99) - cfg["silence_db"]
+    threshold = percentile(level, 99) - cfg["silence_db"]
     peaks = find_peaks(level, height=threshold, prominence=cfg["min_dip_db"])
     n = min(len(voiced), len(speech_mask))
     peaks = peaks[peaks < n]

@@ -20,6 +20,7 @@ import numpy as np
 from psymodal.settings import defaults
 
 from .audio import frame_signal
+from .percentiles import percentile
 
 __all__ = ["VAD_DEFAULTS", "Segmentation", "frame_level_db", "segment_speech"]
 
@@ -109,8 +110,8 @@ def segment_speech(
     cfg = {**VAD_DEFAULTS, **(settings or {})}
     level = frame_level_db(y, hop_length, hop_length)
     n = len(level)
-    loud = float(np.percentile(level, 99))
-    noise = float(np.percentile(level, 10))
+    loud = float(percentile(level, 99))
+    noise = float(percentile(level, 10))
     if loud < cfg["abs_floor_dbfs"]:
         empty = np.zeros(n, dtype=bool)
         return Segmentation(np.empty((0, 2)), empty, empty, level, float("nan"), noise)
