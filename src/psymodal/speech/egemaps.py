@@ -149,6 +149,7 @@ RENAMED = frozenset(
         "F0semitoneFrom27.5Hz_sma3nz_meanFallingSlope",
         "F0semitoneFrom27.5Hz_sma3nz_meanRisingSlope",
         "F0semitoneFrom27.5Hz_sma3nz_pctlrange0-2",
+        "F0semitoneFrom27.5Hz_sma3nz_percentile80.0",
         "F0semitoneFrom27.5Hz_sma3nz_stddevFallingSlope",
         "F0semitoneFrom27.5Hz_sma3nz_stddevRisingSlope",
         "F1amplitudeLogRelF0_sma3nz_stddevNorm",
@@ -157,6 +158,7 @@ RENAMED = frozenset(
         "F3bandwidth_sma3nz_stddevNorm",
         "HNRdBACF_sma3nz_stddevNorm",
         "alphaRatioV_sma3nz_stddevNorm",
+        "hammarbergIndexV_sma3nz_stddevNorm",
         "jitterLocal_sma3nz_amean",
         "jitterLocal_sma3nz_stddevNorm",
         "logRelF0-H1-A3_sma3nz_stddevNorm",
@@ -164,11 +166,8 @@ RENAMED = frozenset(
         "logRelF0-H1-H2_sma3nz_stddevNorm",
         "mfcc1V_sma3nz_stddevNorm",
         "mfcc2V_sma3nz_stddevNorm",
-        "mfcc3V_sma3nz_stddevNorm",
         "shimmerLocaldB_sma3nz_amean",
         "shimmerLocaldB_sma3nz_stddevNorm",
-        "slopeUV500-1500_sma3nz_amean",
-        "slopeV0-500_sma3nz_stddevNorm",
         "slopeV500-1500_sma3nz_stddevNorm",
     }
 )
