@@ -18,6 +18,7 @@ from scipy import fft
 from psymodal.settings import defaults
 
 from .audio import frame_signal
+from .spectral import _power_of
 
 __all__ = [
     "PITCH_DEFAULTS",
@@ -76,7 +77,7 @@ def _cmndf_block(frames: np.ndarray, max_period: int) -> np.ndarray:
     # Lags up to max_period only: n + max_period points avoid circular wrap-around for them.
     n_fft = fft.next_fast_len(n + max_period + 1, real=True)
     spec = fft.rfft(frames, n=n_fft, axis=1, workers=1)
-    power = _power(spec.view(np.float64))
+    power = _power_of(spec.view(np.float64), spec.shape[1])
     if n_fft % 2 == 0:
         # The inverse real FFT of a real (even) spectrum is its type-I DCT / n_fft: the same
         # values to rounding, without irfft's conversion of the power to complex.
@@ -85,21 +86,6 @@ def _cmndf_block(frames: np.ndarray, max_period: int) -> np.ndarray:
     else:
         acf, scale = fft.irfft(power, n=n_fft, axis=1, workers=1), 1.0
     return _cmndf_from_acf(frames, acf, max_period, scale)
-
-
-@numba.njit(cache=True)
-def _power(parts):  # pragma: no cover - JIT
-    """``spec.real**2 + spec.imag**2`` of a complex128 spectrum viewed as float64 pairs, in
-    one pass without the two temporaries."""
-    n, m = parts.shape[0], parts.shape[1] // 2
-    out = np.empty((n, m))
-    for i in range(n):
-        row = parts[i]
-        for j in range(m):
-            re = row[2 * j]
-            im = row[2 * j + 1]
-            out[i, j] = re * re + im * im
-    return out
 
 
 @numba.njit(cache=True)

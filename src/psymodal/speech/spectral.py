@@ -54,9 +54,10 @@ def power_spectrogram(
 
 @numba.njit(cache=True)
 def _power_of(parts, m):  # pragma: no cover - JIT
-    """float64 ``|X|^2`` of the first ``m`` bins of a complex64 spectrum viewed as float32
-    pairs, summed in single precision (``(spec.real * spec.real + spec.imag *
-    spec.imag).astype(float64)`` in one pass, without its three temporaries)."""
+    """float64 ``|X|^2`` of the first ``m`` bins of a complex spectrum viewed as real pairs, in
+    the spectrum's own precision (``(spec.real * spec.real + spec.imag *
+    spec.imag).astype(float64)`` in one pass, without its temporaries): complex64 viewed as
+    float32 sums in single precision, complex128 viewed as float64 in double (YIN's)."""
     n = parts.shape[0]
     out = np.empty((n, m))
     for i in range(n):
