@@ -28,7 +28,8 @@ Parallel runs (``make test``: ``pytest -n 2 --dist loadscope``, pytest-xdist): e
 one unit of work. Units are handed out in this order (``pytest_collection_modifyitems``):
 modules that run workflows of their own (most slow tests first), the modules reading the small
 demo, then the rest, so the background run overlaps with other work instead of holding a
-worker idle at the end.
+worker idle at the end; a module reading the small demo waits in the queue (the scheduler
+hands out the next other module instead) until that run has ended.
 """
 
 from __future__ import annotations
@@ -67,14 +68,33 @@ def _modules_reading(name: str, exclude: frozenset[str] = frozenset()) -> frozen
 DEMO_MODULES = _modules_reading("small_demo")
 
 
+def _small_demo_ended(config) -> bool:
+    """Whether the session's small demo run has ended (its exit status is written), as the
+    xdist controller sees it: the workers' shared folder is the controller's own."""
+    root = config._tmp_path_factory.getbasetemp()
+    return (root / "small_demo" / "snakemake.rc").exists()
+
+
 def pytest_xdist_make_scheduler(config, log):
     """Parallel runs: every module is one unit of work (its module-scoped fixtures, such as
     the default demo, are made once), handed out in collection order (see
-    ``pytest_collection_modifyitems``) rather than pytest-xdist's own reordering."""
+    ``pytest_collection_modifyitems``) rather than pytest-xdist's own reordering, except that
+    a module reading the small demo is handed out only once that run has ended, or when
+    nothing else is left: a worker would otherwise sit waiting for it (through SLURM, in CI,
+    the run takes minutes of status polls) while modules that do not need it are queued."""
     from xdist.scheduler import LoadScopeScheduling
 
+    class DemoWhenReady(LoadScopeScheduling):
+        def _assign_work_unit(self, node):
+            if not _small_demo_ended(config):
+                for scope in self.workqueue:
+                    if Path(scope.split("::")[0]).name not in DEMO_MODULES:
+                        self.workqueue.move_to_end(scope, last=False)
+                        break
+            super()._assign_work_unit(node)
+
     config.option.loadscopereorder = False
-    return LoadScopeScheduling(config, log)
+    return DemoWhenReady(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
