@@ -12,17 +12,24 @@ before smoothing) and the frame RMS; for 16 kHz files also the 60 ms magnitude s
 the octave-scale spectrum (the Python wrapper sizes those columns for 16 kHz only). Each level
 is compared with psymodal's model of it:
 
-1. ``cSpecScale``: the magnitude spectrum with every bin more than two bins from a local
-   maximum zeroed (but the first 3 and the last, the Nyquist bin), 3-point smoothed, natural
-   cubic spline onto as many octave-scale points (25 Hz to Nyquist) as the spectrum has
-   bins, weighted by ``0.5 + atan(3 (log2 f - 5)) / pi`` (a knee at 32 Hz; Hermes' 65 Hz
+1. ``cSpecScale``: the magnitude spectrum enhanced as Hermes describes it (the bins between
+   two successive local maxima more than two bins from both zeroed, the edge bins counted as
+   maxima, the bins below the first maximum and above the last kept), 3-point smoothed,
+   natural cubic spline onto as many octave-scale points (25 Hz to Nyquist) as the spectrum
+   has bins, weighted by ``0.5 + atan(3 (log2 f - 5)) / pi`` (a knee at 32 Hz; Hermes' 65 Hz
    does not fit). Reported: the median over frames of
    max |model - openSMILE| / max |openSMILE|.
 2. ``cPitchShs`` (:func:`psymodal.speech.shs.opensmile_pitch` on openSMILE's frames): the SHS
-   spectrum is the mean over 15 harmonics of ``0.85^(n-1) P(s + log2 n)``; a candidate's
-   voicing probability is ``1 - mean(SHS spectrum) / score``; F0raw is the best candidate
-   where that reaches 0.7. Reported: median |voicing difference| of the best candidate,
-   median |F0 difference| (semitones) and the share of frames more than 1 semitone apart.
+   spectrum is the mean over 15 harmonics of ``0.85^(n-1) P(s + k_n)``, with the whole
+   number of points ``k_n = floor(log2 n * n_points / octaves spanned)``; the candidates are
+   the 6 highest local maxima of the whole SHS spectrum, less those outside 55-1000 Hz (so
+   a frame can have none); a candidate's voicing probability is
+   ``1 - mean(SHS spectrum) / score``; F0raw is the best candidate where that reaches 0.7.
+   (``shsSpectrumOutput = 1`` in the ``cPitchShs`` section makes openSMILE write its SHS
+   spectrum to the level ``___shs__dummy__``, which a probe configuration can export: how
+   these rules were measured.) Reported: the share of frames where both or neither have a
+   candidate, median |voicing difference| of the best candidate, median |F0 difference|
+   (semitones) and the share of frames more than 1 semitone apart.
 3. ``cPitchSmootherViterbi``: how often its voicing equals "best candidate's voicing >=
    0.7", before and after psymodal's model of it (voiced runs of <= 2 frames dropped, then
    1-frame gaps voiced), and how many voiced runs each gives.
@@ -123,12 +130,7 @@ def spectrum_error(opensmile, conf: Path, y: np.ndarray, sr: int) -> float:
     """Median over loud frames of max |model - openSMILE| / max of the octave spectrum."""
     import scipy.interpolate
 
-    from psymodal.speech.shs import (
-        _ENHANCE_KEEP_HIGH,
-        _ENHANCE_KEEP_LOW,
-        _OPENSMILE_KNEE_LOG2,
-        _enhance,
-    )
+    from psymodal.speech.shs import _OPENSMILE_KNEE_LOG2, _enhanced_magnitude
 
     smile = opensmile.Smile(feature_set=str(conf), feature_level="lld")
     values = smile.process_signal(y.astype(np.float32), sr).to_numpy(dtype=float)
@@ -136,10 +138,10 @@ def spectrum_error(opensmile, conf: Path, y: np.ndarray, sr: int) -> float:
     mag, octave_spec = values[:, :n_bins], values[:, n_bins:]
     freqs = np.arange(n_bins) * sr / (2 * (n_bins - 1))
     octave = np.linspace(np.log2(25.0), np.log2(sr / 2), n_bins)
-    enhanced = _enhance(mag)
-    # The bins openSMILE's enhancement leaves as they are (psymodal.speech.shs._keep_edge_bins).
-    enhanced[:, :_ENHANCE_KEEP_LOW] = mag[:, :_ENHANCE_KEEP_LOW]
-    enhanced[:, n_bins - _ENHANCE_KEEP_HIGH :] = mag[:, n_bins - _ENHANCE_KEEP_HIGH :]
+    # The enhancement kernel reads complex spectra: openSMILE's magnitudes as real parts.
+    parts = np.zeros((len(mag), 2 * n_bins), dtype=np.float32)
+    parts[:, 0::2] = mag
+    enhanced = _enhanced_magnitude(parts, n_bins, True).astype(float)
     smoothed = enhanced.copy()
     smoothed[:, 1:-1] = 0.25 * enhanced[:, :-2] + 0.5 * enhanced[:, 1:-1] + 0.25 * enhanced[:, 2:]
     model = scipy.interpolate.CubicSpline(freqs, smoothed.T, bc_type="natural")(2**octave).T
@@ -183,6 +185,7 @@ def probe_file(opensmile, pitch_conf, spectrum_conf, y, sr) -> dict[str, float]:
     f0, voicing = opensmile_pitch(frames, sr)
     c0, v0 = os_levels[:, CAND_F0], os_levels[:, CAND_VOICING]
     both = (c0 > 0) & np.isfinite(f0)
+    row["shs_candidate_agreement"] = float(np.mean((os_levels[:, 0] > 0) == np.isfinite(f0)))
     st = np.abs(12 * np.log2(f0[both] / c0[both]))
     row["shs_voicing_absdiff"] = float(np.median(np.abs(voicing[both] - v0[both])))
     row["shs_f0_absdiff_st"] = float(np.median(st))

@@ -98,15 +98,44 @@ def test_run_marks_equal_one_lag_at_a_time():
     np.testing.assert_array_equal(amps[:n], ref_amps)
 
 
+def _enhance_reference(magnitude, to_nyquist):
+    """The enhancement rule one bin at a time (:func:`psymodal.speech.shs._enhanced_magnitude`)."""
+    n = len(magnitude)
+    peaks = [
+        j
+        for j in range(n)
+        if n > 1
+        and (
+            (j == 0 and magnitude[0] > magnitude[1])
+            or (0 < j < n - 1 and magnitude[j - 1] < magnitude[j] >= magnitude[j + 1])
+            or (j == n - 1 and to_nyquist and magnitude[j] > magnitude[j - 1])
+        )
+    ]
+    if not to_nyquist:
+        peaks += [n + 2, n + 5]  # the emulated spectrum's further maxima, above the rows held
+    out = magnitude.copy()
+    if len(peaks) == 1:
+        out[np.abs(np.arange(n) - peaks[0]) > 2] = 0
+    for a, b in zip(peaks[:-1], peaks[1:], strict=False):
+        out[a + 3 : max(b - 2, a + 3)] = 0
+    return out
+
+
+@pytest.mark.parametrize("to_nyquist", [True, False])
 @pytest.mark.parametrize("n_rows", [1, 2, 3, 4, 6, 513])
-def test_enhanced_magnitude_equals_numpy_enhance(n_rows):
+def test_enhanced_magnitude_equals_the_rule_bin_by_bin(n_rows, to_nyquist):
     rng = np.random.default_rng(n_rows)
-    # Rounded parts give plateaus and ties between neighbouring bins.
-    parts = np.round(rng.uniform(-2, 2, (9, 2 * n_rows)), 0).astype(np.float32)
+    # Rounded parts give plateaus and ties between neighbouring bins; the last rows are a
+    # single peak and a flat spectrum.
+    parts = np.round(rng.uniform(-2, 2, (11, 2 * n_rows)), 0).astype(np.float32)
+    parts[-2] = 0
+    parts[-2, 2 * (n_rows // 2)] = 1
+    parts[-1] = 1
     spec = parts.view(np.complex64)
     magnitude = np.sqrt(spec.real * spec.real + spec.imag * spec.imag)
-    ours = shs._enhanced_magnitude(parts, n_rows)
-    np.testing.assert_array_equal(ours, shs._enhance(magnitude))
+    ours = shs._enhanced_magnitude(parts, n_rows, to_nyquist)
+    ref = np.array([_enhance_reference(row, to_nyquist) for row in magnitude])
+    np.testing.assert_array_equal(ours, ref)
 
 
 def test_windowed_acf_equals_acf_of_formed_frames():

@@ -171,11 +171,22 @@ _OPENSMILE_KNEE_LOG2 = 5.0
 
 
 # The SHS spectrum is smooth on the finer octave scale of a higher rate's spectrum (1,025
-# points at 22.05 kHz, 2,049 at 44.1 kHz): its search range is read about every this many
-# octaves (16 kHz's own step: every 2nd point at 22.05 kHz, every 3rd at 44.1 and 48 kHz) and
-# the peak interpolated (tuning half: median r 0.983 -> 0.982; the 22.05 kHz speed ratio
-# fell under 3 reading every point).
+# points at 22.05 kHz, 2,049 at 44.1 kHz): it is read about every this many octaves (16 kHz's
+# own step: every 2nd point at 22.05 kHz, every 3rd at 44.1 and 48 kHz) and the peak
+# interpolated (tuning half: median r 0.983 -> 0.982; the 22.05 kHz speed ratio fell under 3
+# reading every point).
 _SEARCH_STEP = 0.0163
+
+# cPitchShs keeps this many local maxima of its SHS spectrum (eGeMAPSv02's nCandidates), the
+# highest over the whole spectrum, and then drops those outside the pitch search range.
+_N_CANDIDATES = 6
+
+
+def _harmonic_shifts(n_points: int, span: float, n_harmonics: int) -> list[int]:
+    """The whole number of octave-scale points openSMILE's ``cPitchShs`` reads harmonic n
+    (1..``n_harmonics``) up from the pitch point, on ``n_points`` points spanning ``span``
+    octaves: ``floor(log2 n * n_points / span)``."""
+    return [int(np.floor(np.log2(n) * n_points / span)) for n in range(1, n_harmonics + 1)]
 
 
 @functools.lru_cache(maxsize=8)
@@ -191,10 +202,12 @@ def _opensmile_shs_matrices(
     """Linear maps from an enhanced magnitude spectrum to openSMILE's SHS spectrum.
 
     ``n_rows`` is the number of spectral bins that can be non-zero (all but those above the
-    Nyquist frequency of a resampled signal). Returns the ``(n_rows, n_search + 2)`` matrix
-    onto the SHS spectrum over the pitch search range and one point either side (float32),
+    Nyquist frequency of a resampled signal). Returns the ``(n_rows, n_points)`` matrix onto
+    the SHS spectrum (float32) at every point of the octave scale (every ``stride``-th at rates
+    above 16 kHz, the search range's points among them) up to the highest that can be non-zero,
     the ``(n_rows,)`` vector onto the mean of the whole SHS spectrum, the log2 pitches of those
-    columns and their octave step.
+    points and their octave step. ``fmin`` only places the grid of points read (``fmax`` is
+    not used: the best candidate's search reads the whole spectrum).
     """
     import scipy.interpolate
     import scipy.sparse
@@ -214,24 +227,28 @@ def _opensmile_shs_matrices(
     smooth = smooth[:, :n_rows]
     to_octave = scipy.interpolate.CubicSpline(freqs, smooth, bc_type="natural")(2.0**octave)
     to_octave *= (0.5 + np.arctan(3.0 * (octave - _OPENSMILE_KNEE_LOG2)) / np.pi)[:, None]
-    # cPitchShs: the mean over harmonics of h^(n-1) P(s + log2 n), linearly interpolated.
+    # cPitchShs: the mean over harmonics of h^(n-1) P(s + log2 n), harmonic n read a whole
+    # number of points up: floor(log2 n * n_bins / octaves spanned), as if the points were
+    # n_bins / span per octave rather than (n_bins - 1) / span. openSMILE's exported SHS
+    # spectrum is this sum of its exported octave spectrum to 4e-7 (relative) at 8, 16 and
+    # 22.05 kHz; reading P at s + log2 n by linear interpolation is 4 % off (16 kHz).
     r_idx, c_idx, vals = [], [], []
-    for n in range(1, n_harmonics + 1):
-        at = rows + np.log2(n) / step
-        below = np.floor(at).astype(int)
-        frac = at - below
-        ok = below + 1 < n_bins
-        gain = compression ** (n - 1) / n_harmonics
-        r_idx += [rows[ok], rows[ok]]
-        c_idx += [below[ok], below[ok] + 1]
-        vals += [gain * (1.0 - frac[ok]), gain * frac[ok]]
+    for n, shift in enumerate(_harmonic_shifts(n_bins, octave[-1] - octave[0], n_harmonics), 1):
+        ok = rows + shift < n_bins
+        r_idx.append(rows[ok])
+        c_idx.append(rows[ok] + shift)
+        vals.append(np.full(int(ok.sum()), compression ** (n - 1) / n_harmonics))
     summation = scipy.sparse.csr_matrix(
         (np.concatenate(vals), (np.concatenate(r_idx), np.concatenate(c_idx))),
         shape=(n_bins, n_bins),
     )
-    search = np.flatnonzero((octave >= np.log2(fmin)) & (octave <= np.log2(fmax)))
+    first = int(np.flatnonzero(octave >= np.log2(fmin))[0])
     stride = max(int(round(_SEARCH_STEP / step)), 1)
-    cols = np.arange(max(search[0] - stride, 0), min(search[-1] + stride, n_bins - 1) + 1, stride)
+    # Above the highest frequency with content (a resampled signal's Nyquist frequency, one
+    # bin's margin for the spline) the SHS spectrum is 0.
+    top = np.log2(min((n_rows + 1) * sr / n_fft, sr / 2.0))
+    last = int(np.flatnonzero(octave <= top)[-1])
+    cols = np.arange(first % stride, last + 1, stride)
     matrix = np.ascontiguousarray((summation[cols] @ to_octave).T, dtype=np.float32)
     mean = np.ascontiguousarray(
         np.asarray(summation.mean(axis=0)).ravel() @ to_octave, dtype=np.float32
@@ -255,14 +272,17 @@ def opensmile_pitch(
 
     A reproduction of openSMILE's ``cSpecScale`` + ``cPitchShs`` levels, measured as a black
     box on its exported levels (``benchmarks/egemaps_pitch_probe.py``; openSMILE's source not
-    read): the magnitude spectrum (zero-padded to a power of two) with every bin more than two
-    bins from a local maximum zeroed (but the first 3 and the last), 3-point smoothed,
-    spline-interpolated onto as many octave-scale points from 25 Hz to the Nyquist frequency,
-    weighted by
+    read): the magnitude spectrum (zero-padded to a power of two) enhanced as Hermes (1988)
+    describes it (:func:`_enhanced_magnitude`: the bins between two local maxima more than two
+    bins from both zeroed), 3-point smoothed, spline-interpolated onto as many octave-scale
+    points from 25 Hz to the Nyquist frequency, weighted by
     ``0.5 + arctan(3 (log2 f - 5)) / pi``; the SHS spectrum is the mean over 15 harmonics of
-    ``0.85^(n-1) P(s + log2 n)``; the candidates are its local maxima within ``fmin``-``fmax``
-    (parabolic interpolation on the octave axis), the best scoring first, and a candidate's
-    voicing probability is ``1 - mean(SHS spectrum) / score``.
+    ``0.85^(n-1) P(s + log2 n)``, ``log2 n`` rounded down to a whole number of points
+    (:func:`_opensmile_shs_matrices`); the candidates are the 6 highest local maxima of the
+    whole SHS spectrum, less those whose peak (parabolic interpolation on the octave axis) lies
+    outside ``fmin``-``fmax``, so that a frame whose highest maxima lie outside the range has
+    none (:func:`_best_peak`); a candidate's voicing probability is
+    ``1 - mean(SHS spectrum) / score``.
 
     Parameters
     ----------
@@ -343,36 +363,22 @@ def _spectrum_layout(length: int, sr: int, native_sr: int | None) -> tuple[int, 
     return rate, n_fft, n_points
 
 
-# openSMILE's spectral enhancement leaves the first 3 bins and the last (Nyquist) bin as they
-# are (its exported octave spectrum: median largest error 1.3 % -> 0.6 %, 90th percentile
-# 5.8 % -> 1.2 % on LibriSpeech 1089-134691-0001; round 10 of RESULTS.md).
-_ENHANCE_KEEP_LOW, _ENHANCE_KEEP_HIGH = 3, 1
-
-
-def _keep_edge_bins(magnitude: np.ndarray, spec: np.ndarray, n_fft: int) -> None:
-    """Restore (in place) the magnitude of the bins openSMILE's enhancement does not zero."""
-    n_rows = magnitude.shape[1]
-    low = min(_ENHANCE_KEEP_LOW, n_rows)
-    magnitude[:, :low] = np.abs(spec[:, :low])
-    last = n_fft // 2
-    if last < n_rows:  # absent when the spectrum emulates a higher rate's (empty up there)
-        magnitude[:, last] = np.abs(spec[:, last])
-
-
 def _pitch_of_padded(padded: np.ndarray, rate: int, n_fft: int, settings: tuple):
     """Best candidate, its voicing probability and the spectra of zero-padded frames."""
     if len(padded) == 0:
         return np.empty(0), np.empty(0), np.empty((0, padded.shape[1] // 2 + 1), np.complex64)
     spec = scipy.fft.rfft(padded, axis=1)
     n_rows = min(spec.shape[1], n_fft // 2 + 1)
-    magnitude = _enhanced_magnitude(spec.view(np.float32), n_rows)
-    _keep_edge_bins(magnitude, spec, n_fft)
+    # Without the spectrum's last (Nyquist) bin, it emulates a higher rate's, whose further
+    # local maxima lie above the rows held.
+    magnitude = _enhanced_magnitude(spec.view(np.float32), n_rows, n_rows == n_fft // 2 + 1)
     matrix, mean_map, log_pitch, step = _opensmile_shs_matrices(rate, n_fft, n_rows, *settings)
     h = magnitude @ matrix
     mean = magnitude @ mean_map
-    best, shift, top = _best_peak(h)
+    fmin, fmax = settings[0], settings[1]
+    best, shift, top = _best_peak(h, log_pitch, step, np.log2(fmin), np.log2(fmax), _N_CANDIDATES)
     found = best >= 0
-    f0 = np.where(found, 2.0 ** (log_pitch[best + 1] + shift * step), np.nan)
+    f0 = np.where(found, 2.0 ** (log_pitch[best] + shift * step), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         voicing = np.where(found & (top > 0), 1.0 - mean / top, 0.0)
     return f0, voicing, spec
@@ -392,9 +398,19 @@ def _windowed_frames(centred, starts, window, n_points):  # pragma: no cover - J
 
 
 @numba.njit(cache=True)
-def _enhanced_magnitude(parts, n_rows):  # pragma: no cover - JIT
-    """|spec| of the first ``n_rows`` bins with every bin more than two bins from a local
-    maximum set to 0 (:func:`_enhance`, fused with the magnitude, float32).
+def _enhanced_magnitude(parts, n_rows, to_nyquist):  # pragma: no cover - JIT
+    """|spec| of the first ``n_rows`` bins, enhanced as openSMILE's ``cSpecScale`` does.
+
+    The local maxima are the inner bins above their left neighbour and not below their right
+    one, and an edge bin above its one neighbour. Between two successive maxima every bin
+    more than two bins from both is set to 0; the bins below the first maximum and above the
+    last one are kept; a spectrum with a single maximum keeps only the bins within two of it,
+    one without any is kept whole (Hermes' 1988 enhancement as Praat also applies it: openSMILE's
+    exported octave spectrum on the tuning half's 16 kHz files, largest error over a frame
+    relative to its peak: 99th percentile 4.5 % -> 1.5 %, maximum 51 % -> 2.5 %, against
+    zeroing all but the first 3 bins and the last). ``to_nyquist`` is False when the rows end
+    below the spectrum's last bin (a higher rate's spectrum emulated): its further maxima lie
+    above, so the rows above the last maximum held count as between two maxima.
 
     ``parts`` is the complex64 spectrum viewed as float32 (real and imaginary parts side by
     side): the magnitude, peak and keep loops then run branch-free over plain floats, which
@@ -404,7 +420,7 @@ def _enhanced_magnitude(parts, n_rows):  # pragma: no cover - JIT
     half = _ENHANCE_HALF_WIDTH
     out = np.empty((n, n_rows), dtype=np.float32)
     mag = np.empty(n_rows, dtype=np.float32)
-    # peak[j + half]: bin j is a local maximum; the edges (and the padding) never are.
+    # peak[j + half]: bin j is a local maximum; the padding never is.
     peak = np.zeros(n_rows + 2 * half, dtype=np.bool_)
     for i in range(n):
         row = parts[i]
@@ -414,34 +430,93 @@ def _enhanced_magnitude(parts, n_rows):  # pragma: no cover - JIT
             mag[j] = np.sqrt(re * re + im * im)
         for j in range(1, n_rows - 1):
             peak[j + half] = (mag[j] > mag[j - 1]) & (mag[j] >= mag[j + 1])
+        if n_rows > 1:
+            peak[half] = mag[0] > mag[1]
+            peak[n_rows - 1 + half] = to_nyquist and mag[n_rows - 1] > mag[n_rows - 2]
+        first = 0
+        while first < n_rows and not peak[first + half]:
+            first += 1
+        last = n_rows - 1
+        while last > first and not peak[last + half]:
+            last -= 1
+        # The bins kept whole: j < below and j > above (none above the rows held).
+        below, above = first, last if to_nyquist else n_rows
+        if first == n_rows:  # no maximum
+            above = n_rows
+        elif first == last and to_nyquist:  # a single one
+            below, above = 0, n_rows
         kept = out[i]
         for j in range(n_rows):  # the five peak flags within +-half (half = 2) of bin j
             near = peak[j] | peak[j + 1] | peak[j + 2] | peak[j + 3] | peak[j + 4]
+            near = near | (j < below) | (j > above)
             kept[j] = mag[j] if near else np.float32(0.0)
     return out
 
 
 @numba.njit(cache=True)
-def _best_peak(h):  # pragma: no cover - JIT
-    """Per row of ``h`` (the SHS spectrum over the search range and one point either side):
-    the highest positive local maximum inside (index from the second column, -1 if none),
-    its parabolic offset (columns) and interpolated value."""
+def _best_peak(h, log_pitch, step, lo, hi, n_candidates):  # pragma: no cover - JIT
+    """openSMILE's best pitch candidate per row of ``h`` (the SHS spectrum at the log2 pitches
+    ``log_pitch``, ``step`` octaves apart).
+
+    The candidates are the ``n_candidates`` highest positive local maxima of the whole row
+    (above the point before and not below the one after), of which those whose peak,
+    parabolically interpolated, lies outside ``lo``-``hi`` (log2 Hz) are dropped: the best is
+    the highest maximum in range, unless ``n_candidates`` maxima outside it are higher.
+    Returns its column (-1 if none), its parabolic offset (columns) and interpolated value.
+    """
     n, m = h.shape
     best = np.full(n, -1, dtype=np.int64)
     shift = np.zeros(n)
     top = np.zeros(n)
+    # The columns whose maxima can lie in the range: those within half a step of it (a
+    # maximum's parabolic vertex is within half a step of its point).
+    a, b = 1, m - 2
+    while a <= b and log_pitch[a] + 0.5 * step < lo:
+        a += 1
+    while b >= a and log_pitch[b] - 0.5 * step > hi:
+        b -= 1
+    edge = np.empty(b - a + 1)  # maxima near an end found outside the range, per row
     for i in range(n):
         value = 0.0
-        for j in range(1, m - 1):
+        n_edge = 0
+        for j in range(a, b + 1):
             c = h[i, j]
-            if c > h[i, j - 1] and c >= h[i, j + 1] and c > value:
+            # A maximum no higher than one already found cannot outrank the best.
+            if c > value and c > h[i, j - 1] and c >= h[i, j + 1]:
+                at = log_pitch[j]
+                if at - 0.5 * step < lo or at + 0.5 * step > hi:
+                    at += _parabolic_offset(h[i, j - 1], c, h[i, j + 1]) * step
+                    if at < lo or at > hi:
+                        edge[n_edge] = c
+                        n_edge += 1
+                        continue
                 value = c
-                best[i] = j - 1
-        if best[i] >= 0:
-            j = best[i] + 1
-            left, centre, right = float(h[i, j - 1]), float(h[i, j]), float(h[i, j + 1])
-            curve = left - 2.0 * centre + right
-            d = 0.5 * (left - right) / curve if curve < 0 else 0.0
-            shift[i] = d
-            top[i] = centre - 0.25 * (left - right) * d
+                best[i] = j
+        if best[i] < 0:
+            continue
+        # openSMILE keeps the n_candidates highest maxima of the whole spectrum.
+        higher = 0
+        for k in range(n_edge):
+            higher += edge[k] > value
+        for j in range(1, a):
+            c = h[i, j]
+            higher += c > value and c > h[i, j - 1] and c >= h[i, j + 1]
+        for j in range(b + 1, m - 1):
+            c = h[i, j]
+            higher += c > value and c > h[i, j - 1] and c >= h[i, j + 1]
+        if higher >= n_candidates:
+            best[i] = -1
+            continue
+        j = best[i]
+        left, centre, right = float(h[i, j - 1]), float(h[i, j]), float(h[i, j + 1])
+        d = _parabolic_offset(left, centre, right)
+        shift[i] = d
+        top[i] = centre - 0.25 * (left - right) * d
     return best, shift, top
+
+
+@numba.njit(cache=True)
+def _parabolic_offset(left, centre, right):  # pragma: no cover - JIT
+    """Offset (in points) of the vertex of the parabola through three points, 0 if none."""
+    curve = left - 2.0 * centre + right
+    return 0.5 * (left - right) / curve if curve < 0 else 0.0
