@@ -23,6 +23,7 @@ __all__ = [
     "read_audio",
     "load_audio",
     "resample",
+    "centred_padding",
     "frame_signal",
     "n_frames",
 ]
@@ -291,6 +292,18 @@ def n_frames(n_samples: int, hop_length: int) -> int:
     return 1 + n_samples // hop_length
 
 
+def centred_padding(y: np.ndarray, frame_length: int) -> np.ndarray:
+    """``y`` (float64) with ``frame_length // 2`` zeros before it and the rest of
+    ``frame_length`` after: the signal :func:`frame_signal` slides its frames over, so that
+    the frame starting ``k * hop_length`` samples into it is centred on sample
+    ``k * hop_length`` of ``y``."""
+    y = np.asarray(y, dtype=np.float64)
+    # np.pad's result, without its per-call overhead (it shows on short recordings).
+    padded = np.zeros(len(y) + frame_length)
+    padded[frame_length // 2 : frame_length // 2 + len(y)] = y
+    return padded
+
+
 def frame_signal(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
     """Centred frames of ``y`` on the shared grid, as a read-only ``(n_frames, frame_length)`` view.
 
@@ -307,18 +320,14 @@ def frame_signal(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarra
         Frame ``i`` holds samples ``i * hop_length - frame_length // 2`` onwards (zero outside
         the signal).
     """
-    half = frame_length // 2
-    # np.pad's result, without its per-call overhead (it shows on short recordings).
-    y = np.asarray(y, dtype=np.float64)
-    padded = np.zeros(len(y) + frame_length)
-    padded[half : half + len(y)] = y
+    padded = centred_padding(y, frame_length)
     # The view sliding_window_view(padded, frame_length)[::hop_length] gives, without its
     # argument checks (a third of this function's cost on a short clip, called 8 times per
     # recording): the same shape, strides and read-only flag.
     step = padded.strides[0]
     return np.lib.stride_tricks.as_strided(
         padded,
-        shape=(n_frames(len(y), hop_length), frame_length),
+        shape=(n_frames(len(padded) - frame_length, hop_length), frame_length),
         strides=(hop_length * step, step),
         writeable=False,
     )

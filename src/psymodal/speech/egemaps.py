@@ -49,7 +49,7 @@ import scipy.fft
 
 from psymodal.settings import defaults
 
-from .audio import frame_signal, resample
+from .audio import centred_padding, frame_signal, resample
 from .percentiles import percentile
 from .polyroots import monic_roots
 from .prosody import PitchTrack, hz_to_semitones
@@ -1084,9 +1084,7 @@ def _harmonic_llds(
     length = int(round(0.060 * sr))
     n_fft = fft_length(length)
     window = _gaussian_window(length)
-    # frame_signal's padding: frame k starts k hops into it.
-    centred = np.zeros(len(y) + length)
-    centred[length // 2 : length // 2 + len(y)] = y
+    centred = centred_padding(y, length)  # frame k starts k hops into it
     starts = np.asarray(idx, dtype=np.int64) * int(hop)
     f0v = f0[idx]
     lag = sr / f0v

@@ -33,6 +33,7 @@ import numba
 import numpy as np
 import scipy.fft
 
+from .audio import centred_padding
 from .spectral import fft_length
 
 __all__ = ["opensmile_pitch", "opensmile_pitch_of_signal", "shs_pitch"]
@@ -336,9 +337,7 @@ def opensmile_pitch_of_signal(
 
     length = int(round(0.060 * sr))
     rate, n_fft, n_points = _spectrum_layout(length, sr, native_sr)
-    y = np.asarray(y, dtype=np.float64)
-    centred = np.zeros(len(y) + length)
-    centred[length // 2 : length // 2 + len(y)] = y
+    centred = centred_padding(y, length)
     starts = np.asarray(idx, dtype=np.int64) * int(hop)
     padded = _windowed_frames(centred, starts, _gaussian_window(length), n_points)
     f0, voicing, spec = _pitch_of_padded(padded, rate, n_fft, (55.0, 1000.0, 15, 0.85))
