@@ -273,10 +273,10 @@ def opensmile_pitch(
 
     A reproduction of openSMILE's ``cSpecScale`` + ``cPitchShs`` levels, measured as a black
     box on its exported levels (``benchmarks/egemaps_pitch_probe.py``; openSMILE's source not
-    read): the magnitude spectrum (zero-padded to a power of two) enhanced as Hermes (1988)
-    describes it (:func:`_enhanced_magnitude`: the bins between two local maxima more than two
-    bins from both zeroed), 3-point smoothed, spline-interpolated onto as many octave-scale
-    points from 25 Hz to the Nyquist frequency, weighted by
+    read): the magnitude spectrum (zero-padded to a power of two) enhanced as openSMILE's
+    exported octave spectrum shows (:func:`_enhanced_magnitude`: the bins between two local
+    maxima more than two bins from both zeroed), 3-point smoothed, spline-interpolated onto as
+    many octave-scale points from 25 Hz to the Nyquist frequency, weighted by
     ``0.5 + arctan(3 (log2 f - 5)) / pi``; the SHS spectrum is the mean over 15 harmonics of
     ``0.85^(n-1) P(s + log2 n)``, ``log2 n`` rounded down to a whole number of points
     (:func:`_opensmile_shs_matrices`); the candidates are the 6 highest local maxima of the
@@ -404,10 +404,11 @@ def _enhanced_magnitude(parts, n_rows, to_nyquist):  # pragma: no cover - JIT
     one, and an edge bin above its one neighbour. Between two successive maxima every bin
     more than two bins from both is set to 0; the bins below the first maximum and above the
     last one are kept; a spectrum with a single maximum keeps only the bins within two of it,
-    one without any is kept whole (Hermes' 1988 enhancement as Praat also applies it: openSMILE's
-    exported octave spectrum on the tuning half's 16 kHz files, largest error over a frame
-    relative to its peak: 99th percentile 4.5 % -> 1.5 %, maximum 51 % -> 2.5 %, against
-    zeroing all but the first 3 bins and the last). ``to_nyquist`` is False when the rows end
+    one without any is kept whole (:func:`_enhance`, psymodal's own SHS, zeroes every bin more
+    than two from a maximum instead; openSMILE's exported octave spectrum on the tuning half's
+    16 kHz files, largest error over a frame relative to its peak: 99th percentile 4.5 % ->
+    1.5 %, maximum 51 % -> 2.5 %, against zeroing all but the first 3 bins and the last).
+    ``to_nyquist`` is False when the rows end
     below the spectrum's last bin (a higher rate's spectrum emulated): its further maxima lie
     above, so the rows above the last maximum held count as between two maxima.
 
