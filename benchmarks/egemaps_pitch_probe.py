@@ -12,7 +12,7 @@ before smoothing) and the frame RMS; for 16 kHz files also the 60 ms magnitude s
 the octave-scale spectrum (the Python wrapper sizes those columns for 16 kHz only). Each level
 is compared with psymodal's model of it:
 
-1. ``cSpecScale``: the magnitude spectrum enhanced as Hermes describes it (the bins between
+1. ``cSpecScale``: the magnitude spectrum enhanced as measured (the bins between
    two successive local maxima more than two bins from both zeroed, the edge bins counted as
    maxima, the bins below the first maximum and above the last kept), 3-point smoothed,
    natural cubic spline onto as many octave-scale points (25 Hz to Nyquist) as the spectrum

@@ -286,7 +286,7 @@ def fidelity_markdown(table: pd.DataFrame, summary: list[str], command: str) -> 
         "  as a black box (`benchmarks/egemaps_pitch_probe.py` exports the levels of",
         "  openSMILE's shipped pitch chain). `cSpecScale`: the bins between two successive",
         "  local maxima (edge bins count) more than 2 bins from both zeroed, those below the",
-        "  first and above the last kept (Hermes' enhancement), 3-point",
+        "  first and above the last kept, 3-point",
         "  smoothing, a natural cubic spline onto the octave scale from",
         "  25 Hz, auditory weighting `0.5 + atan(3 (log2 f - 5)) / pi` (knee at 32 Hz, not",
         "  Hermes' 65 Hz). `cPitchShs`: the SHS spectrum is the mean over 15 harmonics of",
