@@ -34,8 +34,8 @@ is compared with psymodal's model of it:
    0.7", before and after psymodal's model of it (voiced runs of <= 2 frames dropped, then
    1-frame gaps voiced), and how many voiced runs each gives.
 4. The eGeMAPS F0 as psymodal computes it on the library path (files above 16 kHz resampled
-   to 16 kHz, openSMILE's spectrum at the file's rate emulated; grid frame = openSMILE frame
-   centre), against openSMILE's final F0: frame agreement of voicing and median |F0
+   to 16 kHz, or to the rate where a grid step is openSMILE's at 22.05 kHz, openSMILE's
+   spectrum at the file's rate emulated; grid frame = openSMILE frame centre), against openSMILE's final F0: frame agreement of voicing and median |F0
    difference| for ``pitch_method`` ``opensmile_shs`` (the default) and ``yin`` (psymodal's
    YIN tracker, extended and bridged: the eGeMAPS voicing until this probe).
 
@@ -152,22 +152,29 @@ def spectrum_error(opensmile, conf: Path, y: np.ndarray, sr: int) -> float:
     return float(np.median(err))
 
 
-def library_f0(y: np.ndarray, sr: int, method: str) -> tuple[np.ndarray, int]:
-    """psymodal's eGeMAPS F0 (Hz, NaN = unvoiced) on the library path, and the grid's rate."""
-    from psymodal.speech.audio import resample
-    from psymodal.speech.egemaps import EGEMAPS_DEFAULTS, _egemaps_f0
+def library_f0(y: np.ndarray, sr: int, method: str) -> tuple[np.ndarray, float]:
+    """psymodal's eGeMAPS F0 (Hz, NaN = unvoiced) on the library path, and its frame period
+    (s): 10 ms, or openSMILE's step where a file's rate makes it drift (22.05 kHz)."""
+    from psymodal.speech.audio import n_frames, resample
+    from psymodal.speech.egemaps import EGEMAPS_DEFAULTS, _egemaps_f0, _on_opensmile_steps
     from psymodal.speech.features import resolve_settings
     from psymodal.speech.prosody import track_pitch
 
-    native = sr
+    native, y_native = sr, y
     if sr > 16000:
         y, sr = resample(y, sr, 16000), 16000
     cfg = resolve_settings({}, sr)
     hop = int(cfg["hop_length"])
-    pitch = track_pitch(y, sr, int(cfg["frame_length"]), hop, cfg["pitch"])
     ege = {**EGEMAPS_DEFAULTS, **cfg["egemaps"], "pitch_method": method}
+    stepped = _on_opensmile_steps(y_native, native, sr, hop, ege) if native > sr else None
+    if stepped is not None:
+        y, sr = stepped
+        n = n_frames(len(y), hop)
+        _, f0, _ = _egemaps_f0(y, sr, hop, None, n, ege, native)
+        return f0, hop / sr
+    pitch = track_pitch(y, sr, int(cfg["frame_length"]), hop, cfg["pitch"])
     _, f0, _ = _egemaps_f0(y, sr, hop, pitch, len(pitch.f0), ege, native)
-    return f0, sr
+    return f0, hop / sr
 
 
 def probe_file(opensmile, pitch_conf, spectrum_conf, y, sr) -> dict[str, float]:
@@ -200,9 +207,9 @@ def probe_file(opensmile, pitch_conf, spectrum_conf, y, sr) -> dict[str, float]:
     # 4. The library's eGeMAPS F0 against openSMILE's final F0, frame centres matched.
     final = os_levels[:, FINAL_F0]
     for method in ("opensmile_shs", "yin"):
-        ours, grid_sr = library_f0(y, sr, method)
+        ours, period = library_f0(y, sr, method)
         centre = (np.arange(n) * hop + length / 2) / sr
-        grid = np.round(centre * 100).astype(int)
+        grid = np.round(centre / period).astype(int)
         ok = grid < len(ours)
         mine, ref = ours[grid[ok]], final[ok]
         row[f"{method}_voicing_agreement"] = float(np.mean(np.isfinite(mine) == (ref > 0)))

@@ -33,17 +33,19 @@ __all__ = [
 RESAMPLER = "soxr_hq"
 
 
-def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+def resample(y: np.ndarray, orig_sr: int, target_sr: float) -> np.ndarray:
     """``y`` resampled from ``orig_sr`` to ``target_sr`` with soxr's "HQ" preset.
 
     The same samples as ``librosa.resample(res_type="soxr_hq")``, without importing librosa,
     whose import compiles numba kernels that the speech features do not use (most of the
-    first file's latency in a fresh environment).
+    first file's latency in a fresh environment). ``target_sr`` need not be whole (eGeMAPS
+    analyses a 22.05 kHz file at 15,963.8 Hz; see :mod:`psymodal.speech.egemaps`).
     """
     import soxr
 
     y = np.asarray(y, dtype=np.float64)
-    return soxr.resample(y, int(orig_sr), int(target_sr), quality="HQ")
+    target = int(target_sr) if float(target_sr).is_integer() else float(target_sr)
+    return soxr.resample(y, int(orig_sr), target, quality="HQ")
 
 
 class AudioError(ValueError):

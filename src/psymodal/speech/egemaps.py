@@ -49,7 +49,7 @@ import scipy.fft
 
 from psymodal.settings import defaults
 
-from .audio import centred_padding, frame_signal, resample
+from .audio import centred_padding, frame_signal, n_frames, resample
 from .percentiles import percentile
 from .polyroots import monic_roots
 from .prosody import PitchTrack, hz_to_semitones
@@ -148,17 +148,11 @@ RENAMED = frozenset(
     {
         "F0semitoneFrom27.5Hz_sma3nz_meanFallingSlope",
         "F0semitoneFrom27.5Hz_sma3nz_meanRisingSlope",
-        "F0semitoneFrom27.5Hz_sma3nz_pctlrange0-2",
-        "F0semitoneFrom27.5Hz_sma3nz_percentile80.0",
         "F0semitoneFrom27.5Hz_sma3nz_stddevFallingSlope",
         "F0semitoneFrom27.5Hz_sma3nz_stddevRisingSlope",
         "F1amplitudeLogRelF0_sma3nz_stddevNorm",
-        "F1bandwidth_sma3nz_stddevNorm",
         "F2bandwidth_sma3nz_stddevNorm",
         "F3bandwidth_sma3nz_stddevNorm",
-        "HNRdBACF_sma3nz_stddevNorm",
-        "alphaRatioV_sma3nz_stddevNorm",
-        "hammarbergIndexV_sma3nz_stddevNorm",
         "jitterLocal_sma3nz_amean",
         "jitterLocal_sma3nz_stddevNorm",
         "logRelF0-H1-A3_sma3nz_stddevNorm",
@@ -1179,7 +1173,7 @@ def _windowed_energy(frames, window):  # pragma: no cover - JIT
 
 
 def _egemaps_f0(
-    y: np.ndarray, sr: int, hop: int, pitch: PitchTrack, n: int, cfg: dict, native_sr=None
+    y: np.ndarray, sr: float, hop: int, pitch: PitchTrack | None, n: int, cfg: dict, native_sr=None
 ):
     """F0 (Hz, NaN = unvoiced) for the eGeMAPS functionals, voiced as openSMILE voices.
 
@@ -1194,8 +1188,6 @@ def _egemaps_f0(
     :func:`_voice_periodic_frames` adds (the two are the same array when it adds none). The
     third value is the SHS frames' spectra for :func:`_harmonic_llds` (or ``None``).
     """
-    f0 = pitch.periodic_f0 if pitch.periodic_f0 is not None else pitch.f0
-    f0 = np.asarray(f0[:n], dtype=float)
     loud = _energy_gate(y, sr, hop, n, float(cfg.get("energy_floor_rms") or 0.0))
     if cfg["pitch_method"] == "opensmile_shs":
         # openSMILE's F0 for every eGeMAPS LLD, the voice-quality ones included (tuning
@@ -1203,6 +1195,8 @@ def _egemaps_f0(
         cutoff = float(cfg["shs_voicing_cutoff"])
         shs_f0, spectra = _opensmile_f0(y, sr, hop, loud, cutoff, native_sr)
         return shs_f0, shs_f0, spectra
+    f0 = pitch.periodic_f0 if pitch.periodic_f0 is not None else pitch.f0
+    f0 = np.asarray(f0[:n], dtype=float)
     bridge = int(cfg["voicing_bridge_frames"])
     tracked = _bridge_voicing_gaps(np.where(loud & np.isfinite(f0), f0, np.nan), bridge)
     extended = _voice_periodic_frames(
@@ -1392,6 +1386,33 @@ def _bridge_voicing_gaps(f0: np.ndarray, max_gap: int) -> np.ndarray:
     return f0
 
 
+def _same_step(step: int, native_sr: int, hop: int, sr: float) -> bool:
+    """Whether ``step`` samples at ``native_sr`` last as long as ``hop`` at ``sr``."""
+    return abs(step * sr - hop * native_sr) <= 1e-9 * hop * native_sr
+
+
+def _on_opensmile_steps(
+    native_y: np.ndarray, native_sr: int, sr: int, hop: int, cfg: dict
+) -> tuple[np.ndarray, float] | None:
+    """The recording at the rate where ``hop`` samples last one openSMILE frame step at
+    ``native_sr``, and that rate; None where the grid already steps as openSMILE does.
+
+    openSMILE steps its frames by 10 ms rounded half up at the file's rate: 221 samples at
+    22.05 kHz, 10.023 ms, so its frames drift 2.3 ms a second from a 10 ms grid and no grid
+    frame meets its frame of the same index for long. At ``native_sr * hop / step`` (15,963.8 Hz
+    from 22.05 kHz) the grid's frame ``k`` is centred where openSMILE's frame ``k - 3`` is,
+    for every eGeMAPS LLD (F0, voicing, formants, HNR, jitter, shimmer and harmonics; the 20 ms
+    spectra are read on openSMILE's frames of ``native_y`` as they are everywhere). Frequencies
+    stay true: the analysis takes that rate as it is. ``pitch_method: yin`` stays on the grid,
+    which its tracker shares with the other speech features.
+    """
+    step = int(0.010 * native_sr + 0.5)
+    if cfg["pitch_method"] != "opensmile_shs" or _same_step(step, native_sr, hop, sr):
+        return None
+    rate = native_sr * hop / step
+    return resample(native_y, native_sr, rate), rate
+
+
 def extract_egemaps(
     y: np.ndarray,
     sr: int,
@@ -1426,7 +1447,9 @@ def extract_egemaps(
     native_y : numpy.ndarray, optional
         The recording at ``native_sr`` when ``y`` was resampled down from it: the 20 ms
         spectra (loudness, MFCC, alpha ratio, Hammarberg index, slopes, flux) are then taken
-        from it, on openSMILE's frames at that rate (``spectrum`` is not used).
+        from it, on openSMILE's frames at that rate (``spectrum`` is not used). Where
+        openSMILE's frame step at that rate is not ``hop`` (22.05 kHz), every LLD is analysed
+        from it on openSMILE's steps instead of from ``y`` (:func:`_on_opensmile_steps`).
 
     Returns
     -------
@@ -1436,8 +1459,14 @@ def extract_egemaps(
         ``nyquist_limited_features``: how many features were set to NaN for lack of bandwidth.
     """
     cfg = {**EGEMAPS_DEFAULTS, **(settings or {})}
-    hop_s = hop / sr
+    nyquist = min(sr, native_sr or sr) / 2.0
     n = len(pitch.f0)
+    if native_y is not None and native_sr and int(native_sr) > sr:
+        stepped = _on_opensmile_steps(np.asarray(native_y), int(native_sr), sr, hop, cfg)
+        if stepped is not None:
+            y, sr = stepped
+            n, pitch, spectrum = n_frames(len(y), hop), None, None
+    hop_s = hop / sr
     # Only frames whose analysis window lies inside the signal, as openSMILE frames it:
     # zero-padded edge frames would add log-floor outliers (they matter for short words).
     spec_ok = _full_frames(n, len(y), int(round(0.020 * sr)), hop)
@@ -1463,7 +1492,7 @@ def extract_egemaps(
         # each grid frame reads the openSMILE frame that starts nearest its own start
         starts = (np.arange(n) * hop_s - 0.010) * int(native_sr) / step
         rows = np.clip(np.round(starts), 0, len(power) - 1).astype(np.int64)
-        if step * sr != hop * int(native_sr):
+        if not _same_step(step, int(native_sr), hop, sr):
             # openSMILE's frames drift from the grid (22.05 kHz): the per-frame LLDs that
             # meet the voicing are read on frames centred on the grid's instead
             rows = _native_grid_spectrum(np.asarray(native_y), int(native_sr), sr, hop, n)
@@ -1493,7 +1522,7 @@ def extract_egemaps(
     out.update(_temporal_functionals(y, sr, hop, n, loud, voiced, f0_ok, spec_ok, loud_hop_s))
 
     out = {psymodal_name(k): float(out[k]) for k in opensmile_names()}
-    limited = _limit_to_nyquist(out, min(sr, native_sr or sr) / 2.0, cfg["nyquist_policy"])
+    limited = _limit_to_nyquist(out, nyquist, cfg["nyquist_policy"])
     return out, {"nyquist_limited_features": float(limited)}
 
 

@@ -319,7 +319,7 @@ def opensmile_pitch(
     padded[:, :length] = frames
     settings = (float(fmin), float(fmax), int(n_harmonics), float(compression))
     f0, voicing, _ = _pitch_of_padded(padded, rate, n_fft, settings)
-    return f0, voicing
+    return f0 * _bin_scale(sr, rate, n_fft, n_points), voicing
 
 
 def opensmile_pitch_of_signal(
@@ -341,10 +341,12 @@ def opensmile_pitch_of_signal(
     starts = np.asarray(idx, dtype=np.int64) * int(hop)
     padded = _windowed_frames(centred, starts, _gaussian_window(length), n_points)
     f0, voicing, spec = _pitch_of_padded(padded, rate, n_fft, (55.0, 1000.0, 15, 0.85))
-    return f0, voicing, spec if n_points == n_fft else None
+    if n_points != n_fft:
+        return f0 * _bin_scale(sr, rate, n_fft, n_points), voicing, None
+    return f0, voicing, spec
 
 
-def _spectrum_layout(length: int, sr: int, native_sr: int | None) -> tuple[int, int, int]:
+def _spectrum_layout(length: int, sr: float, native_sr: int | None) -> tuple[int, int, int]:
     """openSMILE's rate and FFT size for a frame of ``length`` samples at ``sr`` (read at
     ``native_sr`` when the signal was resampled down from it), and the FFT size at ``sr``
     that gives that spectrum's bin spacing."""
@@ -354,12 +356,19 @@ def _spectrum_layout(length: int, sr: int, native_sr: int | None) -> tuple[int, 
     if native_sr is not None and native_sr > sr:
         rate = int(native_sr)
         n_fft = fft_length(round(0.060 * rate))
-        # Read as that spectrum's bins; an FFT size with small prime factors (1,485 rather
-        # than 1,486 from 22.05 or 44.1 kHz: 5x faster) shifts them by < 0.1 %, 0.01 semitone
-        # at 300 Hz.
-        exact = max(int(round(n_fft * sr / rate)), length)
-        n_points = max(scipy.fft.prev_fast_len(exact), length)
+        # Read as that spectrum's bins: an FFT size with small prime factors near the exact
+        # one (1,485 for 1,486.1 from 22.05 or 44.1 kHz: 5x faster), whose bins are a
+        # fraction of a percent off; :func:`_bin_scale` corrects the pitch read on them.
+        exact = n_fft * sr / rate
+        near = {scipy.fft.prev_fast_len(round(exact)), scipy.fft.next_fast_len(round(exact))}
+        n_points = max(min(sorted(near), key=lambda m: abs(m - exact)), length)
     return rate, n_fft, n_points
+
+
+def _bin_scale(sr: float, rate: int, n_fft: int, n_points: int) -> float:
+    """True frequency over the frequency read, for an ``n_points`` spectrum at ``sr`` read
+    as the bins of an ``n_fft`` spectrum at ``rate`` (1 where the two spacings are equal)."""
+    return 1.0 if n_points == n_fft else (sr / n_points) / (rate / n_fft)
 
 
 def _pitch_of_padded(padded: np.ndarray, rate: int, n_fft: int, settings: tuple):
