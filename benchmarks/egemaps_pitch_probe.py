@@ -170,7 +170,7 @@ def library_f0(y: np.ndarray, sr: int, method: str) -> tuple[np.ndarray, float]:
     if stepped is not None:
         y, sr = stepped
         n = n_frames(len(y), hop)
-        _, f0, _ = _egemaps_f0(y, sr, hop, None, n, ege, native)
+        _, f0, _ = _egemaps_f0(y, sr, hop, None, n, ege, native, (y_native, native))
         return f0, hop / sr
     pitch = track_pitch(y, sr, int(cfg["frame_length"]), hop, cfg["pitch"])
     _, f0, _ = _egemaps_f0(y, sr, hop, pitch, len(pitch.f0), ege, native)

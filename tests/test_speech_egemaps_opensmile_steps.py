@@ -11,7 +11,7 @@ import pytest
 from psymodal.speech import extract_features
 from psymodal.speech.audio import frame_signal, resample
 from psymodal.speech.egemaps import EGEMAPS_DEFAULTS, _gaussian_window, _on_opensmile_steps
-from psymodal.speech.shs import opensmile_pitch
+from psymodal.speech.shs import opensmile_pitch, opensmile_pitch_on_steps
 
 
 def _harmonic_voice(sr: int, f0: float, seconds: float = 0.5) -> np.ndarray:
@@ -61,3 +61,20 @@ def test_voiced_segments_of_a_22khz_file_are_counted_in_opensmiles_frames():
     assert feats["VoicedSegmentsPerSec"] > 0
     assert frames == pytest.approx(round(frames), abs=1e-6)
     assert abs(feats["MeanVoicedSegmentLengthSec"] / 0.010 - round(frames)) > 0.01
+
+
+def test_the_pitch_on_openSMILEs_steps_reads_its_own_frames():
+    # Frame j of a 22.05 kHz file: 1,323 samples from j * 221 on, Gaussian-windowed, zero
+    # outside the signal (the grid's first frames read frames -3 to -1).
+    sr = 22050
+    t = np.arange(int(0.4 * sr)) / sr
+    y = 0.1 * sum(np.sin(2 * np.pi * k * (150 + 40 * t) * t) / k for k in range(1, 30))
+    frames = np.array([-3, -1, 0, 5, 17, 30, 36])
+    length = 1323
+    padded = np.concatenate([np.zeros(3 * 221), y, np.zeros(length)])
+    expected = np.stack([padded[(j + 3) * 221 : (j + 3) * 221 + length] for j in frames])
+    want_f0, want_voicing = opensmile_pitch(expected * _gaussian_window(length), sr)
+    f0, voicing = opensmile_pitch_on_steps(y, sr, frames)
+    np.testing.assert_allclose(voicing, want_voicing, atol=1e-6)
+    np.testing.assert_allclose(f0, want_f0, rtol=1e-6)
+    assert np.isfinite(f0[3:]).all() and np.all(voicing[3:] > 0.7)

@@ -53,7 +53,12 @@ from .audio import centred_padding, frame_signal, n_frames, resample
 from .percentiles import percentile
 from .polyroots import monic_roots
 from .prosody import PitchTrack, hz_to_semitones
-from .shs import _windowed_frames, opensmile_pitch_of_signal, shs_pitch
+from .shs import (
+    _windowed_frames,
+    opensmile_pitch_of_signal,
+    opensmile_pitch_on_steps,
+    shs_pitch,
+)
 from .spectral import (
     _hamming,
     _power_of,
@@ -1173,7 +1178,14 @@ def _windowed_energy(frames, window):  # pragma: no cover - JIT
 
 
 def _egemaps_f0(
-    y: np.ndarray, sr: float, hop: int, pitch: PitchTrack | None, n: int, cfg: dict, native_sr=None
+    y: np.ndarray,
+    sr: float,
+    hop: int,
+    pitch: PitchTrack | None,
+    n: int,
+    cfg: dict,
+    native_sr=None,
+    shs_source: tuple[np.ndarray, int] | None = None,
 ):
     """F0 (Hz, NaN = unvoiced) for the eGeMAPS functionals, voiced as openSMILE voices.
 
@@ -1193,7 +1205,7 @@ def _egemaps_f0(
         # openSMILE's F0 for every eGeMAPS LLD, the voice-quality ones included (tuning
         # half: median r 0.969 with those on the YIN tracker's voicing, 0.983 on this).
         cutoff = float(cfg["shs_voicing_cutoff"])
-        shs_f0, spectra = _opensmile_f0(y, sr, hop, loud, cutoff, native_sr)
+        shs_f0, spectra = _opensmile_f0(y, sr, hop, loud, cutoff, native_sr, shs_source)
         return shs_f0, shs_f0, spectra
     f0 = pitch.periodic_f0 if pitch.periodic_f0 is not None else pitch.f0
     f0 = np.asarray(f0[:n], dtype=float)
@@ -1224,7 +1236,13 @@ _SHS_MAX_GAP = 1
 
 
 def _opensmile_f0(
-    y: np.ndarray, sr: int, hop: int, loud: np.ndarray, cutoff: float, native_sr=None
+    y: np.ndarray,
+    sr: float,
+    hop: int,
+    loud: np.ndarray,
+    cutoff: float,
+    native_sr=None,
+    shs_source: tuple[np.ndarray, int] | None = None,
 ):
     """openSMILE's SHS F0 (Hz, NaN = unvoiced) on the grid.
 
@@ -1235,6 +1253,9 @@ def _opensmile_f0(
     openSMILE's Viterbi smoother leaves them; then only ``loud`` frames keep their F0
     (openSMILE zeroes F0 below its energy floor after smoothing). The frames within 3 of a
     loud one are analysed, all the smoother model reads.
+
+    ``shs_source`` (``(signal, rate)``): the SHS reads openSMILE's own frames of that signal,
+    grid frame ``k`` its frame ``k - 3`` (a grid on openSMILE's steps: :func:`_on_opensmile_steps`).
 
     Returns that F0 and ``(frames, complex spectra)`` of the analysed frames, for the harmonic
     levels to reuse (``None`` when their FFT size differs: a file resampled down).
@@ -1252,7 +1273,12 @@ def _opensmile_f0(
         near[shift:] |= loud[:-shift]
         near[:-shift] |= loud[shift:]
     idx = np.flatnonzero(near)
-    f0[idx], voicing[idx], spec = opensmile_pitch_of_signal(y, sr, hop, idx, native_sr)
+    if shs_source is not None:
+        # A 60 ms frame spans 6 steps: openSMILE's frame k - 3 is centred on grid frame k.
+        f0[idx], voicing[idx] = opensmile_pitch_on_steps(*shs_source, idx - 3)
+        spec = None
+    else:
+        f0[idx], voicing[idx], spec = opensmile_pitch_of_signal(y, sr, hop, idx, native_sr)
     voiced = voicing >= cutoff
     for a, b in _runs(voiced):
         if b - a <= _SHS_MAX_BLIP:
@@ -1402,9 +1428,10 @@ def _on_opensmile_steps(
     frame meets its frame of the same index for long. At ``native_sr * hop / step`` (15,963.8 Hz
     from 22.05 kHz) the grid's frame ``k`` is centred where openSMILE's frame ``k - 3`` is,
     for every eGeMAPS LLD (F0, voicing, formants, HNR, jitter, shimmer and harmonics; the 20 ms
-    spectra are read on openSMILE's frames of ``native_y`` as they are everywhere). Frequencies
-    stay true: the analysis takes that rate as it is. ``pitch_method: yin`` stays on the grid,
-    which its tracker shares with the other speech features.
+    spectra are read on openSMILE's frames of ``native_y`` as they are everywhere, and so are
+    the 60 ms spectra of the SHS pitch: :func:`psymodal.speech.shs.opensmile_pitch_on_steps`).
+    Frequencies stay true: the analysis takes that rate as it is. ``pitch_method: yin`` stays
+    on the grid, which its tracker shares with the other speech features.
     """
     step = int(0.010 * native_sr + 0.5)
     if cfg["pitch_method"] != "opensmile_shs" or _same_step(step, native_sr, hop, sr):
@@ -1461,11 +1488,14 @@ def extract_egemaps(
     cfg = {**EGEMAPS_DEFAULTS, **(settings or {})}
     nyquist = min(sr, native_sr or sr) / 2.0
     n = len(pitch.f0)
+    shs_source = None
     if native_y is not None and native_sr and int(native_sr) > sr:
         stepped = _on_opensmile_steps(np.asarray(native_y), int(native_sr), sr, hop, cfg)
         if stepped is not None:
             y, sr = stepped
             n, pitch, spectrum = n_frames(len(y), hop), None, None
+            # The SHS reads openSMILE's own 60 ms spectra, up to the file's Nyquist frequency.
+            shs_source = (np.asarray(native_y, dtype=np.float64), int(native_sr))
     hop_s = hop / sr
     # Only frames whose analysis window lies inside the signal, as openSMILE frames it:
     # zero-padded edge frames would add log-floor outliers (they matter for short words).
@@ -1477,7 +1507,7 @@ def extract_egemaps(
     # named) stay on the tracker's voicing; F0, the V/UV spectral functionals and the segment
     # statistics use the voicing extended towards openSMILE's (each added frame costs a full
     # voice-quality analysis: 26 % more frames, about 10 % more time, for pm_ columns only).
-    f0_tracked, f0, spectra = _egemaps_f0(y, sr, hop, pitch, n, cfg, native_sr)
+    f0_tracked, f0, spectra = _egemaps_f0(y, sr, hop, pitch, n, cfg, native_sr, shs_source)
     voiced = np.isfinite(f0) & f0_ok
     vq_voiced = np.isfinite(f0_tracked) & f0_ok
     out: dict[str, float] = {}

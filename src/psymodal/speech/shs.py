@@ -36,7 +36,7 @@ import scipy.fft
 from .audio import centred_padding
 from .spectral import fft_length
 
-__all__ = ["opensmile_pitch", "opensmile_pitch_of_signal", "shs_pitch"]
+__all__ = ["opensmile_pitch", "opensmile_pitch_of_signal", "opensmile_pitch_on_steps", "shs_pitch"]
 
 # openSMILE eGeMAPSv02's cSpecScale / cPitchShs settings (its shipped configuration).
 _MIN_SCALE_HZ = 25.0
@@ -344,6 +344,29 @@ def opensmile_pitch_of_signal(
     if n_points != n_fft:
         return f0 * _bin_scale(sr, rate, n_fft, n_points), voicing, None
     return f0, voicing, spec
+
+
+def opensmile_pitch_on_steps(
+    y: np.ndarray, sr: int, frames: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`opensmile_pitch` (eGeMAPSv02 settings) of openSMILE's own 60 ms Gaussian frames
+    of ``y`` at its rate ``sr``: frame ``j`` starts ``j`` steps of 10 ms rounded half up in
+    (221 samples at 22.05 kHz), zero outside the signal, in an FFT of the frame's own power
+    of two; the spectrum is the one openSMILE reads, content up to ``sr / 2`` included.
+
+    Returns the pitch and the voicing probability of each frame ``frames``.
+    """
+    from .egemaps import _gaussian_window
+
+    length = int(round(0.060 * sr))
+    step = int(0.010 * sr + 0.5)
+    n_fft = fft_length(length)
+    padded = np.zeros(len(y) + 3 * length)
+    padded[length : length + len(y)] = y
+    starts = np.clip(length + np.asarray(frames, dtype=np.int64) * step, 0, len(padded) - length)
+    windowed = _windowed_frames(padded, starts, _gaussian_window(length), n_fft)
+    f0, voicing, _ = _pitch_of_padded(windowed, int(sr), n_fft, (55.0, 1000.0, 15, 0.85))
+    return f0, voicing
 
 
 def _spectrum_layout(length: int, sr: float, native_sr: int | None) -> tuple[int, int, int]:
