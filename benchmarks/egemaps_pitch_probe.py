@@ -34,10 +34,11 @@ is compared with psymodal's model of it:
    0.7", before and after psymodal's model of it (voiced runs of <= 2 frames dropped, then
    1-frame gaps voiced), and how many voiced runs each gives.
 4. The eGeMAPS F0 as psymodal computes it on the library path (files above 16 kHz resampled
-   to 16 kHz, or to the rate where a grid step is openSMILE's at 22.05 kHz, openSMILE's
-   spectrum at the file's rate emulated; grid frame = openSMILE frame centre), against openSMILE's final F0: frame agreement of voicing and median |F0
-   difference| for ``pitch_method`` ``opensmile_shs`` (the default) and ``yin`` (psymodal's
-   YIN tracker, extended and bridged: the eGeMAPS voicing until this probe).
+   to 16 kHz with openSMILE's spectrum at the file's rate emulated; at 22.05 kHz to the rate
+   where a grid step is openSMILE's, the SHS on its own frames of the file; grid frame =
+   openSMILE frame centre), against openSMILE's final F0: frame agreement of voicing and
+   median |F0 difference| for ``pitch_method`` ``opensmile_shs`` (the default) and ``yin``
+   (psymodal's YIN tracker, extended and bridged: the eGeMAPS voicing until this probe).
 
 Signals: the tuning half of the eGeMAPS validation corpus (:mod:`egemaps_corpus`: FSDD,
 LibriSpeech, PC-GITA, ARCTIC, espeak-ng and demo voices), up to ``--per-corpus`` files per
