@@ -12,7 +12,12 @@ import soundfile as sf
 from _helpers import SR, pulse_vowel, with_silence
 from psymodal.io.tables import read_tsv
 from psymodal.speech import extract_features, process_subject, read_audio
-from psymodal.speech.egemaps import _spectral_llds, band_limit_hz, egemaps_names
+from psymodal.speech.egemaps import (
+    _spectral_llds,
+    band_limit_hz,
+    egemaps_names,
+    psymodal_name,
+)
 from psymodal.speech.spectral import power_spectrogram
 
 KEEP = {"egemaps": {"nyquist_policy": "keep"}}
@@ -132,3 +137,25 @@ def test_egemaps_deterministic_and_disable():
     assert np.array_equal(np.array(list(a.values())), np.array(list(b.values())), equal_nan=True)
     basic = extract_features(y, SR, {"egemaps": {"enabled": False}})
     assert not set(basic) & set(egemaps_names())
+
+
+def test_harmonic_differences_read_harmonics_two_and_three_as_opensmile_does():
+    # openSMILE's "H1-H2" is 20 log10(a2 / a3) on a harmonic complex and does not move with
+    # a1, and its "H1-A3" moves with a2, not a1 (benchmarks/egemaps_harmonics_probe.py).
+    t = np.arange(SR) / SR
+
+    def features(a1, a2, a3):
+        amps = [a1, a2, a3] + [0.02] * 16
+        y = sum(a * np.sin(2 * np.pi * (k + 1) * 200.0 * t) for k, a in enumerate(amps))
+        return extract_features(0.3 * y / np.abs(y).max(), SR)
+
+    h1h2 = psymodal_name("logRelF0-H1-H2_sma3nz_amean")
+    h1a3 = psymodal_name("logRelF0-H1-A3_sma3nz_amean")
+    base = features(1.0, 0.5, 0.2)
+    assert base[h1h2] == pytest.approx(20 * np.log10(0.5 / 0.2), abs=0.3)
+    louder_h1 = features(3.0, 0.5, 0.2)
+    assert louder_h1[h1h2] == pytest.approx(base[h1h2], abs=0.3)
+    assert louder_h1[h1a3] == pytest.approx(base[h1a3], abs=0.5)
+    louder_h2 = features(1.0, 1.0, 0.2)
+    assert louder_h2[h1h2] - base[h1h2] == pytest.approx(20 * np.log10(2.0), abs=0.3)
+    assert louder_h2[h1a3] - base[h1a3] == pytest.approx(20 * np.log10(2.0), abs=0.5)

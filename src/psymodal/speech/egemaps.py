@@ -161,7 +161,6 @@ RENAMED = frozenset(
         "jitterLocal_sma3nz_amean",
         "jitterLocal_sma3nz_stddevNorm",
         "logRelF0-H1-A3_sma3nz_stddevNorm",
-        "logRelF0-H1-H2_sma3nz_amean",
         "logRelF0-H1-H2_sma3nz_stddevNorm",
         "mfcc1V_sma3nz_stddevNorm",
         "mfcc2V_sma3nz_stddevNorm",
@@ -1115,8 +1114,13 @@ def _harmonic_llds(
 
     with np.errstate(divide="ignore", invalid="ignore"):
         h1 = harmonic_amp(f0v, 0.5 * f0v)
+        # openSMILE's "H1-H2" and "H1-A3" read the 2nd and 3rd harmonics and the 2nd, not the
+        # 1st and 2nd and the 1st: on harmonic complexes (amplitudes a1, a2, a3, ...) its
+        # H1-H2 is 20 log10(a2 / a3) whatever a1, and its H1-A3 follows 20 log10(a2) - A3
+        # (benchmarks/egemaps_harmonics_probe.py). The columns named after them follow it.
         h2 = harmonic_amp(2 * f0v, 0.5 * f0v)
-        out["h1h2"] = 20 * np.log10(h1 / h2)
+        h3 = harmonic_amp(3 * f0v, 0.5 * f0v)
+        out["h1h2"] = 20 * np.log10(h2 / h3)
         for k in range(3):
             fk = formants[:, k]
             f = np.where(np.isfinite(fk), fk, f0v)
@@ -1132,7 +1136,7 @@ def _harmonic_llds(
             ak = harmonic_amp(0.5 * (first + last) * f0v, (0.5 * (last - first) + 0.5) * f0v)
             rel = 20 * np.log10(ak / h1)
             out[f"a{k + 1}"] = np.where(np.isfinite(fk), rel, np.nan)
-        out["h1a3"] = -out["a3"]
+        out["h1a3"] = 20 * np.log10(h2 / h1) - out["a3"]
     return out
 
 
