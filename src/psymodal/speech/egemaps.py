@@ -5,7 +5,9 @@ published eGeMAPS results. The low-level descriptors (LLDs) follow the eGeMAPS v
 
 * 10 ms hop; spectral LLDs from 20 ms Hamming frames, F0, HNR and harmonics from 60 ms
   Gaussian frames (sigma 0.4); every frame on the shared centred grid of
-  :mod:`psymodal.speech.audio`.
+  :mod:`psymodal.speech.audio`, except for a file whose rate makes openSMILE's step drift
+  from 10 ms (22.05 kHz: 221 samples), analysed on openSMILE's steps
+  (:func:`_on_opensmile_steps`).
 * F0 and voicing reproduce openSMILE's subharmonic-summation levels (``cSpecScale`` +
   ``cPitchShs``, measured as a black box: :func:`psymodal.speech.shs.opensmile_pitch`), its
   best candidate voiced where the voicing probability reaches 0.7 and short runs and gaps
@@ -19,6 +21,9 @@ published eGeMAPS results. The low-level descriptors (LLDs) follow the eGeMAPS v
 * Formant frequencies and bandwidths reproduce openSMILE's formant LLD, measured as a black
   box (:func:`_opensmile_formants`); they do not follow a vowel's resonances, which
   :func:`resonance_formants` does.
+* ``logRelF0-H1-H2`` and ``logRelF0-H1-A3`` are openSMILE's values, which read the 2nd and
+  3rd harmonics and the 2nd, not the 1st and 2nd and the 1st as the names say (measured:
+  ``benchmarks/egemaps_harmonics_probe.py``).
 * ``sma3`` = 3-frame moving average; ``sma3nz`` = the same over voiced (non-zero) frames only.
 * Functionals: ``amean``; ``stddevNorm`` = population SD / mean (signed, as openSMILE);
   percentiles with linear interpolation; ``pctlrange0-2`` = p80 - p20; rising/falling slopes
