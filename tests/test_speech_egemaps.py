@@ -159,3 +159,21 @@ def test_harmonic_differences_read_harmonics_two_and_three_as_opensmile_does():
     louder_h2 = features(1.0, 1.0, 0.2)
     assert louder_h2[h1h2] - base[h1h2] == pytest.approx(20 * np.log10(2.0), abs=0.3)
     assert louder_h2[h1a3] - base[h1a3] == pytest.approx(20 * np.log10(2.0), abs=0.5)
+
+
+def test_the_papers_harmonic_differences_are_psymodal_columns():
+    # H1-H2 of the eGeMAPS paper (harmonics 1 and 2) under a psymodal name, beside
+    # openSMILE's column of that name (harmonics 2 and 3).
+    t = np.arange(SR) / SR
+    amps = [1.0, 0.5, 0.2] + [0.02] * 16
+    y = sum(a * np.sin(2 * np.pi * (k + 1) * 200.0 * t) for k, a in enumerate(amps))
+    feats = extract_features(0.3 * y / np.abs(y).max(), SR)
+    # A harmonic's level is its largest bin (15.6 Hz apart): up to ~0.7 dB below its peak.
+    assert feats["h1_h2_db_mean"] == pytest.approx(20 * np.log10(1.0 / 0.5), abs=1.0)
+    opensmile_h1h2 = feats[psymodal_name("logRelF0-H1-H2_sma3nz_amean")]
+    assert opensmile_h1h2 == pytest.approx(20 * np.log10(0.5 / 0.2), abs=0.3)
+    # H1-A3 of the paper is H1 minus the strongest harmonic near F3; openSMILE's, H2 minus it
+    paper_h1a3 = feats["h1_a3_db_mean"]
+    assert paper_h1a3 - feats[psymodal_name("logRelF0-H1-A3_sma3nz_amean")] == pytest.approx(
+        20 * np.log10(1.0 / 0.5), abs=1.0
+    )

@@ -85,7 +85,13 @@ __all__ = [
     "opensmile_name",
     "band_limit_hz",
     "extract_egemaps",
+    "HARMONIC_NAMES",
 ]
+
+#: psymodal's harmonic differences as the eGeMAPS paper defines them (harmonics 1 and 2, and
+#: harmonic 1 against the strongest near F3; dB, mean over voiced frames, 3-frame smoothed):
+#: openSMILE's columns of those names read harmonics 2 and 3 (see ``logRelF0-H1-H2``).
+HARMONIC_NAMES = ["h1_h2_db_mean", "h1_a3_db_mean"]
 
 #: The defaults of ``speech.egemaps`` (from the settings schema, the one place they are written).
 EGEMAPS_DEFAULTS = defaults("speech.egemaps")
@@ -214,6 +220,7 @@ _BAND_LIMITS = {
     "F2": 5450.0,
     "F3": 5450.0,
     "logRelF0-H1-A3": 5450.0,
+    "h1_a3_db": 5450.0,
     "loudnessPeaksPerSec": 8000.0,
     "slope": 1500.0,
 }
@@ -1081,7 +1088,8 @@ def _harmonic_llds(
     (``spectra``: ``(frames, complex spectra)`` of frames already transformed, reused where
     they hold all of ``idx``)."""
     n = len(idx)
-    out = {k: np.full(n, np.nan) for k in ["hnr", "h1h2", "h1a3", "a1", "a2", "a3"]}
+    keys = ["hnr", "h1h2", "h1a3", "a1", "a2", "a3", "h1h2_paper", "h1a3_paper"]
+    out = {k: np.full(n, np.nan) for k in keys}
     if n == 0:
         return out
     length = int(round(0.060 * sr))
@@ -1126,6 +1134,7 @@ def _harmonic_llds(
         h2 = harmonic_amp(2 * f0v, 0.5 * f0v)
         h3 = harmonic_amp(3 * f0v, 0.5 * f0v)
         out["h1h2"] = 20 * np.log10(h2 / h3)
+        out["h1h2_paper"] = 20 * np.log10(h1 / h2)
         for k in range(3):
             fk = formants[:, k]
             f = np.where(np.isfinite(fk), fk, f0v)
@@ -1142,6 +1151,7 @@ def _harmonic_llds(
             rel = 20 * np.log10(ak / h1)
             out[f"a{k + 1}"] = np.where(np.isfinite(fk), rel, np.nan)
         out["h1a3"] = 20 * np.log10(h2 / h1) - out["a3"]
+        out["h1a3_paper"] = -out["a3"]
     return out
 
 
@@ -1490,7 +1500,7 @@ def extract_egemaps(
     Returns
     -------
     features : dict
-        :func:`egemaps_names` -> value (NaN where undefined).
+        :func:`egemaps_names` then :data:`HARMONIC_NAMES` -> value (NaN where undefined).
     qc : dict
         ``nyquist_limited_features``: how many features were set to NaN for lack of bandwidth.
     """
@@ -1560,7 +1570,10 @@ def extract_egemaps(
     )
     out.update(_temporal_functionals(y, sr, hop, n, loud, voiced, f0_ok, spec_ok, loud_hop_s))
 
-    out = {psymodal_name(k): float(out[k]) for k in opensmile_names()}
+    out = {
+        **{psymodal_name(k): float(out[k]) for k in opensmile_names()},
+        **{k: float(out[k]) for k in HARMONIC_NAMES},
+    }
     limited = _limit_to_nyquist(out, nyquist, cfg["nyquist_policy"])
     return out, {"nyquist_limited_features": float(limited)}
 
@@ -1792,6 +1805,10 @@ def _voice_quality_functionals(
             valid = spec_voiced & np.isfinite(x) & spec_ok
         m, s = _mean_sdnorm(_sma3nz(x, valid)[valid])
         out[f"{name}_sma3nz_amean"], out[f"{name}_sma3nz_stddevNorm"] = m, s
+    for name, key in zip(HARMONIC_NAMES, ["h1h2_paper", "h1a3_paper"], strict=True):
+        x = voiced_lld(harm[key])
+        valid = voiced & np.isfinite(x)
+        out[name] = _mean_sdnorm(_sma3nz(x, valid)[valid])[0]
     unvoiced = ~spec_voiced & analysed & spec_ok
     for name, key in zip(
         _UNVOICED,

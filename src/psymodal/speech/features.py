@@ -9,7 +9,7 @@ import numpy as np
 from psymodal.settings import defaults, resolve_section
 
 from .audio import resample
-from .egemaps import band_limit_hz, egemaps_names, extract_egemaps
+from .egemaps import HARMONIC_NAMES, band_limit_hz, egemaps_names, extract_egemaps
 from .percentiles import percentile
 from .prosody import PitchTrack, hz_to_semitones, track_pitch
 from .spectral import SPECTRAL_DEFAULTS, mfcc, power_spectrogram
@@ -109,7 +109,7 @@ def _feature_names(cfg: dict) -> list[str]:
     mfcc_names += [f"mfcc{i}_sd" for i in range(1, n_mfcc + 1)]
     names = _F0_NAMES + _TIMING_NAMES + mfcc_names
     if cfg["egemaps"]["enabled"]:
-        names += egemaps_names()
+        names += egemaps_names() + HARMONIC_NAMES
     return names
 
 
