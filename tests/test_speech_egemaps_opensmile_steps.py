@@ -48,15 +48,17 @@ def test_a_drifting_step_puts_the_grid_on_opensmiles_frames():
     assert _on_opensmile_steps(y, 22050, 16000, 160, {**cfg, "pitch_method": "yin"}) is None
 
 
-def test_voiced_segments_of_a_22khz_file_are_counted_in_opensmiles_frames():
+@pytest.mark.parametrize("settings", [{}, {"sample_rate": None}])
+def test_voiced_segments_of_a_22khz_file_are_counted_in_opensmiles_frames(settings):
     # Bursts of a harmonic voice between silences: the segment lengths are whole numbers of
-    # openSMILE's 221-sample frames at 22.05 kHz (a 10 ms grid gives whole 10 ms instead).
+    # openSMILE's 221-sample frames at 22.05 kHz (a 10 ms grid gives whole 10 ms instead),
+    # whether the file is resampled to 16 kHz or kept at its rate (a 220-sample grid).
     sr = 22050
     burst = _harmonic_voice(sr, 140.0, seconds=0.33)
     gap = np.zeros(int(0.25 * sr))
     y = np.concatenate([gap, burst, gap, burst, gap, burst, gap])
     y = y + 1e-4 * np.random.default_rng(0).standard_normal(len(y))
-    feats = extract_features(y, sr)
+    feats = extract_features(y, sr, settings)
     frames = feats["MeanVoicedSegmentLengthSec"] / (221 / sr)
     assert feats["VoicedSegmentsPerSec"] > 0
     assert frames == pytest.approx(round(frames), abs=1e-6)

@@ -1495,7 +1495,9 @@ def extract_egemaps(
         spectra (loudness, MFCC, alpha ratio, Hammarberg index, slopes, flux) are then taken
         from it, on openSMILE's frames at that rate (``spectrum`` is not used). Where
         openSMILE's frame step at that rate is not ``hop`` (22.05 kHz), every LLD is analysed
-        from it on openSMILE's steps instead of from ``y`` (:func:`_on_opensmile_steps`).
+        from it on openSMILE's steps instead of from ``y`` (:func:`_on_opensmile_steps`);
+        so is ``y`` itself when it is at its own rate and ``hop`` is not openSMILE's step
+        there (220 samples at 22.05 kHz, ``speech.sample_rate: null``).
 
     Returns
     -------
@@ -1508,13 +1510,17 @@ def extract_egemaps(
     nyquist = min(sr, native_sr or sr) / 2.0
     n = len(pitch.f0)
     shs_source = None
-    if native_y is not None and native_sr and int(native_sr) > sr:
-        stepped = _on_opensmile_steps(np.asarray(native_y), int(native_sr), sr, hop, cfg)
-        if stepped is not None:
-            y, sr = stepped
-            n, pitch, spectrum = n_frames(len(y), hop), None, None
-            # The SHS reads openSMILE's own 60 ms spectra, up to the file's Nyquist frequency.
-            shs_source = (np.asarray(native_y, dtype=np.float64), int(native_sr))
+    # The file's own samples: those it was resampled from, or ``y`` itself (a file kept at
+    # its rate, whose grid may still not step as openSMILE does: 220 samples at 22.05 kHz).
+    resampled = native_y is not None and native_sr and int(native_sr) > sr
+    own_y, own_sr = (native_y, int(native_sr)) if resampled else (y, int(sr))
+    stepped = _on_opensmile_steps(np.asarray(own_y), own_sr, sr, hop, cfg)
+    if stepped is not None:
+        y, sr = stepped
+        n, pitch, spectrum = n_frames(len(y), hop), None, None
+        native_y, native_sr = own_y, own_sr
+        # The SHS reads openSMILE's own 60 ms spectra, up to the file's Nyquist frequency.
+        shs_source = (np.asarray(own_y, dtype=np.float64), own_sr)
     hop_s = hop / sr
     # Only frames whose analysis window lies inside the signal, as openSMILE frames it:
     # zero-padded edge frames would add log-floor outliers (they matter for short words).
