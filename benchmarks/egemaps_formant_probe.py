@@ -281,26 +281,49 @@ def agreement(ref_f, ref_b, ours_f, ours_b) -> dict[str, float]:
     return row
 
 
-def harmonics_check(opensmile, conf: Path, y: np.ndarray, sr: int) -> dict[str, float]:
+def harmonics_smile(opensmile, workdir: Path):
+    """openSMILE running :data:`HARMONICS_CONF` (the shipped eGeMAPS LLD chain, its F0,
+    formant, harmonics and 60 ms spectrum levels exported)."""
+    core = Path(opensmile.__file__).parent / "core" / "config" / "gemaps" / "v01b"
+    conf = workdir / "harmonics_probe.conf"
+    conf.write_text(
+        HARMONICS_CONF.replace("CORE_LLD", str(core / "GeMAPSv01b_core.lld.conf.inc")),
+        encoding="utf-8",
+    )
+    return opensmile.Smile(feature_set=str(conf), feature_level="lld")
+
+
+def harmonics_levels(smile, y: np.ndarray, sr: int):
+    """The exported levels of ``y`` by name, the 60 ms magnitude spectrum (frames x bins)
+    apart, and that spectrum's bin spacing (Hz)."""
+    frame = smile.process_signal(y.astype(np.float32), sr)
+    values = frame.to_numpy(dtype=float)
+    in_spectrum = np.array([c.startswith("pcm_fftMag") for c in frame.columns])
+    spec = values[:, in_spectrum]
+    levels = {c: values[:, i] for i, c in enumerate(frame.columns) if not in_spectrum[i]}
+    return levels, spec, sr / (2 * (spec.shape[1] - 1))
+
+
+def harmonic_magnitude(spec_row: np.ndarray, bin_hz: float, f0: float, hz: float) -> float:
+    """The largest magnitude within +-F0/2 of ``hz``: a harmonic's level as psymodal reads it."""
+    lo = max(int(np.floor((hz - 0.5 * f0) / bin_hz)), 0)
+    hi = int(np.ceil((hz + 0.5 * f0) / bin_hz))
+    return spec_row[lo : hi + 1].max()
+
+
+def harmonics_check(smile, y: np.ndarray, sr: int) -> dict[str, float]:
     """openSMILE's formant amplitudes against two models: the harmonic nearest the formant
     (``nearest``) and the strongest harmonic within +-20 % of its frequency (``span20``)."""
-    smile = opensmile.Smile(feature_set=str(conf), feature_level="lld")
-    frame = smile.process_signal(y.astype(np.float32), sr)
-    cols = list(frame.columns)
-    values = frame.to_numpy(dtype=float)
-    spec = values[:, [i for i, c in enumerate(cols) if c.startswith("pcm_fftMag")]]
-    bin_hz = sr / (2 * (spec.shape[1] - 1))
-    f0 = values[:, cols.index("F0final")]
+    levels, spec, bin_hz = harmonics_levels(smile, y, sr)
+    f0 = levels["F0final"]
     row = {"frames": len(f0), "frames_without_f0": int((f0 <= 0).sum())}
 
     def level(i, hz):
-        lo = max(int(np.floor((hz - 0.5 * f0[i]) / bin_hz)), 0)
-        hi = int(np.ceil((hz + 0.5 * f0[i]) / bin_hz))
-        return spec[i, lo : hi + 1].max()
+        return harmonic_magnitude(spec[i], bin_hz, f0[i], hz)
 
     for k in (1, 2, 3):
-        amp = values[:, cols.index(f"FormantAmplitudeByMaxHarmonicLogRelF0[{k}]")]
-        freq = values[:, cols.index(f"formantFreqLpc[{k}]")]
+        amp = levels[f"FormantAmplitudeByMaxHarmonicLogRelF0[{k}]"]
+        freq = levels[f"formantFreqLpc[{k}]"]
         without = amp[f0 <= 0]
         at_floor = float(np.mean(without == -201.0)) if len(without) else np.nan
         row[f"A{k}_at_-201_without_f0"] = at_floor
@@ -399,14 +422,9 @@ def main(argv: list[str] | None = None) -> int:
         summary = part.groupby("variant")[metric_cols].median().loc[VARIANTS]
         print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
     if args.harmonics:
-        core = Path(opensmile.__file__).parent / "core" / "config" / "gemaps" / "v01b"
-        harmonics_conf = workdir / "harmonics_probe.conf"
-        harmonics_conf.write_text(
-            HARMONICS_CONF.replace("CORE_LLD", str(core / "GeMAPSv01b_core.lld.conf.inc")),
-            encoding="utf-8",
-        )
+        smile = harmonics_smile(opensmile, workdir)
         checks = [
-            {"group": group, **harmonics_check(opensmile, harmonics_conf, y, sr)}
+            {"group": group, **harmonics_check(smile, y, sr)}
             for group, _, y, sr in signals
             # the python wrapper sizes the spectrum's columns for 16 kHz input
             if group != "synthetic" and sr == 16000

@@ -38,22 +38,16 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from egemaps_corpus import corpus  # noqa: E402
-from egemaps_formant_probe import HARMONICS_CONF  # noqa: E402
+from egemaps_formant_probe import (  # noqa: E402
+    harmonic_magnitude,
+    harmonics_levels,
+    harmonics_smile,
+)
 from speech_validate_opensmile import speech_and_reference  # noqa: E402
 
 SR = 16000
 # openSMILE writes about +-180 dB where one of the two harmonics has no spectral peak.
 FLOORED_DB = 100.0
-
-
-def harmonics_smile(opensmile, workdir: Path):
-    core = Path(opensmile.__file__).parent / "core" / "config" / "gemaps" / "v01b"
-    conf = workdir / "harmonics_probe.conf"
-    conf.write_text(
-        HARMONICS_CONF.replace("CORE_LLD", str(core / "GeMAPSv01b_core.lld.conf.inc")),
-        encoding="utf-8",
-    )
-    return opensmile.Smile(feature_set=str(conf), feature_level="lld")
 
 
 def complexes(smile) -> pd.DataFrame:
@@ -89,23 +83,17 @@ def complexes(smile) -> pd.DataFrame:
 
 def real_frames(smile, y: np.ndarray, sr: int) -> dict[str, float]:
     """Frame-level agreement of the two readings on openSMILE's own F0 and spectrum."""
-    frame = smile.process_signal(y.astype(np.float32), sr)
-    cols = list(frame.columns)
-    values = frame.to_numpy(dtype=float)
-    spec = values[:, [i for i, c in enumerate(cols) if c.startswith("pcm_fftMag")]]
-    bin_hz = sr / (2 * (spec.shape[1] - 1))
-    f0 = values[:, cols.index("F0final")]
-    h1h2 = values[:, cols.index("HarmonicDifferenceLogRelH1-H2")]
-    h1a3 = values[:, cols.index("HarmonicDifferenceLogRelH1-A3")]
-    a3 = values[:, cols.index("FormantAmplitudeByMaxHarmonicLogRelF0[3]")]
+    levels_of, spec, bin_hz = harmonics_levels(smile, y, sr)
+    f0 = levels_of["F0final"]
+    h1h2 = levels_of["HarmonicDifferenceLogRelH1-H2"]
+    h1a3 = levels_of["HarmonicDifferenceLogRelH1-A3"]
+    a3 = levels_of["FormantAmplitudeByMaxHarmonicLogRelF0[3]"]
     voiced = f0 > 0
     floored = voiced & ((np.abs(h1h2) >= FLOORED_DB) | (np.abs(h1a3) >= FLOORED_DB))
     use = np.flatnonzero(voiced & ~floored & np.isfinite(a3))
 
     def level(i: int, k: int) -> float:
-        lo = max(int(np.floor((k - 0.5) * f0[i] / bin_hz)), 0)
-        hi = int(np.ceil((k + 0.5) * f0[i] / bin_hz))
-        return 20 * np.log10(spec[i, lo : hi + 1].max())
+        return 20 * np.log10(harmonic_magnitude(spec[i], bin_hz, f0[i], k * f0[i]))
 
     levels = np.array([[level(i, k) for k in (1, 2, 3)] for i in use]).reshape(-1, 3)
     a3_level = levels[:, 0] + a3[use]  # A3 relative to H1, made absolute
